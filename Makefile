@@ -1,0 +1,30 @@
+# The two commands a new machine needs (see README):
+#   make run   -> install everything, start PostgreSQL + Keycloak, seed demo tenants, serve on :8000
+#   make test  -> install everything and run the whole test suite
+# Everything else is a step of those two.
+
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+
+.PHONY: setup run test test-fast clean
+
+$(STAMP): pyproject.toml ui/package.json ui/package-lock.json infra/scripts/bootstrap.sh
+	bash infra/scripts/bootstrap.sh
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: setup
+	$(BIN)/kyosei run
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Skips Keycloak and browser tests: for quick local loops only; CI runs `make test`.
+test-fast: setup
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) ui/node_modules ui/static/vendor var

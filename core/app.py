@@ -1,0 +1,61 @@
+"""The composition root: ``create_app()`` is the one place where Kyosei is wired together.
+
+The CLI (``kyosei run``), the tests and any ASGI server (``uvicorn --factory core.app:create_app``) all call it.
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
+
+from litestar import Litestar
+from litestar.config.app import AppConfig
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+
+from core.database import create_engine, session_factory
+from core.health import healthz, readyz
+from core.logging import configure_logging
+from core.requests import request_id_middleware
+from core.settings import Settings, get_settings
+
+
+def _app_database_url(settings: Settings) -> str:
+    """The application role's URL when the caller did not bring the database up itself."""
+    from infra.database.embedded import EmbeddedPostgres
+    from infra.database.provision import APP_ROLE, DATABASE, with_user
+
+    if settings.database_app_url:
+        return settings.database_app_url
+    if settings.database_url:
+        return with_user(settings.database_url, APP_ROLE, settings.app_db_password)
+    embedded = EmbeddedPostgres(settings.data_dir / "pg", settings.embedded_pg_port)
+    port = embedded.running_port() or settings.embedded_pg_port
+    return with_user(f"postgresql://127.0.0.1:{port}/", APP_ROLE, settings.app_db_password, database=DATABASE)
+
+
+def create_app(settings: Settings | None = None, *, app_database_url: str | None = None) -> Litestar:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    database_url = app_database_url or _app_database_url(settings)
+
+    @asynccontextmanager
+    async def database(app: Litestar) -> AsyncIterator[None]:
+        engine = create_engine(database_url)
+        app.state.engine = engine
+        app.state.sessions = session_factory(engine)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    from core.routes import route_handlers
+
+    return Litestar(
+        route_handlers=[healthz, readyz, *route_handlers()],
+        middleware=[request_id_middleware],
+        lifespan=[database],
+        state=State({"settings": settings}),
+        openapi_config=OpenAPIConfig(title="Kyosei API", version="0.1.0", path="/api/schema"),
+        debug=False,
+    )

@@ -1,0 +1,210 @@
+"""``kyosei``: the command line for operators and developers.
+
+Every failure an operator can cause (an unreachable server, a bad setting) ends in one clear line on stderr and a
+non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+import time
+from collections.abc import Iterator
+
+import asyncpg
+import click
+
+from core.settings import SettingsError, get_settings
+from infra.database.embedded import EmbeddedPostgresError
+from infra.database.lifecycle import DatabaseServer, verify_app_role
+from infra.database.provision import DatabaseUnreachable, DatabaseUrls
+
+
+class CommandFailed(click.ClickException):
+    """A failure explained in one line."""
+
+
+@contextlib.contextmanager
+def database_up(seed: bool = False) -> Iterator[tuple[DatabaseServer, DatabaseUrls]]:
+    """Bring the database up and migrated for one command; stop the embedded server again if we started it."""
+    from core import migrate
+
+    server = DatabaseServer(get_settings())
+    try:
+        urls = server.start()
+        migrate.upgrade(urls)
+        verify_app_role(urls)
+        if seed:
+            _seed(urls, demo=True)
+        yield server, urls
+    finally:
+        if server.started_here:
+            server.stop()
+
+
+def _seed(urls: DatabaseUrls, demo: bool) -> None:
+    from tenants.seed import seed_demo_tenants, seed_registry
+
+    count = asyncio.run(seed_registry(urls.owner))
+    click.echo(f"registry: {count} municipalities (34 市町村 + 高知県)")
+    if demo:
+        added = asyncio.run(seed_demo_tenants(urls.owner))
+        click.echo(f"demo tenants added: {', '.join(added) if added else 'none (already there)'}")
+
+
+@click.group()
+def cli() -> None:
+    """Kyosei (共生): the comprehensive support system for Kochi's municipalities."""
+    get_settings()  # a bad setting is reported before any command runs
+
+
+@cli.group()
+def db() -> None:
+    """The database: embedded PostgreSQL 18 by default, any server through DATABASE_URL."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Create roles and database if needed and apply all migrations (idempotent)."""
+    from core import migrate
+
+    with database_up() as (_, urls):
+        click.echo(f"schema at revision {migrate.current_revision(urls)}")
+
+
+@db.command("start")
+def db_start() -> None:
+    """Start the embedded server and leave it running (stop it with `kyosei db stop`)."""
+    settings = get_settings()
+    if not settings.embedded_database:
+        raise CommandFailed("DATABASE_URL is set: the server is external, nothing to start")
+    server = DatabaseServer(settings)
+    urls = server.start()
+    click.echo(f"embedded PostgreSQL running: {server.embedded.superuser_url} (app role: {urls.app_role})")
+
+
+@db.command("stop")
+def db_stop() -> None:
+    """Stop the embedded server."""
+    from infra.database.embedded import EmbeddedPostgres
+
+    settings = get_settings()
+    EmbeddedPostgres(settings.data_dir / "pg", settings.embedded_pg_port).stop()
+    click.echo("embedded PostgreSQL stopped")
+
+
+@cli.command()
+@click.option("--demo/--no-demo", default=True, show_default=True, help="Also make the demo municipalities tenants.")
+def seed(demo: bool) -> None:
+    """Load the tenant registry (and the demo tenants) into the database; safe to repeat."""
+    with database_up() as (_, urls):
+        _seed(urls, demo)
+
+
+@cli.group()
+def tenants() -> None:
+    """The tenant registry."""
+
+
+@tenants.command("list")
+@click.option("--registry", is_flag=True, help="List the registry from the repository without a database.")
+def tenants_list(registry: bool) -> None:
+    """List municipalities with their status as tenants."""
+    from tenants.registry import load_registry
+
+    if registry:
+        for m in load_registry():
+            click.echo(f"{m.code}  {m.kind.label}  {m.name}（{m.kana}）  {m.romaji}")
+        return
+    with database_up() as (_, urls):
+
+        async def rows():
+            from infra.database.provision import connect
+
+            conn = await connect(urls.owner)
+            try:
+                return await conn.fetch(
+                    "SELECT m.code, m.name, m.kana, m.kind, t.status FROM municipality m "
+                    "LEFT JOIN tenant t ON t.tenant_id = m.code ORDER BY m.code"
+                )
+            finally:
+                await conn.close()
+
+        for row in asyncio.run(rows()):
+            status = row["status"] or "-"
+            click.echo(f"{row['code']}  {row['name']}（{row['kana']}）  {row['kind']:<10}  {status}")
+
+
+@cli.command()
+@click.option("--host", default=None, help="Bind address (default KYOSEI_HOST).")
+@click.option("--port", default=None, type=int, help="Port (default KYOSEI_PORT).")
+@click.option("--keycloak/--no-keycloak", default=True, show_default=True,
+              help="Start the local Keycloak when KEYCLOAK_URL is unset.")
+def run(host: str | None, port: int | None, keycloak: bool) -> None:
+    """Start everything (database, Keycloak, demo tenants) and serve until Ctrl-C or SIGTERM."""
+    import uvicorn
+
+    from core.app import create_app
+
+    settings = get_settings()
+    started = time.monotonic()
+    # uvicorn re-raises the signal that stopped it once it has shut down; with the default SIGTERM action that
+    # would kill us before the blocks below stop PostgreSQL and Keycloak, so turn it into a clean exit instead.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _shutdown)
+    with database_up(seed=True) as (_, urls), _identity_provider(settings, keycloak):
+        app = create_app(settings, app_database_url=urls.app)
+        click.echo(f"Kyosei ready to serve after {time.monotonic() - started:.1f}s: {settings.public_url}/")
+        # uvicorn turns SIGINT/SIGTERM into a clean return, so the finally blocks above stop PostgreSQL and Keycloak.
+        uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_config=None, access_log=False)
+
+
+@contextlib.contextmanager
+def _identity_provider(settings, wanted: bool) -> Iterator[None]:
+    """Start the local Keycloak for `run` unless KEYCLOAK_URL points elsewhere (or --no-keycloak)."""
+    if settings.keycloak_url or not wanted:
+        yield
+        return
+    try:
+        from infra.keycloak.local import local_keycloak
+    except ImportError:  # the Keycloak module is optional during early development
+        yield
+        return
+    with local_keycloak(settings):
+        yield
+
+
+class Shutdown(BaseException):
+    """Raised by the signal handler so that every ``finally`` on the stack runs."""
+
+
+def _shutdown(signum, frame) -> None:
+    raise Shutdown(signum)
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except Shutdown:
+        sys.exit(0)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (DatabaseUnreachable, EmbeddedPostgresError, SettingsError) as exc:
+        click.echo(f"kyosei: {exc}", err=True)
+        sys.exit(1)
+    except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        click.echo(f"kyosei: database error: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(1)
+    except OSError as exc:
+        click.echo(f"kyosei: {exc}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+"""structlog set-up: JSON lines when not on a terminal; request id, tenant and user bound per request.
+
+Personal data never goes into a log line: we log paths without query strings, user ids (Keycloak ``sub``) and
+tenant codes, never names, search terms or form fields.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import structlog
+
+LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+
+
+def configure_logging(level: str = "info", fmt: str = "auto", stream=None) -> None:
+    stream = stream or sys.stderr
+    use_json = fmt == "json" or (fmt == "auto" and not stream.isatty())
+    renderer = structlog.processors.JSONRenderer(ensure_ascii=False) if use_json else structlog.dev.ConsoleRenderer()
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info if use_json else structlog.processors.StackInfoRenderer(),
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(LEVELS.get(level, logging.INFO)),
+        logger_factory=structlog.PrintLoggerFactory(file=stream),
+        cache_logger_on_first_use=False,
+    )
+    # Libraries that use the standard library (uvicorn, alembic) go to the same stream at the same level.
+    logging.basicConfig(level=LEVELS.get(level, logging.INFO), stream=stream, format="%(levelname)s %(name)s %(message)s", force=True)
+    logging.getLogger("uvicorn.access").disabled = True  # our canonical request line replaces it
+    # httpx logs full URLs at INFO: query strings (search terms, authorization codes) must not reach the log.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+
+def get_logger(name: str | None = None):
+    return structlog.get_logger(name)

@@ -1,0 +1,6 @@
+"""The whole schema in one metadata, so Alembic sees every table. Import each domain's models here."""
+
+from core.database import Base
+import tenants.models  # noqa: F401
+
+metadata = Base.metadata

@@ -1,0 +1,42 @@
+"""DDL for migrations: every table is either a tenant table behind the wall or a listed global table.
+
+Use these in every migration that creates a table, so a new tenant table gets its policy in the same migration::
+
+    op.create_table("household", sa.Column("tenant_id", ...), ...)
+    tenant_table("household")
+
+``tests/test_tenant_wall.py`` walks ``pg_catalog`` and fails on a table that skipped this.
+"""
+
+from __future__ import annotations
+
+from alembic import context, op
+
+POLICY = "tenant_wall"
+
+# The policy reads the transaction-local setting; missing (NULL) or empty matches no row: it fails closed.
+TENANT_PREDICATE = "tenant_id = current_setting('app.tenant_id', true)"
+
+
+def app_role() -> str:
+    """The application role migrations grant to (set by core/migrations/env.py from the configured URLs)."""
+    return context.config.attributes.get("app_role", "kyosei_app")
+
+
+def tenant_table(table: str, privileges: str = "SELECT, INSERT, UPDATE, DELETE") -> None:
+    """ENABLE and FORCE row-level security on ``table`` with the tenant policy, then grant the app role."""
+    op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+    op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+    op.execute(
+        f"CREATE POLICY {POLICY} ON {table} USING ({TENANT_PREDICATE}) WITH CHECK ({TENANT_PREDICATE})"
+    )
+    op.execute(f"GRANT {privileges} ON {table} TO {app_role()}")
+
+
+def global_table(table: str, privileges: str = "SELECT") -> None:
+    """A table shared by all tenants (must also be on the allow-list in tests/test_tenant_wall.py)."""
+    op.execute(f"GRANT {privileges} ON {table} TO {app_role()}")
+
+
+def drop_tenant_policy(table: str) -> None:
+    op.execute(f"DROP POLICY IF EXISTS {POLICY} ON {table}")

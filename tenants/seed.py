@@ -1,0 +1,42 @@
+"""Idempotent seeding of the registry and of the demo tenants."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from infra.database.provision import connect
+from tenants.registry import load_registry
+
+# Tenants that exist in a demo or development database: the two model municipalities, the capital, the prefecture.
+DEMO_TENANTS = ("394017", "392049", "392014", "390003")
+
+
+async def seed_registry(owner_url: str) -> int:
+    """Upsert all 35 registry entries; returns how many rows the table holds afterwards."""
+    conn: asyncpg.Connection = await connect(owner_url)
+    try:
+        async with conn.transaction():
+            await conn.executemany(
+                """
+                INSERT INTO municipality (code, name, kana, romaji, kind) VALUES ($1, $2, $3, $4, $5)
+                ON CONFLICT (code) DO UPDATE
+                   SET name = EXCLUDED.name, kana = EXCLUDED.kana, romaji = EXCLUDED.romaji, kind = EXCLUDED.kind
+                """,
+                [(m.code, m.name, m.kana, m.romaji, m.kind.value) for m in load_registry()],
+            )
+        return await conn.fetchval("SELECT count(*) FROM municipality")
+    finally:
+        await conn.close()
+
+
+async def seed_demo_tenants(owner_url: str, codes: tuple[str, ...] = DEMO_TENANTS) -> list[str]:
+    """Make the demo municipalities tenants (existing tenants keep their status). Returns the codes added."""
+    conn = await connect(owner_url)
+    try:
+        added = await conn.fetch(
+            "INSERT INTO tenant (tenant_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING RETURNING tenant_id",
+            list(codes),
+        )
+        return [r["tenant_id"] for r in added]
+    finally:
+        await conn.close()

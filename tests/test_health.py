@@ -1,0 +1,51 @@
+"""Probes and the request line: what a load balancer and an operator see."""
+
+import io
+import json
+
+from litestar.testing import TestClient
+
+from core.app import create_app
+
+
+def test_healthz_and_readyz_answer(client):
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ready"}
+
+
+def test_request_id_is_echoed_or_generated(client):
+    assert client.get("/healthz", headers={"X-Request-ID": "abc-123"}).headers["x-request-id"] == "abc-123"
+    generated = client.get("/healthz").headers["x-request-id"]
+    assert len(generated) == 32
+    # Something that is not an id is not trusted into our logs.
+    assert client.get("/healthz", headers={"X-Request-ID": "a b\nc"}).headers["x-request-id"] != "a b\nc"
+
+
+def test_readyz_is_503_when_the_database_is_unreachable(settings):
+    app = create_app(settings, app_database_url="postgresql://kyosei_app@127.0.0.1:9/kyosei")
+    with TestClient(app=app) as client:
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["title"] == "データベースに接続できません"
+
+
+def test_one_json_line_per_request_without_the_query_string(settings, database_urls, monkeypatch):
+    stream = io.StringIO()
+    import core.app as app_module
+
+    real = app_module.configure_logging
+    monkeypatch.setattr(app_module, "configure_logging", lambda level, fmt: real(level, "json", stream))
+    app = create_app(settings, app_database_url=database_urls.app)
+    with TestClient(app=app) as client:
+        client.get("/api/registry/?q=山田太郎", headers={"X-Request-ID": "req-42"})
+    lines = [json.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{")]
+    request_lines = [line for line in lines if line.get("event") == "request"]
+    assert len(request_lines) == 1
+    [line] = request_lines
+    assert line["request_id"] == "req-42"
+    assert line["path"].rstrip("/") == "/api/registry"
+    assert line["status"] == 200
+    assert "山田" not in stream.getvalue()
