@@ -5,6 +5,7 @@ The CLI (``kyosei run``), the tests and any ASGI server (``uvicorn --factory cor
 
 from __future__ import annotations
 
+import datetime as dt
 from contextlib import asynccontextmanager
 from collections.abc import AsyncIterator
 
@@ -13,6 +14,11 @@ from litestar.config.app import AppConfig
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 
+import httpx
+
+from core.auth.middleware import authentication_middleware
+from core.auth.oidc import IdentityProvider
+from core.auth.sessions import SessionStore, SessionTimeouts
 from core.database import create_engine, session_factory
 from core.health import healthz, readyz
 from core.logging import configure_logging
@@ -40,22 +46,43 @@ def create_app(settings: Settings | None = None, *, app_database_url: str | None
     database_url = app_database_url or _app_database_url(settings)
 
     @asynccontextmanager
-    async def database(app: Litestar) -> AsyncIterator[None]:
+    async def resources(app: Litestar) -> AsyncIterator[None]:
         engine = create_engine(database_url)
+        http = httpx.AsyncClient(timeout=httpx.Timeout(5.0, connect=2.0))
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
+        app.state.session_store = SessionStore(
+            engine,
+            SessionTimeouts(
+                idle=dt.timedelta(minutes=settings.session_idle_minutes),
+                absolute=dt.timedelta(hours=settings.session_absolute_hours),
+            ),
+        )
+        app.state.idp = IdentityProvider(
+            settings.keycloak_url or f"http://127.0.0.1:{settings.keycloak_port}",
+            settings.keycloak_realm,
+            settings.oidc_client_id,
+            settings.oidc_client_secret,
+            http,
+        )
         try:
             yield
         finally:
+            await http.aclose()
             await engine.dispose()
 
     from core.routes import route_handlers
+    from ui.errors import exception_handlers
+    from ui.templating import static_files_router, template_config
 
     return Litestar(
-        route_handlers=[healthz, readyz, *route_handlers()],
-        middleware=[request_id_middleware],
-        lifespan=[database],
+        route_handlers=[healthz, readyz, static_files_router(), *route_handlers()],
+        # Outermost first: the request id exists before authentication logs anything.
+        middleware=[request_id_middleware, authentication_middleware],
+        lifespan=[resources],
         state=State({"settings": settings}),
+        template_config=template_config(),
+        exception_handlers=exception_handlers(),
         openapi_config=OpenAPIConfig(title="Kyosei API", version="0.1.0", path="/api/schema"),
         debug=False,
     )

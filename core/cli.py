@@ -137,6 +137,26 @@ def tenants_list(registry: bool) -> None:
             click.echo(f"{row['code']}  {row['name']}（{row['kana']}）  {row['kind']:<10}  {status}")
 
 
+@cli.group()
+def audit() -> None:
+    """The audit trail."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Recompute every tenant's hash chain; name the first broken row and exit 1 if there is one."""
+    from core.audit.chain import verify_chain
+
+    with database_up() as (_, urls):
+        report = asyncio.run(verify_chain(urls.owner))
+    if report.intact:
+        click.echo(f"audit chain intact: {report.rows_checked} rows in {report.tenants_checked} tenants")
+        return
+    for broken in report.breaks:
+        click.echo(f"BROKEN: {broken}", err=True)
+    raise CommandFailed(f"audit chain broken in {len(report.breaks)} tenant(s)")
+
+
 @cli.command()
 @click.option("--host", default=None, help="Bind address (default KYOSEI_HOST).")
 @click.option("--port", default=None, type=int, help="Port (default KYOSEI_PORT).")

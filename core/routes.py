@@ -4,6 +4,8 @@ from __future__ import annotations
 
 
 def route_handlers() -> list:
+    from core.auth.routes import AuthController
     from tenants.api import TenantRegistryController
+    from ui.home.controller import HomeController
 
-    return [TenantRegistryController]
+    return [AuthController, HomeController, TenantRegistryController]

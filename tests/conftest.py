@@ -77,3 +77,10 @@ def run(coro):
 
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture()
+def staff_session(database_urls):
+    from tests.sessions import open_session
+
+    return open_session(database_urls, "394017", ("staff", "coordinator"))

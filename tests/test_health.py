@@ -32,7 +32,7 @@ def test_readyz_is_503_when_the_database_is_unreachable(settings):
     assert response.json()["title"] == "データベースに接続できません"
 
 
-def test_one_json_line_per_request_without_the_query_string(settings, database_urls, monkeypatch):
+def test_one_json_line_per_request_without_the_query_string(settings, database_urls, staff_session, monkeypatch):
     stream = io.StringIO()
     import core.app as app_module
 
@@ -40,6 +40,7 @@ def test_one_json_line_per_request_without_the_query_string(settings, database_u
     monkeypatch.setattr(app_module, "configure_logging", lambda level, fmt: real(level, "json", stream))
     app = create_app(settings, app_database_url=database_urls.app)
     with TestClient(app=app) as client:
+        client.cookies.set("kyosei_session", staff_session.raw)
         client.get("/api/registry/?q=山田太郎", headers={"X-Request-ID": "req-42"})
     lines = [json.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{")]
     request_lines = [line for line in lines if line.get("event") == "request"]
@@ -48,4 +49,5 @@ def test_one_json_line_per_request_without_the_query_string(settings, database_u
     assert line["request_id"] == "req-42"
     assert line["path"].rstrip("/") == "/api/registry"
     assert line["status"] == 200
+    assert line["tenant"] == "394017" and line["user"] == staff_session.sub
     assert "山田" not in stream.getvalue()

@@ -79,7 +79,10 @@ def test_database_refuses_a_malformed_code(database_urls):
         asyncio.run(insert_bad())
 
 
-def test_registry_api_lists_and_finds(client):
+def test_registry_api_lists_and_finds(client, staff_session):
+    from tests.sessions import login
+
+    login(client, staff_session)
     listed = client.get("/api/registry/").json()
     assert len(listed) == 35
     assert client.get("/api/registry/392049").json()["name"] == "南国市"

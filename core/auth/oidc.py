@@ -1,0 +1,236 @@
+"""The OpenID Connect side of Keycloak: discovery, keys, code exchange, refresh, and token validation.
+
+Validation is strict and its parameters are fixed here, not taken from the token: RS256 only, exact issuer,
+our client in the audience, expiry with 30 s leeway. An unknown ``kid`` refetches the JWKS, at most once every
+30 seconds, so a flood of forged tokens cannot turn into a flood of requests to Keycloak.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import jwt
+
+ALGORITHMS = ["RS256"]
+LEEWAY = 30
+JWKS_REFETCH_INTERVAL = 30.0
+BACKCHANNEL_LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
+
+
+class IdentityProviderUnavailable(RuntimeError):
+    """Keycloak does not answer (or answers with a server error)."""
+
+
+class InvalidToken(ValueError):
+    """A token failed validation; ``reason`` is for the log, never shown in detail to a user."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class PkcePair:
+    verifier: str
+    challenge: str
+
+    @classmethod
+    def new(cls) -> PkcePair:
+        verifier = secrets.token_urlsafe(64)[:96]
+        digest = hashlib.sha256(verifier.encode("ascii")).digest()
+        return cls(verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii"))
+
+
+@dataclass(frozen=True)
+class TokenSet:
+    access_token: str
+    id_token: str | None
+    refresh_token: str | None
+    expires_in: int
+
+
+class IdentityProvider:
+    """One Keycloak realm as seen by one OIDC client."""
+
+    def __init__(self, base_url: str, realm: str, client_id: str, client_secret: str, http: httpx.AsyncClient):
+        self.issuer = f"{base_url.rstrip('/')}/realms/{realm}"
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.http = http
+        self._metadata: dict[str, Any] | None = None
+        self._keys: dict[str, Any] = {}
+        self._keys_fetched_at = 0.0
+        self._keys_lock = asyncio.Lock()
+
+    # -- endpoints ---------------------------------------------------------------------------------------------
+    async def metadata(self) -> dict[str, Any]:
+        if self._metadata is None:
+            data = await self._get_json(f"{self.issuer}/.well-known/openid-configuration")
+            if data.get("issuer") != self.issuer:
+                raise IdentityProviderUnavailable(f"discovery names issuer {data.get('issuer')!r}, expected {self.issuer!r}")
+            self._metadata = data
+        return self._metadata
+
+    async def _get_json(self, url: str) -> dict[str, Any]:
+        try:
+            response = await self.http.get(url)
+        except httpx.HTTPError as exc:
+            raise IdentityProviderUnavailable(f"{type(exc).__name__} for {url}") from None
+        if response.status_code >= 500 or response.status_code == 404:
+            raise IdentityProviderUnavailable(f"HTTP {response.status_code} for {url}")
+        return response.json()
+
+    async def authorization_url(self, *, redirect_uri: str, state: str, nonce: str, code_challenge: str) -> str:
+        meta = await self.metadata()
+        query = {
+            "response_type": "code",
+            "client_id": self.client_id,
+            "redirect_uri": redirect_uri,
+            "scope": "openid profile email organization",
+            "state": state,
+            "nonce": nonce,
+            "code_challenge": code_challenge,
+            "code_challenge_method": "S256",
+            "ui_locales": "ja",
+        }
+        return f"{meta['authorization_endpoint']}?{urlencode(query)}"
+
+    async def end_session_url(self, *, id_token_hint: str, post_logout_redirect_uri: str) -> str:
+        meta = await self.metadata()
+        query = {
+            "id_token_hint": id_token_hint,
+            "post_logout_redirect_uri": post_logout_redirect_uri,
+            "client_id": self.client_id,
+        }
+        return f"{meta['end_session_endpoint']}?{urlencode(query)}"
+
+    async def _token_request(self, form: dict[str, str]) -> TokenSet:
+        meta = await self.metadata()
+        try:
+            response = await self.http.post(
+                meta["token_endpoint"], data=form, auth=(self.client_id, self.client_secret)
+            )
+        except httpx.HTTPError as exc:
+            raise IdentityProviderUnavailable(f"{type(exc).__name__} at token endpoint") from None
+        if response.status_code >= 500:
+            raise IdentityProviderUnavailable(f"HTTP {response.status_code} at token endpoint")
+        if response.status_code != 200:
+            error = response.json().get("error", "unknown") if response.headers.get("content-type", "").startswith("application/json") else "unknown"
+            raise InvalidToken(f"token endpoint refused: {error}")
+        data = response.json()
+        return TokenSet(
+            access_token=data["access_token"],
+            id_token=data.get("id_token"),
+            refresh_token=data.get("refresh_token"),
+            expires_in=int(data.get("expires_in", 300)),
+        )
+
+    async def exchange_code(self, *, code: str, code_verifier: str, redirect_uri: str) -> TokenSet:
+        return await self._token_request(
+            {"grant_type": "authorization_code", "code": code, "code_verifier": code_verifier, "redirect_uri": redirect_uri}
+        )
+
+    async def refresh(self, refresh_token: str) -> TokenSet:
+        return await self._token_request({"grant_type": "refresh_token", "refresh_token": refresh_token})
+
+    # -- keys ---------------------------------------------------------------------------------------------------
+    async def _signing_key(self, kid: str | None) -> Any:
+        if kid in self._keys:
+            return self._keys[kid]
+        async with self._keys_lock:
+            if kid in self._keys:
+                return self._keys[kid]
+            if time.monotonic() - self._keys_fetched_at < JWKS_REFETCH_INTERVAL and self._keys:
+                raise InvalidToken("unknown key id (refetch rate-limited)")
+            meta = await self.metadata()
+            jwks = await self._get_json(meta["jwks_uri"])
+            self._keys_fetched_at = time.monotonic()
+            self._keys = {
+                k["kid"]: jwt.PyJWK(k).key
+                for k in jwks.get("keys", [])
+                if k.get("use", "sig") == "sig" and k.get("alg", "RS256") in ALGORITHMS and k.get("kty") == "RSA"
+            }
+        if kid not in self._keys:
+            raise InvalidToken("unknown key id")
+        return self._keys[kid]
+
+    async def _decode(self, token: str, *, audience: str | None, require: list[str]) -> dict[str, Any]:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise InvalidToken("malformed token") from None
+        if header.get("alg") not in ALGORITHMS:
+            raise InvalidToken(f"algorithm {header.get('alg')!r} not allowed")
+        key = await self._signing_key(header.get("kid"))
+        try:
+            return jwt.decode(
+                token,
+                key=key,
+                algorithms=ALGORITHMS,
+                audience=audience,
+                issuer=self.issuer,
+                leeway=LEEWAY,
+                options={"require": require, "verify_aud": audience is not None},
+            )
+        except jwt.ExpiredSignatureError:
+            raise InvalidToken("expired") from None
+        except jwt.InvalidAudienceError:
+            raise InvalidToken("wrong audience") from None
+        except jwt.InvalidIssuerError:
+            raise InvalidToken("wrong issuer") from None
+        except jwt.InvalidSignatureError:
+            raise InvalidToken("bad signature") from None
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(type(exc).__name__) from None
+
+    async def validate_id_token(self, token: str, *, nonce: str) -> dict[str, Any]:
+        claims = await self._decode(token, audience=self.client_id, require=["exp", "iat", "iss", "aud", "sub", "nonce"])
+        if not secrets.compare_digest(str(claims.get("nonce", "")), nonce):
+            raise InvalidToken("nonce mismatch")
+        azp = claims.get("azp")
+        if azp is not None and azp != self.client_id:
+            raise InvalidToken("wrong authorized party")
+        return claims
+
+    async def validate_access_token(self, token: str) -> dict[str, Any]:
+        claims = await self._decode(token, audience=self.client_id, require=["exp", "iat", "iss", "aud", "sub"])
+        if claims.get("typ") not in (None, "Bearer"):
+            raise InvalidToken(f"token type {claims.get('typ')!r} is not an access token")
+        return claims
+
+    async def validate_logout_token(self, token: str) -> dict[str, Any]:
+        claims = await self._decode(token, audience=self.client_id, require=["iat", "iss", "aud", "jti"])
+        if BACKCHANNEL_LOGOUT_EVENT not in (claims.get("events") or {}):
+            raise InvalidToken("not a back-channel logout token")
+        if "nonce" in claims:
+            raise InvalidToken("logout token must not carry a nonce")
+        if not claims.get("sid") and not claims.get("sub"):
+            raise InvalidToken("logout token names neither sid nor sub")
+        return claims
+
+
+def organizations_of(claims: dict[str, Any]) -> tuple[str, ...]:
+    """The 6-digit codes of the user's organizations: Keycloak sends a list of aliases, or a map keyed by alias."""
+    raw = claims.get("organization") or ()
+    aliases = raw.keys() if isinstance(raw, dict) else raw
+    return tuple(sorted({a for a in aliases if isinstance(a, str) and len(a) == 6 and a.isdigit()}))
+
+
+def roles_of(claims: dict[str, Any], client_id: str) -> frozenset[str]:
+    return frozenset((claims.get("resource_access", {}).get(client_id, {}) or {}).get("roles", []))
+
+
+def display_name_of(claims: dict[str, Any]) -> str:
+    family, given = claims.get("family_name"), claims.get("given_name")
+    if family or given:
+        # Japanese order: family name first.
+        return " ".join(part for part in (family, given) if part)
+    return claims.get("name") or claims.get("preferred_username") or claims["sub"]

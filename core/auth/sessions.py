@@ -1,0 +1,136 @@
+"""Server-side sessions in PostgreSQL, so any app instance can serve any logged-in browser."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from core.auth.models import LoginAttempt, WebSession
+from core.database import utc_now
+
+LOGIN_ATTEMPT_TTL = dt.timedelta(minutes=10)
+
+
+def hash_id(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class SessionTimeouts:
+    idle: dt.timedelta
+    absolute: dt.timedelta
+
+
+@dataclass
+class NewSession:
+    user_sub: str
+    username: str
+    display_name: str
+    organizations: list[str]
+    tenant_id: str | None
+    roles: list[str]
+    keycloak_sid: str | None
+    id_token: str
+    refresh_token: str | None
+    access_expires_at: dt.datetime
+
+
+class SessionStore:
+    def __init__(self, engine: AsyncEngine, timeouts: SessionTimeouts):
+        self.engine = engine
+        self.timeouts = timeouts
+
+    # -- login attempts -----------------------------------------------------------------------------------------
+    async def begin_login(self, *, nonce: str, code_verifier: str, return_to: str) -> str:
+        state = secrets.token_urlsafe(32)
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                delete(LoginAttempt).where(LoginAttempt.created_at < utc_now() - LOGIN_ATTEMPT_TTL)
+            )
+            await conn.execute(
+                LoginAttempt.__table__.insert().values(
+                    state=state, nonce=nonce, code_verifier=code_verifier, return_to=return_to
+                )
+            )
+        return state
+
+    async def take_login(self, state: str) -> LoginAttempt | None:
+        """The attempt for ``state``, removed so it can be used once; None when unknown or expired."""
+        async with self.engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    delete(LoginAttempt).where(LoginAttempt.state == state).returning(*LoginAttempt.__table__.c)
+                )
+            ).first()
+        if row is None or row.created_at < utc_now() - LOGIN_ATTEMPT_TTL:
+            return None
+        return row
+
+    # -- sessions -----------------------------------------------------------------------------------------------
+    async def create(self, new: NewSession) -> tuple[str, str]:
+        """Store a session; returns (cookie value, csrf token). Only the hash of the cookie value is stored."""
+        raw = secrets.token_urlsafe(32)
+        csrf = secrets.token_urlsafe(32)
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                WebSession.__table__.insert().values(id_hash=hash_id(raw), csrf_token=csrf, flashes=[], **new.__dict__)
+            )
+        return raw, csrf
+
+    async def load(self, raw: str) -> WebSession | None:
+        """The live session for a cookie value (touching its idle clock), or None if absent or timed out."""
+        now = utc_now()
+        key = hash_id(raw)
+        async with self.engine.begin() as conn:
+            row = (await conn.execute(select(*WebSession.__table__.c).where(WebSession.id_hash == key))).first()
+            if row is None:
+                return None
+            if now - row.last_seen_at > self.timeouts.idle or now - row.created_at > self.timeouts.absolute:
+                await conn.execute(delete(WebSession).where(WebSession.id_hash == key))
+                return None
+            if now - row.last_seen_at > dt.timedelta(seconds=30):  # don't write on every request
+                await conn.execute(update(WebSession).where(WebSession.id_hash == key).values(last_seen_at=now))
+        return row
+
+    async def update(self, raw: str, **values) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(update(WebSession).where(WebSession.id_hash == hash_id(raw)).values(**values))
+
+    async def add_flash(self, raw: str, level: str, message: str) -> None:
+        from sqlalchemy import func, literal
+        from sqlalchemy.dialects.postgresql import JSONB
+
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(WebSession)
+                .where(WebSession.id_hash == hash_id(raw))
+                .values(flashes=WebSession.flashes.op("||")(func.jsonb_build_array(func.jsonb_build_object("level", level, "message", message))))
+            )
+
+    async def pop_flashes(self, raw: str) -> list[dict]:
+        async with self.engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    select(WebSession.flashes).where(WebSession.id_hash == hash_id(raw)).with_for_update()
+                )
+            ).first()
+            if not row or not row.flashes:
+                return []
+            await conn.execute(update(WebSession).where(WebSession.id_hash == hash_id(raw)).values(flashes=[]))
+            return list(row.flashes)
+
+    async def delete(self, raw: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(delete(WebSession).where(WebSession.id_hash == hash_id(raw)))
+
+    async def delete_by_keycloak(self, *, sid: str | None, sub: str | None) -> int:
+        """Back-channel logout: end every local session of that Keycloak session (or of that user)."""
+        condition = WebSession.keycloak_sid == sid if sid else WebSession.user_sub == sub
+        async with self.engine.begin() as conn:
+            result = await conn.execute(delete(WebSession).where(condition))
+        return result.rowcount

@@ -1,0 +1,86 @@
+"""The database is the wall: every table is either behind row-level security or a listed global table."""
+
+import asyncio
+
+import asyncpg
+import pytest
+
+from infra.database.provision import connect
+
+# Tables shared by all tenants, each with the reason it may be global. Anything else must carry tenant_id.
+GLOBAL_TABLES = {
+    "alembic_version": "migration bookkeeping",
+    "municipality": "the public registry of Kochi's municipalities (no personal data)",
+    "tenant": "which municipalities are tenants and their status; read before a tenant is known (login)",
+    "web_session": "login sessions, looked up by a hashed random id before the tenant is known",
+    "oidc_login": "OIDC state/nonce/PKCE of logins in flight (no tenant yet)",
+}
+
+
+def query(url, sql, *args):
+    async def go():
+        conn = await connect(url)
+        try:
+            return await conn.fetch(sql, *args)
+        finally:
+            await conn.close()
+
+    return asyncio.run(go())
+
+
+def test_every_table_is_walled_or_a_listed_global_table(database_urls):
+    tables = query(
+        database_urls.owner,
+        """
+        SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity,
+               EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenant_id'
+                       AND NOT a.attisdropped) AS has_tenant,
+               (SELECT a.attnotnull FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenant_id') AS tenant_not_null,
+               ARRAY(SELECT pg_get_expr(p.polqual, p.polrelid) FROM pg_policy p WHERE p.polrelid = c.oid) AS policies,
+               ARRAY(SELECT pg_get_expr(p.polwithcheck, p.polrelid) FROM pg_policy p WHERE p.polrelid = c.oid) AS checks
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
+        ORDER BY c.relname
+        """,
+    )
+    assert tables, "no tables found"
+    problems = []
+    for t in tables:
+        name = t["relname"]
+        if name in GLOBAL_TABLES:
+            continue
+        if t["has_tenant"]:
+            if not (t["relrowsecurity"] and t["relforcerowsecurity"]):
+                problems.append(f"{name}: row-level security not ENABLEd and FORCEd")
+            if not t["tenant_not_null"]:
+                problems.append(f"{name}: tenant_id is nullable")
+            if not any(p and "current_setting('app.tenant_id'" in p for p in t["policies"]):
+                problems.append(f"{name}: no policy on current_setting('app.tenant_id')")
+        elif name not in GLOBAL_TABLES:
+            problems.append(f"{name}: has no tenant_id and is not on the global allow-list")
+    assert problems == []
+
+
+def test_tenant_id_leads_every_primary_key_and_index_of_tenant_tables(database_urls):
+    rows = query(
+        database_urls.owner,
+        """
+        SELECT i.indexrelid::regclass::text AS index, c.relname,
+               (SELECT a.attname FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum = i.indkey[0]) AS first_col
+        FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'public'
+          AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenant_id')
+        """,
+    )
+    offenders = [
+        f"{r['index']} on {r['relname']}"
+        for r in rows
+        if r["first_col"] != "tenant_id" and r["relname"] not in GLOBAL_TABLES
+    ]
+    assert offenders == []
+
+
+def test_the_policy_fails_closed_without_a_tenant(database_urls):
+    # The app role, no app.tenant_id set: an insert into a tenant table is refused, a select sees nothing.
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        query(database_urls.app, "INSERT INTO audit_event (tenant_id, actor_sub, action, object_type) VALUES ('394017', 'x', 'read', 'case')")

@@ -1,0 +1,87 @@
+"""Jinja set-up for every HTML page: one environment, Japanese date filters, labels, and plugin template folders.
+
+Templates are looked up first in ``ui/templates`` and then in folders plugins add with ``add_template_directory``
+(in the order added). Core templates therefore cannot be replaced by a plugin; a plugin keeps its templates under
+a folder named after itself (``nakatosa/timetable.html``) and may ``{% extends "base.html" %}``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader
+from litestar import Request, Router
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template import TemplateConfig
+
+from core.wareki import fiscal_year_label, jdate, jdatetime, to_wareki
+from ui.labels import FLASH_LEVELS, ROLE_LABELS, error_text, role_names
+
+UI_DIR = Path(__file__).resolve().parent
+TEMPLATE_DIR = UI_DIR / "templates"
+STATIC_DIR = UI_DIR / "static"
+
+# Shared by every environment template_config() builds, so a folder added at plugin start-up reaches the app.
+_loader = ChoiceLoader([FileSystemLoader(TEMPLATE_DIR)])
+
+
+def add_template_directory(path: str | Path) -> None:
+    """Let a plugin's templates be found after Kyosei's own. Adding the same folder twice is harmless."""
+    folder = Path(path).resolve()
+    if not folder.is_dir():
+        raise ValueError(f"template directory {folder} does not exist")
+    if folder in template_directories():
+        return
+    _loader.loaders.append(FileSystemLoader(folder))
+
+
+def template_directories() -> list[Path]:
+    """Where templates are looked up, in order."""
+    return [Path(p) for loader in _loader.loaders if isinstance(loader, FileSystemLoader) for p in loader.searchpath]
+
+
+def create_environment() -> Environment:
+    env = Environment(
+        loader=_loader,
+        autoescape=True,  # every template, including ones built from strings
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(jdate=jdate, jdatetime=jdatetime, wareki=to_wareki, fiscal_year=fiscal_year_label)
+    env.globals.update(role_labels=ROLE_LABELS, role_names=role_names, flash_levels=FLASH_LEVELS, error_text=error_text)
+    return env
+
+
+def _drop_litestar_csrf_global(engine: JinjaTemplateEngine) -> None:
+    # Litestar registers a global *function* csrf_token (for its own CSRFConfig, which Kyosei does not use). It
+    # would shadow our context variable of the same name whenever a view leaves it out, and a function is truthy:
+    # `{% if csrf_token %}` would print the function. Pages get the token as a plain string in their context.
+    engine.engine.globals.pop("csrf_token", None)
+
+
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    """What ``Litestar(template_config=...)`` takes."""
+    engine = JinjaTemplateEngine.from_environment(create_environment())
+    _drop_litestar_csrf_global(engine)
+    return TemplateConfig(instance=engine)
+
+
+def static_files_router() -> Router:
+    """``/static/…`` from ui/static (kyosei.css, and vendor/htmx.min.js that the bootstrap installs from npm)."""
+    return create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False)
+
+
+def shell_context(request: Request) -> dict[str, Any]:
+    """What base.html needs that every request already carries: the principal, the CSRF token, the request id.
+
+    Views add ``nav`` and ``flashes`` themselves.
+    """
+    state = request.scope.get("state") or {}
+    return {
+        "request": request,
+        "principal": request.scope.get("user"),
+        "csrf_token": state.get("csrf_token"),
+        "request_id": state.get("request_id"),
+    }
