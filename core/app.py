@@ -19,7 +19,9 @@ import httpx
 from core.auth.middleware import authentication_middleware
 from core.auth.oidc import IdentityProvider
 from core.auth.sessions import SessionStore, SessionTimeouts
-from core.database import create_engine, session_factory
+from litestar.di import Provide
+
+from core.database import create_engine, provide_db_session, session_factory
 from core.health import healthz, readyz
 from core.logging import configure_logging
 from core.requests import request_id_middleware
@@ -80,6 +82,7 @@ def create_app(settings: Settings | None = None, *, app_database_url: str | None
         # Outermost first: the request id exists before authentication logs anything.
         middleware=[request_id_middleware, authentication_middleware],
         lifespan=[resources],
+        dependencies={"db": Provide(provide_db_session)},
         state=State({"settings": settings}),
         template_config=template_config(),
         exception_handlers=exception_handlers(),

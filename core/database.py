@@ -10,7 +10,10 @@ import datetime as dt
 import uuid
 
 import uuid_utils
-from sqlalchemy import DateTime, MetaData, event, func, text
+from collections.abc import AsyncIterator
+
+from sqlalchemy import DateTime, MetaData, String, event, func, text
+from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
@@ -74,3 +77,23 @@ def _state_tenant(session: Session, transaction, connection) -> None:
     connection.execute(
         text("SELECT set_config('app.tenant_id', :tenant, true)"), {"tenant": current_tenant_id() or ""}
     )
+
+
+class TenantOwned:
+    """Mixin for tenant tables: ``tenant_id`` comes first and defaults to the bound tenant.
+
+    The migration must also call ``core.tenancy.ddl.tenant_table(name)`` so PostgreSQL enforces the wall; the
+    default here only saves callers from passing the tenant they are already bound to.
+    """
+
+    tenant_id: Mapped[str] = mapped_column(
+        String(6), primary_key=True, default=lambda: current_tenant_id(), sort_order=-100
+    )
+
+
+async def provide_db_session(state: State) -> AsyncIterator[AsyncSession]:
+    """Litestar dependency ``db``: one transaction per request, committed when the handler returns normally and
+    rolled back when it raises (Litestar throws the exception into this generator)."""
+    async with state.sessions() as session:
+        async with session.begin():
+            yield session
