@@ -1,7 +1,7 @@
 """The OpenID Connect side of Keycloak: discovery, keys, code exchange, refresh, and token validation.
 
 Validation is strict and its parameters are fixed here, not taken from the token: RS256 only, exact issuer,
-our client in the audience, expiry with 30 s leeway. An unknown ``kid`` refetches the JWKS, at most once every
+our client in the audience, expiry with 5 s leeway. An unknown ``kid`` refetches the JWKS, at most once every
 30 seconds, so a flood of forged tokens cannot turn into a flood of requests to Keycloak.
 """
 
@@ -20,7 +20,7 @@ import httpx
 import jwt
 
 ALGORITHMS = ["RS256"]
-LEEWAY = 30
+LEEWAY = 5  # seconds of clock skew tolerated; Keycloak and Kyosei keep NTP time
 JWKS_REFETCH_INTERVAL = 30.0
 BACKCHANNEL_LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 
@@ -94,7 +94,7 @@ class IdentityProvider:
             "response_type": "code",
             "client_id": self.client_id,
             "redirect_uri": redirect_uri,
-            "scope": "openid profile email organization",
+            "scope": "openid profile email organization:*",  # all memberships; Kyosei asks which one to act for
             "state": state,
             "nonce": nonce,
             "code_challenge": code_challenge,

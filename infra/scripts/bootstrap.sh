@@ -36,5 +36,5 @@ mkdir -p ui/static/vendor
 cp ui/node_modules/htmx.org/dist/htmx.min.js ui/static/vendor/htmx.min.js
 
 log "Keycloak distribution"
-if [ -f infra/keycloak/server.py ]; then .venv/bin/python -m infra.keycloak.fetch; fi
+.venv/bin/python -m infra.keycloak.fetch
 log "done"
