@@ -84,3 +84,84 @@ def staff_session(database_urls):
     from tests.sessions import open_session
 
     return open_session(database_urls, "394017", ("staff", "coordinator"))
+
+
+# -- real Keycloak and a live app (slow tests) -----------------------------------------------------------------
+DEMO_PASSWORD = "kyosei-demo"
+
+
+@pytest.fixture(scope="session")
+def keycloak():
+    """One real Keycloak 26 per test session, in-memory store, free ports, realm kochi imported."""
+    from infra.keycloak.admin import KeycloakAdmin
+    from infra.keycloak.server import KeycloakServer
+
+    server = KeycloakServer(free_port())
+    server.start()
+    try:
+        server.wait_ready(timeout=240)
+        with KeycloakAdmin(server.base_url) as admin:
+            admin.add_test_client_with_password_grant()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def keycloak_admin(keycloak):
+    from infra.keycloak.admin import KeycloakAdmin
+
+    with KeycloakAdmin(keycloak.base_url) as admin:
+        yield admin
+
+
+@pytest.fixture(scope="session")
+def live_app(keycloak, keycloak_admin, settings, database_urls):
+    """The real app over HTTP on a free port, talking to the real Keycloak."""
+    import dataclasses
+
+    from core.app import create_app
+    from tests.live import serve
+
+    port = free_port()
+    live_settings = dataclasses.replace(
+        settings, keycloak_url=keycloak.base_url, public_url=f"http://127.0.0.1:{port}", port=port
+    )
+    keycloak_admin.set_backchannel_logout_url(f"{live_settings.public_url}/auth/backchannel-logout")
+    with serve(create_app(live_settings, app_database_url=database_urls.app), port) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    from tests.live import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture()
+def page(browser):
+    context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo")
+    page = context.new_page()
+    page.set_default_timeout(20000)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def keycloak_login(page, base_url: str, username: str, password: str = DEMO_PASSWORD) -> None:
+    """Through the real Keycloak login page: username first, then password (organizations are enabled)."""
+    page.goto(f"{base_url}/")
+    page.fill("#username", username)
+    page.click("#kc-login")
+    page.fill("#password", password)
+    page.click("#kc-login")
+    page.wait_for_url(f"{base_url}/**")

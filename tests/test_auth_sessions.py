@@ -125,3 +125,50 @@ def test_open_redirect_after_login_is_refused():
     assert _safe_return_to("/cases?q=1") == "/cases?q=1"
     for evil in ("https://evil.example", "//evil.example", "/\\evil.example", None, ""):
         assert _safe_return_to(evil) == "/"
+
+
+def test_existing_session_keeps_working_while_keycloak_is_down(settings, database_urls):
+    """Tokens due for refresh while Keycloak is unreachable: the local session goes on until its own timeouts."""
+    import dataclasses
+    import datetime as dt
+
+    from core.auth.sessions import hash_id
+    from core.database import utc_now
+
+    session = open_session(database_urls, "394017")
+
+    async def make_refresh_due():
+        conn = await connect(database_urls.owner)
+        try:
+            await conn.execute(
+                "UPDATE web_session SET refresh_token = 'r', access_expires_at = $2 WHERE id_hash = $1",
+                hash_id(session.raw), utc_now() - dt.timedelta(minutes=1),
+            )
+        finally:
+            await conn.close()
+
+    asyncio.run(make_refresh_due())
+    down = dataclasses.replace(settings, keycloak_url="http://127.0.0.1:9")
+    with TestClient(app=create_app(down, app_database_url=database_urls.app)) as client:
+        login(client, session)
+        assert client.get("/").status_code == 200
+
+
+def test_idle_session_expires(client, database_urls):
+    import datetime as dt
+
+    from core.auth.sessions import hash_id
+    from core.database import utc_now
+
+    session = login(client, open_session(database_urls, "394017"))
+
+    async def age():
+        conn = await connect(database_urls.owner)
+        try:
+            await conn.execute("UPDATE web_session SET last_seen_at = $2 WHERE id_hash = $1",
+                               hash_id(session.raw), utc_now() - dt.timedelta(hours=2))
+        finally:
+            await conn.close()
+
+    asyncio.run(age())
+    assert client.get("/", follow_redirects=False).status_code in (302, 303)
