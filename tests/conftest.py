@@ -73,7 +73,15 @@ def client(app):
 
 
 def run(coro):
-    return asyncio.run(coro)
+    """asyncio.run, also from inside a browser test (where Playwright's loop occupies this thread)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -132,8 +140,10 @@ def live_app(keycloak, keycloak_admin, settings, database_urls):
         yield url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Module-scoped: Playwright's sync API keeps an event loop running on this thread while it is open, which
+    would make every later ``asyncio.run`` in the session fail."""
     from playwright.sync_api import sync_playwright
 
     from tests.live import CHROMIUM, CHROMIUM_ARGS

@@ -55,7 +55,9 @@ def open_session(
         finally:
             await engine.dispose()
 
-    raw, csrf = asyncio.run(create())
+    from tests.conftest import run
+
+    raw, csrf = run(create())
     return TestSession(raw=raw, csrf=csrf, sub=sub, tenant_id=tenant_id)
 
 
