@@ -25,6 +25,7 @@ from core.database import create_engine, provide_db_session, session_factory
 from core.health import healthz, readyz
 from core.logging import configure_logging
 from core.requests import request_id_middleware
+from core.security_headers import security_headers_middleware
 from core.settings import Settings, get_settings
 
 
@@ -80,7 +81,7 @@ def create_app(settings: Settings | None = None, *, app_database_url: str | None
     return Litestar(
         route_handlers=[healthz, readyz, static_files_router(), *route_handlers()],
         # Outermost first: the request id exists before authentication logs anything.
-        middleware=[request_id_middleware, authentication_middleware],
+        middleware=[request_id_middleware, security_headers_middleware, authentication_middleware],
         lifespan=[resources],
         dependencies={"db": Provide(provide_db_session)},
         state=State({"settings": settings}),
