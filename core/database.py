@@ -63,6 +63,7 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         max_overflow=pool_size,
         pool_pre_ping=True,  # a restarted PostgreSQL costs one failed check, not a failed request
         pool_recycle=1800,
+        hide_parameters=True,  # SQL parameters (names, addresses) must never reach an error message or a log
         connect_args={"timeout": 5, "command_timeout": 30, "server_settings": {"application_name": "kyosei"}},
     )
 

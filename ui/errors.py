@@ -161,9 +161,52 @@ def unexpected_exception_handler(request: Request, exc: Exception) -> Response:
     return respond(request, 500)
 
 
+# SQLSTATEs that mean "the database cannot take this now", not "the program is wrong": the user gets a clear
+# 503 and may retry; nothing was written because the transaction rolled back with the error.
+_DATABASE_UNAVAILABLE = {
+    "25006": ("データベースが読み取り専用になっています", "現在データベースは読み取り専用のため、保存できません。管理者にお問い合わせください。"),
+    "53100": ("データベースの容量が不足しています", "データベースの容量が不足しているため、保存できませんでした。管理者にお問い合わせください。"),
+    "53200": ("データベースのメモリが不足しています", None),
+    "53300": ("データベースへの接続が混み合っています", "しばらく待ってから、もう一度お試しください。"),
+    "57P01": ("データベースが再起動中です", "しばらく待ってから、もう一度お試しください。"),
+    "57P02": ("データベースが再起動中です", "しばらく待ってから、もう一度お試しください。"),
+    "57P03": ("データベースが起動中です", "しばらく待ってから、もう一度お試しください。"),
+}
+_RESTART_MESSAGE = "データベースに接続できません。しばらく待ってから、もう一度お試しください。"
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    for candidate in (exc, getattr(exc, "orig", None), getattr(getattr(exc, "orig", None), "__cause__", None), exc.__cause__):
+        code = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
+        if code:
+            return str(code)
+    return None
+
+
+def database_error_handler(request: Request, exc: Exception) -> Response:
+    """Operational database failures (restart, read-only, disk full, lost connection) → 503, never 500."""
+    from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+
+    state = _sqlstate(exc)
+    if state in _DATABASE_UNAVAILABLE or state and state.startswith("08") or isinstance(
+        exc, (DisconnectionError, InterfaceError, OperationalError, OSError, TimeoutError)
+    ):
+        title, message = _DATABASE_UNAVAILABLE.get(state or "", ("データベースに接続できません", None))
+        log.warning("database_unavailable", sqlstate=state, exc_type=type(exc).__name__, path=request.url.path)
+        return respond(request, 503, title=title, message=message or _RESTART_MESSAGE, headers={"Retry-After": "5"})
+    return unexpected_exception_handler(request, exc)
+
+
 def exception_handlers() -> ExceptionHandlersMap:
     """What ``Litestar(exception_handlers=...)`` takes."""
+    import asyncpg
+    from sqlalchemy.exc import DBAPIError
+
     return {
         HTTPException: http_exception_handler,
+        DBAPIError: database_error_handler,
+        asyncpg.PostgresError: database_error_handler,
+        asyncpg.InterfaceError: database_error_handler,
+        ConnectionError: database_error_handler,
         Exception: unexpected_exception_handler,
     }

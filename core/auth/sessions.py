@@ -7,7 +7,8 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.auth.models import LoginAttempt, WebSession
@@ -93,8 +94,14 @@ class SessionStore:
             if now - row.last_seen_at > self.timeouts.idle or now - row.created_at > self.timeouts.absolute:
                 await conn.execute(delete(WebSession).where(WebSession.id_hash == key))
                 return None
-            if now - row.last_seen_at > dt.timedelta(seconds=30):  # don't write on every request
-                await conn.execute(update(WebSession).where(WebSession.id_hash == key).values(last_seen_at=now))
+        if now - row.last_seen_at > dt.timedelta(seconds=30):  # don't write on every request
+            try:
+                async with self.engine.begin() as conn:
+                    await conn.execute(update(WebSession).where(WebSession.id_hash == key).values(last_seen_at=now))
+            except DBAPIError as exc:
+                if getattr(exc.orig, "sqlstate", None) != "25006":
+                    raise
+                # A read-only database (maintenance, failover) must not lock readers out; the idle clock waits.
         return row
 
     async def update(self, raw: str, **values) -> None:
@@ -102,9 +109,6 @@ class SessionStore:
             await conn.execute(update(WebSession).where(WebSession.id_hash == hash_id(raw)).values(**values))
 
     async def add_flash(self, raw: str, level: str, message: str) -> None:
-        from sqlalchemy import func, literal
-        from sqlalchemy.dialects.postgresql import JSONB
-
         async with self.engine.begin() as conn:
             await conn.execute(
                 update(WebSession)
@@ -113,16 +117,20 @@ class SessionStore:
             )
 
     async def pop_flashes(self, raw: str) -> list[dict]:
+        """Messages queued for the next page, removed as they are read (no write when there are none)."""
+        key = hash_id(raw)
+        async with self.engine.connect() as conn:
+            pending = (await conn.execute(select(WebSession.flashes).where(WebSession.id_hash == key))).scalar()
+        if not pending:
+            return []
         async with self.engine.begin() as conn:
-            row = (
+            taken = (
                 await conn.execute(
-                    select(WebSession.flashes).where(WebSession.id_hash == hash_id(raw)).with_for_update()
+                    text("UPDATE web_session SET flashes = '[]'::jsonb WHERE id_hash = :key RETURNING old.flashes"),
+                    {"key": key},
                 )
-            ).first()
-            if not row or not row.flashes:
-                return []
-            await conn.execute(update(WebSession).where(WebSession.id_hash == hash_id(raw)).values(flashes=[]))
-            return list(row.flashes)
+            ).scalar()
+        return list(taken or [])
 
     async def delete(self, raw: str) -> None:
         async with self.engine.begin() as conn:
