@@ -12,11 +12,13 @@ import signal
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import asyncpg
 import click
 
 from core.settings import SettingsError, get_settings
+from infra.database.backup import BackupError
 from infra.database.embedded import EmbeddedPostgresError
 from infra.database.lifecycle import DatabaseServer, verify_app_role
 from infra.database.provision import DatabaseUnreachable, DatabaseUrls
@@ -137,6 +139,58 @@ def tenants_list(registry: bool) -> None:
             click.echo(f"{row['code']}  {row['name']}（{row['kana']}）  {row['kind']:<10}  {status}")
 
 
+def _privileged_url(server: DatabaseServer) -> str:
+    """A URL that sees every tenant's rows: the embedded superuser, or DATABASE_BACKUP_URL."""
+    from infra.database.provision import DATABASE, with_database
+
+    if server.embedded is not None:
+        return with_database(server.embedded.superuser_url, DATABASE)
+    if not server.settings.database_backup_url:
+        raise CommandFailed("DATABASE_BACKUP_URL is not set (a role with BYPASSRLS is needed to back up every tenant)")
+    return server.settings.database_backup_url
+
+
+@cli.command()
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Backup file (default: KYOSEI_DATA_DIR/backups/kyosei-<UTC time>.dump).")
+def backup(output: Path | None) -> None:
+    """Back up the whole database (all tenants) with pg_dump."""
+    import datetime as dt
+
+    from infra.database.backup import backup as run_backup
+
+    settings = get_settings()
+    target = output or settings.data_dir / "backups" / f"kyosei-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}.dump"
+    with database_up() as (server, _):
+        receipt = run_backup(_privileged_url(server), target)
+    click.echo(f"backup written: {receipt.path} ({receipt.size} bytes, sha256 {receipt.sha256})")
+    click.echo(f"rows: {sum(receipt.row_counts.values())} in {len(receipt.row_counts)} tables")
+
+
+@cli.command()
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--database", default=None, help="Database to restore into (default: the configured one).")
+@click.option("--replace", is_flag=True, help="Drop the target database first (it must not be in use).")
+def restore(source: Path, database: str | None, replace: bool) -> None:
+    """Restore a backup into an empty database."""
+    from urllib.parse import urlsplit
+
+    from infra.database.backup import restore as run_restore
+    from infra.database.provision import DATABASE
+
+    settings = get_settings()
+    server = DatabaseServer(settings)
+    try:
+        server.start()
+        url = _privileged_url(server)
+        target = database or (urlsplit(url).path.lstrip("/") or DATABASE)
+        counts = run_restore(url, source, target, replace=replace)
+    finally:
+        if server.started_here:
+            server.stop()
+    click.echo(f"restored into {target}: {sum(counts.values())} rows in {len(counts)} tables")
+
+
 @cli.group()
 def audit() -> None:
     """The audit trail."""
@@ -215,7 +269,7 @@ def main() -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except (DatabaseUnreachable, EmbeddedPostgresError, SettingsError) as exc:
+    except (DatabaseUnreachable, EmbeddedPostgresError, SettingsError, BackupError) as exc:
         click.echo(f"kyosei: {exc}", err=True)
         sys.exit(1)
     except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:

@@ -66,6 +66,14 @@ class Settings:
             "derived",
         )
     )
+    database_backup_url: str | None = field(
+        metadata=setting(
+            "DATABASE_BACKUP_URL",
+            "PostgreSQL URL of a role that bypasses row-level security (BYPASSRLS or superuser), used by "
+            "`kyosei backup` and `kyosei restore` on an external server. The embedded server uses its superuser.",
+            "unset",
+        )
+    )
     app_db_password: str = field(
         metadata=setting(
             "KYOSEI_APP_DB_PASSWORD",
@@ -153,6 +161,7 @@ class Settings:
             data_dir=Path(_env("KYOSEI_DATA_DIR", str(PROJECT_ROOT / "var"))).resolve(),
             database_url=_env("DATABASE_URL"),
             database_app_url=_env("DATABASE_APP_URL"),
+            database_backup_url=_env("DATABASE_BACKUP_URL"),
             app_db_password=_env("KYOSEI_APP_DB_PASSWORD", "kyosei-app-dev"),
             embedded_pg_port=_env_int("KYOSEI_PG_PORT", 54329),
             host=_env("KYOSEI_HOST", "127.0.0.1"),

@@ -43,6 +43,12 @@ def with_user(url: str, user: str, password: str | None = None, database: str | 
     return urlunsplit((parts.scheme, netloc, path, parts.query, parts.fragment))
 
 
+def with_database(url: str, database: str) -> str:
+    """The same server and credentials, another database."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
+
+
 def plain_url(url: str) -> str:
     """asyncpg and libpq want postgresql://, SQLAlchemy spells it postgresql+asyncpg://."""
     return url.replace("postgresql+asyncpg://", "postgresql://", 1)
