@@ -8,7 +8,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: setup run test test-fast clean
+.PHONY: setup run test test-fast fuzz clean
 
 $(STAMP): pyproject.toml ui/package.json ui/package-lock.json infra/scripts/bootstrap.sh
 	bash infra/scripts/bootstrap.sh
@@ -28,3 +28,7 @@ test-fast: setup
 
 clean:
 	rm -rf $(VENV) ui/node_modules ui/static/vendor var
+
+# A fuller schemathesis run than CI's (200 generated requests per API operation).
+fuzz: setup
+	KYOSEI_FUZZ_EXAMPLES=200 $(BIN)/python -m pytest tests/test_api_fuzz.py $(PYTEST_ARGS)
