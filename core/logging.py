@@ -30,8 +30,22 @@ def configure_logging(level: str = "info", fmt: str = "auto", stream=None) -> No
         logger_factory=structlog.PrintLoggerFactory(file=stream),
         cache_logger_on_first_use=False,
     )
-    # Libraries that use the standard library (uvicorn, alembic) go to the same stream at the same level.
-    logging.basicConfig(level=LEVELS.get(level, logging.INFO), stream=stream, format="%(levelname)s %(name)s %(message)s", force=True)
+    # Libraries that use the standard library (uvicorn, alembic) go to the same stream, rendered the same way.
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processor=renderer,
+            foreign_pre_chain=[
+                structlog.contextvars.merge_contextvars,
+                structlog.processors.add_log_level,
+                structlog.stdlib.add_logger_name,
+                structlog.processors.TimeStamper(fmt="iso", utc=True),
+            ],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(LEVELS.get(level, logging.INFO))
     logging.getLogger("uvicorn.access").disabled = True  # our canonical request line replaces it
     # httpx logs full URLs at INFO: query strings (search terms, authorization codes) must not reach the log.
     logging.getLogger("httpx").setLevel(logging.WARNING)
