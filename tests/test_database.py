@@ -1,20 +1,7 @@
 """The database as provisioned: two roles, Japanese-capable collation, idempotent migrations."""
 
-import asyncio
-
 from core import migrate
-from infra.database.provision import connect
-
-
-def fetch(url, sql, *args):
-    async def go():
-        conn = await connect(url)
-        try:
-            return await conn.fetch(sql, *args)
-        finally:
-            await conn.close()
-
-    return asyncio.run(go())
+from tests.db import fetch
 
 
 def test_app_role_owns_nothing_and_cannot_bypass_rls(database_urls):

@@ -1,11 +1,9 @@
 """The database is the wall: every table is either behind row-level security or a listed global table."""
 
-import asyncio
-
 import asyncpg
 import pytest
 
-from infra.database.provision import connect
+from tests.db import fetch
 
 # Tables shared by all tenants, each with the reason it may be global. Anything else must carry tenant_id.
 GLOBAL_TABLES = {
@@ -17,19 +15,8 @@ GLOBAL_TABLES = {
 }
 
 
-def query(url, sql, *args):
-    async def go():
-        conn = await connect(url)
-        try:
-            return await conn.fetch(sql, *args)
-        finally:
-            await conn.close()
-
-    return asyncio.run(go())
-
-
 def test_every_table_is_walled_or_a_listed_global_table(database_urls):
-    tables = query(
+    tables = fetch(
         database_urls.owner,
         """
         SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity,
@@ -62,7 +49,7 @@ def test_every_table_is_walled_or_a_listed_global_table(database_urls):
 
 
 def test_tenant_id_leads_every_primary_key_and_index_of_tenant_tables(database_urls):
-    rows = query(
+    rows = fetch(
         database_urls.owner,
         """
         SELECT i.indexrelid::regclass::text AS index, c.relname,
@@ -83,4 +70,4 @@ def test_tenant_id_leads_every_primary_key_and_index_of_tenant_tables(database_u
 def test_the_policy_fails_closed_without_a_tenant(database_urls):
     # The app role, no app.tenant_id set: an insert into a tenant table is refused, a select sees nothing.
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
-        query(database_urls.app, "INSERT INTO audit_event (tenant_id, actor_sub, action, object_type) VALUES ('394017', 'x', 'read', 'case')")
+        fetch(database_urls.app, "INSERT INTO audit_event (tenant_id, actor_sub, action, object_type) VALUES ('394017', 'x', 'read', 'case')")
