@@ -24,6 +24,8 @@ from litestar.di import Provide
 from core.database import create_engine, provide_db_session, session_factory
 from core.health import healthz, readyz
 from core.logging import configure_logging
+from core.plugins import PluginHost
+from core.plugins.api import provide_plugins
 from core.requests import request_id_middleware
 from core.security_headers import security_headers_middleware
 from core.settings import Settings, get_settings
@@ -43,10 +45,22 @@ def _app_database_url(settings: Settings) -> str:
     return with_user(f"postgresql://127.0.0.1:{port}/", APP_ROLE, settings.app_db_password, database=DATABASE)
 
 
-def create_app(settings: Settings | None = None, *, app_database_url: str | None = None) -> Litestar:
+def build_plugin_host() -> PluginHost:
+    """Every installed plugin: ``kyosei.plugins`` entry points plus the packages bundled in ``plugins/``."""
+    from core.plugins import build_host
+    from plugins import bundled_plugin_modules
+
+    return build_host(bundled_plugin_modules())
+
+
+def create_app(
+    settings: Settings | None = None, *, app_database_url: str | None = None, plugin_host: PluginHost | None = None
+) -> Litestar:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_format)
     database_url = app_database_url or _app_database_url(settings)
+    # Plugins (docs/plugins.md): every installed plugin registers once, here; tenants enable them in the database.
+    plugins = plugin_host or build_plugin_host()
 
     @asynccontextmanager
     async def resources(app: Litestar) -> AsyncIterator[None]:
@@ -54,6 +68,7 @@ def create_app(settings: Settings | None = None, *, app_database_url: str | None
         http = httpx.AsyncClient(timeout=httpx.Timeout(5.0, connect=2.0))
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
+        plugins.attach(app.state.sessions)  # per-tenant enablement and error reports live in the database
         app.state.session_store = SessionStore(
             engine,
             SessionTimeouts(
@@ -75,16 +90,24 @@ def create_app(settings: Settings | None = None, *, app_database_url: str | None
             await engine.dispose()
 
     from core.routes import route_handlers
-    from ui.errors import exception_handlers
-    from ui.templating import static_files_router, template_config
+    from ui.errors import exception_handlers, unexpected_exception_handler
+    from ui.page import page_context
+    from ui.templating import add_template_directory, static_files_router, template_config
+
+    # Plugins: their template folders (searched after ui/templates), their pages under /plugins/<name>/ (404 for
+    # tenants that did not enable them), and the page shell for those pages.
+    for folder in plugins.template_dirs():
+        add_template_directory(folder)
+    plugins.page_context = page_context
 
     return Litestar(
-        route_handlers=[healthz, readyz, static_files_router(), *route_handlers()],
+        route_handlers=[healthz, readyz, static_files_router(), *route_handlers(),
+                        *plugins.route_handlers(unexpected_exception_handler)],
         # Outermost first: the request id exists before authentication logs anything.
         middleware=[request_id_middleware, security_headers_middleware, authentication_middleware],
         lifespan=[resources],
-        dependencies={"db": Provide(provide_db_session)},
-        state=State({"settings": settings}),
+        dependencies={"db": Provide(provide_db_session), "plugins": Provide(provide_plugins, sync_to_thread=False)},
+        state=State({"settings": settings, "plugins": plugins}),
         template_config=template_config(),
         exception_handlers=exception_handlers(),
         openapi_config=OpenAPIConfig(title="Kyosei API", version="0.1.0", path="/api/schema"),

@@ -139,6 +139,138 @@ def tenants_list(registry: bool) -> None:
             click.echo(f"{row['code']}  {row['name']}（{row['kana']}）  {row['kind']:<10}  {status}")
 
 
+def _print_report(report) -> None:
+    for step in report.steps:
+        click.echo(step.line())
+    click.echo(f"{report.code} {report.name}: {'完了' if report.ok else '未完了'} ({report.elapsed_seconds:.2f}s)")
+    if not report.ok:
+        raise CommandFailed("some steps failed: run the command again to continue")
+
+
+def _keycloak_directory(settings, enabled: bool):
+    if not enabled:
+        return None
+    from tenants.directory import keycloak_directory
+
+    return keycloak_directory(settings)
+
+
+@tenants.command("onboard")
+@click.argument("code")
+@click.option("--admin-email", required=True, help="E-mail (and user name) of the first tenant admin.")
+@click.option("--admin-name", default=None, help="Name of the first tenant admin: 姓 名.")
+def tenants_onboard(code: str, admin_email: str, admin_name: str | None) -> None:
+    """Onboard municipality CODE: tenant row, Keycloak organization and roles, first admin (idempotent)."""
+    from tenants.lifecycle import LifecycleError, prefecture_unit_of_work
+    from tenants.onboarding import onboard
+
+    settings = get_settings()
+    with database_up() as (_, urls):
+
+        async def go():
+            with _keycloak_directory(settings, True) as directory:
+                async with prefecture_unit_of_work(urls.app, "cli") as session:
+                    return await onboard(session, directory, code, admin_email, admin_name)
+
+        try:
+            report = asyncio.run(go())
+        except LifecycleError as exc:
+            raise CommandFailed(str(exc)) from None
+    if report.temporary_password:
+        click.echo(f"一時パスワード（この一度だけ表示します）: {report.temporary_password}")
+    _print_report(report)
+
+
+def _status_command(code: str, status: str, keycloak: bool) -> None:
+    from tenants.lifecycle import LifecycleError, prefecture_unit_of_work
+    from tenants.suspension import change_status
+
+    settings = get_settings()
+    with database_up() as (_, urls):
+
+        async def go():
+            directory = _keycloak_directory(settings, keycloak)
+            try:
+                async with prefecture_unit_of_work(urls.app, "cli") as session:
+                    return await change_status(session, directory, code, status)
+            finally:
+                if directory is not None:
+                    directory.close()
+
+        try:
+            report = asyncio.run(go())
+        except LifecycleError as exc:
+            raise CommandFailed(str(exc)) from None
+    _print_report(report)
+
+
+@tenants.command("suspend")
+@click.argument("code")
+@click.option("--keycloak/--no-keycloak", default=True, show_default=True,
+              help="Also disable the Keycloak organization and log its users out.")
+def tenants_suspend(code: str, keycloak: bool) -> None:
+    """Suspend CODE: logins refused, data kept (reversible with resume)."""
+    _status_command(code, "suspended", keycloak)
+
+
+@tenants.command("resume")
+@click.argument("code")
+@click.option("--keycloak/--no-keycloak", default=True, show_default=True,
+              help="Also enable the Keycloak organization again.")
+def tenants_resume(code: str, keycloak: bool) -> None:
+    """Resume a suspended tenant."""
+    _status_command(code, "active", keycloak)
+
+
+@tenants.command("offboard")
+@click.argument("code")
+@click.option("--output", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for the archive and receipt (default: KYOSEI_DATA_DIR/offboarding/).")
+@click.option("--export-only", is_flag=True, help="Write the archive and stop; delete nothing.")
+@click.option("--yes", is_flag=True, help="Delete without asking (after a verified export).")
+def tenants_offboard(code: str, output: Path | None, export_only: bool, yes: bool) -> None:
+    """Export every row of CODE to an archive (docs/offboarding.md), then delete them with a receipt."""
+    from tenants.lifecycle import LifecycleError
+    from tenants.offboarding import default_archive_name, delete_tenant_rows, export_tenant, receipt_path
+
+    settings = get_settings()
+    folder = output or settings.data_dir / "offboarding"
+    with database_up() as (_, urls):
+        try:
+            exported = asyncio.run(export_tenant(urls.owner, code, folder / default_archive_name(code)))
+            click.echo(f"archive: {exported.path} ({exported.size} bytes, sha256 {exported.sha256})")
+            for table in exported.manifest.tables:
+                click.echo(f"  {table.name}: {table.rows} rows")
+            if export_only:
+                return
+            if not yes and not click.confirm(f"{code} の全データを削除しますか（アーカイブは検証済み）？"):
+                raise CommandFailed("not deleted (the archive is kept)")
+            receipt = asyncio.run(delete_tenant_rows(urls.owner, code, exported.path))
+        except LifecycleError as exc:
+            raise CommandFailed(str(exc)) from None
+    target = receipt_path(exported.path)
+    target.write_text(receipt.to_json(), encoding="utf-8")
+    click.echo(f"deleted {sum(receipt.deleted_rows.values())} rows; tenant {code} is offboarded")
+    click.echo(f"receipt: {target}")
+
+
+@tenants.command("import")
+@click.argument("archive", type=click.Path(dir_okay=False, path_type=Path))
+def tenants_import(archive: Path) -> None:
+    """Restore a tenant archive into this database (same schema revision, no rows of that tenant yet)."""
+    from tenants.lifecycle import LifecycleError
+    from tenants.offboarding import import_archive
+
+    with database_up() as (_, urls):
+        try:
+            counts = asyncio.run(import_archive(urls.owner, archive))
+        except LifecycleError as exc:
+            raise CommandFailed(str(exc)) from None
+    for table, rows in counts.items():
+        click.echo(f"  {table}: {rows} rows")
+    click.echo(f"imported {sum(counts.values())} rows in {len(counts)} tables")
+
+
 def _privileged_url(server: DatabaseServer) -> str:
     """A URL that sees every tenant's rows: the embedded superuser, or DATABASE_BACKUP_URL."""
     from infra.database.provision import DATABASE, with_database
@@ -209,6 +341,13 @@ def audit_verify() -> None:
     for broken in report.breaks:
         click.echo(f"BROKEN: {broken}", err=True)
     raise CommandFailed(f"audit chain broken in {len(report.breaks)} tenant(s)")
+
+
+# Plugins: `kyosei plugins list|approve|enable|disable|vendor-user` and `kyosei plugin new` (docs/plugins.md).
+from core.plugins.commands import plugin_group, plugins_group  # noqa: E402
+
+cli.add_command(plugins_group)
+cli.add_command(plugin_group)
 
 
 @cli.command()

@@ -3,6 +3,11 @@
 from core.database import Base
 import core.audit.models  # noqa: F401
 import core.auth.models  # noqa: F401
+import core.cases.models  # noqa: F401
+import core.grants.models  # noqa: F401
+import core.plugins.models  # noqa: F401
+import core.prefecture.models  # noqa: F401
+import core.programs.models  # noqa: F401
 import tenants.models  # noqa: F401
 
 metadata = Base.metadata

@@ -12,6 +12,15 @@ GLOBAL_TABLES = {
     "tenant": "which municipalities are tenants and their status; read before a tenant is known (login)",
     "web_session": "login sessions, looked up by a hashed random id before the tenant is known",
     "oidc_login": "OIDC state/nonce/PKCE of logins in flight (no tenant yet)",
+    "grant_cost_share_rate": "national cost-share ratios of the grant per field and year (public reference data)",
+    "plugin_version": "the prefecture's catalog of plugin versions and approvals (no tenant or personal data)",
+    "plugin_vendor_user": "which login speaks for which plugin vendor in the vendor seat (set by the prefecture)",
+    "plugin_generation": "one counter bumped on any plugin enablement change, so every instance refreshes its cache",
+    "roadmap_phase": "prefecture roadmap: each municipality's phase per year (public planning facts, prefecture writes)",
+    "roadmap_plan": "prefecture roadmap: 地域福祉計画 revision year per municipality (public planning facts)",
+    "backoffice_event": "the prefecture's 後方支援事業 schedule (meetings, seminars; no tenant data)",
+    "prefecture_survey": "実態調査 questionnaires written by the prefecture (questions only; answers are tenant rows)",
+    "prefecture_survey_question": "questions of the prefecture's 実態調査 questionnaires (no answers, no personal data)",
 }
 
 

@@ -20,6 +20,17 @@ def navigation(request: Request, active: str) -> list[NavEntry]:
     entries = [("ホーム", "/")]
     if principal is not None and principal.is_prefecture:
         entries = [("ホーム", "/")]
+        if principal.has_role("prefecture-admin"):
+            entries.append(("交付金（県集計）", "/prefecture/grants"))
+            entries += [("県の管理", "/prefecture"), ("団体の導入", "/prefecture/onboarding"),
+                        ("ロードマップ", "/prefecture/roadmap"), ("実態調査", "/prefecture/surveys"),
+                        ("年間スケジュール", "/prefecture/schedule"), ("集計", "/prefecture/aggregates")]
+    elif principal is not None:
+        entries += [("相談ケース", "/cases"), ("世帯", "/households"), ("関係機関", "/agencies")]
+        entries += [("事業・拠点", "/programs"), ("地域資源", "/resources")]
+        entries.append(("交付金", "/grants"))
+        if principal.has_role("tenant-admin"):
+            entries.append(("実態調査の回答", "/survey"))
     return [NavEntry(label, href, href == active) for label, href in entries]
 
 
@@ -27,10 +38,15 @@ async def page_context(request: Request, *, active: str, **extra) -> dict:
     state = request.scope.get("state", {})
     raw = state.get("session_raw")
     flashes = await request.app.state.session_store.pop_flashes(raw) if raw else []
+    # Plugins the tenant enabled add their entries after the core ones (contained: a failing plugin adds none).
+    from ui.plugins.extensions import plugin_navigation
+
+    nav = navigation(request, active)
+    nav += [NavEntry(link.label, link.href, link.href == active) for link in await plugin_navigation(request)]
     return {
         "principal": request.scope.get("user"),
         "csrf_token": state.get("csrf_token"),
-        "nav": navigation(request, active),
+        "nav": nav,
         "flashes": flashes,
         **extra,
     }

@@ -6,6 +6,7 @@ from litestar import Controller, Request, get
 from litestar.response import Template
 
 from ui.page import page_context
+from ui.plugins.extensions import dashboard_widgets
 
 
 class HomeController(Controller):
@@ -14,4 +15,6 @@ class HomeController(Controller):
 
     @get("/")
     async def home(self, request: Request) -> Template:
-        return Template("home.html", context=await page_context(request, active="/"))
+        # Dashboard cards of the tenant's plugins (docs/plugins.md, kyosei_dashboard_widgets).
+        return Template("home.html", context=await page_context(request, active="/",
+                                                                widgets=await dashboard_widgets(request)))

@@ -1,0 +1,290 @@
+"""The case list (支援ケース一覧): search, keyset pages, the CSV export, and the monthly national counts.
+
+Name search matches any member of the case's household, in 漢字 (``person.name``) or かな (``person.kana``, the query
+tried in both hiragana and katakana), as a partial match (ILIKE ``%q%``) that the trigram GIN indexes of migration
+0004 serve from three characters on; one or two characters still work, by scanning the tenant's rows.
+
+Pages are keyset pages on the case id (UUIDv7, so newest first): ``after`` is the last id of the previous page.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import unicodedata
+import uuid
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field as dataclass_field
+from typing import Any
+
+from sqlalchemy import and_, exists, func, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from core.audit.trail import AuditAction, record
+from core.auth.principal import Principal, Role
+from core.cases import schemas
+from core.cases.models import CaseAssignee, Household, HouseholdMembership, Person, SupportCase
+from core.cases.service import visible_clause
+from core.cases.schemas import today
+
+PAGE_SIZE = 50
+EXPORT_LIMIT = 10_000
+MAX_QUERY = 100
+
+
+@dataclass
+class CaseQuery:
+    q: str | None = None
+    status: str | None = None
+    field: str | None = None
+    tag: str | None = None
+    assignee: str | None = None  # "me" or a Keycloak sub
+    review_due: str | None = None  # "overdue" or "30" (within 30 days)
+    after: uuid.UUID | None = None
+    limit: int = PAGE_SIZE
+    errors: list[dict[str, str]] = dataclass_field(default_factory=list)
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> "CaseQuery":
+        """From query parameters; an unusable value is dropped with a message rather than failing the list."""
+        query = cls()
+        q = (params.get("q") or "").strip()
+        if q:
+            if len(q) > MAX_QUERY:
+                query.errors.append({"field": "q", "message": f"検索語は{MAX_QUERY}文字以内で入力してください。"})
+            else:
+                query.q = q
+        for name, choices in (("status", schemas.STATUS_LABELS), ("field", schemas.FIELD_LABELS)):
+            value = params.get(name) or None
+            if value is not None and value not in choices and not (name == "status" and value == "open"):
+                query.errors.append({"field": name, "message": "選べない値です。"})
+            else:
+                setattr(query, name, value)
+        tag = (params.get("tag") or "").strip().lstrip("#")
+        query.tag = unicodedata.normalize("NFKC", tag)[:schemas.MAX_TAG] or None
+        assignee = (params.get("assignee") or "").strip()
+        query.assignee = assignee[:64] or None
+        review = params.get("review_due") or None
+        if review not in (None, "overdue", "30"):
+            query.errors.append({"field": "review_due", "message": "選べない値です。"})
+        else:
+            query.review_due = review
+        after = params.get("after") or None
+        if after:
+            try:
+                query.after = uuid.UUID(str(after))
+            except ValueError:
+                query.errors.append({"field": "after", "message": "ページの指定が正しくありません。"})
+        return query
+
+    def params(self, **override: Any) -> dict[str, str]:
+        values = {"q": self.q, "status": self.status, "field": self.field, "tag": self.tag,
+                  "assignee": self.assignee, "review_due": self.review_due, **override}
+        return {k: str(v) for k, v in values.items() if v}
+
+
+@dataclass
+class CaseRow:
+    case: SupportCase
+    person: Person
+    household: Household
+    assignees: list[str]
+
+    def summary(self) -> schemas.CaseSummary:
+        c = self.case
+        return schemas.CaseSummary(
+            id=str(c.id), case_number=c.case_number, status=c.status, status_label=schemas.STATUS_LABELS[c.status],
+            received_on=c.received_on.isoformat(), household_label=self.household.label, person_name=self.person.name,
+            person_kana=self.person.kana, fields=list(c.fields),
+            field_labels=[schemas.FIELD_LABELS.get(f, f) for f in c.fields], tags=list(c.tags),
+            review_on=c.review_on.isoformat() if c.review_on else None, assignees=self.assignees,
+        )
+
+
+@dataclass
+class CasePage:
+    rows: list[CaseRow]
+    next_after: uuid.UUID | None
+
+
+def _like(value: str) -> str:
+    return "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def kana_variants(q: str) -> set[str]:
+    """The query as typed, in hiragana and in katakana (NFKC first: half-width kana become full-width)."""
+    normal = unicodedata.normalize("NFKC", q)
+    hira = "".join(chr(ord(c) - 0x60) if 0x30A1 <= ord(c) <= 0x30F6 else c for c in normal)
+    kata = "".join(chr(ord(c) + 0x60) if 0x3041 <= ord(c) <= 0x3096 else c for c in normal)
+    return {normal, hira, kata}
+
+
+def _name_matches(q: str):
+    """EXISTS a member (past or present) of the case's household whose name or kana contains ``q``."""
+    member = aliased(Person)
+    patterns = [_like(v) for v in kana_variants(q)]
+    person_match = or_(member.name.ilike(_like(unicodedata.normalize("NFKC", q)), escape="\\"),
+                       *(member.kana.ilike(p, escape="\\") for p in patterns))
+    return exists().where(
+        HouseholdMembership.household_id == SupportCase.household_id,
+        member.tenant_id == HouseholdMembership.tenant_id, member.id == HouseholdMembership.person_id,
+        person_match,
+    )
+
+
+def _filtered(principal: Principal, query: CaseQuery):
+    stmt = (
+        select(SupportCase, Person, Household)
+        .join(Person, and_(Person.tenant_id == SupportCase.tenant_id, Person.id == SupportCase.person_id))
+        .join(Household, and_(Household.tenant_id == SupportCase.tenant_id, Household.id == SupportCase.household_id))
+        .where(visible_clause(principal))
+    )
+    if query.q:
+        stmt = stmt.where(or_(SupportCase.case_number == query.q, _name_matches(query.q)))
+    if query.status == "open":
+        stmt = stmt.where(SupportCase.status.not_in(("closed", "suspended")))
+    elif query.status:
+        stmt = stmt.where(SupportCase.status == query.status)
+    if query.field:
+        stmt = stmt.where(SupportCase.fields.contains([query.field]))
+    if query.tag:
+        stmt = stmt.where(SupportCase.tags.contains([query.tag]))
+    if query.assignee:
+        sub = principal.sub if query.assignee == "me" else query.assignee
+        stmt = stmt.where(exists().where(CaseAssignee.case_id == SupportCase.id, CaseAssignee.user_sub == sub,
+                                         CaseAssignee.ended_at.is_(None)))
+    if query.review_due:
+        limit_day = today() if query.review_due == "overdue" else today() + dt.timedelta(days=30)
+        stmt = stmt.where(SupportCase.review_on.is_not(None), SupportCase.review_on <= limit_day,
+                          SupportCase.status.not_in(("closed", "suspended")))
+    return stmt
+
+
+async def _assignee_names(session: AsyncSession, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+    names: dict[uuid.UUID, list[str]] = defaultdict(list)
+    if case_ids:
+        for a in await session.scalars(select(CaseAssignee).where(CaseAssignee.case_id.in_(case_ids),
+                                                                  CaseAssignee.ended_at.is_(None))
+                                       .order_by(CaseAssignee.role, CaseAssignee.assigned_at)):
+            names[a.case_id].append(a.display_name or "—")
+    return names
+
+
+async def search_cases(session: AsyncSession, principal: Principal, query: CaseQuery) -> CasePage:
+    """One page of the cases ``principal`` may see, newest first. Audited as a READ of the list (no terms)."""
+    if principal.is_prefecture:
+        return CasePage([], None)
+    stmt = _filtered(principal, query)
+    if query.after is not None:
+        stmt = stmt.where(SupportCase.id < query.after)
+    limit = max(1, min(query.limit, 200))
+    rows = (await session.execute(stmt.order_by(SupportCase.id.desc()).limit(limit + 1))).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    names = await _assignee_names(session, [c.id for c, _, _ in rows])
+    await record(session, AuditAction.READ, "case_list", None, reason=f"rows={len(rows)}")
+    page = [CaseRow(c, p, h, names.get(c.id, [])) for c, p, h in rows]
+    return CasePage(page, rows[-1][0].id if more and rows else None)
+
+
+# -- CSV export -------------------------------------------------------------------------------------------------
+
+BASE_COLUMNS = ("ケース番号", "受付日", "状態", "世帯", "本人氏名", "ふりがな", "分野", "タグ", "相談経路", "担当者", "次回見直し日")
+# Birth date and address identify a person beyond the name: only coordinators (who see every case anyway) get them.
+COORDINATOR_COLUMNS = ("生年月日", "住所")
+
+
+def export_columns(principal: Principal) -> tuple[str, ...]:
+    return BASE_COLUMNS + (COORDINATOR_COLUMNS if principal.has_role(Role.COORDINATOR) else ())
+
+
+async def export_csv(session: AsyncSession, principal: Principal, query: CaseQuery) -> bytes:
+    """支援ケース一覧 as CSV, UTF-8 with a BOM (Excel opens it as UTF-8). Audited as EXPORT."""
+    columns = export_columns(principal)
+    rows = [] if principal.is_prefecture else (
+        await session.execute(_filtered(principal, query).order_by(SupportCase.id.desc()).limit(EXPORT_LIMIT))).all()
+    names = await _assignee_names(session, [c.id for c, _, _ in rows])
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(columns)
+    for case, person, household in rows:
+        line = [
+            case.case_number, case.received_on.isoformat(), schemas.STATUS_LABELS[case.status], household.label,
+            person.name, person.kana, "・".join(schemas.FIELD_LABELS.get(f, f) for f in case.fields),
+            " ".join(case.tags), schemas.ROUTE_LABELS.get(case.route, case.route), "・".join(names.get(case.id, [])),
+            case.review_on.isoformat() if case.review_on else "",
+        ]
+        if COORDINATOR_COLUMNS[0] in columns:
+            line += [person.birth_date.isoformat() if person.birth_date else "", person.address or household.address or ""]
+        writer.writerow([_csv_safe(v) for v in line])
+    await record(session, AuditAction.EXPORT, "case_list", None, reason=f"csv rows={len(rows)}")
+    return "\ufeff".encode() + out.getvalue().encode("utf-8")
+
+
+def _csv_safe(value: str) -> str:
+    """Cells starting with = + - @ would run as formulas in a spreadsheet: prefix them with an apostrophe."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+# -- national counts --------------------------------------------------------------------------------------------
+
+COUNT_LABELS = {"new": "新規相談受付件数", "plans": "プラン作成件数", "closed": "終結件数"}
+
+
+@dataclass
+class MonthlyCounts:
+    """Counts of one fiscal year per month (April–March) and field; ``"all"`` counts each case once."""
+
+    fiscal_year: int
+    months: list[dt.date]
+    counts: dict[tuple[dt.date, str, str], int]  # (month, field or "all" or "none", metric) → count
+
+    def get(self, month: dt.date, field_key: str, metric: str) -> int:
+        return self.counts.get((month, field_key, metric), 0)
+
+    def total(self, field_key: str, metric: str) -> int:
+        return sum(self.get(m, field_key, metric) for m in self.months)
+
+
+_COUNTS_SQL = text(
+    """
+    WITH events AS (
+      SELECT c.id AS case_id, c.fields, date_trunc('month', c.received_on)::date AS month, 'new' AS metric
+      FROM support_case c WHERE c.received_on >= :start AND c.received_on < :stop
+      UNION ALL
+      SELECT c.id, c.fields, date_trunc('month', (p.created_at AT TIME ZONE 'Asia/Tokyo'))::date, 'plans'
+      FROM support_plan p JOIN support_case c ON c.tenant_id = p.tenant_id AND c.id = p.case_id
+      WHERE (p.created_at AT TIME ZONE 'Asia/Tokyo')::date >= :start AND (p.created_at AT TIME ZONE 'Asia/Tokyo')::date < :stop
+      UNION ALL
+      SELECT c.id, c.fields, date_trunc('month', (s.changed_at AT TIME ZONE 'Asia/Tokyo'))::date, 'closed'
+      FROM case_status_change s JOIN support_case c ON c.tenant_id = s.tenant_id AND c.id = s.case_id
+      WHERE s.to_status = 'closed'
+        AND (s.changed_at AT TIME ZONE 'Asia/Tokyo')::date >= :start AND (s.changed_at AT TIME ZONE 'Asia/Tokyo')::date < :stop
+    )
+    SELECT month, f AS field, metric, count(*) AS n
+    FROM events, unnest(CASE WHEN cardinality(fields) = 0 THEN ARRAY['none']::varchar[] ELSE fields END) AS f
+    GROUP BY month, f, metric
+    UNION ALL
+    SELECT month, 'all', metric, count(*) FROM events GROUP BY month, metric
+    """
+)
+
+
+async def monthly_counts(session: AsyncSession, fiscal_year: int) -> MonthlyCounts:
+    """New consultations (by received date), plans made (each plan version, by creation), closures (終結), per month
+    of the 年度 and per field (a case touching two fields counts in both; ``all`` counts it once)."""
+    start = dt.date(fiscal_year, 4, 1)
+    stop = dt.date(fiscal_year + 1, 4, 1)
+    months = [dt.date(fiscal_year + (m < 4), m, 1) for m in (4, 5, 6, 7, 8, 9, 10, 11, 12, 1, 2, 3)]
+    rows = (await session.execute(_COUNTS_SQL, {"start": start, "stop": stop})).all()
+    return MonthlyCounts(fiscal_year, months, {(r.month, r.field, r.metric): int(r.n) for r in rows})
+
+
+async def consultations_received(session: AsyncSession, fiscal_year: int) -> int:
+    """相談受付件数 of a 年度 (what the grant reports count); the tenant is the session's."""
+    start = dt.date(fiscal_year, 4, 1)
+    return int(await session.scalar(select(func.count()).where(
+        SupportCase.received_on >= start, SupportCase.received_on < dt.date(fiscal_year + 1, 4, 1))) or 0)

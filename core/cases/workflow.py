@@ -1,0 +1,75 @@
+"""The case workflow as one explicit table: which status may follow which, what must exist first, what needs a reason.
+
+受付 → アセスメント → プラン作成 → 支援決定 → 支援中 → 評価 → 終結/中断, with the way back where practice needs it
+(re-assessment, re-planning after an evaluation) and reopening (再開) of a closed or suspended case, with a reason.
+Guards are names; ``service.transition`` evaluates them against the database:
+
+- ``has_assessment``: no プラン作成 without an アセスメント;
+- ``has_plan``: no 支援決定 without a プラン.
+
+Plugins add steps through ``CaseEvents.extra_workflow_steps()`` (no guard, reason optional).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.cases.events import query
+from core.cases.schemas import STATUS_LABELS
+
+OPEN_STATUSES = ("intake", "assessment", "planning", "decided", "supporting", "evaluation")
+TERMINAL_STATUSES = ("closed", "suspended")
+
+
+@dataclass(frozen=True)
+class Transition:
+    from_status: str
+    to_status: str
+    label: str  # what the button says
+    guard: str | None = None
+    needs_reason: bool = False
+
+
+def _end(frm: str) -> list[Transition]:
+    return [Transition(frm, "closed", "終結する", needs_reason=True),
+            Transition(frm, "suspended", "中断する", needs_reason=True)]
+
+
+TRANSITIONS: tuple[Transition, ...] = (
+    Transition("intake", "assessment", "アセスメントへ進む"),
+    *_end("intake"),
+    Transition("assessment", "planning", "プラン作成へ進む", guard="has_assessment"),
+    *_end("assessment"),
+    Transition("planning", "decided", "支援決定", guard="has_plan"),
+    Transition("planning", "assessment", "アセスメントに戻る", needs_reason=True),
+    *_end("planning"),
+    Transition("decided", "supporting", "支援を開始する"),
+    Transition("decided", "planning", "プランを見直す", needs_reason=True),
+    *_end("decided"),
+    Transition("supporting", "evaluation", "評価へ進む"),
+    *_end("supporting"),
+    Transition("evaluation", "supporting", "支援を継続する"),
+    Transition("evaluation", "planning", "プランを見直す", guard="has_assessment"),
+    *_end("evaluation"),
+    Transition("closed", "assessment", "再開する", needs_reason=True),
+    Transition("suspended", "assessment", "再開する", needs_reason=True),
+)
+
+GUARD_MESSAGES = {
+    "has_assessment": "アセスメントが記録されていないため、プラン作成に進めません。先にアセスメントを記録してください。",
+    "has_plan": "プランが作成されていないため、支援決定できません。先にプランを作成してください。",
+}
+
+
+def transitions() -> list[Transition]:
+    extra = [Transition(s.from_status, s.to_status, s.label) for s in query("extra_workflow_steps")
+             if s.from_status in STATUS_LABELS and s.to_status in STATUS_LABELS]
+    return [*TRANSITIONS, *extra]
+
+
+def find(from_status: str, to_status: str) -> Transition | None:
+    return next((t for t in transitions() if t.from_status == from_status and t.to_status == to_status), None)
+
+
+def allowed_from(status: str) -> list[Transition]:
+    return [t for t in transitions() if t.from_status == status]

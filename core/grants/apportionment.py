@@ -1,0 +1,321 @@
+"""Apportionment (按分): splitting shared grant costs over the fields, computed from records, never typed in.
+
+How a year is apportioned
+-------------------------
+Every amount carries a business (構成事業). An amount that also names a field is charged to that field directly.
+An amount without a field is *shared*: per business, the shared total is split over the fields in proportion to
+the weights the year's **rule** reports for that business (minutes of time study, or caseload counts). Each share
+keeps the list of entries that produced its weight, so a reader can follow every yen back to a time sheet.
+
+Rules
+-----
+A rule is anything that satisfies :class:`ApportionmentRule`. Two are built in (``time_study``, ``caseload``);
+``extra_rules()`` is the single place where rules from plugins join them (see its docstring). The fiscal year
+stores the key of the rule it uses.
+
+Rounding
+--------
+Money is integer yen. :func:`split_yen` uses the largest-remainder method: every part gets the floor of its exact
+share, then the yen left over go one each to the parts with the largest remainders. Ties are broken by the order
+the parts were given in (earlier wins), and callers always pass parts in the canonical order of the reference enums
+(高齢, 障害, 子ども, 生活困窮, 新たな機能; 国, 県, 市町村, 1号保険料), so the same inputs always give the same split.
+¥1,000,001 over three equal weights is 333,334 / 333,334 / 333,333. The parts always sum to the total exactly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field as dc_field
+from typing import Protocol, runtime_checkable
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.grants.reference import Business, Field, business_label, field_label
+
+
+# -- integer splitting --------------------------------------------------------------------------------------------
+
+
+def split_yen(total: int, weights: Sequence[tuple[str, int]]) -> dict[str, int]:
+    """Split ``total`` yen over ``weights`` (key, non-negative integer weight) by largest remainder.
+
+    Returns every key (zero-weight keys get 0). Raises ``ValueError`` when all weights are zero or one is negative.
+    A negative total is split as the mirror image of its absolute value, so a reversal splits exactly like the
+    entry it cancels.
+    """
+    if isinstance(total, bool) or not isinstance(total, int):
+        raise TypeError("total must be an int (yen)")
+    if any(isinstance(w, bool) or not isinstance(w, int) or w < 0 for _, w in weights):
+        raise ValueError("weights must be non-negative integers")
+    weight_sum = sum(w for _, w in weights)
+    if weight_sum == 0:
+        raise ValueError("cannot split over weights that are all zero")
+    if total < 0:
+        return {k: -v for k, v in split_yen(-total, weights).items()}
+    parts: dict[str, int] = {}
+    remainders: list[tuple[int, int, str]] = []
+    for position, (key, weight) in enumerate(weights):
+        quotient, remainder = divmod(total * weight, weight_sum)
+        parts[key] = quotient
+        remainders.append((-remainder, position, key))  # largest remainder first, then the earlier position
+    left = total - sum(parts.values())
+    for _, _, key in sorted(remainders)[:left]:
+        parts[key] += 1
+    return parts
+
+
+def percent_text(part: int, whole: int) -> str:
+    """``1, 3`` → ``33.33%``: a share for display, rounded half up to two decimals with integer arithmetic."""
+    if whole == 0:
+        return "—"
+    hundredths = (part * 10000 * 2 + whole) // (2 * whole)
+    return f"{hundredths // 100}.{hundredths % 100:02d}%"
+
+
+# -- rules --------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Driver:
+    """One record that weighs in on a business's split: e.g. 120 minutes of 推進員A for 高齢 in April."""
+
+    business: str
+    field: str
+    weight: int
+    entry_id: str
+    description: str
+
+
+@runtime_checkable
+class ApportionmentRule(Protocol):
+    """How a rule looks to the apportionment: a key, Japanese words, and the drivers of one fiscal year.
+
+    ``drivers`` runs inside the request's transaction (tenant already bound, so it sees only that tenant's rows)
+    and returns positive integer weights per (business, field); rows with a weight of zero or less are ignored.
+    """
+
+    key: str  # stored on grant_fiscal_year.apportionment_rule; lowercase, unique among rules
+    label: str  # shown to people: タイムスタディ（従事時間）
+    unit: str  # what a weight counts: 分, 件
+
+    async def drivers(self, session: AsyncSession, fiscal_year) -> list[Driver]: ...
+
+
+def _live(model):
+    """Rows that count: not reversals and not reversed (their sum equals the sum of the whole ledger)."""
+    reversed_ids = select(model.reverses_id).where(model.reverses_id.is_not(None))
+    return select(model).where(model.reverses_id.is_(None), model.id.not_in(reversed_ids))
+
+
+class TimeStudyRule:
+    """タイムスタディ: weights are the minutes staff recorded per business and field."""
+
+    key = "time_study"
+    label = "タイムスタディ（従事時間）"
+    unit = "分"
+
+    async def drivers(self, session: AsyncSession, fiscal_year) -> list[Driver]:
+        from core.grants.models import GrantTimeEntry as T
+
+        rows = await session.scalars(
+            _live(T).where(T.fiscal_year_id == fiscal_year.id).order_by(T.period_month, T.staff_label, T.created_at)
+        )
+        return [
+            Driver(
+                r.business, r.field, r.minutes, str(r.id),
+                f"{r.staff_label} {r.period_month:%Y年%m月} {r.minutes:,}分",
+            )
+            for r in rows
+        ]
+
+
+class CaseloadRule:
+    """件数按分: weights are the caseload counts recorded per business and field."""
+
+    key = "caseload"
+    label = "対応件数"
+    unit = "件"
+
+    async def drivers(self, session: AsyncSession, fiscal_year) -> list[Driver]:
+        from core.grants.models import GrantCaseloadCount as C
+
+        rows = await session.scalars(
+            _live(C).where(C.fiscal_year_id == fiscal_year.id).order_by(C.period_month, C.created_at)
+        )
+        return [
+            Driver(r.business, r.field, r.count, str(r.id), f"{r.period_month:%Y年%m月} {r.count:,}件"
+                   + (f"（{r.note}）" if r.note else ""))
+            for r in rows
+        ]
+
+
+BUILT_IN_RULES: tuple[ApportionmentRule, ...] = (TimeStudyRule(), CaseloadRule())
+
+
+def extra_rules(tenant_id: str | None) -> list[ApportionmentRule]:
+    """Apportionment rules contributed by plugins for ``tenant_id``: the seam for the plugin hook.
+
+    Returns an empty list until the lead connects it to the ``kyosei_apportionment_rules`` hook of
+    ``core/hookspecs.py`` (called through the tenant's subset hook caller, results flattened). Each object returned
+    must satisfy :class:`ApportionmentRule`; one whose key repeats a built-in key is ignored, so a plugin cannot
+    replace the national time-study rule.
+    """
+    return []
+
+
+def available_rules(tenant_id: str | None) -> dict[str, ApportionmentRule]:
+    """Every rule a tenant may choose, built-in first, keyed by ``rule.key``."""
+    rules: dict[str, ApportionmentRule] = {r.key: r for r in BUILT_IN_RULES}
+    for rule in extra_rules(tenant_id):
+        if isinstance(rule, ApportionmentRule) and rule.key not in rules:
+            rules[rule.key] = rule
+    return rules
+
+
+# -- the computation ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class FieldShare:
+    """One field's part of one business: what was charged directly, what the split gave it, and why."""
+
+    field: str
+    weight: int = 0
+    share: str = "—"
+    direct_yen: int = 0
+    apportioned_yen: int = 0
+    drivers: list[Driver] = dc_field(default_factory=list)
+
+    @property
+    def total_yen(self) -> int:
+        return self.direct_yen + self.apportioned_yen
+
+    @property
+    def label(self) -> str:
+        return field_label(self.field)
+
+
+@dataclass
+class BusinessApportionment:
+    business: str
+    shared_yen: int  # amounts without a field: what the rule splits
+    weight_total: int
+    fields: list[FieldShare]
+    unapportioned_yen: int  # shared yen that no record could split (no drivers for this business)
+
+    @property
+    def label(self) -> str:
+        return business_label(self.business)
+
+    @property
+    def total_yen(self) -> int:
+        return sum(f.total_yen for f in self.fields) + self.unapportioned_yen
+
+
+@dataclass
+class Apportionment:
+    rule_key: str
+    rule_label: str
+    unit: str
+    businesses: list[BusinessApportionment]
+
+    @property
+    def by_field(self) -> dict[str, int]:
+        totals = {f.value: 0 for f in Field}
+        for b in self.businesses:
+            for share in b.fields:
+                totals[share.field] += share.total_yen
+        return totals
+
+    @property
+    def unapportioned_yen(self) -> int:
+        return sum(b.unapportioned_yen for b in self.businesses)
+
+    @property
+    def total_yen(self) -> int:
+        return sum(b.total_yen for b in self.businesses)
+
+
+def apportion(
+    amounts: Iterable[tuple[str, str | None, int]], drivers: Iterable[Driver], rule: ApportionmentRule
+) -> Apportionment:
+    """Apportion ``(business, field or None, yen)`` amounts with the rule's drivers (pure: no database)."""
+    direct: dict[tuple[str, str], int] = defaultdict(int)
+    shared: dict[str, int] = defaultdict(int)
+    for business, field, yen in amounts:
+        if field is None:
+            shared[business] += yen
+        else:
+            direct[(business, field)] += yen
+    weights: dict[tuple[str, str], int] = defaultdict(int)
+    by_share: dict[tuple[str, str], list[Driver]] = defaultdict(list)
+    for d in drivers:
+        if d.weight > 0 and d.business in Business._value2member_map_ and d.field in Field._value2member_map_:
+            weights[(d.business, d.field)] += d.weight
+            by_share[(d.business, d.field)].append(d)
+
+    businesses = []
+    for business in Business:
+        b = business.value
+        weight_list = [(f.value, weights.get((b, f.value), 0)) for f in Field]
+        weight_total = sum(w for _, w in weight_list)
+        pool = shared.get(b, 0)
+        split = split_yen(pool, weight_list) if pool and weight_total else {}
+        shares = [
+            FieldShare(
+                field=f,
+                weight=w,
+                share=percent_text(w, weight_total) if weight_total else "—",
+                direct_yen=direct.get((b, f), 0),
+                apportioned_yen=split.get(f, 0),
+                drivers=by_share.get((b, f), []),
+            )
+            for f, w in weight_list
+        ]
+        businesses.append(
+            BusinessApportionment(
+                business=b,
+                shared_yen=pool,
+                weight_total=weight_total,
+                fields=shares,
+                unapportioned_yen=pool if pool and not weight_total else 0,
+            )
+        )
+    return Apportionment(rule.key, rule.label, rule.unit, businesses)
+
+
+@dataclass(frozen=True)
+class CostShare:
+    """負担区分 of one field's total: yen per payer (国・県・市町村・1号保険料), summing to the total."""
+
+    field: str
+    total_yen: int
+    funding_stream: str
+    parts: dict[str, int]
+
+    @property
+    def label(self) -> str:
+        return field_label(self.field)
+
+
+def cost_shares(by_field: dict[str, int], rates: dict[str, object]) -> list[CostShare]:
+    """Split each field's total over the payers by the rate in force (parts as weights, largest remainder)."""
+    from core.grants.reference import PAYERS
+
+    result = []
+    for f in Field:
+        rate = rates.get(f.value)
+        total = by_field.get(f.value, 0)
+        if rate is None:
+            result.append(CostShare(f.value, total, "（負担割合未登録）", {p: 0 for p in PAYERS}))
+            continue
+        parts = split_yen(total, [(p, getattr(rate, p)) for p in PAYERS]) if total else {p: 0 for p in PAYERS}
+        result.append(CostShare(f.value, total, rate.funding_stream, parts))
+    return result
+
+
+def month_label(day: dt.date) -> str:
+    return f"{day.year}年{day.month}月"

@@ -1,0 +1,1 @@
+"""Plugins used by the plugin platform's tests (not installed; handed to the host as objects)."""

@@ -1,0 +1,195 @@
+"""The case domain's rules at service level: workflow guards, consent, break-the-glass, search, counts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from core.cases import search, service
+from core.cases.schemas import ValidationFailed, today
+from tests.cases_support import intake_body, principal, unit_of_work
+
+TENANT = "394017"
+
+
+def make_case(urls, who=None, **override):
+    who = who or principal(TENANT)
+
+    async def work(session):
+        case = await service.create_intake(session, intake_body(**override), who)
+        return case.id
+
+    return unit_of_work(urls, TENANT, work, actor=who.sub)
+
+
+def test_no_plan_without_assessment_and_no_decision_without_plan(database_urls):
+    case_id = make_case(database_urls)
+
+    async def work(session):
+        case = await service.get_case(session, case_id, for_update=True)
+        with pytest.raises(service.TransitionRefused, match="アセスメント"):
+            await service.create_plan(session, case, {"goals": "生活の安定"})
+        await service.transition(session, case, "assessment")
+        with pytest.raises(service.TransitionRefused, match="アセスメントが記録されていない"):
+            await service.transition(session, case, "planning")
+        members = await service.household_members(session, case.household_id)
+        await service.add_assessment(session, case, {"assessed_on": today().isoformat(), "items": [
+            {"person_id": str(members[0].person.id), "field": "poverty", "problem": "就労経験がない"},
+            {"person_id": str(members[1].person.id), "field": "elderly", "problem": "要介護認定が未申請"}]})
+        await service.transition(session, case, "planning")
+        with pytest.raises(service.TransitionRefused, match="プランが作成されていない"):
+            await service.transition(session, case, "decided")
+        with pytest.raises(service.TransitionRefused, match="変更できません"):
+            await service.transition(session, case, "supporting")
+        await service.create_plan(session, case, {"goals": "母の介護サービス利用と本人の居場所づくり",
+                                                  "review_on": (today() + dt.timedelta(days=90)).isoformat()})
+        await service.agree_plan(session, case)
+        assert case.status == "decided"
+        await service.transition(session, case, "supporting")
+        await service.add_evaluation(session, case, {"evaluated_on": today().isoformat(),
+                                                     "achievement": "partly", "summary": "一部達成", "next_step": "close"})
+        assert case.status == "evaluation"
+        with pytest.raises(ValidationFailed) as refused:
+            await service.transition(session, case, "closed")
+        assert refused.value.errors[0]["message"] == "終結の理由を入力してください。"
+        await service.transition(session, case, "closed", "目標を達成したため")
+        assert case.closed_on == today()
+        with pytest.raises(ValidationFailed, match="再開の理由"):
+            await service.transition(session, case, "assessment")
+        await service.transition(session, case, "assessment", "母の入院で再相談")
+        history = [(h.from_status, h.to_status) for h in await service.status_history(session, case.id)]
+        assert history[0] == (None, "intake") and history[-1] == ("closed", "assessment")
+        assert set(case.fields) == {"elderly", "poverty"}
+
+    unit_of_work(database_urls, TENANT, work)
+
+
+def test_sharing_outside_the_consent_scope_is_refused_and_revocation_stops_sharing(database_urls):
+    case_id = make_case(database_urls)
+
+    async def work(session):
+        case = await service.get_case(session, case_id, for_update=True)
+        houkatsu = await service.create_agency(session, {"name": "中土佐町地域包括支援センター", "field": "elderly"})
+        shakyo = await service.create_agency(session, {"name": "中土佐町社会福祉協議会"})
+        decision = await service.check_sharing(session, case.id, houkatsu.id)
+        assert not decision.allowed and "同意が記録されていません" in decision.reason_ja
+        # A 支援会議 (art. 106-6) may share without consent.
+        assert (await service.check_sharing(session, case.id, meeting_kind="support_meeting")).allowed
+        consent = await service.record_consent(session, case, {
+            "given_on": today().isoformat(), "purpose": "支援方針の検討のため",
+            "agency_ids": [str(houkatsu.id)], "meeting_kinds": ["multilayer_meeting"], "method": "written"})
+        assert (await service.check_sharing(session, case.id, houkatsu.id)).allowed
+        assert (await service.check_sharing(session, case.id, meeting_kind="multilayer_meeting")).allowed
+        outside = await service.check_sharing(session, case.id, shakyo.id)
+        assert not outside.allowed
+        assert outside.reason_ja.startswith("同意の範囲に「中土佐町社会福祉協議会」が含まれていません")
+        assert not (await service.check_sharing(session, case.id, meeting_kind="core_meeting")).allowed
+        with pytest.raises(service.SharingRefused, match="中土佐町社会福祉協議会"):
+            await service.share_with_agency(session, case, shakyo.id)
+        share = await service.share_with_agency(session, case, houkatsu.id, "介護保険の申請支援")
+        await service.revoke_consent(session, consent, {"reason": "本人の申し出"})
+        revoked = await service.check_sharing(session, case.id, houkatsu.id)
+        assert not revoked.allowed and "撤回" in revoked.reason_ja
+        with pytest.raises(service.SharingRefused, match="撤回"):
+            await service.refer(session, case, {"to_agency_id": str(houkatsu.id), "reason": "紹介"})
+        assert share.ended_at is not None and share.ended_reason == "同意の撤回"
+
+    unit_of_work(database_urls, TENANT, work)
+
+
+def test_an_expired_consent_allows_nothing(database_urls):
+    case_id = make_case(database_urls)
+
+    async def work(session):
+        case = await service.get_case(session, case_id)
+        agency = await service.create_agency(session, {"name": "基幹相談支援センター"})
+        await service.record_consent(session, case, {"given_on": "2024-04-01", "expires_on": "2024-09-30",
+                                                     "purpose": "支援のため", "agency_ids": [str(agency.id)]})
+        decision = await service.check_sharing(session, case.id, agency.id)
+        assert not decision.allowed and "有効期限" in decision.reason_ja
+
+    unit_of_work(database_urls, TENANT, work)
+
+
+def test_outside_the_team_a_case_opens_only_with_a_reason(database_urls):
+    owner = principal(TENANT, ("staff",))
+    case_id = make_case(database_urls, owner)
+    other = principal(TENANT, ("staff",))
+
+    async def work(session):
+        assert await service.can_view(session, owner, case_id)
+        with pytest.raises(service.BreakGlassRequired):
+            await service.open_case(session, other, case_id)
+        with pytest.raises(ValidationFailed, match="閲覧の理由を入力"):
+            await service.break_glass(session, other, case_id, "  ")
+        await service.break_glass(session, other, case_id, "夜間の緊急連絡に対応するため")
+        case = await service.open_case(session, other, case_id)
+        assert case.id == case_id
+        with pytest.raises(service.Forbidden):
+            await service.list_access_grants(session, other)
+        grants = await service.list_access_grants(session, principal(TENANT, ("tenant-admin",)))
+        assert any(g.user_sub == other.sub and g.reason == "夜間の緊急連絡に対応するため" for g, _ in grants)
+        with pytest.raises(service.Forbidden):
+            await service.open_case(session, principal("390003", ("prefecture-admin", "coordinator")), case_id)
+
+    unit_of_work(database_urls, TENANT, work)
+
+
+def test_search_finds_yamada_taro_by_kana_kanji_and_given_name(database_urls):
+    who = principal(TENANT, ("staff",))
+    case_id = make_case(database_urls, who)
+
+    async def work(session):
+        found = {}
+        for q in ("やまだ", "山田", "太郎", "ヤマダ タロウ", "ﾔﾏﾀﾞ", "はな"):
+            page = await search.search_cases(session, who, search.CaseQuery(q=q))
+            found[q] = [r.case.id for r in page.rows]
+        missing = await search.search_cases(session, who, search.CaseQuery(q="存在しない名前"))
+        return found, missing.rows
+
+    found, missing = unit_of_work(database_urls, TENANT, work, actor=who.sub)
+    assert [q for q, ids in found.items() if case_id not in ids] == []
+    assert missing == []
+
+
+def test_keyset_pages_do_not_repeat_or_skip(database_urls):
+    who = principal(TENANT, ("staff",))
+    ids = {make_case(database_urls, who, tags=["ページ送り"]) for _ in range(5)}
+
+    async def work(session):
+        seen, after = [], None
+        while True:
+            page = await search.search_cases(session, who, search.CaseQuery(tag="ページ送り", limit=2, after=after))
+            seen += [r.case.id for r in page.rows]
+            if page.next_after is None:
+                return seen
+            after = page.next_after
+
+    seen = unit_of_work(database_urls, TENANT, work, actor=who.sub)
+    assert len(seen) == len(set(seen)) == 5 and set(seen) == ids
+
+
+def test_monthly_counts_count_new_plans_and_closures_by_field(database_urls):
+    from core.wareki import fiscal_year_of
+
+    today_ = today()
+    tenant = "392049"
+    who = principal(tenant)
+
+    async def work(session):
+        before = await search.monthly_counts(session, fiscal_year_of(today_))
+        case = await service.create_intake(session, intake_body(received_on=today_.isoformat(), fields=["child", "poverty"]), who)
+        members = await service.household_members(session, case.household_id)
+        await service.add_assessment(session, case, {"assessed_on": today_.isoformat(), "summary": "見立て",
+                                                     "items": [{"person_id": str(members[0].person.id), "problem": "x"}]})
+        await service.create_plan(session, case, {"goals": "目標"})
+        await service.transition(session, case, "closed", "転出")
+        after = await search.monthly_counts(session, fiscal_year_of(today_))
+        return before, after
+
+    before, after = unit_of_work(database_urls, tenant, work, actor=who.sub)
+    month = today_.replace(day=1)
+    for key in ("child", "poverty", "all"):
+        for metric in ("new", "plans", "closed"):
+            assert after.get(month, key, metric) == before.get(month, key, metric) + 1, (key, metric)

@@ -1,0 +1,226 @@
+"""The prefecture console: who may enter, onboarding (idempotent, step list), suspend and resume, pages render."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from tests.conftest import run
+from tests.db import fetch
+from tests.sessions import login, open_session
+
+PREFECTURE = "390003"
+PAGES = ["/prefecture", "/prefecture/tenants", "/prefecture/onboarding", "/prefecture/roadmap",
+         "/prefecture/surveys", "/prefecture/schedule", "/prefecture/aggregates"]
+
+
+class FakeDirectory:
+    """An in-memory Keycloak for the database side of onboarding (the real one: the slow tests)."""
+
+    def __init__(self):
+        self.orgs: dict[str, dict] = {}
+        self.users: dict[str, dict] = {}
+        self._members: dict[str, set] = {}
+        self.roles: dict[str, set] = {}
+        self.logged_out: list[str] = []
+        self.client_roles = {"staff", "tenant-admin", "coordinator", "auditor", "prefecture-admin", "vendor"}
+
+    def find_organization(self, code):
+        return self.orgs.get(code)
+
+    def ensure_organization(self, code, name, **kw):
+        self.orgs.setdefault(code, {"id": f"org-{code}", "alias": code, "name": name, "enabled": True})
+        return self.orgs[code]["id"]
+
+    def _org(self, org_id):
+        return next(o for o in self.orgs.values() if o["id"] == org_id)
+
+    def get_organization(self, org_id):
+        return self._org(org_id)
+
+    def disable_organization(self, org_id):
+        self._org(org_id)["enabled"] = False
+
+    def enable_organization(self, org_id):
+        self._org(org_id)["enabled"] = True
+
+    def add_member(self, org_id, user_id):
+        self._members.setdefault(org_id, set()).add(user_id)
+
+    def find_user(self, username):
+        return self.users.get(username)
+
+    def ensure_user(self, username, email, first, last, password=None, required_actions=None):
+        self.users.setdefault(username, {"id": f"user-{username}", "requiredActions": list(required_actions or [])})
+        return self.users[username]["id"]
+
+    def set_password(self, user_id, password, temporary=False):
+        pass
+
+    def grant_client_roles(self, user_id, client_id=None, roles=()):
+        self.roles.setdefault(user_id, set()).update(roles)
+
+    def client_roles_of(self, user_id, client_id=None):
+        return set(self.roles.get(user_id, set()))
+
+    def logout_user(self, user_id):
+        self.logged_out.append(user_id)
+
+    def missing_client_roles(self, roles):
+        return [r for r in roles if r not in self.client_roles]
+
+    def create_client_role(self, role, description):
+        self.client_roles.add(role)
+
+    def members(self, org_id):
+        return [{"id": u} for u in self._members.get(org_id, set())]
+
+    def members_of(self, code):
+        return self._members.get(self.orgs[code]["id"], set())
+
+
+@pytest.fixture()
+def directory(app):
+    fake = FakeDirectory()
+    app.state.identity_directory = fake
+    return fake
+
+
+@pytest.fixture()
+def prefecture(database_urls):
+    return open_session(database_urls, PREFECTURE, ("prefecture-admin",), display_name="高知 県子")
+
+
+def tenant_status(urls, code):
+    rows = fetch(urls.owner, "SELECT status FROM tenant WHERE tenant_id = $1", code)
+    return rows[0]["status"] if rows else None
+
+
+def test_only_the_prefecture_admin_enters_the_console(client, database_urls):
+    for tenant, roles in (("394017", ("staff", "tenant-admin", "coordinator", "auditor")),
+                          (PREFECTURE, ("staff",)), ("392049", ("prefecture-admin",))):
+        login(client, open_session(database_urls, tenant, roles))
+        for page in PAGES:
+            response = client.get(page, headers={"Accept": "text/html"})
+            assert response.status_code == 403, (tenant, roles, page)
+            assert "県の管理画面は、高知県の県管理者だけが利用できます" in response.text
+
+
+def test_every_console_page_renders_in_japanese_for_the_prefecture_admin(client, prefecture):
+    login(client, prefecture)
+    for page in PAGES:
+        response = client.get(page)
+        assert response.status_code == 200, page
+        assert 'lang="ja"' in response.text
+        assert "県の管理" in response.text  # the navigation entry
+
+
+def test_onboarding_creates_the_tenant_and_reports_already_there_when_repeated(client, prefecture, directory, database_urls):
+    code = "393045"  # 安田町
+    login(client, prefecture)
+    page = client.get("/prefecture/onboarding")
+    assert f'value="{code}"' in page.text  # offered: no tenant yet
+    started = time.perf_counter()
+    first = client.post("/prefecture/onboarding", data={"code": code, "admin_email": "Admin@Yasuda.example",
+                                                        "admin_name": "安田 一郎", "csrf_token": prefecture.csrf})
+    elapsed = time.perf_counter() - started
+    print(f"\nonboarding through the wizard took {elapsed:.3f}s (budget 5s)")
+    assert first.status_code == 200
+    assert "すべての手順が完了しました" in first.text
+    outcomes = dict(re.findall(r'data-step="(\w+)" data-outcome="(\w+)"', first.text))
+    assert outcomes == {"registry": "done", "tenant": "done", "organization": "done", "roles": "already",
+                        "admin": "done", "membership": "done", "plugins": "skipped"}
+    password = re.search(r'id="temporary-password">([^<]+)<', first.text).group(1)
+    assert len(password) == 16
+    assert tenant_status(database_urls, code) == "active"
+    user = directory.users["admin@yasuda.example"]
+    assert user["requiredActions"] == ["UPDATE_PASSWORD"]
+    assert directory.roles[user["id"]] == {"tenant-admin", "staff"}
+    assert user["id"] in directory.members_of(code)
+
+    again = client.post("/prefecture/onboarding", data={"code": code, "admin_email": "admin@yasuda.example",
+                                                        "csrf_token": prefecture.csrf})
+    outcomes = dict(re.findall(r'data-step="(\w+)" data-outcome="(\w+)"', again.text))
+    assert outcomes == {"registry": "done", "tenant": "already", "organization": "already", "roles": "already",
+                        "admin": "already", "membership": "already", "plugins": "skipped"}
+    assert "temporary-password" not in again.text  # shown once only
+    assert f'value="{code}"' not in client.get("/prefecture/onboarding").text  # no longer offered
+
+
+def test_onboarding_refuses_the_prefecture_and_codes_outside_kochi(client, prefecture, directory):
+    login(client, prefecture)
+    for code in ("390003", "131016", "12345x"):
+        response = client.post("/prefecture/onboarding", data={"code": code, "admin_email": "a@b.example",
+                                                               "csrf_token": prefecture.csrf})
+        assert response.status_code == 422
+        assert "field-error" in response.text
+
+
+def test_the_app_role_cannot_onboard_unless_bound_to_the_prefecture(database_urls):
+    import asyncpg
+
+    async def attempt():
+        from infra.database.provision import connect
+
+        conn = await connect(database_urls.app)
+        try:
+            async with conn.transaction():
+                await conn.execute("SELECT set_config('app.tenant_id', '394017', true)")
+                await conn.fetchval("SELECT onboard_tenant('393070')")
+        finally:
+            await conn.close()
+
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        run(attempt())
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        fetch(database_urls.app, "INSERT INTO tenant (tenant_id) VALUES ('393070')")
+    assert tenant_status(database_urls, "393070") is None
+
+
+def test_suspending_blocks_the_tenants_users_and_resuming_restores_them(client, prefecture, directory, database_urls):
+    code = "393053"  # 北川村
+    login(client, prefecture)
+    client.post("/prefecture/onboarding", data={"code": code, "admin_email": "admin@kitagawa.example",
+                                                "csrf_token": prefecture.csrf})
+    villager = open_session(database_urls, code, ("staff", "tenant-admin"))
+    login(client, villager)
+    assert client.get("/").status_code == 200
+
+    login(client, prefecture)
+    report = client.post(f"/prefecture/tenants/{code}/suspend", data={"csrf_token": prefecture.csrf})
+    assert report.status_code == 200 and "利用停止" in report.text
+    assert tenant_status(database_urls, code) == "suspended"
+    assert directory.orgs[code]["enabled"] is False
+    assert directory.logged_out  # the organization's members were logged out of Keycloak
+
+    login(client, villager)
+    refused = client.get("/", follow_redirects=False)
+    assert refused.status_code in (302, 303) and "reason=suspended" in refused.headers["location"]
+    page = client.get(refused.headers["location"])
+    assert "利用が停止されています" in page.text and "データは保持されています" in page.text
+
+    login(client, prefecture)
+    assert "利用停止中" in client.get("/prefecture/tenants").text
+    client.post(f"/prefecture/tenants/{code}/resume", data={"csrf_token": prefecture.csrf})
+    assert tenant_status(database_urls, code) == "active"
+    assert directory.orgs[code]["enabled"] is True
+    login(client, open_session(database_urls, code, ("staff",)))
+    assert client.get("/").status_code == 200
+
+
+def test_the_prefecture_cannot_suspend_itself_or_a_municipality_that_is_no_tenant(client, prefecture, directory, database_urls):
+    login(client, prefecture)
+    for code in (PREFECTURE, "393061"):
+        response = client.post(f"/prefecture/tenants/{code}/suspend", data={"csrf_token": prefecture.csrf},
+                               follow_redirects=False)
+        assert response.status_code == 303
+    assert tenant_status(database_urls, PREFECTURE) == "active"
+    assert tenant_status(database_urls, "393061") is None
+
+
+def test_default_plugins_seam_is_empty_for_now():
+    from tenants.onboarding import default_plugins_for
+
+    assert default_plugins_for("393037") == []

@@ -1,0 +1,402 @@
+"""県の管理 (prefecture console): tenants and onboarding, roadmap board, 実態調査, back-office schedule, aggregates.
+
+Every page is for a user acting for 高知県 (390003) with the role prefecture-admin; anyone else gets the Japanese
+403 page. Thin: read the form, call ``tenants.*`` or ``core.prefecture.service``, render.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.audit.trail import AuditAction, record
+from core.auth.principal import Role
+from core.prefecture import service
+from core.prefecture.aggregates import METRICS, bars, display_count, monthly_aggregates
+from core.prefecture.models import (
+    EVENT_KIND_LABELS,
+    PHASE_LABELS,
+    QUESTION_KIND_LABELS,
+    SURVEY_STATUS_LABELS,
+)
+from core.wareki import fiscal_year_label, fiscal_year_of
+from tenants.lifecycle import LifecycleError
+from tenants.models import TenantStatus
+from ui.page import page_context
+
+STATUS_LABELS = {TenantStatus.ACTIVE: "利用中", TenantStatus.SUSPENDED: "利用停止中", TenantStatus.OFFBOARDED: "利用終了"}
+
+
+def prefecture_admin_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    principal = connection.scope.get("user")
+    if principal is None or not principal.is_prefecture or not principal.has_role(Role.PREFECTURE_ADMIN):
+        raise PermissionDeniedException(detail="県の管理画面は、高知県の県管理者だけが利用できます。")
+
+
+async def _form(request: Request) -> dict[str, str]:
+    if not request.headers.get("content-type", "").startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        return {}
+    form = await request.form()
+    return {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+
+
+async def _form_list(request: Request, name: str) -> list[str]:
+    if not request.headers.get("content-type", "").startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        return []
+    form = await request.form()
+    return [v for v in form.getall(name, []) if isinstance(v, str)]
+
+
+async def _flash(request: Request, level: str, message: str) -> None:
+    raw = request.scope.get("state", {}).get("session_raw")
+    if raw:
+        await request.app.state.session_store.add_flash(raw, level, message)
+
+
+def _actor(request: Request) -> str | None:
+    principal = request.scope.get("user")
+    return principal.sub if principal else None
+
+
+def _page(template: str, context: dict[str, Any], status: int = 200) -> Template:
+    return Template(template, context=context, status_code=status, headers={"Vary": "HX-Request"})
+
+
+async def _context(request: Request, active: str, **extra: Any) -> dict[str, Any]:
+    return await page_context(
+        request, active=active, fiscal_year_label=fiscal_year_label, display_count=display_count,
+        phase_labels=PHASE_LABELS, status_labels=STATUS_LABELS, **extra,
+    )
+
+
+def _directory(request: Request):
+    """The identity directory: a test may put a stand-in on app.state; otherwise the configured Keycloak."""
+    override = getattr(request.app.state, "identity_directory", None)
+    if override is not None:
+        return override, False
+    from tenants.directory import keycloak_directory
+
+    return keycloak_directory(request.app.state.settings), True
+
+
+def _year_param(request: Request, default: int) -> int:
+    raw = request.query_params.get("fiscal_year", "")
+    return int(raw) if raw.isdigit() and 2000 <= int(raw) <= 2100 else default
+
+
+class PrefectureController(Controller):
+    path = "/prefecture"
+    include_in_schema = False
+    guards = [prefecture_admin_only]
+
+    # -- console and tenants ------------------------------------------------------------------------------------
+    @get("/")
+    async def index(self, request: Request, db: NamedDependency[AsyncSession]) -> Template:
+        return await self._tenants(request, db, "/prefecture")
+
+    @get("/tenants")
+    async def tenants(self, request: Request, db: NamedDependency[AsyncSession]) -> Template:
+        return await self._tenants(request, db, "/prefecture")
+
+    async def _tenants(self, request, db, active) -> Template:
+        statuses = await service.tenant_statuses(db)
+        context = await _context(request, active, municipalities=service.municipalities(), statuses=statuses)
+        return _page("prefecture/tenants.html", context)
+
+    @post("/tenants/{code:str}/suspend")
+    async def suspend(self, request: Request, code: FromPath[str], db: NamedDependency[AsyncSession]) -> Response:
+        return await self._status(request, db, code, "suspended")
+
+    @post("/tenants/{code:str}/resume")
+    async def resume(self, request: Request, code: FromPath[str], db: NamedDependency[AsyncSession]) -> Response:
+        return await self._status(request, db, code, "active")
+
+    async def _status(self, request, db, code, status) -> Response:
+        from tenants.suspension import change_status
+
+        directory, owned = _directory(request)
+        try:
+            report = await change_status(db, directory, code, status)
+        except LifecycleError as exc:
+            await _flash(request, "error", str(exc))
+            return Redirect("/prefecture/tenants", status_code=303)
+        finally:
+            if owned:
+                directory.close()
+        await record(db, AuditAction.UPDATE, "tenant", code, reason=f"status {status}")
+        context = await _context(request, "/prefecture/tenants", report=report,
+                                 title=("利用停止" if status == "suspended" else "利用再開") + f"：{report.name}")
+        return _page("prefecture/report.html", context)
+
+    # -- onboarding wizard ----------------------------------------------------------------------------------------
+    @get("/onboarding")
+    async def onboarding(self, request: Request, db: NamedDependency[AsyncSession]) -> Template:
+        return await self._wizard(request, db)
+
+    async def _wizard(self, request, db, errors=None, values=None, status=200) -> Template:
+        from tenants.onboarding import onboarding_candidates
+
+        context = await _context(request, "/prefecture/onboarding", candidates=await onboarding_candidates(db),
+                                 errors=errors or {}, values=values or {})
+        return _page("prefecture/onboarding.html", context, status)
+
+    @post("/onboarding")
+    async def onboard(self, request: Request, db: NamedDependency[AsyncSession]) -> Response:
+        from tenants.onboarding import onboard
+
+        form = await _form(request)
+        if not form.get("code"):
+            return await self._wizard(request, db, {"code": "導入する市町村を選んでください。"}, form, 422)
+        directory, owned = _directory(request)
+        try:
+            report = await onboard(db, directory, form.get("code", ""), form.get("admin_email", ""),
+                                   form.get("admin_name"))
+        except LifecycleError as exc:
+            return await self._wizard(request, db, {"code": str(exc)}, form, 422)
+        finally:
+            if owned:
+                directory.close()
+        await record(db, AuditAction.CREATE, "tenant", report.code, reason="onboarding")
+        context = await _context(request, "/prefecture/onboarding", report=report, title=f"団体の導入：{report.name}")
+        return _page("prefecture/report.html", context)
+
+    # -- roadmap board ------------------------------------------------------------------------------------------
+    @get("/roadmap")
+    async def roadmap(self, request: Request, db: NamedDependency[AsyncSession]) -> Template:
+        board = await service.roadmap_board(db)
+        context = await _context(request, "/prefecture/roadmap", board=board)
+        return _page("prefecture/roadmap.html", context)
+
+    @get("/roadmap/phase/{code:str}/{year:int}")
+    async def phase_cell(self, request: Request, code: FromPath[str], year: FromPath[int],
+                         db: NamedDependency[AsyncSession]) -> Template:
+        board = await service.roadmap_board(db)
+        if code not in {m.code for m in board.municipalities}:
+            raise NotFoundException()
+        editing = request.query_params.get("edit") == "1"
+        context = await _context(request, "/prefecture/roadmap", board=board, code=code, year=year, editing=editing)
+        return _page("prefecture/_phase_cell.html", context)
+
+    @post("/roadmap/phase/{code:str}/{year:int}")
+    async def set_phase(self, request: Request, code: FromPath[str], year: FromPath[int],
+                        db: NamedDependency[AsyncSession]) -> Response:
+        form = await _form(request)
+        try:
+            await service.set_phase(db, code, year, form.get("phase", ""), _actor(request))
+        except service.NotFound:
+            raise NotFoundException() from None
+        except service.InputError as exc:
+            await _flash(request, "error", str(exc))
+        if not request.headers.get("hx-request"):
+            return Redirect("/prefecture/roadmap", status_code=303)
+        board = await service.roadmap_board(db)
+        context = await _context(request, "/prefecture/roadmap", board=board, code=code, year=year, editing=False)
+        return _page("prefecture/_phase_cell.html", context)
+
+    @get("/roadmap/plan/{code:str}")
+    async def plan_cell(self, request: Request, code: FromPath[str], db: NamedDependency[AsyncSession]) -> Template:
+        board = await service.roadmap_board(db)
+        if code not in {m.code for m in board.municipalities}:
+            raise NotFoundException()
+        editing = request.query_params.get("edit") == "1"
+        context = await _context(request, "/prefecture/roadmap", board=board, code=code, editing=editing, error=None)
+        return _page("prefecture/_plan_cell.html", context)
+
+    @post("/roadmap/plan/{code:str}")
+    async def set_plan(self, request: Request, code: FromPath[str], db: NamedDependency[AsyncSession]) -> Response:
+        form = await _form(request)
+        error = None
+        try:
+            await service.set_plan_year(db, code, form.get("revision_fiscal_year"), _actor(request))
+        except service.NotFound:
+            raise NotFoundException() from None
+        except service.InputError as exc:
+            error = str(exc)
+            if not request.headers.get("hx-request"):
+                await _flash(request, "error", error)
+        if not request.headers.get("hx-request"):
+            return Redirect("/prefecture/roadmap", status_code=303)
+        board = await service.roadmap_board(db)
+        context = await _context(request, "/prefecture/roadmap", board=board, code=code, editing=error is not None,
+                                 error=error)
+        return _page("prefecture/_plan_cell.html", context)
+
+    # -- back-office schedule -----------------------------------------------------------------------------------
+    @get("/schedule")
+    async def schedule(self, request: Request, db: NamedDependency[AsyncSession]) -> Template:
+        return await self._schedule(request, db, _year_param(request, fiscal_year_of(dt.date.today())))
+
+    async def _schedule(self, request, db, fiscal_year, errors=None, values=None, status=200) -> Template:
+        context = await _context(
+            request, "/prefecture/schedule", fiscal_year=fiscal_year, events=await service.events(db, fiscal_year),
+            years=sorted(set(await service.event_years(db)) | {fiscal_year, fiscal_year_of(dt.date.today())}),
+            kinds=EVENT_KIND_LABELS, errors=errors or {}, values=values or {},
+        )
+        return _page("prefecture/schedule.html", context, status)
+
+    @post("/schedule")
+    async def add_event(self, request: Request, db: NamedDependency[AsyncSession]) -> Response:
+        form = await _form(request)
+        try:
+            async with db.begin_nested():
+                event = await service.add_event(db, form)
+        except service.InputError as exc:
+            return await self._schedule(request, db, _year_param(request, fiscal_year_of(dt.date.today())),
+                                        exc.errors, form, 422)
+        await _flash(request, "success", f"「{event.title}」を登録しました。")
+        return Redirect(f"/prefecture/schedule?fiscal_year={event.fiscal_year}", status_code=303)
+
+    @post("/schedule/copy")
+    async def copy_cycle(self, request: Request, db: NamedDependency[AsyncSession]) -> Response:
+        form = await _form(request)
+        year = form.get("fiscal_year", "")
+        if not (year.isdigit() and 2000 <= int(year) <= 2100):
+            await _flash(request, "error", "年度を西暦4桁で指定してください。")
+            return Redirect("/prefecture/schedule", status_code=303)
+        added = await service.copy_yearly_cycle(db, int(year))
+        await _flash(request, "success", f"{fiscal_year_label(int(year))}に年間の標準スケジュールを{added}件追加しました。")
+        return Redirect(f"/prefecture/schedule?fiscal_year={year}", status_code=303)
+
+    @get("/schedule/{event_id:str}")
+    async def event(self, request: Request, event_id: FromPath[str], db: NamedDependency[AsyncSession]) -> Template:
+        return await self._event(request, db, event_id)
+
+    async def _event(self, request, db, event_id, errors=None, values=None, status=200) -> Template:
+        try:
+            event = await service.get_event(db, event_id)
+        except service.NotFound:
+            raise NotFoundException() from None
+        context = await _context(request, "/prefecture/schedule", event=event, kinds=EVENT_KIND_LABELS,
+                                 errors=errors or {}, values=values)
+        return _page("prefecture/event.html", context, status)
+
+    @post("/schedule/{event_id:str}")
+    async def update_event(self, request: Request, event_id: FromPath[str], db: NamedDependency[AsyncSession]) -> Response:
+        form = await _form(request)
+        try:
+            async with db.begin_nested():
+                event = await service.update_event(db, event_id, form)
+        except service.NotFound:
+            raise NotFoundException() from None
+        except service.InputError as exc:
+            return await self._event(request, db, event_id, exc.errors, form, 422)
+        await _flash(request, "success", f"「{event.title}」を更新しました。")
+        return Redirect(f"/prefecture/schedule?fiscal_year={event.fiscal_year}", status_code=303)
+
+    @post("/schedule/{event_id:str}/delete")
+    async def delete_event(self, request: Request, event_id: FromPath[str], db: NamedDependency[AsyncSession]) -> Response:
+        try:
+            event = await service.get_event(db, event_id)
+            year, title = event.fiscal_year, event.title
+            await service.delete_event(db, event_id)
+        except service.NotFound:
+            raise NotFoundException() from None
+        await _flash(request, "success", f"「{title}」を削除しました。")
+        return Redirect(f"/prefecture/schedule?fiscal_year={year}", status_code=303)
+
+    # -- 実態調査 -------------------------------------------------------------------------------------------------
+    @get("/surveys")
+    async def surveys(self, request: Request, db: NamedDependency[AsyncSession]) -> Template:
+        return await self._surveys(request, db)
+
+    async def _surveys(self, request, db, errors=None, values=None, status=200) -> Template:
+        context = await _context(request, "/prefecture/surveys", surveys=await service.surveys(db),
+                                 survey_status=SURVEY_STATUS_LABELS, errors=errors or {},
+                                 values=values or {"fiscal_year": str(fiscal_year_of(dt.date.today()))})
+        return _page("prefecture/surveys.html", context, status)
+
+    @post("/surveys")
+    async def create_survey(self, request: Request, db: NamedDependency[AsyncSession]) -> Response:
+        form = await _form(request)
+        try:
+            async with db.begin_nested():
+                survey = await service.create_survey(db, form, _actor(request))
+        except service.InputError as exc:
+            return await self._surveys(request, db, exc.errors, form, 422)
+        return Redirect(f"/prefecture/surveys/{survey.id}", status_code=303)
+
+    @get("/surveys/{survey_id:str}")
+    async def survey(self, request: Request, survey_id: FromPath[str], db: NamedDependency[AsyncSession]) -> Template:
+        return await self._survey(request, db, survey_id)
+
+    async def _survey(self, request, db, survey_id, errors=None, values=None, status=200) -> Template:
+        try:
+            survey = await service.get_survey(db, survey_id)
+        except service.NotFound:
+            raise NotFoundException() from None
+        questions = await service.questions(db, survey.id)
+        results = await service.survey_results(db, survey)
+        summaries = {q.id: service.summarise(q, results.answers.get(q.id, {})) for q in questions}
+        statuses = await service.tenant_statuses(db)
+        active = [m for m in service.municipalities() if statuses.get(m.code) == "active"]
+        context = await _context(
+            request, "/prefecture/surveys", survey=survey, questions=questions, results=results, summaries=summaries,
+            kinds=QUESTION_KIND_LABELS, survey_status=SURVEY_STATUS_LABELS, active_tenants=active,
+            names={m.code: m.name for m in service.municipalities()}, errors=errors or {}, values=values or {},
+        )
+        return _page("prefecture/survey.html", context, status)
+
+    @post("/surveys/{survey_id:str}/questions")
+    async def add_question(self, request: Request, survey_id: FromPath[str], db: NamedDependency[AsyncSession]) -> Response:
+        form = await _form(request)
+        try:
+            survey = await service.get_survey(db, survey_id)
+            async with db.begin_nested():
+                await service.add_question(db, survey, form)
+        except service.NotFound:
+            raise NotFoundException() from None
+        except service.InputError as exc:
+            return await self._survey(request, db, survey_id, exc.errors, form, 422)
+        return Redirect(f"/prefecture/surveys/{survey_id}", status_code=303)
+
+    @post("/surveys/{survey_id:str}/send")
+    async def send(self, request: Request, survey_id: FromPath[str], db: NamedDependency[AsyncSession]) -> Response:
+        codes = await _form_list(request, "codes")
+        try:
+            survey = await service.get_survey(db, survey_id)
+            async with db.begin_nested():
+                added = await service.send_survey(db, survey, codes)
+        except service.NotFound:
+            raise NotFoundException() from None
+        except service.InputError as exc:
+            await _flash(request, "error", str(exc))
+            return Redirect(f"/prefecture/surveys/{survey_id}", status_code=303)
+        await _flash(request, "success", f"{added}団体に送付しました。")
+        return Redirect(f"/prefecture/surveys/{survey_id}", status_code=303)
+
+    @post("/surveys/{survey_id:str}/close")
+    async def close(self, request: Request, survey_id: FromPath[str], db: NamedDependency[AsyncSession]) -> Response:
+        try:
+            survey = await service.get_survey(db, survey_id)
+        except service.NotFound:
+            raise NotFoundException() from None
+        await service.close_survey(db, survey)
+        await _flash(request, "success", "調査を締め切りました。")
+        return Redirect(f"/prefecture/surveys/{survey_id}", status_code=303)
+
+    # -- aggregates ---------------------------------------------------------------------------------------------
+    @get("/aggregates")
+    async def aggregates(self, request: Request, db: NamedDependency[AsyncSession]) -> Template:
+        fiscal_year = _year_param(request, fiscal_year_of(dt.date.today()))
+        metric_key = request.query_params.get("metric", "consultations")
+        if metric_key not in METRICS:
+            metric_key = "consultations"
+        tables = await monthly_aggregates(db, fiscal_year)
+        table = tables[metric_key]
+        municipalities = service.municipalities()
+        tenant_bars = bars([(m.name, table.tenant_total(m.code)) for m in municipalities], table.show)
+        month_bars = bars([(f"{d.month}月", table.month_total(d)) for d in table.months], table.show)
+        context = await _context(
+            request, "/prefecture/aggregates", fiscal_year=fiscal_year, metrics=METRICS, metric=table.metric,
+            table=table, tables=tables, municipalities=municipalities, tenant_bars=tenant_bars, month_bars=month_bars,
+        )
+        return _page("prefecture/aggregates.html", context)
