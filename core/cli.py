@@ -54,6 +54,10 @@ def _seed(urls: DatabaseUrls, demo: bool) -> None:
     if demo:
         added = asyncio.run(seed_demo_tenants(urls.owner))
         click.echo(f"demo tenants added: {', '.join(added) if added else 'none (already there)'}")
+        from tenants.seed import seed_demo_plugins
+
+        plugins = asyncio.run(seed_demo_plugins(urls.owner))
+        click.echo(f"demo plugins enabled: {', '.join(plugins) if plugins else 'none'}")
 
 
 @click.group()

@@ -40,3 +40,26 @@ async def seed_demo_tenants(owner_url: str, codes: tuple[str, ...] = DEMO_TENANT
         return [r["tenant_id"] for r in added]
     finally:
         await conn.close()
+
+
+# Bundled plugins the demo municipalities run: approved by the prefecture, enabled by their own municipality.
+DEMO_PLUGINS = {"392049": ("nankoku",), "394017": ("nakatosa",)}
+
+
+async def seed_demo_plugins(owner_url: str) -> list[str]:
+    """Approve and enable the bundled municipality plugins for the demo tenants (idempotent). Returns what ran."""
+    import importlib
+
+    from core.plugins import operator
+
+    enabled = []
+    for tenant_id, names in DEMO_PLUGINS.items():
+        for name in names:
+            try:
+                module = importlib.import_module(f"plugins.{name}")
+            except ImportError:
+                continue  # not bundled in this build
+            await operator.approve(owner_url, module.PLUGIN)
+            await operator.set_enabled(owner_url, tenant_id, name, True)
+            enabled.append(f"{name}@{tenant_id}")
+    return enabled

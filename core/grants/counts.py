@@ -1,9 +1,8 @@
 """The implementation-plan counts (規則 34-10) that grant reports print: the one seam to the other domains.
 
-``implementation_counts`` is the only place the grant domain asks about cases and programmes. Cases and
-programmes are built in their own domains; the lead connects each count to its source here (a query on the case
-and programme tables for the same fiscal year, April–March). Until then every count is 0, so reports show the
-headings with zeros rather than failing. Callers must not query other domains' tables themselves.
+``implementation_counts`` is the only place the grant domain asks about cases and programmes: it calls each
+domain's own count function for the same fiscal year (April–March). Callers must not query other domains'
+tables themselves.
 """
 
 from __future__ import annotations
@@ -24,8 +23,16 @@ COUNT_LABELS: dict[str, str] = {
 async def implementation_counts(session: AsyncSession, fiscal_year: int) -> dict[str, int]:
     """Counts for ``fiscal_year`` (the Western year the 年度 starts in) of the caller's tenant.
 
-    Returns every key of ``COUNT_LABELS`` with an ``int``; the sources (case intake for 相談受付件数, programme
-    enrolment and partners for 参加支援, hubs, attendance and partner agencies for 地域づくり) are wired by the
-    lead when those domains land. Runs in the caller's transaction, so row-level security scopes it to the tenant.
+    相談受付件数 comes from the cases domain (intakes received in the 年度), the 参加支援 and 地域づくり counts
+    from the programmes domain (attendance, partners and hubs of the 年度). Runs in the caller's transaction, so
+    row-level security scopes every count to the tenant.
     """
-    return {key: 0 for key in COUNT_LABELS}
+    from core.cases.search import consultations_received
+    from core.programs.counts import program_counts
+
+    counts = {key: 0 for key in COUNT_LABELS}
+    counts["consultations_received"] = await consultations_received(session, fiscal_year)
+    for key, value in (await program_counts(session, fiscal_year, fiscal=True)).items():
+        if key in counts:
+            counts[key] = int(value)
+    return counts
