@@ -80,3 +80,20 @@ def test_the_policy_fails_closed_without_a_tenant(database_urls):
     # The app role, no app.tenant_id set: an insert into a tenant table is refused, a select sees nothing.
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
         fetch(database_urls.app, "INSERT INTO audit_event (tenant_id, actor_sub, action, object_type) VALUES ('394017', 'x', 'read', 'case')")
+
+
+def test_the_prefecture_cannot_read_a_single_case_row(database_urls):
+    """Bound as 高知県 (390003), the app role sees no municipality's cases, even when it asks for them by tenant."""
+    from tests.cases_support import intake_body, principal, unit_of_work
+    from core.cases import service as cases
+
+    case = unit_of_work(database_urls, "394017", lambda s: cases.create_intake(s, intake_body(), principal("394017")))
+
+    async def as_prefecture(session):
+        from sqlalchemy import text
+
+        return (
+            await session.execute(text("SELECT count(*) FROM support_case WHERE tenant_id = '394017' OR id = :id"), {"id": case.id})
+        ).scalar(), (await session.execute(text("SELECT count(*) FROM person"))).scalar()
+
+    assert unit_of_work(database_urls, "390003", as_prefecture) == (0, 0)
