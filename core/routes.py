@@ -12,6 +12,7 @@ def route_handlers() -> list:
     from ui.grants.controller import GrantsController, PrefectureGrantsController
     from ui.cases.controller import case_pages
     from ui.home.controller import HomeController
+    from ui.meetings.controller import MeetingsController
     from ui.plugins.controller import PluginAdminController, VendorSeatController
     from ui.prefecture.controller import PrefectureController
     from ui.prefecture.survey import SurveyAnswerController
@@ -21,5 +22,5 @@ def route_handlers() -> list:
             GrantsController, PrefectureGrantsController,
             PluginAdminController, VendorSeatController,  # plugin admin pages; plugins' own pages: core/app.py
             PrefectureController, SurveyAnswerController,
-            cases_api_router(), *case_pages(),
+            cases_api_router(), *case_pages(), MeetingsController,
             programs_api_router(), ProgramsController, CommunityController, ResourcesController]

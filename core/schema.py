@@ -5,6 +5,7 @@ import core.audit.models  # noqa: F401
 import core.auth.models  # noqa: F401
 import core.cases.models  # noqa: F401
 import core.grants.models  # noqa: F401
+import core.meetings.models  # noqa: F401
 import core.plugins.models  # noqa: F401
 import core.prefecture.models  # noqa: F401
 import core.programs.models  # noqa: F401

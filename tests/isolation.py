@@ -282,3 +282,6 @@ def make_community_activity(urls: DatabaseUrls, tenant_id: str) -> str:
         return str((await service.add_activity(session, {"name": "隔離テストの居場所"})).id)
 
     return _programs_work(urls, tenant_id, work)
+
+
+import tests.meetings_isolation  # noqa: E402,F401  (meeting_id, member_id, item_id)

@@ -27,6 +27,7 @@ def navigation(request: Request, active: str) -> list[NavEntry]:
                         ("年間スケジュール", "/prefecture/schedule"), ("集計", "/prefecture/aggregates")]
     elif principal is not None:
         entries += [("相談ケース", "/cases"), ("世帯", "/households"), ("関係機関", "/agencies")]
+        entries.append(("会議", "/meetings"))
         entries += [("事業・拠点", "/programs"), ("地域資源", "/resources")]
         entries.append(("交付金", "/grants"))
         if principal.has_role("tenant-admin"):

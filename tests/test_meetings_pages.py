@@ -1,0 +1,158 @@
+"""Meeting pages: 支援会議 minutes are 404 for a non-member (audited DENIED), the consent refusal on the page,
+Nakatosa's kinds and roles only while its plugin is enabled, and nothing of one tenant reaching another."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import uuid
+
+import pytest
+
+from core.cases import service as cases
+from tests.cases_support import intake_body, principal, unit_of_work
+from tests.conftest import run
+
+NAKATOSA, NANKOKU = "394017", "392049"
+# Until the lead registers MeetingsController in core.routes.route_handlers, meetings_app appends it.
+
+
+@pytest.fixture()
+def meetings_app(settings, database_urls, monkeypatch):
+    import core.routes
+    from core.app import create_app
+    from ui.meetings.controller import MeetingsController
+
+    original = core.routes.route_handlers
+    if not any(h is MeetingsController for h in original()):
+        monkeypatch.setattr(core.routes, "route_handlers", lambda: [*original(), MeetingsController])
+    return create_app(settings, app_database_url=database_urls.app)
+
+
+@contextlib.contextmanager
+def logged_in(app, urls, tenant_id=NAKATOSA, roles=("staff",), sub=None, display_name="山本 花子"):
+    from litestar.testing import TestClient
+
+    from tests.sessions import open_session
+
+    session = open_session(urls, tenant_id, roles, sub=sub, display_name=display_name)
+    with TestClient(app=app) as client:
+        client.cookies.set("kyosei_session", session.raw)
+        client.headers["X-CSRF-Token"] = session.csrf
+        client.sub = session.sub
+        yield client
+
+
+def set_nakatosa(urls, enabled: bool) -> None:
+    import plugins.nakatosa as nakatosa
+    from core.plugins import operator
+
+    run(operator.approve(urls.owner, nakatosa.PLUGIN))
+    run(operator.set_enabled(urls.owner, NAKATOSA, "nakatosa", enabled))
+
+
+async def owner_fetch(owner_url: str, tenant_id: str, sql: str, *args):
+    from infra.database.provision import connect
+
+    conn = await connect(owner_url)
+    try:
+        async with conn.transaction():
+            await conn.execute("SELECT set_config('app.tenant_id', $1, true)", tenant_id)
+            return await conn.fetch(sql, *args)
+    finally:
+        await conn.close()
+
+
+def _meeting_id(response) -> str:
+    assert response.status_code == 303, response.text
+    return response.headers["location"].rsplit("/", 1)[-1]
+
+
+def _case(urls, tenant=NAKATOSA, **override) -> str:
+    who = principal(tenant)
+
+    async def work(session):
+        return str((await cases.create_intake(session, intake_body(**override), who)).id)
+
+    return unit_of_work(urls, tenant, work, actor=who.sub)
+
+
+def test_support_meeting_minutes_are_404_for_a_non_member_and_audited(meetings_app, database_urls):
+    member_sub = str(uuid.uuid4())
+    case_id = _case(database_urls, consent_given=False)
+    with logged_in(meetings_app, database_urls, roles=("staff",), sub=member_sub) as member:
+        meeting_id = _meeting_id(member.post("/meetings/", data={
+            "kind": "support_meeting", "starts_at": "2026-12-03T10:00", "place": "役場"}, follow_redirects=False))
+        page = member.get(f"/meetings/{meeting_id}")  # the one who scheduled it is its first member
+        assert page.status_code == 200 and "守秘義務" in page.text
+        assert member.post(f"/meetings/{meeting_id}/agenda", data={"case_id": case_id, "issues": "8050"},
+                           follow_redirects=False).status_code == 303
+        assert member.post(f"/meetings/{meeting_id}/minutes", data={"minutes": "母の介護申請を支援する。"},
+                           follow_redirects=False).status_code == 303
+        assert "母の介護申請を支援する。" in member.get(f"/meetings/{meeting_id}/minutes").text
+        pdf = member.get(f"/meetings/{meeting_id}/minutes.pdf")
+        assert pdf.status_code == 200 and pdf.content[:4] == b"%PDF"
+
+    with logged_in(meetings_app, database_urls, roles=("staff",)) as outsider:
+        for path in (f"/meetings/{meeting_id}", f"/meetings/{meeting_id}/minutes",
+                     f"/meetings/{meeting_id}/minutes.pdf"):
+            response = outsider.get(path)
+            assert response.status_code == 404 and "母の介護申請" not in response.text
+        assert outsider.post(f"/meetings/{meeting_id}/minutes", data={"minutes": "x"}).status_code == 404
+        assert meeting_id not in outsider.get("/meetings/?month=2026-12").text
+        outsider_sub = outsider.sub
+    rows = run(owner_fetch(database_urls.owner, NAKATOSA,
+                           "SELECT action FROM audit_event WHERE tenant_id = $1 AND actor_sub = $2 AND object_id = $3",
+                           NAKATOSA, outsider_sub, meeting_id))
+    assert [r["action"] for r in rows].count("denied") == 4
+
+    with logged_in(meetings_app, database_urls, roles=("staff", "coordinator")) as coordinator:
+        assert "母の介護申請を支援する。" in coordinator.get(f"/meetings/{meeting_id}/minutes").text
+
+
+def test_multilayer_meeting_page_refuses_a_non_consenting_case_with_the_reason(meetings_app, database_urls):
+    case_id = _case(database_urls, consent_given=False)
+    with logged_in(meetings_app, database_urls, roles=("staff", "coordinator")) as client:
+        meeting_id = _meeting_id(client.post("/meetings/", data={
+            "kind": "multilayer_meeting", "starts_at": "2026-12-04T14:00", "online_url": "https://meet.example.jp/a"},
+            follow_redirects=False))
+        refused = client.post(f"/meetings/{meeting_id}/agenda", data={"case_id": case_id}, follow_redirects=False)
+        assert refused.status_code == 409
+        assert "本人の情報共有への同意が記録されていません" in refused.text
+        assert case_id not in client.get(f"/meetings/{meeting_id}").text
+
+
+def test_nakatosa_kinds_and_roles_only_while_enabled_and_never_for_another_tenant(meetings_app, database_urls, settings):
+    set_nakatosa(database_urls, True)
+    try:
+        with logged_in(meetings_app, database_urls, roles=("staff", "coordinator")) as client:
+            index = client.get("/meetings/")
+            assert index.status_code == 200
+            assert all(k in index.text for k in ("コア会議", "安心生活応援ネットワーク会議", "地域づくり・資源開発会議"))
+            meeting_id = _meeting_id(client.post("/meetings/", data={
+                "kind": "core_meeting", "starts_at": "2026-12-05T09:30", "place": "中土佐町社協"}, follow_redirects=False))
+            assert "コーディネーターA" in client.get(f"/meetings/{meeting_id}").text
+            assert client.get("/meetings/progress").status_code == 200
+        with logged_in(meetings_app, database_urls, tenant_id=NANKOKU, roles=("staff", "coordinator")) as other:
+            index = other.get("/meetings/?month=2026-12")
+            assert "コア会議" not in index.text and meeting_id not in index.text
+            assert other.get(f"/meetings/{meeting_id}").status_code == 404
+            assert other.get(f"/meetings/{meeting_id}/minutes").status_code == 404
+        set_nakatosa(database_urls, False)
+        from core.app import create_app
+
+        fresh = create_app(settings, app_database_url=database_urls.app)  # a new instance: no enablement cache
+        with logged_in(fresh, database_urls, roles=("staff", "coordinator")) as client:
+            index = client.get("/meetings/")
+            assert index.status_code == 200
+            assert not re.search("コア会議|安心生活応援ネットワーク会議|地域づくり・資源開発会議", index.text)
+            assert "重層的支援会議" in index.text
+            page = client.get(f"/meetings/{meeting_id}")  # the kind is gone: treated as confidential, coordinators see
+            assert page.status_code == 200 and "コーディネーターA" not in page.text
+            assert client.post("/meetings/", data={"kind": "core_meeting", "starts_at": "2026-12-06T10:00",
+                                                   "place": "役場"}, follow_redirects=False).status_code == 422
+            core_ok = client.post("/meetings/", data={"kind": "support_meeting", "starts_at": "2026-12-06T10:00",
+                                                      "place": "役場"}, follow_redirects=False)
+            assert core_ok.status_code == 303
+    finally:
+        set_nakatosa(database_urls, True)

@@ -1,0 +1,264 @@
+"""会議 pages: the calendar/list, a meeting with its members, agenda and decisions, the minutes editor and PDF,
+the follow-up list and the core meeting's progress check.
+
+Thin: read the form, call ``core.meetings.service``, render. Kinds and roles come from the tenant's plugins
+(``kyosei_meeting_kinds`` / ``kyosei_roles``) merged with the two legal kinds. A confidential meeting (支援会議) is
+404 for anyone but its members and the tenant's coordinators, and the attempt is audited as DENIED: the handler
+returns the 404 (it does not raise), so the request's transaction commits the audit event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
+from litestar.exceptions import PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.audit.trail import AuditAction, record
+from core.cases.schemas import STATUS_LABELS
+from core.documents.pdf import PdfUnavailable, html_to_pdf
+from core.meetings import service
+from core.meetings.kinds import DECISION_LABELS, MEMBER_ROLE_LABELS, JST_NOTE, tenant_kinds, tenant_roles
+from core.meetings.service import JST, CaseError, ValidationFailed
+from ui.errors import respond
+from ui.page import page_context
+
+ROLES = ("staff", "coordinator")
+
+
+def can_use(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    principal = connection.scope.get("user")
+    if principal is None or principal.tenant_id is None or principal.is_prefecture or not principal.has_role(*ROLES):
+        raise PermissionDeniedException(detail="会議を利用できるのは市町村の職員またはコーディネーターです。")
+
+
+def _principal(request: Request):
+    return request.scope["user"]
+
+
+async def _kinds(request: Request):
+    return await tenant_kinds(getattr(request.app.state, "plugins", None), _principal(request).tenant_id)
+
+
+async def _roles(request: Request):
+    return await tenant_roles(getattr(request.app.state, "plugins", None), _principal(request).tenant_id)
+
+
+async def _form(request: Request) -> dict[str, str]:
+    if not request.headers.get("content-type", "").startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        return {}
+    form = await request.form()
+    return {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+
+
+async def _flash(request: Request, level: str, message: str) -> None:
+    raw = request.scope.get("state", {}).get("session_raw")
+    if raw:
+        await request.app.state.session_store.add_flash(raw, level, message)
+
+
+def _page(template: str, context: dict[str, Any], status: int = 200) -> Template:
+    return Template(template, context=context, status_code=status, headers={"Vary": "HX-Request"})
+
+
+def _local(value: dt.datetime | None) -> str:
+    return value.astimezone(JST).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+async def _context(request: Request, active: str = "/meetings", **extra: Any) -> dict[str, Any]:
+    return await page_context(request, active=active, member_role_labels=MEMBER_ROLE_LABELS,
+                              decision_labels=DECISION_LABELS, status_labels=STATUS_LABELS, local=_local,
+                              jst_note=JST_NOTE, **extra)
+
+
+def _month(raw: str | None) -> dt.date:
+    try:
+        return dt.date.fromisoformat(f"{raw}-01") if raw else dt.date.today().replace(day=1)
+    except ValueError:
+        return dt.date.today().replace(day=1)
+
+
+class MeetingsController(Controller):
+    path = "/meetings"
+    include_in_schema = False
+    guards = [can_use]
+
+    @get("/")
+    async def index(self, request: Request, db: NamedDependency[AsyncSession]) -> Template:
+        return await self._index(request, db)
+
+    async def _index(self, request, db, errors=None, values=None, status=200) -> Template:
+        kinds = await _kinds(request)
+        month = _month(request.query_params.get("month"))
+        nxt = (month + dt.timedelta(days=32)).replace(day=1)
+        prev = (month - dt.timedelta(days=1)).replace(day=1)
+        meetings = [m for m in await service.list_meetings(db, start=month, end=nxt)
+                    if await service.may_see_minutes(db, m, kinds.get(m.kind), _principal(request))]
+        days: dict[dt.date, list] = {}
+        for m in meetings:
+            days.setdefault(m.starts_at.astimezone(JST).date(), []).append(m)
+        context = await _context(request, kinds=kinds, days=days, month=month, next_month=nxt, prev_month=prev,
+                                 errors=errors or [], values=values or {})
+        return _page("meetings/list.html", context, status)
+
+    @post("/")
+    async def create(self, request: Request, db: NamedDependency[AsyncSession]) -> Response:
+        values = await _form(request)
+        try:
+            async with db.begin_nested():
+                meeting = await service.create_meeting(db, values, await _kinds(request))
+                principal = _principal(request)  # whoever schedules it is its first member
+                await service.add_member(db, meeting, {"name": (principal.display_name or principal.username)[:100],
+                                                       "user_sub": principal.sub, "member_role": "leader"})
+        except ValidationFailed as exc:
+            return await self._index(request, db, exc.errors, values, 200 if request.headers.get("hx-request") else 422)
+        await _flash(request, "success", f"「{meeting.title}」を登録しました。")
+        return Redirect(f"/meetings/{meeting.id}", status_code=303)
+
+    @get("/follow-up")
+    async def follow_up(self, request: Request, db: NamedDependency[AsyncSession]) -> Template:
+        rows = await service.follow_up(db, _principal(request))
+        return _page("meetings/follow_up.html", await _context(request, rows=rows, today=dt.date.today()))
+
+    @get("/progress")
+    async def progress(self, request: Request, db: NamedDependency[AsyncSession]) -> Template:
+        progress = await service.progress_check(db, _principal(request))
+        return _page("meetings/progress.html", await _context(request, active="/meetings/progress", progress=progress))
+
+    async def _open(self, request: Request, db: AsyncSession, meeting_id: str):
+        kinds = await _kinds(request)
+        try:
+            meeting = await service.open_meeting(db, meeting_id, _principal(request), kinds)
+        except CaseError as exc:
+            return None, kinds, respond(request, exc.status, message=exc.message)
+        return meeting, kinds, None
+
+    async def _detail(self, request, db, meeting, kinds, errors=None, values=None, status=200) -> Template:
+        context = await _context(
+            request, meeting=meeting, kind=kinds.get(meeting.kind), kinds=kinds, roles=await _roles(request),
+            members=await service.members(db, meeting.id), agenda=await service.agenda(db, meeting.id),
+            errors=errors or [], values=values or {})
+        return _page("meetings/detail.html", context, status)
+
+    @get("/{meeting_id:str}")
+    async def detail(self, request: Request, meeting_id: FromPath[str], db: NamedDependency[AsyncSession]) -> Response:
+        meeting, kinds, denied = await self._open(request, db, meeting_id)
+        return denied or await self._detail(request, db, meeting, kinds)
+
+    @post("/{meeting_id:str}/members")
+    async def add_member(self, request: Request, meeting_id: FromPath[str], db: NamedDependency[AsyncSession]) -> Response:
+        meeting, kinds, denied = await self._open(request, db, meeting_id)
+        if denied:
+            return denied
+        values = await _form(request)
+        try:
+            async with db.begin_nested():
+                await service.add_member(db, meeting, values, await _roles(request))
+        except ValidationFailed as exc:
+            return await self._detail(request, db, meeting, kinds, exc.errors, values, 422)
+        return Redirect(f"/meetings/{meeting.id}", status_code=303)
+
+    @post("/{meeting_id:str}/members/{member_id:str}/acknowledge")
+    async def acknowledge(self, request: Request, meeting_id: FromPath[str], member_id: FromPath[str],
+                          db: NamedDependency[AsyncSession]) -> Response:
+        meeting, kinds, denied = await self._open(request, db, meeting_id)
+        if denied:
+            return denied
+        try:
+            await service.acknowledge_confidentiality(db, meeting, member_id)
+        except CaseError as exc:
+            return respond(request, exc.status, message=exc.message)
+        return Redirect(f"/meetings/{meeting.id}", status_code=303)
+
+    @post("/{meeting_id:str}/agenda")
+    async def add_agenda(self, request: Request, meeting_id: FromPath[str], db: NamedDependency[AsyncSession]) -> Response:
+        meeting, kinds, denied = await self._open(request, db, meeting_id)
+        if denied:
+            return denied
+        values = await _form(request)
+        try:
+            async with db.begin_nested():
+                await service.add_agenda_item(db, meeting, kinds.get(meeting.kind), values.get("case_id"),
+                                              values.get("issues"))
+        except ValidationFailed as exc:
+            return await self._detail(request, db, meeting, kinds, exc.errors, values, 422)
+        except CaseError as exc:
+            await record(db, AuditAction.DENIED, "meeting", meeting.id, reason="agenda refused")
+            return await self._detail(request, db, meeting, kinds, [{"field": "case_id", "message": exc.message}],
+                                      values, exc.status)
+        return Redirect(f"/meetings/{meeting.id}", status_code=303)
+
+    @post("/{meeting_id:str}/agenda/{item_id:str}/decision")
+    async def decide(self, request: Request, meeting_id: FromPath[str], item_id: FromPath[str],
+                     db: NamedDependency[AsyncSession]) -> Response:
+        meeting, kinds, denied = await self._open(request, db, meeting_id)
+        if denied:
+            return denied
+        values = await _form(request)
+        try:
+            async with db.begin_nested():
+                await service.decide(db, meeting, item_id, values.get("decision", ""), values.get("note"))
+        except ValidationFailed as exc:
+            return await self._detail(request, db, meeting, kinds, exc.errors, values, 422)
+        except CaseError as exc:
+            return await self._detail(request, db, meeting, kinds, [{"field": "decision", "message": exc.message}],
+                                      values, exc.status)
+        await _flash(request, "success", "決定を記録し、ケースに反映しました。")
+        return Redirect(f"/meetings/{meeting.id}", status_code=303)
+
+    @get("/{meeting_id:str}/minutes")
+    async def minutes(self, request: Request, meeting_id: FromPath[str], db: NamedDependency[AsyncSession]) -> Response:
+        meeting, kinds, denied = await self._open(request, db, meeting_id)
+        if denied:
+            return denied
+        context = await _context(request, meeting=meeting, kind=kinds.get(meeting.kind), errors=[], saved=False)
+        return _page("meetings/minutes.html", context)
+
+    @post("/{meeting_id:str}/minutes")
+    async def save_minutes(self, request: Request, meeting_id: FromPath[str],
+                           db: NamedDependency[AsyncSession]) -> Response:
+        meeting, kinds, denied = await self._open(request, db, meeting_id)
+        if denied:
+            return denied
+        values = await _form(request)
+        try:
+            async with db.begin_nested():
+                await service.save_minutes(db, meeting, values.get("minutes"))
+        except ValidationFailed as exc:
+            context = await _context(request, meeting=meeting, kind=kinds.get(meeting.kind), errors=exc.errors,
+                                     saved=False)
+            return _page("meetings/minutes.html", context, 422)
+        if request.headers.get("hx-request"):
+            return Response(f'<p id="minutes-status" role="status">保存しました（{_local(meeting.minutes_updated_at)}）</p>',
+                            media_type="text/html")
+        await _flash(request, "success", "議事録を保存しました。")
+        return Redirect(f"/meetings/{meeting.id}/minutes", status_code=303)
+
+    @get("/{meeting_id:str}/minutes.pdf")
+    async def minutes_pdf(self, request: Request, meeting_id: FromPath[str],
+                          db: NamedDependency[AsyncSession]) -> Response:
+        meeting, kinds, denied = await self._open(request, db, meeting_id)
+        if denied:
+            return denied
+        jinja = request.app.template_engine.engine.get_template("meetings/minutes_pdf.html")
+        html = jinja.render(meeting=meeting, kind=kinds.get(meeting.kind), members=await service.members(db, meeting.id),
+                            agenda=await service.agenda(db, meeting.id), member_role_labels=MEMBER_ROLE_LABELS,
+                            decision_labels=DECISION_LABELS, local=_local)
+        try:
+            pdf = await html_to_pdf(html)
+        except PdfUnavailable:
+            return respond(request, 503, message="PDFを作成できませんでした。時間をおいてお試しください。")
+        await record(db, AuditAction.EXPORT, "meeting", meeting.id, reason="minutes.pdf")
+        return Response(pdf, media_type="application/pdf",
+                        headers={"Content-Disposition": f'attachment; filename="minutes-{meeting.id}.pdf"'})
+
+
+def meeting_pages() -> list:
+    return [MeetingsController]
