@@ -31,10 +31,10 @@ class Metric:
 
 
 METRICS: dict[str, Metric] = {m.key: m for m in (
-    Metric("consultations", "相談受付件数", "件", True, None),
-    Metric("plans", "支援プラン作成件数", "件", True, None),
-    Metric("participation", "参加支援 参加者数", "人", True, None),
-    Metric("hubs", "地域づくり 拠点数", "か所", True, None),
+    Metric("consultations", "相談受付件数", "件", True, "support_case"),
+    Metric("plans", "支援プラン作成件数", "件", True, "support_plan"),
+    Metric("participation", "参加支援 参加者数", "人", True, "program_attendance"),
+    Metric("hubs", "地域づくり 拠点数", "か所", True, "program_session"),
     Metric("caseload", "対応件数（交付金台帳）", "件", True, "grant_caseload_count"),
     Metric("spending", "交付金 支出額", "円", False, "grant_expenditure"),
 )}
