@@ -23,6 +23,8 @@ from typing import Any
 
 import msgspec
 
+from core.text_rules import has_control_character, has_emoji, text_problem
+
 # -- code lists -------------------------------------------------------------------------------------------------
 
 STATUS_LABELS: dict[str, str] = {
@@ -131,27 +133,8 @@ def parse_json_body(raw: bytes) -> dict[str, Any]:
 
 # -- characters -------------------------------------------------------------------------------------------------
 
-_CONTROL_MULTILINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_CONTROL_LINE = re.compile(r"[\x00-\x1f\x7f]")
 _KANA = re.compile(r"[\u3041-\u3096\u30a1-\u30fa\u30fc ]+")
 _SLUG = re.compile(r"[a-z][a-z0-9_-]{0,39}")
-
-
-def has_emoji(value: str) -> bool:
-    """Pictographs, dingbats, flags, keycaps, variation selector 16 and the zero-width joiner of emoji sequences."""
-    for ch in value:
-        cp = ord(ch)
-        if (
-            0x1F000 <= cp <= 0x1FAFF
-            or 0x2600 <= cp <= 0x27BF
-            or 0x2B00 <= cp <= 0x2BFF
-            or cp in (0xFE0F, 0x200D, 0x20E3, 0x3030, 0x303D)
-            or 0xE0020 <= cp <= 0xE007F
-        ):
-            return True
-        if unicodedata.category(ch) == "Cs":
-            return True
-    return False
 
 
 # -- the reader -------------------------------------------------------------------------------------------------
@@ -197,22 +180,9 @@ class Reader:
             if required:
                 self.fail(name, f"{label}を入力してください。")
             return None
-        if not isinstance(value, str):
-            self.fail(name, f"{label}は文字で入力してください。")
-            return None
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            self.fail(name, f"{label}に使用できない文字が含まれています。")
-            return None
-        if (_CONTROL_MULTILINE if free else _CONTROL_LINE).search(value):
-            self.fail(name, f"{label}に使用できない文字（制御文字）が含まれています。")
-            return None
-        if not free and has_emoji(value):
-            self.fail(name, f"{label}に絵文字は使えません。")
-            return None
-        if len(value) > max_length:
-            self.fail(name, f"{label}は{max_length:,}文字以内で入力してください（現在{len(value):,}文字）。")
+        problem = text_problem(value, label, max_length, multiline=free, allow_emoji=free)
+        if problem:
+            self.fail(name, problem)
             return None
         return value.replace("\r\n", "\n") if free else value
 
@@ -318,7 +288,7 @@ class Reader:
             word = unicodedata.normalize("NFKC", word).lstrip("#＃")
             if not word:
                 continue
-            if has_emoji(word) or _CONTROL_LINE.search(word):
+            if has_emoji(word) or has_control_character(word):
                 self.fail(name, f"{label}に絵文字や制御文字は使えません。")
                 return []
             if len(word) > MAX_TAG:

@@ -17,14 +17,13 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from core.text_rules import text_problem
 from core.grants.reference import BUSINESS_LABELS, FIELD_LABELS, SCHEME_LABELS
 from core.wareki import fiscal_year_label
 
 MAX_YEN = 999_999_999_999  # under 1兆円: far above any municipal grant, far below BIGINT
 MAX_MINUTES = 31 * 24 * 60  # one person cannot record more than a whole month in a month
 MAX_COUNT = 1_000_000
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_CONTROL_SINGLE_LINE = re.compile(r"[\x00-\x1f\x7f]")
 _DIGITS = re.compile(r"[0-9]+")
 _HOURS = re.compile(r"([0-9]+)(?:\.([0-9]{1,2}))?")
 _MONTH = re.compile(r"([0-9]{4})-([0-9]{2})(?:-01)?")
@@ -82,19 +81,9 @@ class Reader:
             if required:
                 self.fail(name, f"{label}を入力してください。")
             return None
-        if not isinstance(value, str):
-            self.fail(name, f"{label}は文字で入力してください。")
-            return None
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            self.fail(name, f"{label}に使用できない文字が含まれています。")
-            return None
-        if (_CONTROL if multiline else _CONTROL_SINGLE_LINE).search(value):
-            self.fail(name, f"{label}に使用できない文字（制御文字）が含まれています。")
-            return None
-        if len(value) > max_length:
-            self.fail(name, f"{label}は{max_length:,}文字以内で入力してください（現在{len(value):,}文字）。")
+        problem = text_problem(value, label, max_length, multiline=multiline)
+        if problem:
+            self.fail(name, problem)
             return None
         return value
 

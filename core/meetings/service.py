@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.audit.trail import AuditAction, current_actor, record
 from core.auth.principal import Principal, Role
 from core.cases import service as cases
+from core.text_rules import text_problem
 from core.cases import workflow
 from core.cases.models import SupportCase
 from core.cases.service import CaseError, Forbidden, NotFound, SharingRefused
@@ -61,8 +62,9 @@ def _text(data: Mapping[str, Any], key: str, label: str, limit: int, errors: lis
         if required:
             errors.append({"field": key, "message": f"{label}を入力してください。"})
         return None
-    if len(value) > limit:
-        errors.append({"field": key, "message": f"{label}は{limit}文字以内で入力してください。"})
+    if problem := text_problem(value, label, limit, multiline=True):
+        errors.append({"field": key, "message": problem})
+        return None
     return value
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.programs.eligibility import Applicant
+from core.text_rules import text_problem
 
 HUB_KINDS = {
     "attaka_fureai": "あったかふれあいセンター",
@@ -58,13 +59,11 @@ class Fields:
 
     def text(self, key: str, label: str, max_len: int, required: bool = True) -> str:
         value = self.raw(key)
-        if "\x00" in value:
-            self.fail(key, f"{label}に使えない文字が含まれています。")
-            return ""
         if required and not value:
             self.fail(key, f"{label}を入力してください。")
-        elif len(value) > max_len:
-            self.fail(key, f"{label}は{max_len}文字以内で入力してください。")
+        elif problem := text_problem(value, label, max_len, multiline=True):
+            self.fail(key, problem)
+            return ""
         return value
 
     def integer(self, key: str, label: str, low: int, high: int, required: bool = False) -> int | None:
