@@ -96,5 +96,7 @@ async def provide_db_session(state: State) -> AsyncIterator[AsyncSession]:
     """Litestar dependency ``db``: one transaction per request, committed when the handler returns normally and
     rolled back when it raises (Litestar throws the exception into this generator)."""
     async with state.sessions() as session:
+        # services reach the tenant's plugins through the unit of work (e.g. grants' apportionment rules)
+        session.info["plugins"] = getattr(state, "plugins", None)
         async with session.begin():
             yield session

@@ -184,13 +184,13 @@ def apportionment_json(result: Apportionment, shares: list[CostShare]) -> dict[s
 
 
 @get("/reference", guards=[can_read])
-async def reference() -> dict[str, Any]:
+async def reference(db: NamedDependency[AsyncSession]) -> dict[str, Any]:
     return {
         "schemes": SCHEME_LABELS,
         "businesses": BUSINESS_LABELS,
         "fields": FIELD_LABELS,
         "payers": PAYER_LABELS,
-        "apportionment_rules": service.rule_labels(),
+        "apportionment_rules": await service.rule_labels(db),
         "implementation_counts": COUNT_LABELS,
     }
 

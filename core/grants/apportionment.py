@@ -10,8 +10,9 @@ keeps the list of entries that produced its weight, so a reader can follow every
 Rules
 -----
 A rule is anything that satisfies :class:`ApportionmentRule`. Two are built in (``time_study``, ``caseload``);
-``extra_rules()`` is the single place where rules from plugins join them (see its docstring). The fiscal year
-stores the key of the rule it uses.
+Plugins add rules through the ``kyosei_apportionment_rules`` hook; :func:`plugin_rules` turns them into
+:class:`PluginTimeStudyRule` (time-study minutes, the plugin's own split) and :func:`available_rules` joins them
+after the built-in ones. The fiscal year stores the key of the rule it uses.
 
 Rounding
 --------
@@ -155,21 +156,65 @@ class CaseloadRule:
 BUILT_IN_RULES: tuple[ApportionmentRule, ...] = (TimeStudyRule(), CaseloadRule())
 
 
-def extra_rules(tenant_id: str | None) -> list[ApportionmentRule]:
-    """Apportionment rules contributed by plugins for ``tenant_id``: the seam for the plugin hook.
+class PluginRuleFailed(Exception):
+    """A plugin's split broke its contract (wrong sum, negative or unknown field); the caller reports it."""
 
-    Returns an empty list until the lead connects it to the ``kyosei_apportionment_rules`` hook of
-    ``core/hookspecs.py`` (called through the tenant's subset hook caller, results flattened). Each object returned
-    must satisfy :class:`ApportionmentRule`; one whose key repeats a built-in key is ignored, so a plugin cannot
-    replace the national time-study rule.
+
+class PluginTimeStudyRule:
+    """A plugin's 按分ルール (``core.plugin_types.ApportionmentRule``) seen as a rule of this module.
+
+    The plugin contract is ``apportion(minutes_by_field, total) -> yen_by_field``: the plugin decides how minutes
+    become yen, Kyosei keeps deciding what the minutes are (the tenant's own time-study entries, so the
+    explanation of each share still names the entries) and checks that the parts sum exactly to the pool.
     """
-    return []
+
+    unit = "分"
+
+    def __init__(self, plugin: str, definition) -> None:
+        self.plugin = plugin
+        self.key = definition.code
+        self.label = definition.label
+        self._apportion = definition.apportion
+
+    async def drivers(self, session: AsyncSession, fiscal_year) -> list[Driver]:
+        return await TimeStudyRule().drivers(session, fiscal_year)
+
+    def split(self, pool: int, weights: Sequence[tuple[str, int]]) -> dict[str, int]:
+        minutes = {field: weight for field, weight in weights}
+        result = dict(self._apportion(dict(minutes), pool))
+        if set(result) - set(minutes):
+            raise PluginRuleFailed(f"{self.plugin}: unknown fields {sorted(set(result) - set(minutes))}")
+        if any(type(v) is not int or v < 0 for v in result.values()):
+            raise PluginRuleFailed(f"{self.plugin}: shares must be non-negative integer yen")
+        if sum(result.values()) != pool:
+            raise PluginRuleFailed(f"{self.plugin}: shares sum to {sum(result.values())}, not {pool}")
+        return {field: result.get(field, 0) for field in minutes}
 
 
-def available_rules(tenant_id: str | None) -> dict[str, ApportionmentRule]:
-    """Every rule a tenant may choose, built-in first, keyed by ``rule.key``."""
+def plugin_rules(contributions: Iterable[tuple[str, Iterable[object]]]) -> list[ApportionmentRule]:
+    """Rules from the ``kyosei_apportionment_rules`` hook, as ``(plugin name, definitions)`` pairs.
+
+    Definitions that are not ``core.plugin_types.ApportionmentRule`` are skipped (the host's result check has
+    already recorded them as the plugin's error).
+    """
+    from core.plugin_types import ApportionmentRule as PluginDefinition
+
+    return [
+        PluginTimeStudyRule(plugin, definition)
+        for plugin, definitions in contributions
+        for definition in definitions or ()
+        if isinstance(definition, PluginDefinition)
+    ]
+
+
+def available_rules(extra: Iterable[ApportionmentRule] = ()) -> dict[str, ApportionmentRule]:
+    """Every rule a tenant may choose, built-in first, keyed by ``rule.key``.
+
+    ``extra`` are the rules of the tenant's enabled plugins; one whose key repeats an earlier key is ignored, so a
+    plugin cannot replace the national time-study rule.
+    """
     rules: dict[str, ApportionmentRule] = {r.key: r for r in BUILT_IN_RULES}
-    for rule in extra_rules(tenant_id):
+    for rule in extra:
         if isinstance(rule, ApportionmentRule) and rule.key not in rules:
             rules[rule.key] = rule
     return rules
@@ -263,7 +308,9 @@ def apportion(
         weight_list = [(f.value, weights.get((b, f.value), 0)) for f in Field]
         weight_total = sum(w for _, w in weight_list)
         pool = shared.get(b, 0)
-        split = split_yen(pool, weight_list) if pool and weight_total else {}
+        # built-in rules split by largest remainder; a plugin's rule brings its own split (checked for the sum)
+        split_rule = getattr(rule, "split", split_yen)
+        split = split_rule(pool, weight_list) if pool and weight_total else {}
         shares = [
             FieldShare(
                 field=f,

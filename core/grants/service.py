@@ -38,6 +38,7 @@ from core.grants.apportionment import (
     apportion,
     available_rules,
     cost_shares,
+    plugin_rules,
 )
 from core.grants.models import (
     GrantBudgetLine,
@@ -87,6 +88,14 @@ class AlreadyReversed(GrantError):
 class DuplicateYear(GrantError):
     status = 409
     title = "その年度はすでに登録されています"
+
+
+class RuleUnavailable(GrantError):
+    """The year's rule belongs to a plugin that is disabled or failed: the year's setting conflicts with what the
+    tenant has now, so 409 (choosing another rule or fixing the plugin resolves it), not a 400 for a fine request."""
+
+    status = 409
+    title = "按分方法を利用できません"
 
 
 # -- the ledgers ------------------------------------------------------------------------------------------------
@@ -155,16 +164,29 @@ async def _open_year(session: AsyncSession, year_id: object) -> GrantFiscalYear:
     return year
 
 
-def rules_for_tenant() -> dict[str, ApportionmentRule]:
-    return available_rules(current_tenant_id())
+_RULES_KEY = "kyosei.grants.apportionment_rules"
 
 
-def rule_labels() -> dict[str, str]:
-    return {key: rule.label for key, rule in rules_for_tenant().items()}
+async def rules_for_tenant(session: AsyncSession) -> dict[str, ApportionmentRule]:
+    """Built-in rules plus those of the bound tenant's enabled plugins, asked once per unit of work.
+
+    The plugin host travels on the session (``core.database.provide_db_session``); a session without one (a CLI
+    or a test building its own) gets the built-in rules only.
+    """
+    cached = session.info.get(_RULES_KEY)
+    if cached is None:
+        host, tenant_id = session.info.get("plugins"), current_tenant_id()
+        contributions = await host.call_each(tenant_id, "kyosei_apportionment_rules") if host and tenant_id else []
+        cached = session.info[_RULES_KEY] = available_rules(plugin_rules(contributions))
+    return cached
+
+
+async def rule_labels(session: AsyncSession) -> dict[str, str]:
+    return {key: rule.label for key, rule in (await rules_for_tenant(session)).items()}
 
 
 async def create_year(session: AsyncSession, data: Mapping[str, Any]) -> GrantFiscalYear:
-    new = schemas.parse_new_fiscal_year(data, rule_labels())
+    new = schemas.parse_new_fiscal_year(data, await rule_labels(session))
     exists = await session.scalar(select(GrantFiscalYear.id).where(GrantFiscalYear.fiscal_year == new.fiscal_year))
     if exists is not None:
         raise DuplicateYear(
@@ -182,7 +204,7 @@ async def create_year(session: AsyncSession, data: Mapping[str, Any]) -> GrantFi
 
 async def update_year_settings(session: AsyncSession, year_id: object, data: Mapping[str, Any]) -> GrantFiscalYear:
     await get_year(session, year_id)  # 404 before 422 for someone else's year
-    changes = schemas.parse_year_settings(data, rule_labels())
+    changes = schemas.parse_year_settings(data, await rule_labels(session))
     year = await _open_year(session, year_id)
     for name, value in changes.items():
         setattr(year, name, value)
@@ -342,11 +364,11 @@ async def ledger_total(session: AsyncSession, ledger: Ledger, year: GrantFiscalY
 # -- apportionment and cost shares ------------------------------------------------------------------------------
 
 
-def rule_of(year: GrantFiscalYear) -> ApportionmentRule:
-    rules = rules_for_tenant()
+async def rule_of(session: AsyncSession, year: GrantFiscalYear) -> ApportionmentRule:
+    rules = await rules_for_tenant(session)
     rule = rules.get(year.apportionment_rule)
     if rule is None:
-        raise GrantError(f"按分方法「{year.apportionment_rule}」は現在利用できません（プラグインが無効の可能性があります）。")
+        raise RuleUnavailable(f"按分方法「{year.apportionment_rule}」は現在利用できません（プラグインが無効の可能性があります）。")
     return rule
 
 
@@ -363,17 +385,18 @@ async def _amounts(session: AsyncSession, ledger: Ledger, year: GrantFiscalYear)
 async def compute_apportionment(session: AsyncSession, year: GrantFiscalYear, source: str = "expenditure") -> Apportionment:
     """按分結果 of a year's expenditures (実績) or budget (予算), from the year's rule; nothing is stored."""
     ledger = EXPENDITURE if source == "expenditure" else BUDGET
-    rule = rule_of(year)
+    rule = await rule_of(session, year)
+    amounts = await _amounts(session, ledger, year)
     if rule.key in BUILT_IN_KEYS:
-        drivers = await rule.drivers(session, year)
-    else:  # a plugin's rule: its failure is contained (savepoint) and reported, never a 500 for the tenant
-        try:
-            async with session.begin_nested():
-                drivers = list(await rule.drivers(session, year))
-        except Exception:
-            log.exception("apportionment rule failed", rule=rule.key)
-            raise GrantError(f"按分方法「{rule.label}」の計算に失敗しました。団体管理者にお問い合わせください。") from None
-    return apportion(await _amounts(session, ledger, year), drivers, rule)
+        return apportion(amounts, await rule.drivers(session, year), rule)
+    # a plugin's rule: its failure is contained (savepoint) and reported, never a 500 for the tenant
+    try:
+        async with session.begin_nested():
+            drivers = list(await rule.drivers(session, year))
+        return apportion(amounts, drivers, rule)
+    except Exception:
+        log.exception("apportionment rule failed", rule=rule.key)
+        raise RuleUnavailable(f"按分方法「{rule.label}」の計算に失敗しました。団体管理者にお問い合わせください。") from None
 
 
 async def cost_share_rates(session: AsyncSession, fiscal_year: int) -> dict[str, GrantCostShareRate]:

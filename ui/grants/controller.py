@@ -125,7 +125,7 @@ class GrantsController(Controller):
         years = await service.list_years(db)
         context = await _context(
             request, years=years, errors=errors or [], values=values or {"fiscal_year": str(fiscal_year_of(dt.date.today()))},
-            rules=service.rule_labels(), fiscal_year_label=fiscal_year_label,
+            rules=await service.rule_labels(db), fiscal_year_label=fiscal_year_label,
         )
         return _page("grants/index.html", context, status)
 
@@ -147,7 +147,7 @@ class GrantsController(Controller):
     async def year(self, request: Request, year_id: FromPath[str], db: NamedDependency[AsyncSession]) -> Response:
         year = await self._year_or_404(db, year_id)
         totals = {key: await service.ledger_total(db, ledger, year) for key, ledger in LEDGERS.items()}
-        context = await _context(request, year=year, totals=totals, rules=service.rule_labels(),
+        context = await _context(request, year=year, totals=totals, rules=await service.rule_labels(db),
                                  year_label=fiscal_year_label(year.fiscal_year), errors=[])
         return _page("grants/year.html", context)
 
