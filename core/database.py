@@ -95,8 +95,11 @@ class TenantOwned:
 async def provide_db_session(state: State) -> AsyncIterator[AsyncSession]:
     """Litestar dependency ``db``: one transaction per request, committed when the handler returns normally and
     rolled back when it raises (Litestar throws the exception into this generator)."""
+    from core.plugins.unit_of_work import bind_host, deliver_events
+
     async with state.sessions() as session:
-        # services reach the tenant's plugins through the unit of work (e.g. grants' apportionment rules)
-        session.info["plugins"] = getattr(state, "plugins", None)
+        # services reach the tenant's plugins through the unit of work (core/plugins/unit_of_work.py)
+        bind_host(session, getattr(state, "plugins", None))
         async with session.begin():
             yield session
+        await deliver_events(session)  # only reached when the transaction committed

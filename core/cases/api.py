@@ -29,7 +29,7 @@ from litestar.params import FromPath
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.auth.principal import Principal, Role
-from core.cases import schemas, search, service
+from core.cases import extensions, schemas, search, service
 from core.cases.schemas import ValidationFailed, parse_json_body
 from core.cases.service import BreakGlassRequired, CaseError
 from core.problems import problem
@@ -116,14 +116,18 @@ def case_file_json(f: service.CaseFile) -> dict[str, Any]:
         "history": [row_json(h) for h in f.history],
         "next_steps": [{"to_status": t.to_status, "label": t.label, "needs_reason": t.needs_reason}
                        for t in f.next_steps],
+        "workflow_steps": [{"step": s.step.code, "label": s.step.label, "after_status": s.step.after_status,
+                            "required": s.step.required, "roles": list(s.step.roles), "done": s.done,
+                            "done_by": s.done_by, "done_at": plain(s.done_at)} for s in f.steps],
+        "extra_answers": [{"label": label, "answer": answer} for label, answer in f.extras],
     }
 
 
 # -- cases ------------------------------------------------------------------------------------------------------
 
 
-@get("/cases/reference", summary="コード一覧（状態・分野・相談内容・経路…）")
-async def reference() -> dict[str, Any]:
+@get("/cases/reference", summary="コード一覧（状態・分野・相談内容・経路…、この自治体の追加項目と追加手順）")
+async def reference(db: NamedDependency[AsyncSession]) -> dict[str, Any]:
     return {
         "statuses": schemas.STATUS_LABELS, "fields": schemas.FIELD_LABELS, "routes": schemas.ROUTE_LABELS,
         "problems": schemas.PROBLEM_LABELS, "sexes": schemas.SEX_LABELS, "suggested_tags": list(schemas.SUGGESTED_TAGS),
@@ -132,6 +136,11 @@ async def reference() -> dict[str, Any]:
         "information_items": schemas.INFO_ITEM_LABELS,
         "transitions": [{"from": t.from_status, "to": t.to_status, "label": t.label, "guard": t.guard,
                          "needs_reason": t.needs_reason} for t in service.workflow.transitions()],
+        "extra_intake_fields": [{"name": f.name, "label": f.label, "kind": f.kind, "required": f.required,
+                                 "choices": dict(f.choices), "help_text": f.help_text}
+                                for f in await extensions.intake_fields(db)],
+        "workflow_steps": [{"step": s.code, "label": s.label, "after_status": s.after_status, "required": s.required,
+                            "roles": list(s.roles)} for s in await extensions.workflow_steps(db)],
     }
 
 
@@ -215,6 +224,16 @@ async def change_status(case_id: FromPath[uuid.UUID], request: Request, db: Name
     if reason is not None and not isinstance(reason, str):
         raise ValidationFailed([{"field": "reason", "message": "理由は文字で入力してください。"}])
     return case_json(await service.transition(db, case, to_status, reason))
+
+
+@post("/cases/{case_id:uuid}/steps", status_code=201,
+      summary="追加手順の完了（プラグインの手順、例: 課長決裁）", description='Body: {"step": "<code>"}')
+async def complete_step(case_id: FromPath[uuid.UUID], request: Request, db: NamedDependency[AsyncSession]) -> dict[str, Any]:
+    case = await service.open_case_for_change(db, _user(request), case_id)
+    step = (await _body(request)).get("step")
+    if not isinstance(step, str) or not step:
+        raise ValidationFailed([{"field": "step", "message": "完了する手順を指定してください。"}])
+    return row_json(await service.complete_step(db, case, step, _user(request)))
 
 
 def _child(path: str, action, summary: str):
@@ -376,7 +395,7 @@ def cases_api_router() -> Router:
         path="/api",
         route_handlers=[
             reference, list_cases, create_case, export_cases, counts, access_grants, get_case, update_case,
-            break_glass, change_status, add_assessment, add_plan, add_record, add_evaluation, add_consent,
+            break_glass, change_status, complete_step, add_assessment, add_plan, add_record, add_evaluation, add_consent,
             add_referral, add_assignee, agree_plan, share, sharing, revoke, accept_referral, decline_referral,
             list_households, get_household, add_member, member_leaves, list_agencies, create_agency, get_agency,
             add_staff,

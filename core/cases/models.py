@@ -22,7 +22,7 @@ import datetime as dt
 import uuid
 
 from sqlalchemy import Boolean, Date, DateTime, ForeignKeyConstraint, Index, SmallInteger, String, Text, Uuid, text
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.database import Base, TenantOwned, Timestamps, new_id, utc_now
@@ -123,6 +123,8 @@ class SupportCase(_Row, Timestamps, Base):
     status_reason: Mapped[str | None] = mapped_column(String(1000))  # why it was closed/suspended/reopened
     closed_on: Mapped[dt.date | None] = mapped_column(Date)
     created_by: Mapped[str] = mapped_column(String(64))
+    # answers to the intake fields the tenant's plugins add (kyosei_extra_intake_fields), by field name
+    extras: Mapped[dict] = mapped_column(JSONB, default=dict, server_default=text("'{}'::jsonb"))
     __table_args__ = (
         _fk(["household_id"], "household"),
         _fk(["person_id"], "person"),
@@ -144,6 +146,20 @@ class CaseStatusChange(_Row, Base):
     changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
     __table_args__ = (_fk(["case_id"], "support_case"),
                       Index("ix_case_status_change_tenant_id_case_id", "tenant_id", "case_id"))
+
+
+class CaseWorkflowStep(_Row, Base):
+    """A plugin's extra step (kyosei_extra_workflow_steps, e.g. 課長決裁) completed on a case while at ``at_status``."""
+
+    __tablename__ = "case_workflow_step"
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    step_code: Mapped[str] = mapped_column(String(60))
+    at_status: Mapped[str] = mapped_column(String(20))
+    completed_by: Mapped[str] = mapped_column(String(64))
+    completed_by_name: Mapped[str | None] = mapped_column(String(100))
+    completed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+    __table_args__ = (_fk(["case_id"], "support_case"),
+                      Index("ix_case_workflow_step_tenant_id_case_id", "tenant_id", "case_id"))
 
 
 class CaseAssignee(_Row, Base):

@@ -31,8 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.audit.trail import AuditAction, current_actor, record
 from core.auth.principal import Principal, Role
-from core.cases import schemas, workflow
-from core.cases.events import notify
+from core.cases import extensions, schemas, workflow
 from core.cases.models import (
     Agency,
     AgencyStaff,
@@ -42,6 +41,7 @@ from core.cases.models import (
     CaseAgency,
     CaseAssignee,
     CaseStatusChange,
+    CaseWorkflowStep,
     Consent,
     Evaluation,
     Household,
@@ -55,6 +55,7 @@ from core.cases.models import (
 )
 from core.cases.schemas import ConsentDecision, ValidationFailed, today
 from core.database import utc_now
+from core.plugins.unit_of_work import emit_after_commit
 from core.wareki import fiscal_year_of
 
 BREAK_GLASS_HOURS = 8
@@ -357,7 +358,14 @@ async def _next_case_number(session: AsyncSession, received_on: dt.date) -> str:
 async def create_intake(session: AsyncSession, data: Mapping[str, Any] | schemas.IntakeIn,
                         principal: Principal | None = None) -> SupportCase:
     """相談受付: household (new or existing), people, the case; the receiver becomes 主担当."""
-    intake = data if isinstance(data, schemas.IntakeIn) else schemas.parse_intake(data)
+    extra_fields = await extensions.intake_fields(session)
+    extras, extra_errors = extensions.read_extras(extra_fields, data.get("extras") if isinstance(data, Mapping) else None)
+    try:
+        intake = data if isinstance(data, schemas.IntakeIn) else schemas.parse_intake(data)
+    except ValidationFailed as exc:
+        raise ValidationFailed(exc.errors + extra_errors) from None
+    if extra_errors:
+        raise ValidationFailed(extra_errors)
     if principal is not None and (principal.is_prefecture or not principal.has_role(*EDIT_ROLES)):
         raise Forbidden("相談を受け付けられるのは職員またはコーディネーターです。")
     if intake.receiving_agency_id is not None and await session.get(
@@ -385,7 +393,7 @@ async def create_intake(session: AsyncSession, data: Mapping[str, Any] | schemas
         receiving_agency_id=intake.receiving_agency_id, receiving_staff=intake.receiving_staff, route=intake.route,
         visitor_name=intake.visitor_name, visitor_relation=intake.visitor_relation, problems=intake.problems,
         problem_other=intake.problem_other, fields=intake.fields, tags=intake.tags, summary=intake.summary,
-        consent_at_intake=intake.consent_given, created_by=_actor(),
+        consent_at_intake=intake.consent_given, created_by=_actor(), extras=extras,
     )
     session.add(case)
     await session.flush()
@@ -459,6 +467,11 @@ async def transition(session: AsyncSession, case_id: uuid.UUID | str | SupportCa
         raise ValidationFailed([{"field": "reason", "message": f"{what}の理由を入力してください。"}])
     if not await _guard_holds(session, step.guard, case):
         raise TransitionRefused(workflow.GUARD_MESSAGES[step.guard or ""])
+    if to_status not in workflow.TERMINAL_STATUSES:
+        missing = [s.step.label for s in await step_states(session, case) if s.step.required and not s.done]
+        if missing:
+            raise TransitionRefused(
+                f"「{'」「'.join(missing)}」が完了していないため、「{schemas.STATUS_LABELS[to_status]}」へ進めません。")
     case.status = to_status
     if to_status in workflow.TERMINAL_STATUSES:
         case.status_reason = reason
@@ -470,8 +483,43 @@ async def transition(session: AsyncSession, case_id: uuid.UUID | str | SupportCa
                                  changed_by=_actor()))
     await session.flush()
     await record(session, AuditAction.UPDATE, "case", case.id, reason=f"status {old}->{to_status}")
-    notify("status_changed", case, old, to_status)
+    emit_after_commit(session, "kyosei_case_status_changed", case_id=str(case.id), old=old, new=to_status)
     return case
+
+
+async def step_states(session: AsyncSession, case: SupportCase) -> list[extensions.StepState]:
+    """The tenant's plugin steps at the case's current status, each done or not since the case entered it."""
+    steps = [s for s in await extensions.workflow_steps(session) if s.after_status == case.status]
+    if not steps:
+        return []
+    entered = await session.scalar(select(func.max(CaseStatusChange.changed_at)).where(
+        CaseStatusChange.case_id == case.id, CaseStatusChange.to_status == case.status))
+    done = await session.scalars(select(CaseWorkflowStep).where(
+        CaseWorkflowStep.case_id == case.id, CaseWorkflowStep.at_status == case.status,
+        *([CaseWorkflowStep.completed_at >= entered] if entered is not None else []),
+    ).order_by(CaseWorkflowStep.completed_at))
+    by_code = {row.step_code: row for row in done}
+    return [extensions.StepState(s, by_code[s.code].completed_by_name, by_code[s.code].completed_at)
+            if s.code in by_code else extensions.StepState(s) for s in steps]
+
+
+async def complete_step(session: AsyncSession, case_id: uuid.UUID | str | SupportCase, step_code: str,
+                        principal: Principal) -> CaseWorkflowStep:
+    """Record that a plugin's step (e.g. 課長決裁) was done at the case's current status."""
+    case = case_id if isinstance(case_id, SupportCase) else await get_case(session, case_id, for_update=True)
+    state = next((s for s in await step_states(session, case) if s.step.code == step_code), None)
+    if state is None:
+        raise TransitionRefused(f"この手順は「{schemas.STATUS_LABELS[case.status]}」の段階では行えません。")
+    if state.step.roles and not principal.has_role(*state.step.roles):
+        raise Forbidden(f"「{state.step.label}」を完了できるのは、担当の役割を持つ職員だけです。")
+    if state.done:
+        raise TransitionRefused(f"「{state.step.label}」はすでに完了しています。")
+    row = CaseWorkflowStep(case_id=case.id, step_code=step_code, at_status=case.status, completed_by=_actor(),
+                           completed_by_name=(principal.display_name or principal.username)[:100])
+    session.add(row)
+    await session.flush()
+    await record(session, AuditAction.UPDATE, "case", case.id, reason=f"step {step_code}")
+    return row
 
 
 async def status_history(session: AsyncSession, case_id: uuid.UUID) -> list[CaseStatusChange]:
@@ -585,7 +633,7 @@ async def agree_plan(session: AsyncSession, case_id: uuid.UUID | str | SupportCa
     plan.agreed_note = note
     await session.flush()
     await record(session, AuditAction.UPDATE, "support_plan", plan.id, reason="agreed")
-    notify("plan_agreed", case, plan)
+    emit_after_commit(session, "kyosei_plan_agreed", case_id=str(case.id))
     if case.status == "planning":
         await transition(session, case, "decided")
     return plan
@@ -901,6 +949,8 @@ class CaseFile:
     referrals: list[Referral]
     history: list[CaseStatusChange]
     all_agencies: list[Agency] = field(default_factory=list)
+    steps: list[extensions.StepState] = field(default_factory=list)  # plugin steps at the current status
+    extras: list[tuple[str, str]] = field(default_factory=list)  # (label, answer) of the plugin intake fields
 
     @property
     def next_steps(self) -> list[workflow.Transition]:
@@ -927,6 +977,9 @@ async def case_file(session: AsyncSession, case: SupportCase) -> CaseFile:
         records=await records(session, case.id), evaluations=await evaluations(session, case.id),
         agencies=await case_agencies(session, case.id), referrals=await referrals(session, case.id),
         history=await status_history(session, case.id), all_agencies=await list_agencies(session, active_only=False),
+        steps=await step_states(session, case),
+        extras=[(f.label, extensions.display_value(f, case.extras[f.name]))
+                for f in await extensions.intake_fields(session) if f.name in (case.extras or {})],
     )
 
 

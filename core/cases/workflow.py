@@ -7,15 +7,14 @@ Guards are names; ``service.transition`` evaluates them against the database:
 - ``has_assessment``: no プラン作成 without an アセスメント;
 - ``has_plan``: no 支援決定 without a プラン.
 
-Plugins add steps through ``CaseEvents.extra_workflow_steps()`` (no guard, reason optional).
+Plugins do not add transitions: their steps (``kyosei_extra_workflow_steps``, e.g. 課長決裁) sit *inside* a status
+and can hold a case there until done (see ``core/cases/extensions.py``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.cases.events import query
-from core.cases.schemas import STATUS_LABELS
 
 OPEN_STATUSES = ("intake", "assessment", "planning", "decided", "supporting", "evaluation")
 TERMINAL_STATUSES = ("closed", "suspended")
@@ -62,9 +61,7 @@ GUARD_MESSAGES = {
 
 
 def transitions() -> list[Transition]:
-    extra = [Transition(s.from_status, s.to_status, s.label) for s in query("extra_workflow_steps")
-             if s.from_status in STATUS_LABELS and s.to_status in STATUS_LABELS]
-    return [*TRANSITIONS, *extra]
+    return list(TRANSITIONS)
 
 
 def find(from_status: str, to_status: str) -> Transition | None:

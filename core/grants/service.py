@@ -16,7 +16,6 @@ by coordinators and tenant admins, year settings (create, close, reopen, rule) b
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.audit.trail import AuditAction, current_actor, record
 from core.database import utc_now
 from core.grants import schemas
+from core.plugins.unit_of_work import ask_plugins
 from core.grants.apportionment import (
     BUILT_IN_RULES,
     Apportionment,
@@ -50,7 +50,6 @@ from core.grants.models import (
     LedgerEntry,
 )
 from core.grants.reference import FiscalYearStatus
-from core.tenancy.context import current_tenant_id
 from core.wareki import fiscal_year_label
 
 
@@ -164,21 +163,12 @@ async def _open_year(session: AsyncSession, year_id: object) -> GrantFiscalYear:
     return year
 
 
-_RULES_KEY = "kyosei.grants.apportionment_rules"
-
-
 async def rules_for_tenant(session: AsyncSession) -> dict[str, ApportionmentRule]:
     """Built-in rules plus those of the bound tenant's enabled plugins, asked once per unit of work.
 
-    The plugin host travels on the session (``core.database.provide_db_session``); a session without one (a CLI
-    or a test building its own) gets the built-in rules only.
+    A session without a plugin host (a CLI or a test building its own) gets the built-in rules only.
     """
-    cached = session.info.get(_RULES_KEY)
-    if cached is None:
-        host, tenant_id = session.info.get("plugins"), current_tenant_id()
-        contributions = await host.call_each(tenant_id, "kyosei_apportionment_rules") if host and tenant_id else []
-        cached = session.info[_RULES_KEY] = available_rules(plugin_rules(contributions))
-    return cached
+    return available_rules(plugin_rules(await ask_plugins(session, "kyosei_apportionment_rules")))
 
 
 async def rule_labels(session: AsyncSession) -> dict[str, str]:

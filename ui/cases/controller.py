@@ -21,15 +21,15 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.auth.principal import Role
-from core.cases import schemas, search, service, workflow
+from core.cases import extensions, schemas, search, service, workflow
 from core.cases.api import municipal_user
-from core.cases.events import query as event_query
 from core.cases.schemas import ValidationFailed, today
 from core.cases.service import BreakGlassRequired, CaseError, Forbidden, NotFound
 from core.wareki import fiscal_year_label, fiscal_year_of
 from ui.errors import respond
 from ui.page import page_context
 
+EXTRAS_PREFIX = "extras."
 LIST_FIELDS = ("problems", "fields", "agency_ids", "meeting_kinds", "items")
 LABELS = {
     "status_labels": schemas.STATUS_LABELS, "field_labels": schemas.FIELD_LABELS, "route_labels": schemas.ROUTE_LABELS,
@@ -54,7 +54,9 @@ async def _form(request: Request) -> dict[str, Any]:
         if key == "csrf_token":
             continue
         values = [v for v in form.getall(key) if isinstance(v, str)]
-        data[key] = values if key in LIST_FIELDS else (values[0] if values else "")
+        # a plugin's multi-choice field (extras.<name>) arrives as several values of one key
+        many = key in LIST_FIELDS or (key.startswith(EXTRAS_PREFIX) and len(values) > 1)
+        data[key] = values if many else (values[0] if values else "")
     return data
 
 
@@ -156,14 +158,15 @@ class CasesController(Controller):
 
     async def _intake_page(self, request, db, values, errors, status=200) -> Template:
         context = await _context(request, values=values, errors=errors, agencies=await service.list_agencies(db),
-                                 extra_fields=event_query("extra_intake_fields"))
+                                 extra_fields=await extensions.intake_fields(db))
         return _page("cases/new.html", context, status)
 
     @post("/")
     async def create(self, request: Request, db: NamedDependency[AsyncSession]) -> Response:
         form = await _form(request)
         data = {**form, "members": _rows(form, "members", 3, ("name", "kana", "relationship", "birth_date", "sex",
-                                                               "address", "phone", "contact_note"))}
+                                                               "address", "phone", "contact_note")),
+                "extras": {k.removeprefix(EXTRAS_PREFIX): v for k, v in form.items() if k.startswith(EXTRAS_PREFIX)}}
         if data["members"] and not data["members"][0].get("relationship"):
             data["members"][0]["relationship"] = "本人"
         try:
@@ -271,6 +274,13 @@ class CasesController(Controller):
             await service.transition(db, case, to_status, form.get("reason"))
 
         return await self._act(request, db, case_id, "status", action, "状態を変更しました。")
+
+    @post("/{case_id:uuid}/steps")
+    async def complete_step(self, request: Request, case_id: FromPath[uuid.UUID], db: NamedDependency[AsyncSession]) -> Response:
+        async def action(case, form):
+            await service.complete_step(db, case, form.get("step") or "", _user(request))
+
+        return await self._act(request, db, case_id, "status", action, "手順の完了を記録しました。")
 
     @post("/{case_id:uuid}/assessments")
     async def add_assessment(self, request: Request, case_id: FromPath[uuid.UUID], db: NamedDependency[AsyncSession]) -> Response:
