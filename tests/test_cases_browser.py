@@ -1,0 +1,93 @@
+"""One household, two members, two fields: from intake to closure in Chromium, logged in through Keycloak."""
+
+import datetime as dt
+import re
+import time
+
+import pytest
+
+from tests.conftest import keycloak_login
+
+pytestmark = [pytest.mark.slow, pytest.mark.keycloak, pytest.mark.browser]
+
+
+# Pages are hx-boosted: a form's POST, its 303 and the page swap happen without a navigation, so Playwright's load
+# states cannot tell when the new page is in place. htmx fires ``htmx:afterSettle`` when a swap is done; counting
+# those tells the test exactly when to look again (a form located before the swap would be a stale one).
+SETTLE_COUNTER = "document.addEventListener('htmx:afterSettle', () => { window.__settled = (window.__settled || 0) + 1 })"
+
+
+def settled_after(page, click) -> None:
+    before = page.evaluate("window.__settled || 0")
+    click()
+    # polled from Python: the page's CSP (no 'unsafe-eval') refuses Playwright's wait_for_function predicates
+    deadline = time.monotonic() + 20
+    while page.evaluate("window.__settled || 0") <= before:
+        assert time.monotonic() < deadline, "the page was not updated after the form was sent"
+        page.wait_for_timeout(25)
+
+
+def submit(page, action_suffix: str, fields: dict | None = None) -> None:
+    form = page.locator(f"form[action$='{action_suffix}']").first
+    for name, value in (fields or {}).items():
+        target = form.locator(f"[name='{name}']").first
+        if target.evaluate("e => e.tagName") == "SELECT":
+            target.select_option(value)
+        else:
+            target.fill(value)
+    settled_after(page, form.locator("button[type=submit]").first.click)
+    assert not page.locator(".flash--error").count(), page.inner_text(".flash--error")
+
+
+def transition(page, to_status: str, reason: str | None = None) -> None:
+    form = page.locator("form[action$='/transitions']").filter(has=page.locator(f"input[value='{to_status}']"))
+    if reason:
+        form.locator("[name='reason']").fill(reason)
+    settled_after(page, form.locator("button").click)
+    page.wait_for_selector(f"h1 .status--{to_status}")
+
+
+def test_a_household_from_intake_to_closure(page, live_app):
+    today = dt.date.today().isoformat()
+    page.add_init_script(SETTLE_COUNTER)
+    keycloak_login(page, live_app, "nakatosa.yamamoto")
+    page.goto(f"{live_app}/cases/new")
+    for name, value in {
+        "received_on": today, "receiving_staff": "山本 花子",
+        "members-0-name": "山田 太郎", "members-0-kana": "やまだ たろう", "members-0-birth_date": "1972-04-01",
+        "members-1-name": "山田 ハナ", "members-1-kana": "やまだ はな", "members-1-relationship": "母",
+        "members-1-birth_date": "1941-06-10", "summary": "母の介護と本人のひきこもり",
+    }.items():
+        page.fill(f"[name='{name}']", value)
+    page.select_option("[name='route']", "visit")
+    for name, value in (("problems", "withdrawal"), ("problems", "care"), ("fields", "elderly"), ("fields", "poverty")):
+        page.check(f"input[name='{name}'][value='{value}']")
+    page.check("input[name='consent_given'][value='true']")
+    settled_after(page, lambda: page.click("button:has-text('受け付ける')"))
+    page.wait_for_url(re.compile(r".*/cases/[0-9a-f-]{36}$"))
+    case_url = page.url
+    assert "山田 ハナ" in page.content()
+
+    submit(page, "/assessments", {"assessed_on": today, "item-0-field": "poverty", "item-0-problem": "長期のひきこもり",
+                                  "item-1-field": "elderly", "item-1-problem": "介護保険未申請"})
+    submit(page, "/plans", {"goals": "母の介護サービス開始と本人の居場所づくり", "review_on": "2099-03-31"})
+    submit(page, "/plan-agreement", {"agreed_on": today})
+    transition(page, "supporting")
+    submit(page, "/records", {"recorded_on": today, "body": "自宅を訪問。母と面談。"})
+    transition(page, "evaluation")
+    submit(page, "/evaluations", {"evaluated_on": today, "achievement": "achieved", "summary": "介護サービス開始",
+                                  "next_step": "close"})
+    transition(page, "closed", reason="目標を達成")
+    page.wait_for_selector("text=目標を達成")
+    text = page.content()
+    assert "終結" in text and "目標を達成" in text and "自宅を訪問。母と面談。" in text
+    assert "長期のひきこもり" in text and "介護保険未申請" in text
+    history = page.locator("#status details").text_content()
+    for step in ("（新規） → 受付", "受付 → アセスメント", "アセスメント → プラン作成", "プラン作成 → 支援決定",
+                 "支援決定 → 支援中", "支援中 → 評価", "評価 → 終結"):
+        assert step in history, history
+
+    # the closed case is listed as 終結 with both fields, found by the mother's name in kana
+    page.goto(f"{live_app}/cases?q=やまだ はな")
+    row = page.locator("tr", has=page.locator(f"a[href='{case_url.removeprefix(live_app)}']"))
+    assert "終結" in row.inner_text() and "高齢" in row.inner_text() and "生活困窮" in row.inner_text()
