@@ -44,13 +44,42 @@ TENANT_ROLES = {  # the kyosei-web client roles a municipality's users are given
 }
 
 
-def default_plugins_for(code: str) -> list[str]:
-    """The plugins a newly onboarded municipality starts with.
+# The bundled plugins written for one municipality's way of working (plugins/<name>): its home, where onboarding
+# enables it by default. Vendors' plugins are enabled by the municipality itself, never by default.
+MUNICIPALITY_PLUGINS: dict[str, tuple[str, ...]] = {"392049": ("nankoku",), "394017": ("nakatosa",)}
 
-    Seam for the plugin platform (core/plugins/, built in parallel): return plugin names to enable for ``code``;
-    onboarding enables each one and reports it as a step. Empty until that platform lands.
+
+def default_plugins_for(code: str) -> list[str]:
+    """The plugins a newly onboarded municipality starts with (enabled only once the prefecture approved them)."""
+    return list(MUNICIPALITY_PLUGINS.get(code, ()))
+
+
+async def enable_default_plugins(session: AsyncSession, code: str) -> tuple[list[str], list[str]]:
+    """Enable the default plugins for ``code``: ``(enabled now, not approved)``; already-present rows are kept as
+    they are (a municipality that switched a plugin off is not switched back on by a re-run).
+
+    ``tenant_plugin`` is behind the wall, so the row is written with the transaction bound to the new tenant for
+    that one statement and then bound back to what it was (the prefecture); ``code`` is a registry code validated above.
     """
-    return []
+    enabled, unapproved = [], []
+    for name in default_plugins_for(code):
+        approved = await session.scalar(text(
+            "SELECT true FROM plugin_version WHERE name = :name AND status = 'approved' LIMIT 1"), {"name": name})
+        if not approved:
+            unapproved.append(name)
+            continue
+        bound = await session.scalar(text("SELECT current_setting('app.tenant_id', true)"))
+        await session.execute(text("SELECT set_config('app.tenant_id', :code, true)"), {"code": code})
+        try:
+            added = await session.scalar(text(
+                "INSERT INTO tenant_plugin (tenant_id, plugin_name, enabled, changed_by) "
+                "VALUES (:code, :name, true, 'onboarding') ON CONFLICT (tenant_id, plugin_name) DO NOTHING "
+                "RETURNING plugin_name"), {"code": code, "name": name})
+        finally:
+            await session.execute(text("SELECT set_config('app.tenant_id', :code, true)"), {"code": bound or ""})
+        if added:
+            enabled.append(name)
+    return enabled, unapproved
 
 
 def temporary_password() -> str:
@@ -160,9 +189,15 @@ async def onboard(
         report.add("membership", "組織への所属と役割の付与", Outcome.DONE if lacking or user is None else Outcome.ALREADY,
                    "団体管理者・職員")
 
-        plugins = default_plugins_for(municipality.code)
-        report.add("plugins", "既定のプラグイン", Outcome.DONE if plugins else Outcome.SKIPPED,
-                   "、".join(plugins) if plugins else "既定で有効にするプラグインはありません")
+        enabled, unapproved = await enable_default_plugins(session, municipality.code)
+        if not default_plugins_for(municipality.code):
+            report.add("plugins", "既定のプラグイン", Outcome.SKIPPED, "既定で有効にするプラグインはありません")
+        elif unapproved:
+            report.add("plugins", "既定のプラグイン", Outcome.SKIPPED,
+                       f"県の承認待ちのため有効にしていません: {'、'.join(unapproved)}（承認後にもう一度実行してください）")
+        else:
+            report.add("plugins", "既定のプラグイン", Outcome.DONE if enabled else Outcome.ALREADY,
+                       "、".join(default_plugins_for(municipality.code)))
     except (KeycloakAdminError, httpx.HTTPError, OSError) as exc:  # Keycloak down or refusing: run again later
         log.warning("onboarding step failed", tenant=municipality.code, error=type(exc).__name__)
         report.add("error", "途中で失敗しました", Outcome.FAILED, f"{type(exc).__name__}: もう一度実行すると続きから再開します")

@@ -25,7 +25,7 @@ def plugin_app(kyosei_plugin_app):
 
 
 def case_count(urls, tenant_id: str) -> int:
-    return fetch(urls.owner, "SELECT count(*) FROM support_case WHERE tenant_id = $1", tenant_id)[0][0]
+    return fetch(urls.owner, "SELECT count(*) FROM support_case WHERE tenant_id = $1", tenant_id, tenant=tenant_id)[0][0]
 
 
 def test_extra_intake_field_is_asked_validated_stored_and_shown_only_where_enabled(plugin_app):
@@ -42,6 +42,7 @@ def test_extra_intake_field_is_asked_validated_stored_and_shown_only_where_enabl
 
         created = client.post("/api/cases", json=intake_body(extras={"fishing_season": "yes"}))
         assert created.status_code == 201, created.text
+        assert case_count(plugin_app.urls, NAKATOSA) == before + 1
         assert created.json()["extras"] == {"fishing_season": "yes"}
         case_id = created.json()["id"]
         assert client.get(f"/api/cases/{case_id}").json()["extra_answers"] == [{"label": "漁期の就労", "answer": "あり"}]

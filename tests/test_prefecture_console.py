@@ -224,3 +224,40 @@ def test_default_plugins_seam_is_empty_for_now():
     from tenants.onboarding import default_plugins_for
 
     assert default_plugins_for("393037") == []
+
+
+def test_onboarding_enables_the_municipalitys_approved_default_plugins(client, prefecture, directory, database_urls,
+                                                                        monkeypatch):
+    """A municipality with a bundled plugin of its own starts with it enabled — once the prefecture approved it;
+    a re-run never switches back on a plugin the municipality has switched off."""
+    import tenants.onboarding as onboarding
+    from core.plugins import operator
+    from plugins import nakatosa
+
+    code, waiting = "394050", "394076"  # 梼原町, 日高村: no tenant yet
+    monkeypatch.setattr(onboarding, "MUNICIPALITY_PLUGINS",
+                        {code: ("nakatosa",), waiting: ("not_yet_approved",)})
+    run(operator.approve(database_urls.owner, nakatosa.PLUGIN))
+    login(client, prefecture)
+
+    def onboard(c):
+        page = client.post("/prefecture/onboarding", data={"code": c, "admin_email": f"admin@{c}.example",
+                                                           "csrf_token": prefecture.csrf})
+        return dict(re.findall(r'data-step="(\w+)" data-outcome="(\w+)"', page.text)), page.text
+
+    def enabled(c):
+        rows = fetch(database_urls.owner, "SELECT plugin_name, enabled FROM tenant_plugin WHERE tenant_id = $1", c,
+                     tenant=c)
+        return {r["plugin_name"]: r["enabled"] for r in rows}
+
+    outcomes, _ = onboard(code)
+    assert outcomes["plugins"] == "done"
+    assert enabled(code) == {"nakatosa": True}
+
+    run(operator.set_enabled(database_urls.owner, code, "nakatosa", False))
+    outcomes, _ = onboard(code)
+    assert outcomes["plugins"] == "already" and enabled(code) == {"nakatosa": False}
+
+    outcomes, text = onboard(waiting)
+    assert outcomes["plugins"] == "skipped" and "県の承認待ち" in text
+    assert enabled(waiting) == {}
