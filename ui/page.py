@@ -35,10 +35,21 @@ def navigation(request: Request, active: str) -> list[NavEntry]:
     return [NavEntry(label, href, href == active) for label, href in entries]
 
 
+async def flash(request: Request, level: str, message: str) -> None:
+    """Queue a message (success / warning / error) for the next page the user sees."""
+    state = request.scope.setdefault("state", {})
+    raw = state.get("session_raw")
+    if raw:
+        await request.app.state.session_store.add_flash(raw, level, message)
+        state["flashes_pending"] = True
+
+
 async def page_context(request: Request, *, active: str, **extra) -> dict:
     state = request.scope.get("state", {})
     raw = state.get("session_raw")
-    flashes = await request.app.state.session_store.pop_flashes(raw) if raw else []
+    # only ask the database when the session had messages waiting or this request queued one
+    pending = state.get("flashes_pending")
+    flashes = await request.app.state.session_store.pop_flashes(raw) if raw and pending is not False else []
     # Plugins the tenant enabled add their entries after the core ones (contained: a failing plugin adds none).
     from ui.plugins.extensions import plugin_navigation
 

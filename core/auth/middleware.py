@@ -136,6 +136,7 @@ def authentication_middleware(app: ASGIApp) -> ASGIApp:
         principal: Principal | None = None
         raw_session: str | None = None
         csrf_token: str | None = None
+        row = None  # the web session, when the request came with a live session cookie
         clear_cookie = False
 
         async def respond(response: Response) -> None:
@@ -154,7 +155,8 @@ def authentication_middleware(app: ASGIApp) -> ASGIApp:
                     await store.delete(raw_session)
                     row, raw_session, clear_cookie = None, None, True
                 if row is not None:
-                    if row.tenant_id and await tenant_status(request, row.tenant_id) != "active":
+                    # the tenant's status came with the session row (one query, see SessionStore.load)
+                    if row.tenant_id and row.tenant_status != "active":
                         await store.delete(raw_session)
                         log.warning("session ended: tenant not active", tenant=row.tenant_id, user=row.user_sub)
                         await respond(Redirect("/auth/refused?reason=suspended"))
@@ -194,6 +196,8 @@ def authentication_middleware(app: ASGIApp) -> ASGIApp:
         scope["user"] = principal
         scope.setdefault("state", {})["csrf_token"] = csrf_token
         scope["state"]["session_raw"] = raw_session
+        if raw_session is not None and row is not None:
+            scope["state"]["flashes_pending"] = bool(row.flashes)
         bind_tenant(principal.tenant_id if principal else None)
         bind_actor(principal.sub if principal else None)
         if principal is not None:

@@ -88,7 +88,11 @@ class SessionStore:
         now = utc_now()
         key = hash_id(raw)
         async with self.engine.begin() as conn:
-            row = (await conn.execute(select(*WebSession.__table__.c).where(WebSession.id_hash == key))).first()
+            # the tenant's status rides along: the middleware needs both for every request, in one round trip
+            tenant_status = select(text("status")).select_from(text("tenant")).where(
+                text("tenant.tenant_id = web_session.tenant_id")).scalar_subquery().label("tenant_status")
+            row = (await conn.execute(select(*WebSession.__table__.c, tenant_status)
+                                      .where(WebSession.id_hash == key))).first()
             if row is None:
                 return None
             if now - row.last_seen_at > self.timeouts.idle or now - row.created_at > self.timeouts.absolute:

@@ -27,7 +27,7 @@ from core.cases.schemas import ValidationFailed, today
 from core.cases.service import BreakGlassRequired, CaseError, Forbidden, NotFound
 from core.wareki import fiscal_year_label, fiscal_year_of
 from ui.errors import respond
-from ui.page import page_context
+from ui.page import flash, page_context
 
 EXTRAS_PREFIX = "extras."
 LIST_FIELDS = ("problems", "fields", "agency_ids", "meeting_kinds", "items")
@@ -68,12 +68,6 @@ def _rows(form: dict[str, Any], prefix: str, count: int, names: tuple[str, ...])
         if any(str(v).strip() for k, v in row.items() if k != "person_id"):
             rows.append(row)
     return rows
-
-
-async def _flash(request: Request, level: str, message: str) -> None:
-    raw = request.scope.get("state", {}).get("session_raw")
-    if raw:
-        await request.app.state.session_store.add_flash(raw, level, message)
 
 
 def _user(request: Request):
@@ -176,7 +170,7 @@ class CasesController(Controller):
             return await self._intake_page(request, db, form, exc.errors, _invalid_status(request))
         except Forbidden as exc:
             return respond(request, 403, message=exc.message)
-        await _flash(request, "success", f"相談を受け付けました（ケース番号 {case.case_number}）。")
+        await flash(request, "success", f"相談を受け付けました（ケース番号 {case.case_number}）。")
         return Redirect(f"/cases/{case.id}", status_code=303)
 
     @get("/counts")
@@ -232,7 +226,7 @@ class CasesController(Controller):
             return _page("cases/break_glass.html", context, _invalid_status(request))
         except Forbidden as exc:
             return respond(request, 403, message=exc.message)
-        await _flash(request, "warning", "緊急閲覧として記録しました。閲覧の理由は団体管理者が確認します。")
+        await flash(request, "warning", "緊急閲覧として記録しました。閲覧の理由は団体管理者が確認します。")
         return Redirect(f"/cases/{case_id}", status_code=303)
 
     async def _act(self, request: Request, db: AsyncSession, case_id: uuid.UUID, form_name: str,
@@ -262,7 +256,7 @@ class CasesController(Controller):
         except CaseError as exc:
             await db.refresh(case)
             return await self._case_page(request, db, case, form_name, _refusal(exc), form, 200 if request.headers.get("hx-request") else 409)
-        await _flash(request, "success", done)
+        await flash(request, "success", done)
         return Redirect(f"/cases/{case_id}#{form_name}", status_code=303)
 
     @post("/{case_id:uuid}/transitions")
@@ -376,9 +370,9 @@ class CasesController(Controller):
             return respond(request, 403, message=exc.message)
         except (ValidationFailed, CaseError) as exc:
             errors = exc.errors if isinstance(exc, ValidationFailed) else _refusal(exc)
-            await _flash(request, "error", " ".join(e["message"] for e in errors or []))
+            await flash(request, "error", " ".join(e["message"] for e in errors or []))
             return Redirect(f"/cases/{referral.case_id}#agencies", status_code=303)
-        await _flash(request, "success", "紹介を受諾しました。" if accept else "紹介を辞退しました。")
+        await flash(request, "success", "紹介を受諾しました。" if accept else "紹介を辞退しました。")
         return Redirect(f"/cases/{referral.case_id}#agencies", status_code=303)
 
 
@@ -452,7 +446,7 @@ class HouseholdsController(Controller):
         except (ValidationFailed, NotFound) as exc:
             errors = exc.errors if isinstance(exc, ValidationFailed) else _refusal(exc)
             return await self._page(request, db, household_id, errors, form, _invalid_status(request))
-        await _flash(request, "success", done)
+        await flash(request, "success", done)
         back = form.get("next") or ""
         return Redirect(back if back.startswith("/cases/") and "//" not in back else f"/households/{household_id}",
                         status_code=303)
@@ -486,7 +480,7 @@ class AgenciesController(Controller):
                 agency = await service.create_agency(db, form)
         except ValidationFailed as exc:
             return await self._index(request, db, exc.errors, form, _invalid_status(request))
-        await _flash(request, "success", f"「{agency.name}」を登録しました。")
+        await flash(request, "success", f"「{agency.name}」を登録しました。")
         return Redirect("/agencies", status_code=303)
 
     @get("/{agency_id:uuid}")
@@ -516,7 +510,7 @@ class AgenciesController(Controller):
                 await service.add_agency_staff(db, agency, form)
         except ValidationFailed as exc:
             return await self._show(request, db, agency_id, exc.errors, form, _invalid_status(request))
-        await _flash(request, "success", "職員を登録しました。")
+        await flash(request, "success", "職員を登録しました。")
         return Redirect(f"/agencies/{agency_id}", status_code=303)
 
 

@@ -47,7 +47,7 @@ from core.grants.schemas import ValidationFailed
 from core.grants.service import LEDGERS, GrantError, Ledger
 from core.wareki import fiscal_year_label, fiscal_year_of
 from ui.errors import respond
-from ui.page import page_context
+from ui.page import flash, page_context
 
 SEGMENTS = {segment: key for key, (segment, _) in LEDGER_PATHS.items()}
 PARAMS = {key: param for key, (_, param) in LEDGER_PATHS.items()}
@@ -74,12 +74,6 @@ async def _form(request: Request) -> dict[str, str]:
         return {}
     form = await request.form()
     return {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
-
-
-async def _flash(request: Request, level: str, message: str) -> None:
-    raw = request.scope.get("state", {}).get("session_raw")
-    if raw:
-        await request.app.state.session_store.add_flash(raw, level, message)
 
 
 def _can(request: Request, roles) -> bool:
@@ -140,7 +134,7 @@ class GrantsController(Controller):
         except (ValidationFailed, GrantError) as exc:
             errors = exc.errors if isinstance(exc, ValidationFailed) else (exc.errors or [{"field": "fiscal_year", "message": exc.message}])
             return await self._index(request, db, errors, form, _invalid_status(request))
-        await _flash(request, "success", f"{fiscal_year_label(year.fiscal_year)}を登録しました。")
+        await flash(request, "success", f"{fiscal_year_label(year.fiscal_year)}を登録しました。")
         return Redirect(f"/grants/years/{year.id}", status_code=303)
 
     @get("/years/{year_id:str}")
@@ -180,10 +174,10 @@ class GrantsController(Controller):
                 else:
                     await service.update_year_settings(db, year.id, form)
                     message = "年度の設定を変更しました。"
-            await _flash(request, "success", message)
+            await flash(request, "success", message)
         except (ValidationFailed, GrantError) as exc:
             text = "、".join(e["message"] for e in exc.errors) if isinstance(exc, ValidationFailed) else exc.message
-            await _flash(request, "error", text)
+            await flash(request, "error", text)
         return Redirect(f"/grants/years/{year.id}", status_code=303)
 
     # -- ledgers ------------------------------------------------------------------------------------------------
@@ -219,9 +213,9 @@ class GrantsController(Controller):
         except ValidationFailed as exc:
             return await self._ledger_page(request, db, ledger, year, exc.errors, form, _invalid_status(request))
         except GrantError as exc:
-            await _flash(request, "error", exc.message)
+            await flash(request, "error", exc.message)
             return Redirect(here, status_code=303)
-        await _flash(request, "success", f"{ledger.label}を登録しました。")
+        await flash(request, "success", f"{ledger.label}を登録しました。")
         return Redirect(here, status_code=303)
 
     # -- corrections (one pair of routes per ledger: each ledger names its own entry parameter) -----------------
@@ -272,11 +266,11 @@ class GrantsController(Controller):
         except ValidationFailed as exc:
             return await self._entry_page(request, db, ledger, entry, exc.errors, form, _invalid_status(request))
         except GrantError as exc:
-            await _flash(request, "error", exc.message)
+            await flash(request, "error", exc.message)
             return Redirect(f"/grants/{segment}/{entry.id}", status_code=303)
         done = "訂正しました（元の記録を打ち消す取消行と、訂正後の記録を追加しました）。" if action == "correct" \
             else "取り消しました（元の記録を打ち消す取消行を追加しました）。"
-        await _flash(request, "success", done)
+        await flash(request, "success", done)
         return Redirect(f"/grants/years/{entry.fiscal_year_id}/{segment}", status_code=303)
 
     # -- apportionment and reports ------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from core.plugins import service
 from core.plugins.manager import PluginHost
 from core.plugins.registry import supported_api_versions
 from ui.errors import respond
-from ui.page import page_context
+from ui.page import flash, page_context
 from ui.plugins.extensions import ADMIN_PAGE, CATALOG_PAGE, VENDOR_PAGE
 
 TENANT_CODE = re.compile(r"^[0-9]{6}$")
@@ -43,12 +43,6 @@ async def _form(request: Request) -> dict[str, str]:
         return {}
     form = await request.form()
     return {k: v for k, v in form.items() if isinstance(v, str)}
-
-
-async def _flash(request: Request, level: str, message: str) -> None:
-    raw = request.scope.get("state", {}).get("session_raw")
-    if raw:
-        await request.app.state.session_store.add_flash(raw, level, message)
 
 
 async def _target_tenant(request: Request, asked: str | None) -> str | Response:
@@ -115,9 +109,9 @@ class PluginAdminController(Controller):
             await service.set_enabled(plugins, tenant_id, form.get("plugin", ""), enable,
                                       request.scope["user"].sub)
         except service.PluginRefused as exc:
-            await _flash(request, "error", str(exc))
+            await flash(request, "error", str(exc))
         else:
-            await _flash(request, "success", f"プラグイン {form.get('plugin')} を{'有効' if enable else '無効'}にしました。")
+            await flash(request, "success", f"プラグイン {form.get('plugin')} を{'有効' if enable else '無効'}にしました。")
         return _back(tenant_id, request)
 
     @post("/settings", status_code=303)
@@ -130,11 +124,11 @@ class PluginAdminController(Controller):
             values = json.loads(form.get("settings") or "{}")
             await service.save_settings(plugins, tenant_id, form.get("plugin", ""), values, request.scope["user"].sub)
         except json.JSONDecodeError:
-            await _flash(request, "error", "設定が JSON として読めません。")
+            await flash(request, "error", "設定が JSON として読めません。")
         except service.PluginRefused as exc:
-            await _flash(request, "error", str(exc))
+            await flash(request, "error", str(exc))
         else:
-            await _flash(request, "success", "設定を保存しました。")
+            await flash(request, "success", "設定を保存しました。")
         return _back(tenant_id, request)
 
     @post("/errors/acknowledge", status_code=303)
@@ -144,7 +138,7 @@ class PluginAdminController(Controller):
         if isinstance(tenant_id, Response):
             return tenant_id
         await service.acknowledge_errors(plugins, tenant_id)
-        await _flash(request, "success", "エラー報告を確認済みにしました。")
+        await flash(request, "success", "エラー報告を確認済みにしました。")
         return _back(tenant_id, request)
 
     @get("/catalog")
@@ -170,11 +164,11 @@ class PluginAdminController(Controller):
         form = await _form(request)
         plugin = plugins.plugins.get(form.get("plugin", ""))
         if plugin is None or plugin.info.version != form.get("version"):
-            await _flash(request, "error", "そのプラグインのバージョンはインストールされていません。")
+            await flash(request, "error", "そのプラグインのバージョンはインストールされていません。")
             return Redirect(CATALOG_PAGE, status_code=303)
         decision = "approved" if form.get("decision") == "approve" else "revoked"
         await service.decide_version(plugins, plugin.info, decision, principal.sub)
-        await _flash(request, "success", f"{plugin.info.display_name} {plugin.info.version}: {STATUS_LABELS[decision]}")
+        await flash(request, "success", f"{plugin.info.display_name} {plugin.info.version}: {STATUS_LABELS[decision]}")
         return Redirect(CATALOG_PAGE, status_code=303)
 
 

@@ -31,7 +31,7 @@ from core.prefecture.models import (
 from core.wareki import fiscal_year_label, fiscal_year_of
 from tenants.lifecycle import LifecycleError
 from tenants.models import TenantStatus
-from ui.page import page_context
+from ui.page import flash, page_context
 
 STATUS_LABELS = {TenantStatus.ACTIVE: "利用中", TenantStatus.SUSPENDED: "利用停止中", TenantStatus.OFFBOARDED: "利用終了"}
 
@@ -54,12 +54,6 @@ async def _form_list(request: Request, name: str) -> list[str]:
         return []
     form = await request.form()
     return [v for v in form.getall(name, []) if isinstance(v, str)]
-
-
-async def _flash(request: Request, level: str, message: str) -> None:
-    raw = request.scope.get("state", {}).get("session_raw")
-    if raw:
-        await request.app.state.session_store.add_flash(raw, level, message)
 
 
 def _actor(request: Request) -> str | None:
@@ -127,7 +121,7 @@ class PrefectureController(Controller):
         try:
             report = await change_status(db, directory, code, status)
         except LifecycleError as exc:
-            await _flash(request, "error", str(exc))
+            await flash(request, "error", str(exc))
             return Redirect("/prefecture/tenants", status_code=303)
         finally:
             if owned:
@@ -195,7 +189,7 @@ class PrefectureController(Controller):
         except service.NotFound:
             raise NotFoundException() from None
         except service.InputError as exc:
-            await _flash(request, "error", str(exc))
+            await flash(request, "error", str(exc))
         if not request.headers.get("hx-request"):
             return Redirect("/prefecture/roadmap", status_code=303)
         board = await service.roadmap_board(db)
@@ -222,7 +216,7 @@ class PrefectureController(Controller):
         except service.InputError as exc:
             error = str(exc)
             if not request.headers.get("hx-request"):
-                await _flash(request, "error", error)
+                await flash(request, "error", error)
         if not request.headers.get("hx-request"):
             return Redirect("/prefecture/roadmap", status_code=303)
         board = await service.roadmap_board(db)
@@ -252,7 +246,7 @@ class PrefectureController(Controller):
         except service.InputError as exc:
             return await self._schedule(request, db, _year_param(request, fiscal_year_of(dt.date.today())),
                                         exc.errors, form, 422)
-        await _flash(request, "success", f"「{event.title}」を登録しました。")
+        await flash(request, "success", f"「{event.title}」を登録しました。")
         return Redirect(f"/prefecture/schedule?fiscal_year={event.fiscal_year}", status_code=303)
 
     @post("/schedule/copy")
@@ -260,10 +254,10 @@ class PrefectureController(Controller):
         form = await _form(request)
         year = form.get("fiscal_year", "")
         if not (year.isdigit() and 2000 <= int(year) <= 2100):
-            await _flash(request, "error", "年度を西暦4桁で指定してください。")
+            await flash(request, "error", "年度を西暦4桁で指定してください。")
             return Redirect("/prefecture/schedule", status_code=303)
         added = await service.copy_yearly_cycle(db, int(year))
-        await _flash(request, "success", f"{fiscal_year_label(int(year))}に年間の標準スケジュールを{added}件追加しました。")
+        await flash(request, "success", f"{fiscal_year_label(int(year))}に年間の標準スケジュールを{added}件追加しました。")
         return Redirect(f"/prefecture/schedule?fiscal_year={year}", status_code=303)
 
     @get("/schedule/{event_id:str}")
@@ -289,7 +283,7 @@ class PrefectureController(Controller):
             raise NotFoundException() from None
         except service.InputError as exc:
             return await self._event(request, db, event_id, exc.errors, form, 422)
-        await _flash(request, "success", f"「{event.title}」を更新しました。")
+        await flash(request, "success", f"「{event.title}」を更新しました。")
         return Redirect(f"/prefecture/schedule?fiscal_year={event.fiscal_year}", status_code=303)
 
     @post("/schedule/{event_id:str}/delete")
@@ -300,7 +294,7 @@ class PrefectureController(Controller):
             await service.delete_event(db, event_id)
         except service.NotFound:
             raise NotFoundException() from None
-        await _flash(request, "success", f"「{title}」を削除しました。")
+        await flash(request, "success", f"「{title}」を削除しました。")
         return Redirect(f"/prefecture/schedule?fiscal_year={year}", status_code=303)
 
     # -- 実態調査 -------------------------------------------------------------------------------------------------
@@ -368,9 +362,9 @@ class PrefectureController(Controller):
         except service.NotFound:
             raise NotFoundException() from None
         except service.InputError as exc:
-            await _flash(request, "error", str(exc))
+            await flash(request, "error", str(exc))
             return Redirect(f"/prefecture/surveys/{survey_id}", status_code=303)
-        await _flash(request, "success", f"{added}団体に送付しました。")
+        await flash(request, "success", f"{added}団体に送付しました。")
         return Redirect(f"/prefecture/surveys/{survey_id}", status_code=303)
 
     @post("/surveys/{survey_id:str}/close")
@@ -380,7 +374,7 @@ class PrefectureController(Controller):
         except service.NotFound:
             raise NotFoundException() from None
         await service.close_survey(db, survey)
-        await _flash(request, "success", "調査を締め切りました。")
+        await flash(request, "success", "調査を締め切りました。")
         return Redirect(f"/prefecture/surveys/{survey_id}", status_code=303)
 
     # -- aggregates ---------------------------------------------------------------------------------------------

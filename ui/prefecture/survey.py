@@ -21,7 +21,8 @@ from core.prefecture import service
 from core.prefecture.models import SURVEY_STATUS_LABELS
 from core.wareki import fiscal_year_label
 from ui.page import page_context
-from ui.prefecture.controller import _actor, _flash, _form, _page
+from ui.page import flash
+from ui.prefecture.controller import _actor, _form, _page
 
 
 def tenant_admin_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
@@ -69,5 +70,5 @@ class SurveyAnswerController(Controller):
             raise NotFoundException() from None
         except service.InputError as exc:
             return await self._survey(request, db, survey_id, exc.errors, form, 422)
-        await _flash(request, "success", "回答を提出しました。県に送られます。" if submit else "回答を一時保存しました。")
+        await flash(request, "success", "回答を提出しました。県に送られます。" if submit else "回答を一時保存しました。")
         return Redirect(f"/survey/{survey_id}", status_code=303)

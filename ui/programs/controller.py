@@ -47,7 +47,7 @@ from core.programs.schemas import (
 )
 from core.programs.service import NotEligible, ProgramError
 from ui.errors import respond
-from ui.page import page_context
+from ui.page import flash, page_context
 
 COUNT_TITLES = {
     "participation_participants": "参加支援事業 参加者数（実人数）",
@@ -97,12 +97,6 @@ async def _form(request: Request):
 
 def _values(form) -> dict[str, str]:
     return {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
-
-
-async def _flash(request: Request, level: str, message: str) -> None:
-    raw = request.scope.get("state", {}).get("session_raw")
-    if raw:
-        await request.app.state.session_store.add_flash(raw, level, message)
 
 
 def _invalid(request: Request) -> int:
@@ -159,7 +153,7 @@ class ProgramsController(Controller):
                 hub = await service.create_hub(db, parse_hub(values))
         except ValidationFailed as exc:
             return await self._index(request, db, exc.errors, values, _invalid(request), "hub")
-        await _flash(request, "success", f"拠点「{hub.name}」を登録しました。")
+        await flash(request, "success", f"拠点「{hub.name}」を登録しました。")
         return Redirect(f"/programs/hubs/{hub.id}", status_code=303)
 
     @post("/")
@@ -175,7 +169,7 @@ class ProgramsController(Controller):
         except ProgramError as exc:
             return await self._index(request, db, [{"field": "hub_id", "message": exc.message}], values,
                                      _invalid(request), "program")
-        await _flash(request, "success", f"事業「{program.name}」を登録しました。")
+        await flash(request, "success", f"事業「{program.name}」を登録しました。")
         return Redirect(f"/programs/{program.id}", status_code=303)
 
     @post("/catalog")
@@ -184,9 +178,9 @@ class ProgramsController(Controller):
             return denied
         results = await service.install_plugin_catalogs(db, getattr(request.app.state, "plugins", None))
         if not results:
-            await _flash(request, "info", "取り込める事業カタログはありません（有効なプラグインが提供していません）。")
+            await flash(request, "info", "取り込める事業カタログはありません（有効なプラグインが提供していません）。")
         for plugin, done in results.items():
-            await _flash(request, "success", f"{plugin} の事業カタログを取り込みました（拠点{done.hubs}件、事業"
+            await flash(request, "success", f"{plugin} の事業カタログを取り込みました（拠点{done.hubs}件、事業"
                                              f"{done.programs}件、時間枠{done.slots}件を追加、{done.updated}件を更新）。")
         return Redirect("/programs", status_code=303)
 
@@ -259,7 +253,7 @@ class ProgramsController(Controller):
         except ProgramError as exc:
             return await self._program(request, db, program_id, [{"field": exc.field or "form", "message": exc.message}],
                                        values, _invalid(request), form_name)
-        await _flash(request, "success", done(result))
+        await flash(request, "success", done(result))
         return Redirect(f"/programs/{program_id}", status_code=303)
 
     @post("/{program_id:str}/slots")
@@ -333,7 +327,7 @@ class ProgramsController(Controller):
         except ProgramError as exc:
             return await self._attendance(request, db, held.id, [{"field": "form", "message": exc.message}],
                                           exc.status if exc.status != 404 else 422, _values(form))
-        await _flash(request, "success", f"出席を記録しました（登録者{len(data.present)}名、名前を記録しない参加者"
+        await flash(request, "success", f"出席を記録しました（登録者{len(data.present)}名、名前を記録しない参加者"
                                          f"{data.anonymous_headcount}名）。")
         return Redirect(f"/programs/sessions/{held.id}/attendance", status_code=303)
 
@@ -353,9 +347,9 @@ class ProgramsController(Controller):
         except ValidationFailed as exc:
             return await self._attendance(request, db, held.id, exc.errors, _invalid(request), _values(form))
         except ProgramError as exc:
-            await _flash(request, "error", exc.message)
+            await flash(request, "error", exc.message)
             return Redirect(f"/programs/sessions/{held.id}/attendance", status_code=303)
-        await _flash(request, "success", "開催回を中止にしました。")
+        await flash(request, "success", "開催回を中止にしました。")
         return Redirect(f"/programs/{held.program_id}", status_code=303)
 
 
@@ -388,7 +382,7 @@ class CommunityController(Controller):
                 partner = await service.add_partner(db, parse_partner(values, dt.date.today()))
         except ValidationFailed as exc:
             return await self._index(request, db, exc.errors, values, _invalid(request), "partner")
-        await _flash(request, "success", f"「{partner.name}」を登録しました。")
+        await flash(request, "success", f"「{partner.name}」を登録しました。")
         return Redirect("/community", status_code=303)
 
     @post("/activities")
@@ -401,7 +395,7 @@ class CommunityController(Controller):
                 activity = await service.add_activity(db, parse_activity(values))
         except ValidationFailed as exc:
             return await self._index(request, db, exc.errors, values, _invalid(request), "activity")
-        await _flash(request, "success", f"活動「{activity.name}」を登録しました。")
+        await flash(request, "success", f"活動「{activity.name}」を登録しました。")
         return Redirect(f"/community/activities/{activity.id}", status_code=303)
 
     @get("/activities/{activity_id:str}")
@@ -430,7 +424,7 @@ class CommunityController(Controller):
                 await service.add_note(db, activity.id, parse_note(values, dt.date.today()))
         except ValidationFailed as exc:
             return await self._activity(request, db, activity.id, exc.errors, values, _invalid(request))
-        await _flash(request, "success", "経過を記録しました。")
+        await flash(request, "success", "経過を記録しました。")
         return Redirect(f"/community/activities/{activity.id}", status_code=303)
 
 
@@ -468,5 +462,5 @@ class ResourcesController(Controller):
                 resource = await service.add_resource(db, parse_resource(values))
         except ValidationFailed as exc:
             return await self._index(request, db, exc.errors, values, _invalid(request))
-        await _flash(request, "success", f"地域資源「{resource.name}」を登録しました。")
+        await flash(request, "success", f"地域資源「{resource.name}」を登録しました。")
         return Redirect("/resources", status_code=303)
