@@ -88,6 +88,9 @@ def test_a_survey_goes_out_is_answered_by_tenant_admins_and_the_prefecture_sees_
                      {"kind": "choice", "label": "重層的支援体制整備事業の実施", "choices": "実施\n移行準備\n検討中"},
                      {"kind": "text", "label": "県への要望"}):
         client.post(f"{survey_url}/questions", data={"csrf_token": pref.csrf, **question})
+    # a code that is not a municipality using Kyosei (typed or tampered) is refused in words, nothing is sent
+    refused = client.post(f"{survey_url}/send", data={"csrf_token": pref.csrf, "codes": ["394017", "9999999"]})
+    assert "送付先には、利用中の市町村を一覧から選んでください。" in refused.text
     client.post(f"{survey_url}/send", data={"csrf_token": pref.csrf, "codes": ["394017", "392049"]})
     assert "0 / 2 団体" in client.get(survey_url).text
 

@@ -285,8 +285,11 @@ async def send_survey(session: AsyncSession, survey: PrefectureSurvey, codes: li
     """Deliver to the given active tenants (all active municipalities when ``codes`` is empty)."""
     if not await questions(session, survey.id):
         raise InputError({"send": "設問のない調査は送付できません。"})
-    if not codes:
-        codes = [c for c, s in (await tenant_statuses(session)).items() if s == "active"]
+    active = [c for c, s in (await tenant_statuses(session)).items() if s == "active"]
+    unknown = [c for c in codes if c not in active]
+    if unknown:  # typed or tampered codes never reach the database function
+        raise InputError({"codes": "送付先には、利用中の市町村を一覧から選んでください。"})
+    codes = codes or active
     added = (await session.execute(
         text("SELECT survey_send(:id, CAST(:codes AS varchar[]))"), {"id": survey.id, "codes": codes}
     )).scalar_one()
