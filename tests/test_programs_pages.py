@@ -265,7 +265,7 @@ def test_bad_input_gives_japanese_field_messages_and_never_a_500(nakatosa_staff,
     assert nakatosa_staff.get("/programs/counts?year=abc").status_code == 400
     api = nakatosa_staff.post(f"/api/programs/{pid}/enrolments", content=b"{not json",
                               headers={"content-type": "application/json"})
-    assert api.status_code == 422 and api.json()["errors"][0]["message"] == "JSON の形式が正しくありません。"
+    assert api.status_code == 400 and api.json()["errors"][0]["message"] == "JSONの形式が正しくありません。"
 
 
 def test_community_activity_partner_and_resource_pages(nakatosa_staff):

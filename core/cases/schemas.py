@@ -23,7 +23,8 @@ from typing import Any
 
 import msgspec
 
-from core.text_rules import has_control_character, has_emoji, text_problem
+from core.field_input import FieldReader, InputInvalid, parse_json_object
+from core.text_rules import has_control_character, has_emoji
 
 # -- code lists -------------------------------------------------------------------------------------------------
 
@@ -106,29 +107,12 @@ MAX_MEMBERS = 20
 # -- errors -----------------------------------------------------------------------------------------------------
 
 
-class ValidationFailed(Exception):
-    """Bad input: ``errors`` is ``[{field, message}]`` in Japanese. Nothing has been written."""
-
-    def __init__(self, errors: list[dict[str, str]]):
-        super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors))
-        self.errors = errors
-
-    @property
-    def malformed(self) -> bool:
-        return any(e["field"] == "body" for e in self.errors)
+class ValidationFailed(InputInvalid):
+    """Bad input to the case domain (answered as problem+json 422, or 400 when the body is unreadable)."""
 
 
 def parse_json_body(raw: bytes) -> dict[str, Any]:
-    """The request body as a JSON object, or ``ValidationFailed`` (field ``body``) with a Japanese message."""
-    if not raw.strip():
-        return {}
-    try:
-        data = msgspec.json.decode(raw)
-    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError, ValueError):
-        raise ValidationFailed([{"field": "body", "message": "JSONの形式が正しくありません。"}]) from None
-    if not isinstance(data, dict):
-        raise ValidationFailed([{"field": "body", "message": "JSONはオブジェクト（{…}）で送ってください。"}])
-    return data
+    return parse_json_object(raw, ValidationFailed)
 
 
 # -- characters -------------------------------------------------------------------------------------------------
@@ -140,51 +124,14 @@ _SLUG = re.compile(r"[a-z][a-z0-9_-]{0,39}")
 # -- the reader -------------------------------------------------------------------------------------------------
 
 
-class Reader:
-    """Reads one mapping (JSON object or form), collecting every error rather than stopping at the first.
+class Reader(FieldReader):
+    """Reads one mapping (JSON object or form) of the case domain, collecting every error."""
 
-    ``prefix`` names nested fields in messages (``members[1].kana``).
-    """
+    invalid = ValidationFailed
 
-    def __init__(self, data: Mapping[str, Any], prefix: str = "", errors: list[dict[str, str]] | None = None):
-        self.data = data if isinstance(data, Mapping) else {}
-        self.prefix = prefix
-        self.errors: list[dict[str, str]] = errors if errors is not None else []
-
-    def key(self, name: str) -> str:
-        return f"{self.prefix}{name}"
-
-    def fail(self, name: str, message: str) -> None:
-        self.errors.append({"field": self.key(name), "message": message})
-
-    def done(self) -> None:
-        if self.errors:
-            raise ValidationFailed(self.errors)
-
-    def raw(self, name: str) -> Any:
-        value = self.data.get(name)
-        if isinstance(value, str):
-            value = value.strip()
-            if value == "":
-                return None
-        return value
-
-    def present(self, name: str) -> bool:
-        return self.raw(name) not in (None, [], {})
-
-    # text -------------------------------------------------------------------------------------------------------
     def text(self, name: str, label: str, max_length: int, *, required: bool = False, free: bool = False) -> str | None:
         """``free``: multi-line free text where emoji are allowed; otherwise a one-line name-like value."""
-        value = self.raw(name)
-        if value is None:
-            if required:
-                self.fail(name, f"{label}を入力してください。")
-            return None
-        problem = text_problem(value, label, max_length, multiline=free, allow_emoji=free)
-        if problem:
-            self.fail(name, problem)
-            return None
-        return value.replace("\r\n", "\n") if free else value
+        return super().text(name, label, max_length, required=required, multiline=free, allow_emoji=free)
 
     def kana(self, name: str, label: str = "ふりがな", *, required: bool = True) -> str | None:
         value = self.text(name, label, MAX_NAME, required=required)
@@ -228,18 +175,6 @@ class Reader:
         return day
 
     # choices ----------------------------------------------------------------------------------------------------
-    def choice(self, name: str, label: str, choices: Mapping[str, str], *, required: bool = False) -> str | None:
-        value = self.raw(name)
-        if value is None:
-            if required:
-                self.fail(name, f"{label}を選んでください。")
-            return None
-        if not isinstance(value, str) or value not in choices:
-            allowed = "、".join(f"{code}（{text}）" for code, text in choices.items())
-            self.fail(name, f"{label}の値が正しくありません。次のいずれかを指定してください: {allowed}")
-            return None
-        return value
-
     def _list(self, name: str, label: str) -> list[Any] | None:
         value = self.data.get(name)
         if value is None or value == "":

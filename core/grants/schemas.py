@@ -9,7 +9,6 @@ refused rather than rounded. Full-width digits and thousands separators typed in
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -17,7 +16,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from core.text_rules import text_problem
+from core.field_input import FieldReader, InputInvalid, parse_json_object
 from core.grants.reference import BUSINESS_LABELS, FIELD_LABELS, SCHEME_LABELS
 from core.wareki import fiscal_year_label
 
@@ -29,66 +28,32 @@ _HOURS = re.compile(r"([0-9]+)(?:\.([0-9]{1,2}))?")
 _MONTH = re.compile(r"([0-9]{4})-([0-9]{2})(?:-01)?")
 
 
-class ValidationFailed(Exception):
-    """Bad input: ``errors`` is ``[{field, message}]`` in Japanese. Nothing has been written."""
-
-    def __init__(self, errors: list[dict[str, str]]):
-        super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors))
-        self.errors = errors
+class ValidationFailed(InputInvalid):
+    """Bad input to the grants domain (problem+json 422, or 400 when the body is unreadable)."""
 
 
 def parse_json_body(raw: bytes) -> dict[str, Any]:
-    """The request body as a JSON object, or ``ValidationFailed`` with a Japanese message."""
-    try:
-        data = json.loads(raw.decode("utf-8")) if raw.strip() else {}
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise ValidationFailed([{"field": "body", "message": "JSONの形式が正しくありません。"}]) from None
-    if not isinstance(data, dict):
-        raise ValidationFailed([{"field": "body", "message": "JSONはオブジェクト（{…}）で送ってください。"}])
-    return data
+    return parse_json_object(raw, ValidationFailed)
 
 
 def fiscal_year_span(fiscal_year: int) -> str:
     return f"{fiscal_year}年4月1日〜{fiscal_year + 1}年3月31日"
 
 
-class Reader:
-    """Reads one mapping, collecting every error rather than stopping at the first."""
+class Reader(FieldReader):
+    """Reads one mapping of the grants domain; dates and months are checked against ``fiscal_year`` when given."""
+
+    invalid = ValidationFailed
 
     def __init__(self, data: Mapping[str, Any], fiscal_year: int | None = None):
-        self.data = data
+        super().__init__(data)
         self.fiscal_year = fiscal_year
-        self.errors: list[dict[str, str]] = []
-
-    def fail(self, name: str, message: str) -> None:
-        self.errors.append({"field": name, "message": message})
-
-    def done(self) -> None:
-        if self.errors:
-            raise ValidationFailed(self.errors)
-
-    def _raw(self, name: str) -> Any:
-        value = self.data.get(name)
-        if isinstance(value, str):
-            value = value.strip()
-            if value == "":
-                return None
-        return value
 
     def text(self, name: str, label: str, max_length: int, *, required: bool = True, multiline: bool = False) -> str | None:
-        value = self._raw(name)
-        if value is None:
-            if required:
-                self.fail(name, f"{label}を入力してください。")
-            return None
-        problem = text_problem(value, label, max_length, multiline=multiline)
-        if problem:
-            self.fail(name, problem)
-            return None
-        return value
+        return super().text(name, label, max_length, required=required, multiline=multiline)
 
     def _integer(self, name: str, label: str, unit_hint: str) -> int | None:
-        value = self._raw(name)
+        value = self.raw(name)
         if value is None:
             self.fail(name, f"{label}を入力してください。")
             return None
@@ -132,8 +97,8 @@ class Reader:
 
     def minutes(self) -> int | None:
         """``minutes`` (integer), or ``hours`` (up to two decimals, must come to whole minutes)."""
-        if self._raw("minutes") is None and self._raw("hours") is not None:
-            value = self._raw("hours")
+        if self.raw("minutes") is None and self.raw("hours") is not None:
+            value = self.raw("hours")
             hours: Fraction | None = None
             if isinstance(value, int) and not isinstance(value, bool):
                 hours = Fraction(value)
@@ -152,7 +117,7 @@ class Reader:
         return self.count("minutes", "従事時間（分）", MAX_MINUTES, "分")
 
     def choice(self, name: str, label: str, choices: Mapping[str, str], *, required: bool = True) -> str | None:
-        value = self._raw(name)
+        value = self.raw(name)
         if value is None or value == "shared":
             if required:
                 self.fail(name, f"{label}を選んでください。")
@@ -164,7 +129,7 @@ class Reader:
         return value
 
     def date_in_year(self, name: str, label: str) -> dt.date | None:
-        value = self._raw(name)
+        value = self.raw(name)
         if value is None:
             self.fail(name, f"{label}を入力してください。")
             return None
@@ -178,7 +143,7 @@ class Reader:
         return self._within(name, label, day)
 
     def month_in_year(self, name: str, label: str) -> dt.date | None:
-        value = self._raw(name)
+        value = self.raw(name)
         if value is None:
             self.fail(name, f"{label}を入力してください。")
             return None
@@ -211,10 +176,10 @@ def parse_new_fiscal_year(data: Mapping[str, Any], rule_keys: Mapping[str, str])
     year = r._integer("fiscal_year", "年度（西暦）", "西暦の整数（例: 2025）")
     if year is not None and not 2000 <= year <= 2100:
         r.fail("fiscal_year", "年度は2000〜2100の西暦で入力してください。")
-    scheme = r.choice("scheme", "交付の枠組み", SCHEME_LABELS) if r._raw("scheme") is not None else "integrated"
+    scheme = r.choice("scheme", "交付の枠組み", SCHEME_LABELS) if r.raw("scheme") is not None else "integrated"
     rule = (
         r.choice("apportionment_rule", "按分方法", rule_keys)
-        if r._raw("apportionment_rule") is not None
+        if r.raw("apportionment_rule") is not None
         else "time_study"
     )
     r.done()
@@ -224,9 +189,9 @@ def parse_new_fiscal_year(data: Mapping[str, Any], rule_keys: Mapping[str, str])
 def parse_year_settings(data: Mapping[str, Any], rule_keys: Mapping[str, str]) -> dict[str, str]:
     r = Reader(data)
     changes: dict[str, str] = {}
-    if r._raw("scheme") is not None:
+    if r.raw("scheme") is not None:
         changes["scheme"] = r.choice("scheme", "交付の枠組み", SCHEME_LABELS)  # type: ignore[assignment]
-    if r._raw("apportionment_rule") is not None:
+    if r.raw("apportionment_rule") is not None:
         changes["apportionment_rule"] = r.choice("apportionment_rule", "按分方法", rule_keys)  # type: ignore[assignment]
     if not changes and not r.errors:
         r.fail("apportionment_rule", "変更する項目（按分方法または交付の枠組み）を指定してください。")

@@ -30,6 +30,7 @@ from core.problems import problem
 from core.programs import service
 from core.programs.counts import program_counts
 from core.programs.eligibility import hook_rule_source
+from core.field_input import parse_json_object
 from core.programs.schemas import ValidationFailed, parse_attendance, parse_enrolment, parse_period
 
 READ_ROLES = (Role.STAFF, Role.COORDINATOR, Role.TENANT_ADMIN, Role.AUDITOR)
@@ -50,7 +51,9 @@ def _require(roles, message: str):
 def program_error_problem(request: Request, exc: Exception) -> Response:
     # No ``instance``: the path names the object, and a refusal must not echo another tenant's id back.
     if isinstance(exc, ValidationFailed):
-        response = problem(422, "入力内容に誤りがあります", "項目ごとのメッセージを確認してください。", errors=exc.errors)
+        # an unreadable body is the client's syntax (400), bad values are field messages (422), as in every domain
+        response = problem(400 if exc.malformed else 422, "入力内容に誤りがあります", "項目ごとのメッセージを確認してください。",
+                           errors=exc.errors)
     elif isinstance(exc, service.NotEligible):
         response = problem(422, "参加の条件を満たしていません", exc.message,
                            errors=[{"field": "eligibility", "message": r} for r in exc.reasons])
@@ -66,13 +69,7 @@ def program_error_problem(request: Request, exc: Exception) -> Response:
 
 
 async def _body(request: Request) -> dict[str, Any]:
-    try:
-        data = await request.json()
-    except Exception:
-        raise ValidationFailed([{"field": "body", "message": "JSON の形式が正しくありません。"}]) from None
-    if not isinstance(data, dict):
-        raise ValidationFailed([{"field": "body", "message": "JSON のオブジェクトを送ってください。"}])
-    return data
+    return parse_json_object(await request.body(), ValidationFailed)
 
 
 def _hub(h) -> dict[str, Any]:

@@ -32,7 +32,6 @@ from sqlalchemy import (
     Integer,
     SmallInteger,
     String,
-    Text,
     Time,
     UniqueConstraint,
     Uuid,

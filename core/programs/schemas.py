@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from core.field_input import FieldReader, InputInvalid
 from core.programs.eligibility import Applicant
 from core.text_rules import text_problem
 
@@ -31,21 +32,17 @@ ACTIVITY_STATUSES = {"active": "活動中", "ended": "終了"}
 MAX_RANGE_DAYS = 400  # one generation request covers at most about a year
 
 
-class ValidationFailed(Exception):
-    def __init__(self, errors: list[dict[str, str]]):
-        super().__init__("validation failed")
-        self.errors = errors
+class ValidationFailed(InputInvalid):
+    """Bad input to the programmes domain (a 422 page or problem+json)."""
 
 
-class Fields:
-    """Collects values and messages while reading one form; ``done()`` raises when anything was wrong."""
+class Fields(FieldReader):
+    """Reads one form of the programmes pages (or the same fields as JSON); ``done()`` raises all messages.
 
-    def __init__(self, data: Mapping[str, Any]):
-        self.data = data
-        self.errors: list[dict[str, str]] = []
+    Unlike the base reader, a missing value reads as ``""``: these forms store empty text as empty, not NULL.
+    """
 
-    def fail(self, field: str, message: str) -> None:
-        self.errors.append({"field": field, "message": message})
+    invalid = ValidationFailed
 
     def raw(self, key: str) -> str:
         value = self.data.get(key)
@@ -57,7 +54,7 @@ class Fields:
             return ""
         return str(value).strip()
 
-    def text(self, key: str, label: str, max_len: int, required: bool = True) -> str:
+    def text(self, key: str, label: str, max_len: int, required: bool = True) -> str:  # type: ignore[override]
         value = self.raw(key)
         if required and not value:
             self.fail(key, f"{label}を入力してください。")
@@ -111,7 +108,8 @@ class Fields:
             return None
         return dt.time(hours, minutes)
 
-    def choice(self, key: str, label: str, options: Mapping[str, str], required: bool = True) -> str | None:
+    def choice(self, key: str, label: str, options: Mapping[str, str],  # type: ignore[override]
+               required: bool = True) -> str | None:
         value = self.raw(key)
         if not value:
             if required:
@@ -148,11 +146,6 @@ class Fields:
         except ValueError:
             self.fail(key, f"{label}の指定が正しくありません。")
             return None
-
-    def done(self) -> None:
-        if self.errors:
-            raise ValidationFailed(self.errors)
-
 
 def form_list(data: Any, key: str) -> list[str]:
     """All values of a repeated form field (checkboxes), from a Litestar FormMultiDict, a dict or JSON."""
