@@ -58,6 +58,10 @@ def _seed(urls: DatabaseUrls, demo: bool) -> None:
 
         plugins = asyncio.run(seed_demo_plugins(urls.owner))
         click.echo(f"demo plugins enabled: {', '.join(plugins) if plugins else 'none'}")
+        from tenants.seed import seed_demo_staff
+
+        staff = asyncio.run(seed_demo_staff(urls.owner))
+        click.echo(f"demo staff listed in the staff directories: {staff}")
 
 
 @click.group()

@@ -7,6 +7,7 @@ def route_handlers() -> list:
     from core.auth.routes import AuthController
     from core.cases.api import cases_api_router
     from core.grants.api import grants_api_router, prefecture_api_router
+    from core.meetings.api import meetings_api_router
     from core.programs.api import programs_api_router
     from tenants.api import TenantRegistryController
     from ui.grants.controller import GrantsController, PrefectureGrantsController
@@ -22,5 +23,5 @@ def route_handlers() -> list:
             GrantsController, PrefectureGrantsController,
             PluginAdminController, VendorSeatController,  # plugin admin pages; plugins' own pages: core/app.py
             PrefectureController, SurveyAnswerController,
-            cases_api_router(), *case_pages(), MeetingsController,
+            cases_api_router(), *case_pages(), meetings_api_router(), MeetingsController,
             programs_api_router(), ProgramsController, CommunityController, ResourcesController]

@@ -3,6 +3,7 @@
 from core.database import Base
 import core.audit.models  # noqa: F401
 import core.auth.models  # noqa: F401
+import core.auth.staff_directory  # noqa: F401
 import core.cases.models  # noqa: F401
 import core.grants.models  # noqa: F401
 import core.meetings.models  # noqa: F401

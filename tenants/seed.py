@@ -43,7 +43,9 @@ async def seed_demo_tenants(owner_url: str, codes: tuple[str, ...] = DEMO_TENANT
 
 
 # Bundled plugins the demo municipalities run: approved by the prefecture, enabled by their own municipality.
-DEMO_PLUGINS = {"392049": ("nankoku",), "394017": ("nakatosa",)}
+from tenants.onboarding import MUNICIPALITY_PLUGINS  # noqa: E402  (one map: onboarding's defaults)
+
+DEMO_PLUGINS = MUNICIPALITY_PLUGINS
 
 
 async def seed_demo_plugins(owner_url: str) -> list[str]:
@@ -63,3 +65,43 @@ async def seed_demo_plugins(owner_url: str) -> list[str]:
             await operator.set_enabled(owner_url, tenant_id, name, True)
             enabled.append(f"{name}@{tenant_id}")
     return enabled
+
+
+# Readings of the demo users' names (Keycloak's demo realm carries none), so the member picker finds them by かな.
+DEMO_STAFF_KANA = {
+    "nakatosa.yamamoto": "やまもと はなこ",
+    "nakatosa.admin": "なかとさ かんりしゃ",
+    "nakatosa.staff2": "なかむら けん",
+    "nankoku.tanaka": "たなか みさき",
+    "nankoku.admin": "なんこく かんりしゃ",
+    "kochi.suzuki": "すずき いちろう",
+    "multi.sato": "さとう まこと",
+}
+
+
+async def seed_demo_staff(owner_url: str, codes: tuple[str, ...] = DEMO_TENANTS) -> int:
+    """List the demo realm's users in their municipalities' staff directories (職員名簿), so the meeting member
+    picker has names before anyone has signed in. Idempotent: an existing row (a real sign-in) is left alone.
+    Returns how many rows were added."""
+    from infra.keycloak.realm import DEMO_USERS, stable_id
+    from tenants.registry import PREFECTURE_CODE
+
+    added = 0
+    conn = await connect(owner_url)
+    try:
+        for code in codes:
+            if code == PREFECTURE_CODE:
+                continue
+            rows = [(code, stable_id("user", username), f"{family} {given}", DEMO_STAFF_KANA.get(username), username)
+                    for username, family, given, orgs, _ in DEMO_USERS if code in orgs]
+            async with conn.transaction():
+                # staff_directory is behind the tenant wall (FORCEd for the owner too): bind the tenant first.
+                await conn.execute("SELECT set_config('app.tenant_id', $1, true)", code)
+                for row in rows:
+                    status = await conn.execute(
+                        "INSERT INTO staff_directory (tenant_id, user_sub, display_name, kana, username) "
+                        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, user_sub) DO NOTHING", *row)
+                    added += status.endswith(" 1")
+        return added
+    finally:
+        await conn.close()

@@ -32,11 +32,12 @@ def make_meeting(urls: DatabaseUrls, tenant_id: str) -> str:
 def make_meeting_member(urls: DatabaseUrls, tenant_id: str) -> str:
     from core.meetings import service
     from core.meetings.kinds import merge
+    from tests.cases_support import principal
 
     async def work(session):
         meeting = await service.create_meeting(session, {"kind": "support_meeting", "place": "会議室",
                                                          "starts_at": dt.datetime(2029, 5, 2, 10, 0)}, merge([]))
-        member = await service.add_member(session, meeting, {"name": "隔離 試験", "user_sub": "isolation-suite"})
+        member = await service.add_organiser(session, meeting, principal(tenant_id, sub="isolation-suite"))
         return str(member.id)
 
     return _unit_of_work(urls, tenant_id, work)

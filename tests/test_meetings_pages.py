@@ -68,8 +68,9 @@ def _meeting_id(response) -> str:
     return response.headers["location"].rsplit("/", 1)[-1]
 
 
-def _case(urls, tenant=NAKATOSA, **override) -> str:
-    who = principal(tenant)
+def _case(urls, tenant=NAKATOSA, receiver: str | None = None, **override) -> str:
+    """A case received (so assigned as 主担当) by ``receiver``, or by a staff member of its own."""
+    who = principal(tenant, sub=receiver)
 
     async def work(session):
         return str((await cases.create_intake(session, intake_body(**override), who)).id)
@@ -79,7 +80,7 @@ def _case(urls, tenant=NAKATOSA, **override) -> str:
 
 def test_support_meeting_minutes_are_404_for_a_non_member_and_audited(meetings_app, database_urls):
     member_sub = str(uuid.uuid4())
-    case_id = _case(database_urls, consent_given=False)
+    case_id = _case(database_urls, receiver=member_sub, consent_given=False)
     with logged_in(meetings_app, database_urls, roles=("staff",), sub=member_sub) as member:
         meeting_id = _meeting_id(member.post("/meetings/", data={
             "kind": "support_meeting", "starts_at": "2026-12-03T10:00", "place": "役場"}, follow_redirects=False))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import pytest
 
+from core.auth.staff_directory import StaffEntry
 from core.cases import service as cases
 from core.cases.schemas import today
 from core.meetings import service
@@ -59,9 +61,11 @@ def test_nakatosa_chain_for_one_household_from_consultation_to_progress_check(da
         day = dt.datetime(2026, 12, 2, 13, 30)
         # 2. コア会議 (held as a 支援会議) picks the household and lists its issues, before consent
         core = await service.create_meeting(session, {"kind": "core_meeting", "starts_at": day, "place": "社協"}, kinds)
-        for code, seat in nakatosa.SEATS["core_meeting"]:
-            await service.add_member(session, core, {"name": roles[code].label, "user_sub": f"sub-{code}",
-                                                     "member_role": seat, "duty_role": code}, roles)
+        for code, seat in nakatosa.SEATS["core_meeting"]:  # the coordinators, picked from the staff directory
+            sub = f"{code}-{uuid.uuid4()}"
+            session.add(StaffEntry(user_sub=sub, display_name=roles[code].label, username=code))
+            await session.flush()
+            await service.add_member(session, core, {"user_sub": sub, "member_role": seat, "duty_role": code}, roles)
         seats = {m.duty_role: m.member_role for m in await service.members(session, core.id)}
         assert seats["coordinator_a"] == "leader"
         assert seats["coordinator_d"] == seats["coordinator_e"] == "required"

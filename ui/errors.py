@@ -173,6 +173,11 @@ _DATABASE_UNAVAILABLE = {
     "57P03": ("データベースが起動中です", "しばらく待ってから、もう一度お試しください。"),
 }
 _RESTART_MESSAGE = "データベースに接続できません。しばらく待ってから、もう一度お試しください。"
+# Whole classes: 08 connection exception, 53 insufficient resources (also 53000 and 53400, e.g. temp_file_limit).
+_UNAVAILABLE_CLASSES = {
+    "08": ("データベースに接続できません", None),
+    "53": ("データベースの資源が不足しています", "データベースの資源が不足しているため、処理できませんでした。管理者にお問い合わせください。"),
+}
 
 
 def _sqlstate(exc: BaseException) -> str | None:
@@ -188,10 +193,9 @@ def database_error_handler(request: Request, exc: Exception) -> Response:
     from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 
     state = _sqlstate(exc)
-    if state in _DATABASE_UNAVAILABLE or state and state.startswith("08") or isinstance(
-        exc, (DisconnectionError, InterfaceError, OperationalError, OSError, TimeoutError)
-    ):
-        title, message = _DATABASE_UNAVAILABLE.get(state or "", ("データベースに接続できません", None))
+    known = _DATABASE_UNAVAILABLE.get(state or "") or _UNAVAILABLE_CLASSES.get((state or "")[:2])
+    if known or isinstance(exc, (DisconnectionError, InterfaceError, OperationalError, OSError, TimeoutError)):
+        title, message = known or ("データベースに接続できません", None)
         log.warning("database_unavailable", sqlstate=state, exc_type=type(exc).__name__, path=request.url.path)
         return respond(request, 503, title=title, message=message or _RESTART_MESSAGE, headers={"Retry-After": "5"})
     return unexpected_exception_handler(request, exc)

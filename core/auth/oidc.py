@@ -71,8 +71,10 @@ class IdentityProvider:
         self._keys_lock = asyncio.Lock()
 
     # -- endpoints ---------------------------------------------------------------------------------------------
-    async def metadata(self) -> dict[str, Any]:
-        if self._metadata is None:
+    async def metadata(self, *, fresh: bool = False) -> dict[str, Any]:
+        """The discovery document, cached. ``fresh=True`` fetches it again: before the app sends a browser to
+        Keycloak, it checks that Keycloak answers now (the cached copy would send people to a dead address)."""
+        if self._metadata is None or fresh:
             data = await self._get_json(f"{self.issuer}/.well-known/openid-configuration")
             if data.get("issuer") != self.issuer:
                 raise IdentityProviderUnavailable(f"discovery names issuer {data.get('issuer')!r}, expected {self.issuer!r}")
@@ -234,3 +236,17 @@ def display_name_of(claims: dict[str, Any]) -> str:
         # Japanese order: family name first.
         return " ".join(part for part in (family, given) if part)
     return claims.get("name") or claims.get("preferred_username") or claims["sub"]
+
+
+def kana_name_of(claims: dict[str, Any]) -> str | None:
+    """The name's reading (かな), when the identity provider sends the OpenID Connect language-tagged claims
+    (``family_name#ja-Kana-JP`` / ``given_name#ja-Kana-JP``, or ``name#…``; katakana or hiragana). None otherwise."""
+    for script in ("ja-Kana-JP", "ja-Hira-JP"):
+        parts = [claims.get(f"{part}#{script}") for part in ("family_name", "given_name")]
+        parts = [p.strip() for p in parts if isinstance(p, str) and p.strip()]
+        if parts:
+            return " ".join(parts)
+        name = claims.get(f"name#{script}")
+        if isinstance(name, str) and name.strip():
+            return name.strip()
+    return None

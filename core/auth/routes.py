@@ -20,10 +20,12 @@ from core.auth.oidc import (
     InvalidToken,
     PkcePair,
     display_name_of,
+    kana_name_of,
     organizations_of,
     roles_of,
 )
 from core.auth.sessions import NewSession, SessionStore
+from core.auth.staff_directory import record_sign_in
 from core.database import utc_now
 from core.problems import problem
 
@@ -75,6 +77,20 @@ def _unavailable(request: Request) -> Response:
     )
 
 
+def _logged_out_locally() -> Response:
+    return Template(
+        "error.html",
+        context={
+            "status_code": 503,
+            "principal": None,
+            "title": "ログアウトしました（認証サーバーに接続できません）",
+            "message": "共生からはログアウトしました。ただし認証サーバー（Keycloak）が応答していないため、"
+            "認証サーバー側のログインは終了できていません。共用の端末では、ブラウザーをすべて閉じてください。",
+        },
+        status_code=503,
+    )
+
+
 def _cookie_kwargs(request: Request) -> dict:
     secure = request.app.state.settings.https
     return {"httponly": True, "samesite": "lax", "secure": secure, "path": "/"}
@@ -92,7 +108,7 @@ class AuthController(Controller):
         pkce = PkcePair.new()
         nonce = secrets.token_urlsafe(32)
         try:
-            await idp.metadata()
+            await idp.metadata(fresh=True)  # Keycloak must answer now, not just have answered once
         except IdentityProviderUnavailable:
             return _unavailable(request)
         state = await store.begin_login(nonce=nonce, code_verifier=pkce.verifier, return_to=_safe_return_to(next))
@@ -147,13 +163,14 @@ class AuthController(Controller):
             log.warning("login refused", reason=reason, user=id_claims["sub"])
             return await _refusal(request, reason, id_token=tokens.id_token)
 
+        tenant_id = active[0] if len(active) == 1 else None
         raw, _ = await store.create(
             NewSession(
                 user_sub=id_claims["sub"],
                 username=id_claims.get("preferred_username", id_claims["sub"]),
                 display_name=display_name_of(id_claims),
                 organizations=list(active),
-                tenant_id=active[0] if len(active) == 1 else None,
+                tenant_id=tenant_id,
                 roles=sorted(roles_of(access_claims, idp.client_id)),
                 keycloak_sid=id_claims.get("sid"),
                 id_token=tokens.id_token or "",
@@ -162,6 +179,10 @@ class AuthController(Controller):
             )
         )
         log.info("login", user=id_claims["sub"], organizations=len(active))
+        if tenant_id is not None:  # a user of several municipalities is listed when they choose one
+            await record_sign_in(request.app.state.engine, tenant_id, sub=id_claims["sub"],
+                                 username=id_claims.get("preferred_username", id_claims["sub"]),
+                                 display_name=display_name_of(id_claims), kana=kana_name_of(id_claims))
         response = Redirect(attempt.return_to if len(active) == 1 else "/auth/tenant")
         response.set_cookie(session_cookie_name(settings.https), raw, **_cookie_kwargs(request))
         response.delete_cookie(LOGIN_COOKIE, path="/")
@@ -199,6 +220,8 @@ class AuthController(Controller):
         if await tenant_status(request, chosen) != "active":
             return Redirect("/auth/refused?reason=suspended")
         await request.app.state.session_store.update(principal.session_id, tenant_id=chosen)
+        await record_sign_in(request.app.state.engine, chosen, sub=principal.sub, username=principal.username,
+                             display_name=principal.display_name)
         return Redirect("/")
 
     @post("/logout")
@@ -217,12 +240,20 @@ class AuthController(Controller):
         target = f"{settings.public_url}/"
         if id_token:
             try:
+                await idp.metadata(fresh=True)  # else the browser would be sent to a Keycloak that is down
                 target = await idp.end_session_url(id_token_hint=id_token, post_logout_redirect_uri=f"{settings.public_url}/")
             except IdentityProviderUnavailable:
-                pass  # the local session is gone either way
+                # The local session is gone either way; the page says so, and that the Keycloak login may live on.
+                log.warning("logout: identity provider unavailable, Keycloak login not ended")
+                target = "/auth/logged-out"
         response = Redirect(target)
         response.delete_cookie(session_cookie_name(settings.https), path="/")
         return response
+
+    @get("/logged-out")
+    async def logged_out(self) -> Response:
+        """Where logout lands when Keycloak did not answer: out of Kyosei, but Keycloak's login was not ended."""
+        return _logged_out_locally()
 
     @post("/backchannel-logout", status_code=200)
     async def backchannel_logout(

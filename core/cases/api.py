@@ -32,7 +32,7 @@ from core.auth.principal import Principal, Role
 from core.cases import extensions, schemas, search, service
 from core.cases.schemas import ValidationFailed, parse_json_body
 from core.cases.service import BreakGlassRequired, CaseError
-from core.problems import problem
+from core.problems import invalid_input, refusal
 
 BREAK_GLASS_TYPE = "urn:kyosei:problem:break-glass-required"
 READ_ROLES = (Role.STAFF, Role.COORDINATOR, Role.TENANT_ADMIN, Role.AUDITOR)
@@ -47,18 +47,11 @@ def municipal_user(connection: ASGIConnection, _: BaseRouteHandler) -> None:
 
 
 def case_error_problem(request: Request, exc: Exception) -> Response:
-    # No ``instance``: the path names the object, and a refusal must not echo another tenant's id back.
     if isinstance(exc, ValidationFailed):
-        response = problem(400 if exc.malformed else 422, "入力内容に誤りがあります",
-                           "項目ごとのメッセージを確認してください。", errors=exc.errors)
-    else:
-        assert isinstance(exc, CaseError)
-        response = problem(exc.status, exc.title, exc.message, errors=exc.errors,
-                           type_=BREAK_GLASS_TYPE if isinstance(exc, BreakGlassRequired) else "about:blank")
-    request_id = request.scope.get("state", {}).get("request_id")
-    if request_id and isinstance(response.content, dict):
-        response.content["request_id"] = request_id
-    return response
+        return invalid_input(request, exc.errors, exc.malformed)
+    assert isinstance(exc, CaseError)
+    return refusal(request, exc.status, exc.title, exc.message, errors=exc.errors,
+                   type_=BREAK_GLASS_TYPE if isinstance(exc, BreakGlassRequired) else "about:blank")
 
 
 EXCEPTION_HANDLERS = {CaseError: case_error_problem, ValidationFailed: case_error_problem}

@@ -42,7 +42,7 @@ from core.grants.reference import (
 )
 from core.grants.schemas import ValidationFailed, parse_json_body
 from core.grants.service import LEDGERS, EntryView, GrantError, Ledger
-from core.problems import problem
+from core.problems import invalid_input, refusal
 from core.wareki import fiscal_year_label
 
 READ_ROLES = (Role.STAFF, Role.COORDINATOR, Role.TENANT_ADMIN, Role.AUDITOR)
@@ -82,19 +82,10 @@ def prefecture_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
 
 
 def grant_error_problem(request: Request, exc: Exception) -> Response:
-    # No ``instance``: the path names the object, and a refusal must not echo another tenant's id back.
     if isinstance(exc, ValidationFailed):
-        body_error = any(e["field"] == "body" for e in exc.errors)
-        status = 400 if body_error else 422
-        response = problem(status, "入力内容に誤りがあります", "項目ごとのメッセージを確認してください。",
-                           errors=exc.errors)
-    else:
-        assert isinstance(exc, GrantError)
-        response = problem(exc.status, exc.title, exc.message, errors=exc.errors)
-    request_id = request.scope.get("state", {}).get("request_id")
-    if request_id and isinstance(response.content, dict):
-        response.content["request_id"] = request_id
-    return response
+        return invalid_input(request, exc.errors, exc.malformed)
+    assert isinstance(exc, GrantError)
+    return refusal(request, exc.status, exc.title, exc.message, errors=exc.errors)
 
 
 EXCEPTION_HANDLERS = {GrantError: grant_error_problem, ValidationFailed: grant_error_problem}

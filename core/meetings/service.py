@@ -1,6 +1,8 @@
 """Rules and transactions of the meetings domain (会議). Controllers parse and render; everything else is here.
 
-- ``create_meeting`` / ``add_member`` / ``acknowledge_confidentiality``
+- ``create_meeting`` / ``add_organiser`` / ``add_member`` / ``acknowledge_confidentiality``: a staff member is
+  named by the ``sub`` of an entry of the tenant's staff directory (``core.auth.staff_directory``) and takes its
+  name from there; an external participant has a typed name and organisation.
 - ``add_agenda_item``: puts a case on the agenda *after* ``cases.service.check_sharing`` for the meeting's kind;
   a refusal raises ``SharingRefused`` with the Japanese reason, nothing is stored.
 - ``decide``: the decision on an agenda item updates the case through the cases service (``agree_plan``,
@@ -9,7 +11,8 @@
   coordinators; anyone else gets ``NotFound`` (404) and the attempt is audited as DENIED.
 - ``follow_up``: open cases whose review is due; ``progress_check``: every open case and active programme.
 
-Kinds are passed in (``core.meetings.kinds.tenant_kinds``) so the service works without a request.
+Kinds are passed in (``core.meetings.kinds.tenant_kinds``) so the service works without a request. Input comes
+from forms (strings) and from JSON (anything): a value of the wrong type is a Japanese field error, never a 500.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.audit.trail import AuditAction, current_actor, record
+from core.auth import staff_directory
 from core.auth.principal import Principal, Role
 from core.cases import service as cases
 from core.text_rules import text_problem
@@ -57,7 +61,10 @@ def _uuid(value, what="会議") -> uuid.UUID:
 
 def _text(data: Mapping[str, Any], key: str, label: str, limit: int, errors: list, required=False) -> str | None:
     value = data.get(key)
-    value = value.strip() if isinstance(value, str) else None
+    if value is not None and not isinstance(value, str):
+        errors.append({"field": key, "message": text_problem(value, label, limit, multiline=True)})
+        return None
+    value = value.strip() if value is not None else None
     if not value:
         if required:
             errors.append({"field": key, "message": f"{label}を入力してください。"})
@@ -68,20 +75,41 @@ def _text(data: Mapping[str, Any], key: str, label: str, limit: int, errors: lis
     return value
 
 
+YEARS = range(2000, 2101)  # meetings of this system's lifetime; also keeps year 1 or 9999 away from the driver
+
+
 def _when(data: Mapping[str, Any], key: str, label: str, errors: list, required=False) -> dt.datetime | None:
     raw = data.get(key)
-    if isinstance(raw, dt.datetime):
-        return raw if raw.tzinfo else raw.replace(tzinfo=JST)
-    if not raw:
+    if raw is None or raw == "":
         if required:
             errors.append({"field": key, "message": f"{label}を入力してください。"})
         return None
-    try:
-        value = dt.datetime.fromisoformat(str(raw))
-    except ValueError:
+    value = raw if isinstance(raw, dt.datetime) else None
+    if isinstance(raw, str) and not text_problem(raw, label, 40, multiline=False):
+        try:
+            value = dt.datetime.fromisoformat(raw.strip())
+        except ValueError:
+            value = None
+    if value is None:
         errors.append({"field": key, "message": f"{label}は「2026-04-01T10:00」の形で入力してください。"})
         return None
+    if value.year not in YEARS:
+        errors.append({"field": key, "message": f"{label}は2000年から2100年までの日時を入力してください。"})
+        return None
     return value if value.tzinfo else value.replace(tzinfo=JST)
+
+
+def _choice(data: Mapping[str, Any], key: str, allowed: Mapping[str, Any], message: str, errors: list,
+            default: str | None = None) -> str | None:
+    value = data.get(key)
+    if value is None or value == "":
+        value = default
+    if value is None:
+        return None
+    if not isinstance(value, str) or value not in allowed:
+        errors.append({"field": key, "message": message})
+        return None
+    return value
 
 
 # -- meetings ---------------------------------------------------------------------------------------------------
@@ -90,8 +118,8 @@ def _when(data: Mapping[str, Any], key: str, label: str, errors: list, required=
 async def create_meeting(session: AsyncSession, data: Mapping[str, Any],
                          kinds: Mapping[str, MeetingKindDefinition]) -> Meeting:
     errors: list[dict[str, str]] = []
-    kind = data.get("kind")
-    if kind not in kinds:
+    kind = _choice(data, "kind", kinds, "会議の種類を選んでください。", errors)
+    if kind is None and not errors:
         errors.append({"field": "kind", "message": "会議の種類を選んでください。"})
     starts = _when(data, "starts_at", "開始日時", errors, required=True)
     ends = _when(data, "ends_at", "終了日時", errors)
@@ -138,17 +166,20 @@ async def members(session: AsyncSession, meeting_id: uuid.UUID) -> list[MeetingM
 
 async def add_member(session: AsyncSession, meeting: Meeting, data: Mapping[str, Any],
                      roles: Mapping[str, Any] | None = None) -> MeetingMember:
-    """A member: staff (``user_sub`` + name) or an external participant (name + organisation)."""
+    """A member: staff (``user_sub`` of the tenant's staff directory; the name comes from there) or an external
+    participant without an account (typed name + organisation). A staff member sits in a meeting once."""
     errors: list[dict[str, str]] = []
-    name = _text(data, "name", "氏名", 100, errors, required=True)
-    sub = _text(data, "user_sub", "職員ID", 64, errors)
+    sub = _text(data, "user_sub", "職員", 64, errors)
+    staff = await staff_directory.find(session, sub) if sub else None
+    if sub and staff is None:
+        errors.append({"field": "user_sub", "message": "職員名簿にない職員です。氏名で検索して一覧から選んでください。"})
+    elif staff is not None and await is_member(session, meeting, staff.user_sub):
+        errors.append({"field": "user_sub", "message": f"{staff.display_name}さんはすでにこの会議の参加者です。"})
+    name = staff.display_name[:100] if staff else _text(data, "name", "氏名", 100, errors, required=not sub)
     org = _text(data, "organisation", "所属", 100, errors)
-    member_role = data.get("member_role") or "by_topic"
-    if member_role not in MEMBER_ROLE_LABELS:
-        errors.append({"field": "member_role", "message": "会議での役割を選んでください。"})
-    duty = data.get("duty_role") or None
-    if duty is not None and duty not in (roles or {}):
-        errors.append({"field": "duty_role", "message": "この団体の役割ではありません。"})
+    member_role = _choice(data, "member_role", MEMBER_ROLE_LABELS, "会議での役割を選んでください。", errors,
+                          default="by_topic")
+    duty = _choice(data, "duty_role", roles or {}, "この団体の役割ではありません。", errors)
     if not sub and not org and not errors:
         errors.append({"field": "organisation", "message": "外部の参加者は所属機関を入力してください。"})
     if errors:
@@ -159,6 +190,13 @@ async def add_member(session: AsyncSession, meeting: Meeting, data: Mapping[str,
     await session.flush()
     await record(session, AuditAction.UPDATE, "meeting", meeting.id, reason="member added")
     return member
+
+
+async def add_organiser(session: AsyncSession, meeting: Meeting, principal: Principal) -> MeetingMember:
+    """Whoever schedules a meeting is its first member and leads it; a signed-in user the directory has not seen
+    yet (a session older than the directory) is listed first."""
+    await staff_directory.ensure_listed(session, principal)
+    return await add_member(session, meeting, {"user_sub": principal.sub, "member_role": "leader"})
 
 
 async def acknowledge_confidentiality(session: AsyncSession, meeting: Meeting, member_id) -> MeetingMember:
@@ -177,9 +215,10 @@ def is_confidential(kind: MeetingKindDefinition | None) -> bool:
     return kind is None or kind.confidential  # an unknown kind (plugin disabled) is treated as confidential
 
 
-async def is_member(session: AsyncSession, meeting: Meeting, principal: Principal) -> bool:
+async def is_member(session: AsyncSession, meeting: Meeting, who: Principal | str) -> bool:
+    sub = who if isinstance(who, str) else who.sub
     return await session.scalar(select(MeetingMember.id).where(
-        MeetingMember.meeting_id == meeting.id, MeetingMember.user_sub == principal.sub).limit(1)) is not None
+        MeetingMember.meeting_id == meeting.id, MeetingMember.user_sub == sub).limit(1)) is not None
 
 
 async def may_see_minutes(session: AsyncSession, meeting: Meeting, kind: MeetingKindDefinition | None,
@@ -235,11 +274,29 @@ async def agenda(session: AsyncSession, meeting_id: uuid.UUID) -> list[AgendaRow
 
 
 async def add_agenda_item(session: AsyncSession, meeting: Meeting, kind: MeetingKindDefinition | None,
-                          case_id, issues: str | None = None) -> AgendaItem:
-    """Put a case on the agenda: sharing is checked now, for this meeting's kind; a refusal stores nothing."""
+                          case_id, issues: str | None = None, *, principal: Principal | None = None) -> AgendaItem:
+    """Put a case on the agenda: sharing is checked now, for this meeting's kind; a refusal stores nothing.
+
+    ``principal`` (the person adding it) must be able to see the case — a coordinator, its staff or agencies, or
+    someone who opened it with a reason — or the agenda would show a case's number and status to anyone.
+    """
     if kind is None:
         raise CaseError("この会議の種類は現在使われていません（プラグインが無効です）。")
-    case = await cases.get_case(session, _uuid(case_id, "ケース"))
+    if case_id is None or case_id == "":
+        raise ValidationFailed([{"field": "case_id", "message": "議題にするケースを指定してください。"}])
+    try:
+        case_uuid = case_id if isinstance(case_id, uuid.UUID) else uuid.UUID(case_id) if isinstance(case_id, str) \
+            else None
+    except ValueError:
+        case_uuid = None
+    if case_uuid is None:
+        raise ValidationFailed([{"field": "case_id",
+                                 "message": "ケースIDの形式が正しくありません（ケースの画面のURLにあるIDです）。"}])
+    case = await cases.get_case(session, case_uuid)
+    if principal is not None and await cases.access_basis(session, principal, case.id) is None:
+        await record(session, AuditAction.DENIED, "case", case.id, reason=f"agenda {meeting.kind}: not on the case")
+        raise Forbidden("このケースを議題にできるのは、担当者・関係機関の職員・コーディネーターです。"
+                        "担当外のときは、ケースの画面で閲覧の理由を記録してから追加してください。")
     decision = await cases.check_sharing(session, case.id, meeting_kind=sharing_kind(kind))
     if not decision.allowed:
         await record(session, AuditAction.DENIED, "case", case.id, reason=f"agenda {meeting.kind}: no consent")
@@ -265,9 +322,10 @@ async def decide(session: AsyncSession, meeting: Meeting, item_id, decision: str
                                                          AgendaItem.meeting_id == meeting.id).with_for_update())
     if item is None:
         raise NotFound("議題が見つかりません。")
-    if decision not in DECISION_LABELS:
-        raise ValidationFailed([{"field": "decision", "message": "決定の内容を選んでください。"}])
     errors: list[dict[str, str]] = []
+    decision = _choice({"decision": decision}, "decision", DECISION_LABELS, "決定の内容を選んでください。", errors)
+    if errors or decision is None:
+        raise ValidationFailed(errors or [{"field": "decision", "message": "決定の内容を選んでください。"}])
     note = _text({"note": note}, "note", "決定の記録", 1000, errors)
     if errors:
         raise ValidationFailed(errors)

@@ -26,7 +26,7 @@ from litestar.params import FromPath
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.auth.principal import Role
-from core.problems import problem
+from core.problems import invalid_input, refusal
 from core.programs import service
 from core.programs.counts import program_counts
 from core.programs.eligibility import hook_rule_source
@@ -49,23 +49,16 @@ def _require(roles, message: str):
 
 
 def program_error_problem(request: Request, exc: Exception) -> Response:
-    # No ``instance``: the path names the object, and a refusal must not echo another tenant's id back.
     if isinstance(exc, ValidationFailed):
-        # an unreadable body is the client's syntax (400), bad values are field messages (422), as in every domain
-        response = problem(400 if exc.malformed else 422, "入力内容に誤りがあります", "項目ごとのメッセージを確認してください。",
-                           errors=exc.errors)
-    elif isinstance(exc, service.NotEligible):
-        response = problem(422, "参加の条件を満たしていません", exc.message,
+        return invalid_input(request, exc.errors, exc.malformed)
+    if isinstance(exc, service.NotEligible):
+        response = refusal(request, 422, "参加の条件を満たしていません", exc.message,
                            errors=[{"field": "eligibility", "message": r} for r in exc.reasons])
         response.content["reasons"] = list(exc.reasons)
-    else:
-        assert isinstance(exc, service.ProgramError)
-        titles = {404: "見つかりません", 409: "この操作はできません"}
-        response = problem(exc.status, titles.get(exc.status, "この操作はできません"), exc.message)
-    request_id = request.scope.get("state", {}).get("request_id")
-    if request_id and isinstance(response.content, dict):
-        response.content["request_id"] = request_id
-    return response
+        return response
+    assert isinstance(exc, service.ProgramError)
+    titles = {404: "見つかりません", 409: "この操作はできません"}
+    return refusal(request, exc.status, titles.get(exc.status, "この操作はできません"), exc.message)
 
 
 async def _body(request: Request) -> dict[str, Any]:

@@ -5,6 +5,10 @@ Thin: read the form, call ``core.meetings.service``, render. Kinds and roles com
 (``kyosei_meeting_kinds`` / ``kyosei_roles``) merged with the two legal kinds. A confidential meeting (支援会議) is
 404 for anyone but its members and the tenant's coordinators, and the attempt is audited as DENIED: the handler
 returns the 404 (it does not raise), so the request's transaction commits the audit event.
+
+Members are picked by name: ``/meetings/staff-directory?q=`` is the HTMX partial of the search-as-you-type box
+(the tenant's staff directory, 漢字 or かな, partial match); without JavaScript the same search reloads the meeting
+page with ``?q=``. The form sends the chosen person's ``user_sub``; external participants are typed.
 """
 
 from __future__ import annotations
@@ -22,13 +26,15 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.audit.trail import AuditAction, record
+from core.auth import staff_directory
 from core.cases.schemas import STATUS_LABELS
 from core.documents.pdf import PdfUnavailable, html_to_pdf
 from core.meetings import service
 from core.meetings.kinds import DECISION_LABELS, MEMBER_ROLE_LABELS, JST_NOTE, tenant_kinds, tenant_roles
 from core.meetings.service import JST, CaseError, ValidationFailed
+from core.text_rules import text_problem
 from ui.errors import respond
-from ui.page import page_context
+from ui.page import flash, page_context
 
 ROLES = ("staff", "coordinator")
 
@@ -58,12 +64,6 @@ async def _form(request: Request) -> dict[str, str]:
     return {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
 
 
-async def _flash(request: Request, level: str, message: str) -> None:
-    raw = request.scope.get("state", {}).get("session_raw")
-    if raw:
-        await request.app.state.session_store.add_flash(raw, level, message)
-
-
 def _page(template: str, context: dict[str, Any], status: int = 200) -> Template:
     return Template(template, context=context, status_code=status, headers={"Vary": "HX-Request"})
 
@@ -76,6 +76,12 @@ async def _context(request: Request, active: str = "/meetings", **extra: Any) ->
     return await page_context(request, active=active, member_role_labels=MEMBER_ROLE_LABELS,
                               decision_labels=DECISION_LABELS, status_labels=STATUS_LABELS, local=_local,
                               jst_note=JST_NOTE, **extra)
+
+
+def _staff_query(request: Request) -> str:
+    """The picker's search text: one line, bounded; anything unusable searches for nothing."""
+    q = (request.query_params.get("q") or "").strip()
+    return "" if text_problem(q, "検索語", staff_directory.QUERY_MAX, multiline=False) else q
 
 
 def _month(raw: str | None) -> dt.date:
@@ -114,12 +120,10 @@ class MeetingsController(Controller):
         try:
             async with db.begin_nested():
                 meeting = await service.create_meeting(db, values, await _kinds(request))
-                principal = _principal(request)  # whoever schedules it is its first member
-                await service.add_member(db, meeting, {"name": (principal.display_name or principal.username)[:100],
-                                                       "user_sub": principal.sub, "member_role": "leader"})
+                await service.add_organiser(db, meeting, _principal(request))
         except ValidationFailed as exc:
             return await self._index(request, db, exc.errors, values, 200 if request.headers.get("hx-request") else 422)
-        await _flash(request, "success", f"「{meeting.title}」を登録しました。")
+        await flash(request, "success", f"「{meeting.title}」を登録しました。")
         return Redirect(f"/meetings/{meeting.id}", status_code=303)
 
     @get("/follow-up")
@@ -132,6 +136,13 @@ class MeetingsController(Controller):
         progress = await service.progress_check(db, _principal(request))
         return _page("meetings/progress.html", await _context(request, active="/meetings/progress", progress=progress))
 
+    @get("/staff-directory")
+    async def staff_options(self, request: Request, db: NamedDependency[AsyncSession]) -> Template:
+        """The picker's options for ``q`` (HTMX partial swapped into the member form)."""
+        q = _staff_query(request)
+        context = {"staff": await staff_directory.search(db, q) if q else [], "q": q}
+        return Template("meetings/_staff_options.html", context=context, headers={"Vary": "HX-Request"})
+
     async def _open(self, request: Request, db: AsyncSession, meeting_id: str):
         kinds = await _kinds(request)
         try:
@@ -141,10 +152,11 @@ class MeetingsController(Controller):
         return meeting, kinds, None
 
     async def _detail(self, request, db, meeting, kinds, errors=None, values=None, status=200) -> Template:
+        q = _staff_query(request)
         context = await _context(
             request, meeting=meeting, kind=kinds.get(meeting.kind), kinds=kinds, roles=await _roles(request),
             members=await service.members(db, meeting.id), agenda=await service.agenda(db, meeting.id),
-            errors=errors or [], values=values or {})
+            errors=errors or [], values=values or {}, q=q, staff=await staff_directory.search(db, q) if q else [])
         return _page("meetings/detail.html", context, status)
 
     @get("/{meeting_id:str}")
@@ -186,7 +198,7 @@ class MeetingsController(Controller):
         try:
             async with db.begin_nested():
                 await service.add_agenda_item(db, meeting, kinds.get(meeting.kind), values.get("case_id"),
-                                              values.get("issues"))
+                                              values.get("issues"), principal=request.user)
         except ValidationFailed as exc:
             return await self._detail(request, db, meeting, kinds, exc.errors, values, 422)
         except CaseError as exc:
@@ -210,7 +222,7 @@ class MeetingsController(Controller):
         except CaseError as exc:
             return await self._detail(request, db, meeting, kinds, [{"field": "decision", "message": exc.message}],
                                       values, exc.status)
-        await _flash(request, "success", "決定を記録し、ケースに反映しました。")
+        await flash(request, "success", "決定を記録し、ケースに反映しました。")
         return Redirect(f"/meetings/{meeting.id}", status_code=303)
 
     @get("/{meeting_id:str}/minutes")
@@ -238,7 +250,7 @@ class MeetingsController(Controller):
         if request.headers.get("hx-request"):
             return Response(f'<p id="minutes-status" role="status">保存しました（{_local(meeting.minutes_updated_at)}）</p>',
                             media_type="text/html")
-        await _flash(request, "success", "議事録を保存しました。")
+        await flash(request, "success", "議事録を保存しました。")
         return Redirect(f"/meetings/{meeting.id}/minutes", status_code=303)
 
     @get("/{meeting_id:str}/minutes.pdf")
