@@ -68,7 +68,9 @@ def _schedule(page, base: str, kind: str, when: dt.datetime, place: str) -> str:
 
 
 def _put_on_agenda(page, case_id: str, case_number: str, issues: str) -> None:
-    page.fill("#a-case", case_id)
+    # picked like a person would: typing part of the name in kana, then choosing the case from the list
+    page.fill("#a-search", "くれ いちろう")
+    page.check(f"#case-options input[name=case_id][value='{case_id}']")
     page.fill("#a-issues", issues)
     page.click("#agenda button:has-text('議題に追加')")
     page.wait_for_selector(f"#agenda tbody tr:has-text('{case_number}')")

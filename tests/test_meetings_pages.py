@@ -157,3 +157,18 @@ def test_nakatosa_kinds_and_roles_only_while_enabled_and_never_for_another_tenan
             assert core_ok.status_code == 303
     finally:
         set_nakatosa(database_urls, True)
+
+
+def test_agenda_picker_finds_the_users_open_cases_by_kana_or_number_only(meetings_app, database_urls):
+    mine_sub = str(uuid.uuid4())
+    mine = _case(database_urls, receiver=mine_sub, members=[
+        {"name": "議題 選子", "kana": "ぎだい えらこ", "birth_date": "1950-01-01", "relationship": "本人"}])
+    theirs = _case(database_urls, members=[
+        {"name": "議題 他子", "kana": "ぎだい たこ", "birth_date": "1950-01-01", "relationship": "本人"}])
+    with logged_in(meetings_app, database_urls, roles=("staff",), sub=mine_sub) as staff:
+        options = staff.get("/meetings/case-options", params={"cq": "ギダイ"}, headers={"HX-Request": "true"}).text
+        assert f'value="{mine}"' in options and "ぎだい えらこ" in options
+        assert theirs not in options and "他子" not in options  # not on that case's team
+        number = staff.get(f"/api/cases/{mine}").json()["case_number"]
+        assert f'value="{mine}"' in staff.get("/meetings/case-options", params={"cq": number}).text
+        assert "見つかりません" in staff.get("/meetings/case-options", params={"cq": "存在しない名前"}).text

@@ -143,7 +143,8 @@ def _filtered(principal: Principal, query: CaseQuery):
         .where(visible_clause(principal))
     )
     if query.q:
-        stmt = stmt.where(or_(SupportCase.case_number == query.q, _name_matches(query.q)))
+        # a case number typed in part (2026-00) or a name in kanji or kana
+        stmt = stmt.where(or_(SupportCase.case_number.ilike(_like(query.q), escape="\\"), _name_matches(query.q)))
     if query.status == "open":
         stmt = stmt.where(SupportCase.status.not_in(("closed", "suspended")))
     elif query.status:

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.audit.trail import AuditAction, record
 from core.auth import staff_directory
+from core.cases import search as case_search
 from core.cases.schemas import STATUS_LABELS
 from core.documents.pdf import PdfUnavailable, html_to_pdf
 from core.meetings import service
@@ -84,6 +85,20 @@ def _staff_query(request: Request) -> str:
     return "" if text_problem(q, "検索語", staff_directory.QUERY_MAX, multiline=False) else q
 
 
+def _case_query(request: Request) -> str:
+    """The agenda picker's search text, bounded like the case list's search box."""
+    cq = (request.query_params.get("cq") or "").strip()
+    return "" if text_problem(cq, "検索語", case_search.MAX_QUERY, multiline=False) else cq
+
+
+async def _open_cases(db: AsyncSession, request: Request, cq: str) -> list:
+    """Open cases matching ``cq`` among those the user may see (the case list's own search and rules)."""
+    if not cq:
+        return []
+    page = await case_search.search_cases(db, _principal(request), case_search.CaseQuery(q=cq, status="open", limit=10))
+    return page.rows
+
+
 def _month(raw: str | None) -> dt.date:
     try:
         return dt.date.fromisoformat(f"{raw}-01") if raw else dt.date.today().replace(day=1)
@@ -136,6 +151,14 @@ class MeetingsController(Controller):
         progress = await service.progress_check(db, _principal(request))
         return _page("meetings/progress.html", await _context(request, active="/meetings/progress", progress=progress))
 
+    @get("/case-options")
+    async def case_options(self, request: Request, db: NamedDependency[AsyncSession]) -> Template:
+        """The agenda picker's options for ``cq`` (HTMX partial swapped into the agenda form)."""
+        cq = _case_query(request)
+        context = {"cases": await _open_cases(db, request, cq), "cq": cq, "values": {},
+                   "status_labels": STATUS_LABELS}
+        return Template("meetings/_case_options.html", context=context, headers={"Vary": "HX-Request"})
+
     @get("/staff-directory")
     async def staff_options(self, request: Request, db: NamedDependency[AsyncSession]) -> Template:
         """The picker's options for ``q`` (HTMX partial swapped into the member form)."""
@@ -156,7 +179,8 @@ class MeetingsController(Controller):
         context = await _context(
             request, meeting=meeting, kind=kinds.get(meeting.kind), kinds=kinds, roles=await _roles(request),
             members=await service.members(db, meeting.id), agenda=await service.agenda(db, meeting.id),
-            errors=errors or [], values=values or {}, q=q, staff=await staff_directory.search(db, q) if q else [])
+            errors=errors or [], values=values or {}, q=q, staff=await staff_directory.search(db, q) if q else [],
+            cq=_case_query(request), cases=await _open_cases(db, request, _case_query(request)))
         return _page("meetings/detail.html", context, status)
 
     @get("/{meeting_id:str}")
