@@ -81,8 +81,8 @@ DEMO_STAFF_KANA = {
 
 async def seed_demo_staff(owner_url: str, codes: tuple[str, ...] = DEMO_TENANTS) -> int:
     """List the demo realm's users in their municipalities' staff directories (職員名簿), so the meeting member
-    picker has names before anyone has signed in. Idempotent: an existing row (a real sign-in) is left alone.
-    Returns how many rows were added."""
+    picker has names before anyone has signed in. Idempotent: an existing row (a real sign-in) keeps its names;
+    only a missing reading (the demo realm sends none at sign-in) is filled in. Returns how many rows were added."""
     from infra.keycloak.realm import DEMO_USERS, stable_id
     from tenants.registry import PREFECTURE_CODE
 
@@ -98,10 +98,12 @@ async def seed_demo_staff(owner_url: str, codes: tuple[str, ...] = DEMO_TENANTS)
                 # staff_directory is behind the tenant wall (FORCEd for the owner too): bind the tenant first.
                 await conn.execute("SELECT set_config('app.tenant_id', $1, true)", code)
                 for row in rows:
-                    status = await conn.execute(
+                    status = await conn.fetchrow(
                         "INSERT INTO staff_directory (tenant_id, user_sub, display_name, kana, username) "
-                        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, user_sub) DO NOTHING", *row)
-                    added += status.endswith(" 1")
+                        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, user_sub) "
+                        "DO UPDATE SET kana = EXCLUDED.kana WHERE staff_directory.kana IS NULL "
+                        "RETURNING (xmax = 0) AS inserted", *row)
+                    added += status is not None and status["inserted"]
         return added
     finally:
         await conn.close()
