@@ -6,6 +6,7 @@ The CLI (``kyosei run``), the tests and any ASGI server (``uvicorn --factory cor
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from contextlib import asynccontextmanager
 from collections.abc import AsyncIterator
 
@@ -65,12 +66,19 @@ def create_app(
     @asynccontextmanager
     async def resources(app: Litestar) -> AsyncIterator[None]:
         engine = create_engine(database_url)
+        # A second, small pool for what a request reads or writes outside its own transaction while it may already
+        # hold a connection of the first: the plugin host (enablement, error reports) and the web sessions (flash
+        # messages). With one shared pool, 20 requests each holding a connection and each waiting for a second
+        # one deadlocked the app at 50 concurrent users (docs/benchmarks.md, finding 1). Nothing here ever waits
+        # for the request pool, so the two pools cannot wait on each other.
+        control = create_engine(database_url, pool_size=5)
         http = httpx.AsyncClient(timeout=httpx.Timeout(5.0, connect=2.0))
         app.state.engine = engine
+        app.state.control_engine = control
         app.state.sessions = session_factory(engine)
-        plugins.attach(app.state.sessions)  # per-tenant enablement and error reports live in the database
+        plugins.attach(session_factory(control))  # per-tenant enablement and error reports live in the database
         app.state.session_store = SessionStore(
-            engine,
+            control,
             SessionTimeouts(
                 idle=dt.timedelta(minutes=settings.session_idle_minutes),
                 absolute=dt.timedelta(hours=settings.session_absolute_hours),
@@ -83,11 +91,17 @@ def create_app(
             settings.oidc_client_secret,
             http,
         )
+        # Start-up objects (routes, templates, plugin modules) never die: moving them out of the collector's reach
+        # removes the full collections that made about one request in a hundred ~110 ms slower
+        # (docs/benchmarks.md, finding 4).
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
             await http.aclose()
             await engine.dispose()
+            await control.dispose()
 
     from core.routes import route_handlers
     from ui.errors import exception_handlers, unexpected_exception_handler

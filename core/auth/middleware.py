@@ -50,7 +50,7 @@ def session_cookie_name(secure: bool) -> str:
 async def tenant_status(request: Request, tenant_id: str) -> str | None:
     from sqlalchemy import text
 
-    async with request.app.state.engine.connect() as conn:
+    async with request.app.state.control_engine.connect() as conn:
         return (
             await conn.execute(text("SELECT status FROM tenant WHERE tenant_id = :t"), {"t": tenant_id})
         ).scalar_one_or_none()
