@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, exists, false, func, or_, select, text, true
+from sqlalchemy import and_, false, func, select, text, true, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.audit.trail import AuditAction, current_actor, record
@@ -138,14 +138,17 @@ def visible_clause(principal: Principal):
     if principal.has_role(Role.COORDINATOR):
         return true()
     sub = principal.sub
-    return or_(
-        exists().where(CaseAssignee.case_id == SupportCase.id, CaseAssignee.user_sub == sub,
-                       CaseAssignee.ended_at.is_(None)),
-        exists().where(CaseAgency.case_id == SupportCase.id, CaseAgency.ended_at.is_(None),
-                       AgencyStaff.agency_id == CaseAgency.agency_id, AgencyStaff.user_sub == sub),
-        exists().where(CaseAccessGrant.case_id == SupportCase.id, CaseAccessGrant.user_sub == sub,
-                       CaseAccessGrant.expires_at > func.now()),
+    # The ids this person works on, gathered first (a few hundred through the user_sub indexes), so a list or a
+    # search starts from them rather than testing every case of the municipality (three OR-ed EXISTS made the
+    # planner walk all 25,000 cases of 高知市; docs/benchmarks.md, finding 2).
+    visible_ids = union(
+        select(CaseAssignee.case_id).where(CaseAssignee.user_sub == sub, CaseAssignee.ended_at.is_(None)),
+        select(CaseAgency.case_id).join(AgencyStaff, and_(AgencyStaff.tenant_id == CaseAgency.tenant_id,
+                                                          AgencyStaff.agency_id == CaseAgency.agency_id))
+        .where(CaseAgency.ended_at.is_(None), AgencyStaff.user_sub == sub),
+        select(CaseAccessGrant.case_id).where(CaseAccessGrant.user_sub == sub, CaseAccessGrant.expires_at > func.now()),
     )
+    return SupportCase.id.in_(visible_ids)
 
 
 async def access_basis(session: AsyncSession, principal: Principal, case_id: uuid.UUID) -> str | None:
