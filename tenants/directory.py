@@ -1,7 +1,7 @@
 """The identity side of tenant lifecycle: what onboarding and suspension need from Keycloak.
 
-``KeycloakAdmin`` (infra/keycloak/admin.py) satisfies ``IdentityDirectory``; tests of the database side pass an
-in-memory stand-in, and the slow tests use the real server.
+``KeycloakAdmin`` (infra/keycloak/admin.py) satisfies ``IdentityDirectory``; the tests use the real server
+(the test session's Keycloak), never a stand-in.
 """
 
 from __future__ import annotations

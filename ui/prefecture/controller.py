@@ -73,7 +73,8 @@ async def _context(request: Request, active: str, **extra: Any) -> dict[str, Any
 
 
 def _directory(request: Request):
-    """The identity directory: a test may put a stand-in on app.state; otherwise the configured Keycloak."""
+    """The identity directory: the configured Keycloak, or the one a test put on app.state (its own real
+    Keycloak, reached with the same service account)."""
     override = getattr(request.app.state, "identity_directory", None)
     if override is not None:
         return override, False
