@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from litestar import Request
+from litestar.response import Template
 
 
 @dataclass(frozen=True)
@@ -62,3 +64,34 @@ async def page_context(request: Request, *, active: str, **extra) -> dict:
         "flashes": flashes,
         **extra,
     }
+
+
+# -- what every page handler does -------------------------------------------------------------------------------
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def form_fields(request: Request) -> dict[str, str]:
+    """A posted form as one string per field (the CSRF token left out); ``{}`` for any other body."""
+    if not request.headers.get("content-type", "").startswith(FORM_TYPES):
+        return {}
+    form = await request.form()
+    return {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+
+
+async def form_list(request: Request, name: str) -> list[str]:
+    """Every value of a repeated field (checkboxes) of a posted form."""
+    if not request.headers.get("content-type", "").startswith(FORM_TYPES):
+        return []
+    form = await request.form()
+    return [v for v in form.getall(name, []) if isinstance(v, str)]
+
+
+def render(template: str, context: dict[str, Any], status: int = 200) -> Template:
+    """A page or, for htmx, the same page to select from: ``Vary`` keeps caches from mixing the two."""
+    return Template(template, context=context, status_code=status, headers={"Vary": "HX-Request"})
+
+
+def invalid_status(request: Request) -> int:
+    """Bad input re-renders the form: 422 for a plain browser, 200 for htmx (which swaps only 2xx answers)."""
+    return 200 if request.headers.get("hx-request") else 422

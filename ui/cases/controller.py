@@ -27,7 +27,7 @@ from core.cases.schemas import ValidationFailed, today
 from core.cases.service import BreakGlassRequired, CaseError, Forbidden, NotFound
 from core.wareki import fiscal_year_label, fiscal_year_of
 from ui.errors import respond
-from ui.page import flash, page_context
+from ui.page import flash, invalid_status, page_context, render
 
 EXTRAS_PREFIX = "extras."
 LIST_FIELDS = ("problems", "fields", "agency_ids", "meeting_kinds", "items")
@@ -72,14 +72,6 @@ def _rows(form: dict[str, Any], prefix: str, count: int, names: tuple[str, ...])
 
 def _user(request: Request):
     return request.scope["user"]
-
-
-def _invalid_status(request: Request) -> int:
-    return 200 if request.headers.get("hx-request") else 422
-
-
-def _page(template: str, context: dict[str, Any], status: int = 200) -> Template:
-    return Template(template, context=context, status_code=status, headers={"Vary": "HX-Request"})
 
 
 async def _context(request: Request, active: str = "/cases", **extra: Any) -> dict[str, Any]:
@@ -132,7 +124,7 @@ class CasesController(Controller):
         context = await _context(request, query=query, page=page, errors=query.errors)
         if request.headers.get("hx-request") and request.headers.get("hx-target") == "case-results":
             return render_block(request, "cases/list.html", "results", context)
-        return _page("cases/list.html", context)
+        return render("cases/list.html", context)
 
     @get("/export.csv")
     async def export(self, request: Request, db: NamedDependency[AsyncSession]) -> Response:
@@ -153,7 +145,7 @@ class CasesController(Controller):
     async def _intake_page(self, request, db, values, errors, status=200) -> Template:
         context = await _context(request, values=values, errors=errors, agencies=await service.list_agencies(db),
                                  extra_fields=await extensions.intake_fields(db))
-        return _page("cases/new.html", context, status)
+        return render("cases/new.html", context, status)
 
     @post("/")
     async def create(self, request: Request, db: NamedDependency[AsyncSession]) -> Response:
@@ -167,7 +159,7 @@ class CasesController(Controller):
             async with db.begin_nested():
                 case = await service.create_intake(db, data, _user(request))
         except ValidationFailed as exc:
-            return await self._intake_page(request, db, form, exc.errors, _invalid_status(request))
+            return await self._intake_page(request, db, form, exc.errors, invalid_status(request))
         except Forbidden as exc:
             return respond(request, 403, message=exc.message)
         await flash(request, "success", f"相談を受け付けました（ケース番号 {case.case_number}）。")
@@ -180,7 +172,7 @@ class CasesController(Controller):
         result = await search.monthly_counts(db, year)
         context = await _context(request, result=result, year=year, year_label=fiscal_year_label(year),
                                  metrics=search.COUNT_LABELS, field_keys=[*schemas.FIELD_LABELS, "none", "all"])
-        return _page("cases/counts.html", context)
+        return render("cases/counts.html", context)
 
     @get("/access-log")
     async def access_log(self, request: Request, db: NamedDependency[AsyncSession]) -> Response:
@@ -188,7 +180,7 @@ class CasesController(Controller):
             rows = await service.list_access_grants(db, _user(request))
         except Forbidden as exc:
             return respond(request, 403, message=exc.message)
-        return _page("cases/access_log.html", await _context(request, rows=rows))
+        return render("cases/access_log.html", await _context(request, rows=rows))
 
     # -- one case ---------------------------------------------------------------------------------------------
 
@@ -201,7 +193,7 @@ class CasesController(Controller):
         except BreakGlassRequired as exc:
             case = await service.get_case(db, case_id)
             context = await _context(request, case=case, message=exc.message, errors=[], values={})
-            return _page("cases/break_glass.html", context, 200 if request.headers.get("hx-request") else 403)
+            return render("cases/break_glass.html", context, 200 if request.headers.get("hx-request") else 403)
         except Forbidden as exc:
             return respond(request, 403, message=exc.message)
         return await self._case_page(request, db, case)
@@ -210,7 +202,7 @@ class CasesController(Controller):
         file = await service.case_file(db, case)
         context = await _context(request, file=file, case=case, form=form, errors=errors or [], values=values or {},
                                  transitions=workflow.allowed_from(case.status))
-        return _page("cases/detail.html", context, status)
+        return render("cases/detail.html", context, status)
 
     @post("/{case_id:uuid}/access")
     async def break_glass(self, request: Request, case_id: FromPath[uuid.UUID], db: NamedDependency[AsyncSession]) -> Response:
@@ -223,7 +215,7 @@ class CasesController(Controller):
         except ValidationFailed as exc:
             case = await service.get_case(db, case_id)
             context = await _context(request, case=case, message=None, errors=exc.errors, values=form)
-            return _page("cases/break_glass.html", context, _invalid_status(request))
+            return render("cases/break_glass.html", context, invalid_status(request))
         except Forbidden as exc:
             return respond(request, 403, message=exc.message)
         await flash(request, "warning", "緊急閲覧として記録しました。閲覧の理由は団体管理者が確認します。")
@@ -247,10 +239,10 @@ class CasesController(Controller):
                 await action(case, shape(form))
         except ValidationFailed as exc:
             await db.refresh(case)
-            return await self._case_page(request, db, case, form_name, exc.errors, form, _invalid_status(request))
+            return await self._case_page(request, db, case, form_name, exc.errors, form, invalid_status(request))
         except NotFound as exc:
             await db.refresh(case)
-            return await self._case_page(request, db, case, form_name, _refusal(exc), form, _invalid_status(request))
+            return await self._case_page(request, db, case, form_name, _refusal(exc), form, invalid_status(request))
         except Forbidden as exc:
             return respond(request, 403, message=exc.message)
         except CaseError as exc:
@@ -388,13 +380,13 @@ class HouseholdsController(Controller):
     @get("/")
     async def index(self, request: Request, db: NamedDependency[AsyncSession]) -> Template:
         households = await service.list_households(db, _user(request))
-        return _page("cases/households.html", await _context(request, "/households", households=households))
+        return render("cases/households.html", await _context(request, "/households", households=households))
 
     @get("/{household_id:uuid}")
     async def show(self, request: Request, household_id: FromPath[uuid.UUID], db: NamedDependency[AsyncSession]) -> Response:
-        return await self._page(request, db, household_id)
+        return await self._household_page(request, db, household_id)
 
-    async def _page(self, request, db, household_id, errors=None, values=None, status=200) -> Response:
+    async def _household_page(self, request, db, household_id, errors=None, values=None, status=200) -> Response:
         try:
             household = await service.open_household(db, _user(request), household_id)
         except NotFound:
@@ -405,7 +397,7 @@ class HouseholdsController(Controller):
         cases = await service.household_cases(db, household.id, _user(request))
         context = await _context(request, "/households", household=household, members=members, cases=cases,
                                  errors=errors or [], values=values or {"valid_from": today().isoformat()})
-        return _page("cases/household.html", context, status)
+        return render("cases/household.html", context, status)
 
     @post("/{household_id:uuid}/members")
     async def add_member(self, request: Request, household_id: FromPath[uuid.UUID], db: NamedDependency[AsyncSession]) -> Response:
@@ -445,7 +437,7 @@ class HouseholdsController(Controller):
                 await action(db, household, form)
         except (ValidationFailed, NotFound) as exc:
             errors = exc.errors if isinstance(exc, ValidationFailed) else _refusal(exc)
-            return await self._page(request, db, household_id, errors, form, _invalid_status(request))
+            return await self._household_page(request, db, household_id, errors, form, invalid_status(request))
         await flash(request, "success", done)
         back = form.get("next") or ""
         return Redirect(back if back.startswith("/cases/") and "//" not in back else f"/households/{household_id}",
@@ -467,7 +459,7 @@ class AgenciesController(Controller):
 
     async def _index(self, request, db, errors=None, values=None, status=200) -> Template:
         agencies = await service.list_agencies(db, active_only=False)
-        return _page("cases/agencies.html", await _context(request, "/agencies", agencies=agencies,
+        return render("cases/agencies.html", await _context(request, "/agencies", agencies=agencies,
                                                             errors=errors or [], values=values or {}), status)
 
     @post("/")
@@ -479,7 +471,7 @@ class AgenciesController(Controller):
             async with db.begin_nested():
                 agency = await service.create_agency(db, form)
         except ValidationFailed as exc:
-            return await self._index(request, db, exc.errors, form, _invalid_status(request))
+            return await self._index(request, db, exc.errors, form, invalid_status(request))
         await flash(request, "success", f"「{agency.name}」を登録しました。")
         return Redirect("/agencies", status_code=303)
 
@@ -493,7 +485,7 @@ class AgenciesController(Controller):
         except NotFound:
             raise NotFoundException(detail="機関が見つかりません。") from None
         staff = await service.agency_staff(db, agency.id)
-        return _page("cases/agency.html", await _context(request, "/agencies", agency=agency, staff=staff,
+        return render("cases/agency.html", await _context(request, "/agencies", agency=agency, staff=staff,
                                                           errors=errors or [], values=values or {}), status)
 
     @post("/{agency_id:uuid}/staff")
@@ -509,7 +501,7 @@ class AgenciesController(Controller):
             async with db.begin_nested():
                 await service.add_agency_staff(db, agency, form)
         except ValidationFailed as exc:
-            return await self._show(request, db, agency_id, exc.errors, form, _invalid_status(request))
+            return await self._show(request, db, agency_id, exc.errors, form, invalid_status(request))
         await flash(request, "success", "職員を登録しました。")
         return Redirect(f"/agencies/{agency_id}", status_code=303)
 

@@ -47,7 +47,7 @@ from core.grants.schemas import ValidationFailed
 from core.grants.service import LEDGERS, GrantError, Ledger
 from core.wareki import fiscal_year_label, fiscal_year_of
 from ui.errors import respond
-from ui.page import flash, page_context
+from ui.page import flash, form_fields, invalid_status, page_context, render
 
 SEGMENTS = {segment: key for key, (segment, _) in LEDGER_PATHS.items()}
 PARAMS = {key: param for key, (_, param) in LEDGER_PATHS.items()}
@@ -69,13 +69,6 @@ LABELS = {
 }
 
 
-async def _form(request: Request) -> dict[str, str]:
-    if not request.headers.get("content-type", "").startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-        return {}
-    form = await request.form()
-    return {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
-
-
 def _can(request: Request, roles) -> bool:
     principal = request.scope.get("user")
     return principal is not None and principal.has_role(*roles)
@@ -83,10 +76,6 @@ def _can(request: Request, roles) -> bool:
 
 def _deny(request: Request, roles, message: str) -> Response | None:
     return None if _can(request, roles) else respond(request, 403, message=message)
-
-
-def _invalid_status(request: Request) -> int:
-    return 200 if request.headers.get("hx-request") else 422
 
 
 async def _context(request: Request, **extra: Any) -> dict[str, Any]:
@@ -98,10 +87,6 @@ async def _context(request: Request, **extra: Any) -> dict[str, Any]:
         **LABELS,
         **extra,
     )
-
-
-def _page(template: str, context: dict[str, Any], status: int = 200) -> Template:
-    return Template(template, context=context, status_code=status, headers={"Vary": "HX-Request"})
 
 
 class GrantsController(Controller):
@@ -121,19 +106,19 @@ class GrantsController(Controller):
             request, years=years, errors=errors or [], values=values or {"fiscal_year": str(fiscal_year_of(dt.date.today()))},
             rules=await service.rule_labels(db), fiscal_year_label=fiscal_year_label,
         )
-        return _page("grants/index.html", context, status)
+        return render("grants/index.html", context, status)
 
     @post("/years")
     async def create_year(self, request: Request, db: NamedDependency[AsyncSession]) -> Response:
         if denied := _deny(request, ADMIN_ROLES, "年度を登録できるのは団体管理者です。"):
             return denied
-        form = await _form(request)
+        form = await form_fields(request)
         try:
             async with db.begin_nested():
                 year = await service.create_year(db, form)
         except (ValidationFailed, GrantError) as exc:
             errors = exc.errors if isinstance(exc, ValidationFailed) else (exc.errors or [{"field": "fiscal_year", "message": exc.message}])
-            return await self._index(request, db, errors, form, _invalid_status(request))
+            return await self._index(request, db, errors, form, invalid_status(request))
         await flash(request, "success", f"{fiscal_year_label(year.fiscal_year)}を登録しました。")
         return Redirect(f"/grants/years/{year.id}", status_code=303)
 
@@ -143,7 +128,7 @@ class GrantsController(Controller):
         totals = {key: await service.ledger_total(db, ledger, year) for key, ledger in LEDGERS.items()}
         context = await _context(request, year=year, totals=totals, rules=await service.rule_labels(db),
                                  year_label=fiscal_year_label(year.fiscal_year), errors=[])
-        return _page("grants/year.html", context)
+        return render("grants/year.html", context)
 
     @post("/years/{year_id:str}/settings")
     async def settings(self, request: Request, year_id: FromPath[str], db: NamedDependency[AsyncSession]) -> Response:
@@ -161,7 +146,7 @@ class GrantsController(Controller):
         year = await self._year_or_404(db, year_id)
         if denied := _deny(request, ADMIN_ROLES, "年度の設定・締め・再開ができるのは団体管理者です。"):
             return denied
-        form = await _form(request)
+        form = await form_fields(request)
         label = fiscal_year_label(year.fiscal_year)
         try:
             async with db.begin_nested():
@@ -197,7 +182,7 @@ class GrantsController(Controller):
             segment=LEDGER_PATHS[ledger.key][0], entries=entries, total=total, errors=errors or [],
             values=values or {"voucher_date": default_day.isoformat(), "period_month": default_day.strftime("%Y-%m")},
         )
-        return _page("grants/ledger.html", context, status)
+        return render("grants/ledger.html", context, status)
 
     @post(LEDGER_PAGES)
     async def add(self, request: Request, year_id: FromPath[str], db: NamedDependency[AsyncSession]) -> Response:
@@ -205,13 +190,13 @@ class GrantsController(Controller):
         year = await self._year_or_404(db, year_id)
         if denied := _deny(request, EDIT_ROLES, "交付金の記録を登録できるのは、コーディネーターまたは団体管理者です。"):
             return denied
-        form = await _form(request)
+        form = await form_fields(request)
         here = f"/grants/years/{year.id}/{segment}"
         try:
             async with db.begin_nested():
                 await service.add_entry(db, ledger, year.id, form)
         except ValidationFailed as exc:
-            return await self._ledger_page(request, db, ledger, year, exc.errors, form, _invalid_status(request))
+            return await self._ledger_page(request, db, ledger, year, exc.errors, form, invalid_status(request))
         except GrantError as exc:
             await flash(request, "error", exc.message)
             return Redirect(here, status_code=303)
@@ -238,7 +223,7 @@ class GrantsController(Controller):
             request, year=year, year_label=fiscal_year_label(year.fiscal_year), ledger=ledger, view=view,
             entry=entry, segment=LEDGER_PATHS[ledger.key][0], errors=errors or [], values=values or defaults,
         )
-        return _page("grants/entry.html", context, status)
+        return render("grants/entry.html", context, status)
 
     @post(["/budget-lines/{budget_line_id:str}/correct", "/expenditures/{expenditure_id:str}/correct",
            "/time-entries/{time_entry_id:str}/correct", "/caseloads/{caseload_id:str}/correct"])
@@ -255,7 +240,7 @@ class GrantsController(Controller):
         entry = await self._entry_or_404(db, ledger, entry_id)
         if denied := _deny(request, EDIT_ROLES, "訂正・取消ができるのは、コーディネーターまたは団体管理者です。"):
             return denied
-        form = await _form(request)
+        form = await form_fields(request)
         segment = LEDGER_PATHS[ledger.key][0]
         try:
             async with db.begin_nested():
@@ -264,7 +249,7 @@ class GrantsController(Controller):
                 else:
                     await service.reverse_entry(db, ledger, entry.id, form)
         except ValidationFailed as exc:
-            return await self._entry_page(request, db, ledger, entry, exc.errors, form, _invalid_status(request))
+            return await self._entry_page(request, db, ledger, entry, exc.errors, form, invalid_status(request))
         except GrantError as exc:
             await flash(request, "error", exc.message)
             return Redirect(f"/grants/{segment}/{entry.id}", status_code=303)
@@ -287,14 +272,14 @@ class GrantsController(Controller):
         shares = await service.compute_cost_shares(db, year, result)
         context = await _context(request, year=year, year_label=fiscal_year_label(year.fiscal_year),
                                  result=result, shares=shares, source=source)
-        return _page("grants/apportionment.html", context)
+        return render("grants/apportionment.html", context)
 
     @get("/years/{year_id:str}/reports")
     async def reports(self, request: Request, year_id: FromPath[str], db: NamedDependency[AsyncSession]) -> Response:
         year = await self._year_or_404(db, year_id)
         report = await self._report(request, db, year, "results")
         context = await _context(request, year=year, year_label=fiscal_year_label(year.fiscal_year), report=report)
-        return _page("grants/reports.html", context)
+        return render("grants/reports.html", context)
 
     @get(["/years/{year_id:str}/reports/application.csv", "/years/{year_id:str}/reports/results.csv"])
     async def report_csv(self, request: Request, year_id: FromPath[str], db: NamedDependency[AsyncSession]) -> Response:
@@ -393,7 +378,7 @@ class PrefectureGrantsController(Controller):
             municipalities=municipalities, table=table, by_business=by_business, by_field=by_field,
             grand_total=sum(by_business.values()), **LABELS,
         )
-        return _page("grants/prefecture.html", context)
+        return render("grants/prefecture.html", context)
 
 
 __all__ = ["GrantsController", "PrefectureGrantsController", "is_prefecture_admin"]

@@ -35,7 +35,7 @@ from core.meetings.kinds import DECISION_LABELS, MEMBER_ROLE_LABELS, JST_NOTE, t
 from core.meetings.service import JST, CaseError, ValidationFailed
 from core.text_rules import text_problem
 from ui.errors import respond
-from ui.page import flash, page_context
+from ui.page import flash, form_fields, page_context, render
 
 ROLES = ("staff", "coordinator")
 
@@ -56,17 +56,6 @@ async def _kinds(request: Request):
 
 async def _roles(request: Request):
     return await tenant_roles(getattr(request.app.state, "plugins", None), _principal(request).tenant_id)
-
-
-async def _form(request: Request) -> dict[str, str]:
-    if not request.headers.get("content-type", "").startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-        return {}
-    form = await request.form()
-    return {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
-
-
-def _page(template: str, context: dict[str, Any], status: int = 200) -> Template:
-    return Template(template, context=context, status_code=status, headers={"Vary": "HX-Request"})
 
 
 def _local(value: dt.datetime | None) -> str:
@@ -127,11 +116,11 @@ class MeetingsController(Controller):
             days.setdefault(m.starts_at.astimezone(JST).date(), []).append(m)
         context = await _context(request, kinds=kinds, days=days, month=month, next_month=nxt, prev_month=prev,
                                  errors=errors or [], values=values or {})
-        return _page("meetings/list.html", context, status)
+        return render("meetings/list.html", context, status)
 
     @post("/")
     async def create(self, request: Request, db: NamedDependency[AsyncSession]) -> Response:
-        values = await _form(request)
+        values = await form_fields(request)
         try:
             async with db.begin_nested():
                 meeting = await service.create_meeting(db, values, await _kinds(request))
@@ -144,12 +133,12 @@ class MeetingsController(Controller):
     @get("/follow-up")
     async def follow_up(self, request: Request, db: NamedDependency[AsyncSession]) -> Template:
         rows = await service.follow_up(db, _principal(request))
-        return _page("meetings/follow_up.html", await _context(request, rows=rows, today=dt.date.today()))
+        return render("meetings/follow_up.html", await _context(request, rows=rows, today=dt.date.today()))
 
     @get("/progress")
     async def progress(self, request: Request, db: NamedDependency[AsyncSession]) -> Template:
         progress = await service.progress_check(db, _principal(request))
-        return _page("meetings/progress.html", await _context(request, active="/meetings/progress", progress=progress))
+        return render("meetings/progress.html", await _context(request, active="/meetings/progress", progress=progress))
 
     @get("/case-options")
     async def case_options(self, request: Request, db: NamedDependency[AsyncSession]) -> Template:
@@ -181,7 +170,7 @@ class MeetingsController(Controller):
             members=await service.members(db, meeting.id), agenda=await service.agenda(db, meeting.id),
             errors=errors or [], values=values or {}, q=q, staff=await staff_directory.search(db, q) if q else [],
             cq=_case_query(request), cases=await _open_cases(db, request, _case_query(request)))
-        return _page("meetings/detail.html", context, status)
+        return render("meetings/detail.html", context, status)
 
     @get("/{meeting_id:str}")
     async def detail(self, request: Request, meeting_id: FromPath[str], db: NamedDependency[AsyncSession]) -> Response:
@@ -193,7 +182,7 @@ class MeetingsController(Controller):
         meeting, kinds, denied = await self._open(request, db, meeting_id)
         if denied:
             return denied
-        values = await _form(request)
+        values = await form_fields(request)
         try:
             async with db.begin_nested():
                 await service.add_member(db, meeting, values, await _roles(request))
@@ -218,7 +207,7 @@ class MeetingsController(Controller):
         meeting, kinds, denied = await self._open(request, db, meeting_id)
         if denied:
             return denied
-        values = await _form(request)
+        values = await form_fields(request)
         try:
             async with db.begin_nested():
                 await service.add_agenda_item(db, meeting, kinds.get(meeting.kind), values.get("case_id"),
@@ -237,7 +226,7 @@ class MeetingsController(Controller):
         meeting, kinds, denied = await self._open(request, db, meeting_id)
         if denied:
             return denied
-        values = await _form(request)
+        values = await form_fields(request)
         try:
             async with db.begin_nested():
                 await service.decide(db, meeting, item_id, values.get("decision", ""), values.get("note"))
@@ -255,7 +244,7 @@ class MeetingsController(Controller):
         if denied:
             return denied
         context = await _context(request, meeting=meeting, kind=kinds.get(meeting.kind), errors=[], saved=False)
-        return _page("meetings/minutes.html", context)
+        return render("meetings/minutes.html", context)
 
     @post("/{meeting_id:str}/minutes")
     async def save_minutes(self, request: Request, meeting_id: FromPath[str],
@@ -263,14 +252,14 @@ class MeetingsController(Controller):
         meeting, kinds, denied = await self._open(request, db, meeting_id)
         if denied:
             return denied
-        values = await _form(request)
+        values = await form_fields(request)
         try:
             async with db.begin_nested():
                 await service.save_minutes(db, meeting, values.get("minutes"))
         except ValidationFailed as exc:
             context = await _context(request, meeting=meeting, kind=kinds.get(meeting.kind), errors=exc.errors,
                                      saved=False)
-            return _page("meetings/minutes.html", context, 422)
+            return render("meetings/minutes.html", context, 422)
         if request.headers.get("hx-request"):
             return Response(f'<p id="minutes-status" role="status">保存しました（{_local(meeting.minutes_updated_at)}）</p>',
                             media_type="text/html")

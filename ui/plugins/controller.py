@@ -21,7 +21,7 @@ from core.plugins import service
 from core.plugins.manager import PluginHost
 from core.plugins.registry import supported_api_versions
 from ui.errors import respond
-from ui.page import flash, page_context
+from ui.page import flash, form_fields, page_context
 from ui.plugins.extensions import ADMIN_PAGE, CATALOG_PAGE, VENDOR_PAGE
 
 TENANT_CODE = re.compile(r"^[0-9]{6}$")
@@ -36,13 +36,6 @@ def _tenant_name(code: str) -> str:
         return find(code).name
     except InvalidLocalGovernmentCode:
         return code
-
-
-async def _form(request: Request) -> dict[str, str]:
-    if not request.headers.get("content-type", "").startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-        return {}
-    form = await request.form()
-    return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
 async def _target_tenant(request: Request, asked: str | None) -> str | Response:
@@ -100,7 +93,7 @@ class PluginAdminController(Controller):
 
     @post("/enable", status_code=303)
     async def enable(self, request: Request, plugins: NamedDependency[PluginHost]) -> Response:
-        form = await _form(request)
+        form = await form_fields(request)
         tenant_id = await _target_tenant(request, form.get("tenant"))
         if isinstance(tenant_id, Response):
             return tenant_id
@@ -116,7 +109,7 @@ class PluginAdminController(Controller):
 
     @post("/settings", status_code=303)
     async def settings(self, request: Request, plugins: NamedDependency[PluginHost]) -> Response:
-        form = await _form(request)
+        form = await form_fields(request)
         tenant_id = await _target_tenant(request, form.get("tenant"))
         if isinstance(tenant_id, Response):
             return tenant_id
@@ -133,7 +126,7 @@ class PluginAdminController(Controller):
 
     @post("/errors/acknowledge", status_code=303)
     async def acknowledge(self, request: Request, plugins: NamedDependency[PluginHost]) -> Response:
-        form = await _form(request)
+        form = await form_fields(request)
         tenant_id = await _target_tenant(request, form.get("tenant"))
         if isinstance(tenant_id, Response):
             return tenant_id
@@ -161,7 +154,7 @@ class PluginAdminController(Controller):
         principal = request.scope["user"]
         if not (principal.has_role("prefecture-admin") and principal.is_prefecture):
             return respond(request, 403, message="プラグインの審査は県管理者が行います。")
-        form = await _form(request)
+        form = await form_fields(request)
         plugin = plugins.plugins.get(form.get("plugin", ""))
         if plugin is None or plugin.info.version != form.get("version"):
             await flash(request, "error", "そのプラグインのバージョンはインストールされていません。")

@@ -31,7 +31,7 @@ from core.prefecture.models import (
 from core.wareki import fiscal_year_label, fiscal_year_of
 from tenants.lifecycle import LifecycleError
 from tenants.models import TenantStatus
-from ui.page import flash, page_context
+from ui.page import flash, form_fields, form_list, page_context, render
 
 STATUS_LABELS = {TenantStatus.ACTIVE: "利用中", TenantStatus.SUSPENDED: "利用停止中", TenantStatus.OFFBOARDED: "利用終了"}
 
@@ -42,27 +42,9 @@ def prefecture_admin_only(connection: ASGIConnection, _: BaseRouteHandler) -> No
         raise PermissionDeniedException(detail="県の管理画面は、高知県の県管理者だけが利用できます。")
 
 
-async def _form(request: Request) -> dict[str, str]:
-    if not request.headers.get("content-type", "").startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-        return {}
-    form = await request.form()
-    return {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
-
-
-async def _form_list(request: Request, name: str) -> list[str]:
-    if not request.headers.get("content-type", "").startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-        return []
-    form = await request.form()
-    return [v for v in form.getall(name, []) if isinstance(v, str)]
-
-
 def _actor(request: Request) -> str | None:
     principal = request.scope.get("user")
     return principal.sub if principal else None
-
-
-def _page(template: str, context: dict[str, Any], status: int = 200) -> Template:
-    return Template(template, context=context, status_code=status, headers={"Vary": "HX-Request"})
 
 
 async def _context(request: Request, active: str, **extra: Any) -> dict[str, Any]:
@@ -105,7 +87,7 @@ class PrefectureController(Controller):
     async def _tenants(self, request, db, active) -> Template:
         statuses = await service.tenant_statuses(db)
         context = await _context(request, active, municipalities=service.municipalities(), statuses=statuses)
-        return _page("prefecture/tenants.html", context)
+        return render("prefecture/tenants.html", context)
 
     @post("/tenants/{code:str}/suspend")
     async def suspend(self, request: Request, code: FromPath[str], db: NamedDependency[AsyncSession]) -> Response:
@@ -130,7 +112,7 @@ class PrefectureController(Controller):
         await record(db, AuditAction.UPDATE, "tenant", code, reason=f"status {status}")
         context = await _context(request, "/prefecture/tenants", report=report,
                                  title=("利用停止" if status == "suspended" else "利用再開") + f"：{report.name}")
-        return _page("prefecture/report.html", context)
+        return render("prefecture/report.html", context)
 
     # -- onboarding wizard ----------------------------------------------------------------------------------------
     @get("/onboarding")
@@ -142,13 +124,13 @@ class PrefectureController(Controller):
 
         context = await _context(request, "/prefecture/onboarding", candidates=await onboarding_candidates(db),
                                  errors=errors or {}, values=values or {})
-        return _page("prefecture/onboarding.html", context, status)
+        return render("prefecture/onboarding.html", context, status)
 
     @post("/onboarding")
     async def onboard(self, request: Request, db: NamedDependency[AsyncSession]) -> Response:
         from tenants.onboarding import onboard
 
-        form = await _form(request)
+        form = await form_fields(request)
         if not form.get("code"):
             return await self._wizard(request, db, {"code": "導入する市町村を選んでください。"}, form, 422)
         directory, owned = _directory(request)
@@ -162,14 +144,14 @@ class PrefectureController(Controller):
                 directory.close()
         await record(db, AuditAction.CREATE, "tenant", report.code, reason="onboarding")
         context = await _context(request, "/prefecture/onboarding", report=report, title=f"団体の導入：{report.name}")
-        return _page("prefecture/report.html", context)
+        return render("prefecture/report.html", context)
 
     # -- roadmap board ------------------------------------------------------------------------------------------
     @get("/roadmap")
     async def roadmap(self, request: Request, db: NamedDependency[AsyncSession]) -> Template:
         board = await service.roadmap_board(db)
         context = await _context(request, "/prefecture/roadmap", board=board)
-        return _page("prefecture/roadmap.html", context)
+        return render("prefecture/roadmap.html", context)
 
     @get("/roadmap/phase/{code:str}/{year:int}")
     async def phase_cell(self, request: Request, code: FromPath[str], year: FromPath[int],
@@ -179,12 +161,12 @@ class PrefectureController(Controller):
             raise NotFoundException()
         editing = request.query_params.get("edit") == "1"
         context = await _context(request, "/prefecture/roadmap", board=board, code=code, year=year, editing=editing)
-        return _page("prefecture/_phase_cell.html", context)
+        return render("prefecture/_phase_cell.html", context)
 
     @post("/roadmap/phase/{code:str}/{year:int}")
     async def set_phase(self, request: Request, code: FromPath[str], year: FromPath[int],
                         db: NamedDependency[AsyncSession]) -> Response:
-        form = await _form(request)
+        form = await form_fields(request)
         try:
             await service.set_phase(db, code, year, form.get("phase", ""), _actor(request))
         except service.NotFound:
@@ -195,7 +177,7 @@ class PrefectureController(Controller):
             return Redirect("/prefecture/roadmap", status_code=303)
         board = await service.roadmap_board(db)
         context = await _context(request, "/prefecture/roadmap", board=board, code=code, year=year, editing=False)
-        return _page("prefecture/_phase_cell.html", context)
+        return render("prefecture/_phase_cell.html", context)
 
     @get("/roadmap/plan/{code:str}")
     async def plan_cell(self, request: Request, code: FromPath[str], db: NamedDependency[AsyncSession]) -> Template:
@@ -204,11 +186,11 @@ class PrefectureController(Controller):
             raise NotFoundException()
         editing = request.query_params.get("edit") == "1"
         context = await _context(request, "/prefecture/roadmap", board=board, code=code, editing=editing, error=None)
-        return _page("prefecture/_plan_cell.html", context)
+        return render("prefecture/_plan_cell.html", context)
 
     @post("/roadmap/plan/{code:str}")
     async def set_plan(self, request: Request, code: FromPath[str], db: NamedDependency[AsyncSession]) -> Response:
-        form = await _form(request)
+        form = await form_fields(request)
         error = None
         try:
             await service.set_plan_year(db, code, form.get("revision_fiscal_year"), _actor(request))
@@ -223,7 +205,7 @@ class PrefectureController(Controller):
         board = await service.roadmap_board(db)
         context = await _context(request, "/prefecture/roadmap", board=board, code=code, editing=error is not None,
                                  error=error)
-        return _page("prefecture/_plan_cell.html", context)
+        return render("prefecture/_plan_cell.html", context)
 
     # -- back-office schedule -----------------------------------------------------------------------------------
     @get("/schedule")
@@ -236,11 +218,11 @@ class PrefectureController(Controller):
             years=sorted(set(await service.event_years(db)) | {fiscal_year, fiscal_year_of(dt.date.today())}),
             kinds=EVENT_KIND_LABELS, errors=errors or {}, values=values or {},
         )
-        return _page("prefecture/schedule.html", context, status)
+        return render("prefecture/schedule.html", context, status)
 
     @post("/schedule")
     async def add_event(self, request: Request, db: NamedDependency[AsyncSession]) -> Response:
-        form = await _form(request)
+        form = await form_fields(request)
         try:
             async with db.begin_nested():
                 event = await service.add_event(db, form)
@@ -252,7 +234,7 @@ class PrefectureController(Controller):
 
     @post("/schedule/copy")
     async def copy_cycle(self, request: Request, db: NamedDependency[AsyncSession]) -> Response:
-        form = await _form(request)
+        form = await form_fields(request)
         year = form.get("fiscal_year", "")
         if not (year.isdigit() and 2000 <= int(year) <= 2100):
             await flash(request, "error", "年度を西暦4桁で指定してください。")
@@ -272,11 +254,11 @@ class PrefectureController(Controller):
             raise NotFoundException() from None
         context = await _context(request, "/prefecture/schedule", event=event, kinds=EVENT_KIND_LABELS,
                                  errors=errors or {}, values=values)
-        return _page("prefecture/event.html", context, status)
+        return render("prefecture/event.html", context, status)
 
     @post("/schedule/{event_id:str}")
     async def update_event(self, request: Request, event_id: FromPath[str], db: NamedDependency[AsyncSession]) -> Response:
-        form = await _form(request)
+        form = await form_fields(request)
         try:
             async with db.begin_nested():
                 event = await service.update_event(db, event_id, form)
@@ -307,11 +289,11 @@ class PrefectureController(Controller):
         context = await _context(request, "/prefecture/surveys", surveys=await service.surveys(db),
                                  survey_status=SURVEY_STATUS_LABELS, errors=errors or {},
                                  values=values or {"fiscal_year": str(fiscal_year_of(dt.date.today()))})
-        return _page("prefecture/surveys.html", context, status)
+        return render("prefecture/surveys.html", context, status)
 
     @post("/surveys")
     async def create_survey(self, request: Request, db: NamedDependency[AsyncSession]) -> Response:
-        form = await _form(request)
+        form = await form_fields(request)
         try:
             async with db.begin_nested():
                 survey = await service.create_survey(db, form, _actor(request))
@@ -338,11 +320,11 @@ class PrefectureController(Controller):
             kinds=QUESTION_KIND_LABELS, survey_status=SURVEY_STATUS_LABELS, active_tenants=active,
             names={m.code: m.name for m in service.municipalities()}, errors=errors or {}, values=values or {},
         )
-        return _page("prefecture/survey.html", context, status)
+        return render("prefecture/survey.html", context, status)
 
     @post("/surveys/{survey_id:str}/questions")
     async def add_question(self, request: Request, survey_id: FromPath[str], db: NamedDependency[AsyncSession]) -> Response:
-        form = await _form(request)
+        form = await form_fields(request)
         try:
             survey = await service.get_survey(db, survey_id)
             async with db.begin_nested():
@@ -355,7 +337,7 @@ class PrefectureController(Controller):
 
     @post("/surveys/{survey_id:str}/send")
     async def send(self, request: Request, survey_id: FromPath[str], db: NamedDependency[AsyncSession]) -> Response:
-        codes = await _form_list(request, "codes")
+        codes = await form_list(request, "codes")
         try:
             survey = await service.get_survey(db, survey_id)
             async with db.begin_nested():
@@ -394,4 +376,4 @@ class PrefectureController(Controller):
             request, "/prefecture/aggregates", fiscal_year=fiscal_year, metrics=METRICS, metric=table.metric,
             table=table, tables=tables, municipalities=municipalities, tenant_bars=tenant_bars, month_bars=month_bars,
         )
-        return _page("prefecture/aggregates.html", context)
+        return render("prefecture/aggregates.html", context)

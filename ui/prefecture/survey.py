@@ -20,9 +20,8 @@ from core.auth.principal import Role
 from core.prefecture import service
 from core.prefecture.models import SURVEY_STATUS_LABELS
 from core.wareki import fiscal_year_label
-from ui.page import page_context
-from ui.page import flash
-from ui.prefecture.controller import _actor, _form, _page
+from ui.page import flash, form_fields, page_context, render
+from ui.prefecture.controller import _actor
 
 
 def tenant_admin_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
@@ -40,7 +39,7 @@ class SurveyAnswerController(Controller):
     async def index(self, request: Request, db: NamedDependency[AsyncSession]) -> Template:
         context = await page_context(request, active="/survey", delivered=await service.delivered_surveys(db),
                                      survey_status=SURVEY_STATUS_LABELS, fiscal_year_label=fiscal_year_label)
-        return _page("survey/index.html", context)
+        return render("survey/index.html", context)
 
     @get("/{survey_id:str}")
     async def survey(self, request: Request, survey_id: FromPath[str], db: NamedDependency[AsyncSession]) -> Template:
@@ -57,11 +56,11 @@ class SurveyAnswerController(Controller):
         context = await page_context(request, active="/survey", survey=survey, recipient=recipient,
                                      questions=questions, answers=answers, errors=errors or {},
                                      fiscal_year_label=fiscal_year_label)
-        return _page("survey/answer.html", context, status)
+        return render("survey/answer.html", context, status)
 
     @post("/{survey_id:str}")
     async def answer(self, request: Request, survey_id: FromPath[str], db: NamedDependency[AsyncSession]) -> Response:
-        form = await _form(request)
+        form = await form_fields(request)
         submit = form.get("action") == "submit"
         try:
             async with db.begin_nested():

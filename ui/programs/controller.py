@@ -47,7 +47,7 @@ from core.programs.schemas import (
 )
 from core.programs.service import NotEligible, ProgramError
 from ui.errors import respond
-from ui.page import flash, page_context
+from ui.page import flash, invalid_status, page_context, render
 
 COUNT_TITLES = {
     "participation_participants": "参加支援事業 参加者数（実人数）",
@@ -99,19 +99,11 @@ def _values(form) -> dict[str, str]:
     return {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
 
 
-def _invalid(request: Request) -> int:
-    return 200 if request.headers.get("hx-request") else 422
-
-
 async def _context(request: Request, active: str = "/programs", **extra: Any) -> dict[str, Any]:
     return await page_context(
         request, active=active, can_edit=_can(request, EDIT_ROLES), can_manage=_can(request, MANAGE_ROLES),
         can_admin=_can(request, ADMIN_ROLES), today=dt.date.today(), **LABELS, **extra,
     )
-
-
-def _page(template: str, context: dict[str, Any], status: int = 200) -> Template:
-    return Template(template, context=context, status_code=status, headers={"Vary": "HX-Request"})
 
 
 def _block(request: Request, template: str, block: str, context: dict[str, Any]) -> Response:
@@ -141,7 +133,7 @@ class ProgramsController(Controller):
         programs = await service.list_programs(db)
         context = await _context(request, hubs=hubs, programs=programs, errors=errors or [], values=values or {},
                                  form_name=form_name)
-        return _page("programs/index.html", context, status)
+        return render("programs/index.html", context, status)
 
     @post("/hubs")
     async def create_hub(self, request: Request, db: NamedDependency[AsyncSession]) -> Response:
@@ -152,7 +144,7 @@ class ProgramsController(Controller):
             async with db.begin_nested():
                 hub = await service.create_hub(db, parse_hub(values))
         except ValidationFailed as exc:
-            return await self._index(request, db, exc.errors, values, _invalid(request), "hub")
+            return await self._index(request, db, exc.errors, values, invalid_status(request), "hub")
         await flash(request, "success", f"拠点「{hub.name}」を登録しました。")
         return Redirect(f"/programs/hubs/{hub.id}", status_code=303)
 
@@ -165,10 +157,10 @@ class ProgramsController(Controller):
             async with db.begin_nested():
                 program = await service.create_program(db, parse_program(values))
         except ValidationFailed as exc:
-            return await self._index(request, db, exc.errors, values, _invalid(request), "program")
+            return await self._index(request, db, exc.errors, values, invalid_status(request), "program")
         except ProgramError as exc:
             return await self._index(request, db, [{"field": "hub_id", "message": exc.message}], values,
-                                     _invalid(request), "program")
+                                     invalid_status(request), "program")
         await flash(request, "success", f"事業「{program.name}」を登録しました。")
         return Redirect(f"/programs/{program.id}", status_code=303)
 
@@ -192,7 +184,7 @@ class ProgramsController(Controller):
             grid = await service.timetable(db, hub_id, dt.date.today())
         except ProgramError as exc:
             return _missing(request, exc)
-        return _page("programs/timetable.html", await _context(request, grid=grid))
+        return render("programs/timetable.html", await _context(request, grid=grid))
 
     # -- counts -------------------------------------------------------------------------------------------------
 
@@ -208,7 +200,7 @@ class ProgramsController(Controller):
         months = [(m, await program_counts(db, year, m)) for m in range(1, 13)] if month is None else []
         context = await _context(request, year=year, month=month, numbers=numbers, months=months,
                                  keys=COUNT_KEYS, titles=COUNT_TITLES)
-        return _page("programs/counts.html", context)
+        return render("programs/counts.html", context)
 
     # -- one programme ------------------------------------------------------------------------------------------
 
@@ -231,7 +223,7 @@ class ProgramsController(Controller):
                                                  today + dt.timedelta(days=60)),
             form_name=form_name, refusal=refusal,
         )
-        return _page("programs/program.html", context, status)
+        return render("programs/program.html", context, status)
 
     async def _program_action(self, request, db, program_id, roles, message, form_name, work, done) -> Response:
         if denied := _deny(request, roles, message):
@@ -246,13 +238,13 @@ class ProgramsController(Controller):
             async with db.begin_nested():
                 result = await work(form)
         except ValidationFailed as exc:
-            return await self._program(request, db, program_id, exc.errors, values, _invalid(request), form_name)
+            return await self._program(request, db, program_id, exc.errors, values, invalid_status(request), form_name)
         except NotEligible as exc:
-            return await self._program(request, db, program_id, [], values, _invalid(request), form_name,
+            return await self._program(request, db, program_id, [], values, invalid_status(request), form_name,
                                        refusal=exc.reasons)
         except ProgramError as exc:
             return await self._program(request, db, program_id, [{"field": exc.field or "form", "message": exc.message}],
-                                       values, _invalid(request), form_name)
+                                       values, invalid_status(request), form_name)
         await flash(request, "success", done(result))
         return Redirect(f"/programs/{program_id}", status_code=303)
 
@@ -306,7 +298,7 @@ class ProgramsController(Controller):
         present = await service.attendance_of(db, held.id)
         context = await _context(request, held=held, program=program, people=people, present=present,
                                  errors=errors or [], values=values or {})
-        return _page("programs/attendance.html", context, status)
+        return render("programs/attendance.html", context, status)
 
     @post("/sessions/{program_session_id:str}/attendance")
     async def save_attendance(self, request: Request, program_session_id: FromPath[str],
@@ -323,7 +315,7 @@ class ProgramsController(Controller):
                 data = parse_attendance(form)
                 await service.record_attendance(db, held.id, data)
         except ValidationFailed as exc:
-            return await self._attendance(request, db, held.id, exc.errors, _invalid(request), _values(form))
+            return await self._attendance(request, db, held.id, exc.errors, invalid_status(request), _values(form))
         except ProgramError as exc:
             return await self._attendance(request, db, held.id, [{"field": "form", "message": exc.message}],
                                           exc.status if exc.status != 404 else 422, _values(form))
@@ -345,7 +337,7 @@ class ProgramsController(Controller):
             async with db.begin_nested():
                 await service.cancel_session(db, held.id, parse_cancel(form))
         except ValidationFailed as exc:
-            return await self._attendance(request, db, held.id, exc.errors, _invalid(request), _values(form))
+            return await self._attendance(request, db, held.id, exc.errors, invalid_status(request), _values(form))
         except ProgramError as exc:
             await flash(request, "error", exc.message)
             return Redirect(f"/programs/sessions/{held.id}/attendance", status_code=303)
@@ -370,7 +362,7 @@ class CommunityController(Controller):
             hubs=await service.list_hubs(db), programs=await service.list_programs(db), errors=errors or [],
             values=values or {}, form_name=form_name,
         )
-        return _page("programs/community.html", context, status)
+        return render("programs/community.html", context, status)
 
     @post("/partners")
     async def add_partner(self, request: Request, db: NamedDependency[AsyncSession]) -> Response:
@@ -381,7 +373,7 @@ class CommunityController(Controller):
             async with db.begin_nested():
                 partner = await service.add_partner(db, parse_partner(values, dt.date.today()))
         except ValidationFailed as exc:
-            return await self._index(request, db, exc.errors, values, _invalid(request), "partner")
+            return await self._index(request, db, exc.errors, values, invalid_status(request), "partner")
         await flash(request, "success", f"「{partner.name}」を登録しました。")
         return Redirect("/community", status_code=303)
 
@@ -394,7 +386,7 @@ class CommunityController(Controller):
             async with db.begin_nested():
                 activity = await service.add_activity(db, parse_activity(values))
         except ValidationFailed as exc:
-            return await self._index(request, db, exc.errors, values, _invalid(request), "activity")
+            return await self._index(request, db, exc.errors, values, invalid_status(request), "activity")
         await flash(request, "success", f"活動「{activity.name}」を登録しました。")
         return Redirect(f"/community/activities/{activity.id}", status_code=303)
 
@@ -408,7 +400,7 @@ class CommunityController(Controller):
     async def _activity(self, request, db, activity_id, errors=None, values=None, status=200) -> Template:
         growth = await service.growth(db, activity_id)
         context = await _context(request, growth=growth, errors=errors or [], values=values or {})
-        return _page("programs/activity.html", context, status)
+        return render("programs/activity.html", context, status)
 
     @post("/activities/{activity_id:str}/notes")
     async def add_note(self, request: Request, activity_id: FromPath[str], db: NamedDependency[AsyncSession]) -> Response:
@@ -423,7 +415,7 @@ class CommunityController(Controller):
             async with db.begin_nested():
                 await service.add_note(db, activity.id, parse_note(values, dt.date.today()))
         except ValidationFailed as exc:
-            return await self._activity(request, db, activity.id, exc.errors, values, _invalid(request))
+            return await self._activity(request, db, activity.id, exc.errors, values, invalid_status(request))
         await flash(request, "success", "経過を記録しました。")
         return Redirect(f"/community/activities/{activity.id}", status_code=303)
 
@@ -450,7 +442,7 @@ class ResourcesController(Controller):
                                  errors=errors or [], values=values or {})
         if request.headers.get("hx-request") and request.headers.get("hx-target") == "resource-results":
             return _block(request, "programs/resources.html", "results", context)
-        return _page("programs/resources.html", context, status)
+        return render("programs/resources.html", context, status)
 
     @post("/")
     async def add(self, request: Request, db: NamedDependency[AsyncSession]) -> Response:
@@ -461,6 +453,6 @@ class ResourcesController(Controller):
             async with db.begin_nested():
                 resource = await service.add_resource(db, parse_resource(values))
         except ValidationFailed as exc:
-            return await self._index(request, db, exc.errors, values, _invalid(request))
+            return await self._index(request, db, exc.errors, values, invalid_status(request))
         await flash(request, "success", f"地域資源「{resource.name}」を登録しました。")
         return Redirect("/resources", status_code=303)
