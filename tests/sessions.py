@@ -6,7 +6,6 @@ tested against the real Keycloak in tests/test_keycloak_*.py.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import uuid
 from dataclasses import dataclass

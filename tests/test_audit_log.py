@@ -13,6 +13,7 @@ from core.audit.chain import verify_chain
 from core.audit.trail import AuditAction, record
 from core.database import create_engine, session_factory
 from core.tenancy.context import tenant_scope
+from tests.db import owner_fetch
 from infra.database.provision import connect
 
 KYOSEI = str(Path(sys.executable).parent / "kyosei")
@@ -33,16 +34,6 @@ async def append_events(app_url: str, tenant_id: str, count: int) -> None:
                 _actor.reset(token)
     finally:
         await engine.dispose()
-
-
-async def owner_fetch(owner_url: str, tenant_id: str, sql: str, *args):
-    conn = await connect(owner_url)
-    try:
-        async with conn.transaction():
-            await conn.execute("SELECT set_config('app.tenant_id', $1, true)", tenant_id)
-            return await conn.fetch(sql, *args)
-    finally:
-        await conn.close()
 
 
 def test_events_are_chained_per_tenant(database_urls):

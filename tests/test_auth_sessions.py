@@ -6,7 +6,6 @@ callback opens them.
 
 import asyncio
 
-import pytest
 from litestar.testing import TestClient
 
 from core.app import create_app

@@ -10,32 +10,18 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from core.audit.trail import bind_actor
-from core.database import create_engine, session_factory
 from core.grants import service
 from core.grants.apportionment import split_yen
 from core.grants.models import GrantExpenditure
 from core.grants.schemas import ValidationFailed
-from core.tenancy.context import tenant_scope
-from tests.conftest import run
+from tests.cases_support import unit_of_work
 
 NAKATOSA = "394017"
 
 
 def in_tenant(urls, tenant: str, work, actor: str = "grants-test"):
     """Run ``work(session)`` in one transaction of ``tenant`` as the app role, like a request does."""
-
-    async def go():
-        engine = create_engine(urls.app, pool_size=1)
-        try:
-            with tenant_scope(tenant):
-                bind_actor(actor)
-                async with session_factory(engine)() as session, session.begin():
-                    return await work(session)
-        finally:
-            await engine.dispose()
-
-    return run(go())
+    return unit_of_work(urls, tenant, work, actor)
 
 
 def new_year(urls, fiscal_year: int, tenant: str = NAKATOSA, rule: str = "time_study") -> str:

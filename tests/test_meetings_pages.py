@@ -12,6 +12,7 @@ import pytest
 from core.cases import service as cases
 from tests.cases_support import intake_body, principal, unit_of_work
 from tests.conftest import run
+from tests.db import owner_fetch
 
 NAKATOSA, NANKOKU = "394017", "392049"
 # Until the lead registers MeetingsController in core.routes.route_handlers, meetings_app appends it.
@@ -49,18 +50,6 @@ def set_nakatosa(urls, enabled: bool) -> None:
 
     run(operator.approve(urls.owner, nakatosa.PLUGIN))
     run(operator.set_enabled(urls.owner, NAKATOSA, "nakatosa", enabled))
-
-
-async def owner_fetch(owner_url: str, tenant_id: str, sql: str, *args):
-    from infra.database.provision import connect
-
-    conn = await connect(owner_url)
-    try:
-        async with conn.transaction():
-            await conn.execute("SELECT set_config('app.tenant_id', $1, true)", tenant_id)
-            return await conn.fetch(sql, *args)
-    finally:
-        await conn.close()
 
 
 def _meeting_id(response) -> str:

@@ -8,16 +8,14 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from core.audit.trail import bind_actor
-from core.database import create_engine, session_factory
 from core.plugin_types import EligibilityResult
 from core.programs import service
 from core.programs.counts import program_counts
 from core.programs.eligibility import Applicant, LocalRules
 from core.programs.models import Enrolment, Program
 from core.programs.schemas import AttendanceInput, EnrolmentInput, ValidationFailed, parse_enrolment, parse_slot
-from core.tenancy.context import tenant_scope
 from tests.conftest import run
+from tests.cases_support import unit_of_work
 
 NAKATOSA = "394017"
 KOCHI = "392014"
@@ -25,17 +23,8 @@ D = dt.date
 
 
 def in_tenant(urls, tenant: str, work, actor: str = "programs-test"):
-    async def go():
-        engine = create_engine(urls.app, pool_size=1)
-        try:
-            with tenant_scope(tenant):
-                bind_actor(actor)
-                async with session_factory(engine)() as session, session.begin():
-                    return await work(session)
-        finally:
-            await engine.dispose()
-
-    return run(go())
+    """Run ``work(session)`` in one transaction of ``tenant`` as the app role, like a request does."""
+    return unit_of_work(urls, tenant, work, actor)
 
 
 async def hub_and_program(s, name: str, kind: str = "participation", **extra):
