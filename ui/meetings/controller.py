@@ -164,12 +164,12 @@ class MeetingsController(Controller):
         return meeting, kinds, None
 
     async def _detail(self, request, db, meeting, kinds, errors=None, values=None, status=200) -> Template:
-        q = _staff_query(request)
+        q, cq = _staff_query(request), _case_query(request)
         context = await _context(
             request, meeting=meeting, kind=kinds.get(meeting.kind), kinds=kinds, roles=await _roles(request),
             members=await service.members(db, meeting.id), agenda=await service.agenda(db, meeting.id),
             errors=errors or [], values=values or {}, q=q, staff=await staff_directory.search(db, q) if q else [],
-            cq=_case_query(request), cases=await _open_cases(db, request, _case_query(request)))
+            cq=cq, cases=await _open_cases(db, request, cq))
         return render("meetings/detail.html", context, status)
 
     @get("/{meeting_id:str}")
