@@ -36,6 +36,7 @@ from core.plugin_types import (
     EligibilityResult,
     FieldDefinition,
     MeetingKindDefinition,
+    MeetingKindRule,
     NavItem,
     ProgramDefinition,
     ReportFormat,
@@ -188,6 +189,20 @@ def kyosei_meeting_kinds(tenant_id: str) -> list[MeetingKindDefinition]:
     Called by the meetings domain when it lists kinds or schedules a meeting.
 
     Returns a list of ``MeetingKindDefinition``. Not firstresult.
+
+    .. versionadded:: 1.0
+    """
+
+
+@hookspec
+def kyosei_meeting_kind_rules(tenant_id: str) -> list[MeetingKindRule]:
+    """For each of the plugin's meeting kinds: the legal kind it runs as and what it may decide.
+
+    Called by the meetings domain whenever it checks a decision (``core.meetings.decisions``). A kind without a
+    rule runs as 支援会議 when it is confidential and needs no consent, and otherwise may only share information
+    and refer to the next meeting. A rule can narrow the core kind's decisions, never widen them.
+
+    Returns a list of ``MeetingKindRule``. Not firstresult.
 
     .. versionadded:: 1.0
     """

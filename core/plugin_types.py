@@ -20,6 +20,7 @@ __all__ = [
     "EligibilityRule",
     "FieldDefinition",
     "MeetingKindDefinition",
+    "MeetingKindRule",
     "NavItem",
     "PluginInfo",
     "ProgramDefinition",
@@ -113,6 +114,22 @@ class MeetingKindDefinition:
     next_kinds: tuple[str, ...] = ()
     default_minutes: int = 60
     description: str = ""
+
+
+@dataclass(frozen=True)
+class MeetingKindRule:
+    """How a plugin's meeting kind is held under the law: the core kind it runs as and what it may decide.
+
+    ``runs_as`` is ``"support_meeting"`` (支援会議, 社会福祉法第106条の6: no consent, secrecy) or
+    ``"multilayer_meeting"`` (重層的支援会議: consented cases only). ``decisions`` narrows the core kind's decisions
+    (codes of ``core.meetings.decisions.DECISIONS``); empty means all of them. A plugin can narrow, never widen: a
+    code the core kind may not decide is dropped, and a rule that does not fit the kind (a kind that needs no
+    consent cannot run as 重層的支援会議) is ignored, so the kind keeps the strictest rules.
+    """
+
+    kind: str
+    runs_as: str
+    decisions: tuple[str, ...] = ()
 
 
 FieldKind = Literal["text", "textarea", "number", "date", "choice", "multi_choice", "boolean"]

@@ -1,7 +1,10 @@
 """The meetings JSON API (/api/meetings): the same rules as the pages, as problem+json with Japanese messages.
 
 - a 重層的支援会議 refuses a case without a consent covering it: 409 with the reason, audited, nothing stored;
-- 支援会議 minutes (GET and PUT) are 404 for a staff member who is not a member, and each attempt is audited;
+  it agrees the plan, and 支援決定 is recorded by the deciding role (403 for anyone else);
+- a 支援会議 refuses プラン合意 and 終結 (409, the rule named);
+- 支援会議 minutes (GET and PUT) are 404 for a staff member who is not a member, and each attempt is audited; a
+  member sees them only after acknowledging secrecy themselves (403 before);
 - members are staff from the staff directory (the name comes from there) or typed external participants;
 - any body, of any shape, is a 4xx with field messages, never a 500 (schemathesis in negative mode as well).
 """
@@ -66,11 +69,19 @@ def _audit(urls, actor: str, object_id: str) -> list[str]:
     return [r["action"] for r in rows]
 
 
+TODAY = dt.datetime.now(dt.timezone(dt.timedelta(hours=9))).date()
+HELD = f"{TODAY.isoformat()}T00:30"  # decisions are recorded on or after the meeting's day
+
+
 def _meeting(client, kind="multilayer_meeting", **body) -> dict:
-    response = client.post("/api/meetings", json={"kind": kind, "starts_at": "2026-12-10T10:00", "place": "役場",
-                                                  **body})
+    response = client.post("/api/meetings", json={"kind": kind, "starts_at": HELD, "place": "役場", **body})
     assert response.status_code == 201, response.text
     return response.json()
+
+
+def _acknowledge(client, meeting: dict) -> None:
+    mine = next(m for m in meeting["members"] if m["user_sub"] == client.sub)
+    assert client.post(f"/api/meetings/{meeting['id']}/members/{mine['id']}/acknowledgement").status_code == 200
 
 
 def test_multilayer_meeting_over_the_api_refuses_a_case_without_consent_and_agrees_a_plan(app, database_urls):
@@ -80,7 +91,7 @@ def test_multilayer_meeting_over_the_api_refuses_a_case_without_consent_and_agre
     with logged_in(app, database_urls, roles=("staff", "coordinator")) as client:
         reference = client.get("/api/meetings/reference").json()
         assert {"support_meeting", "multilayer_meeting"} <= {k["code"] for k in reference["kinds"]}
-        meeting = _meeting(client, title="重層的支援会議（12月）", ends_at="2026-12-10T11:30+09:00")
+        meeting = _meeting(client, title="重層的支援会議（12月）", ends_at=f"{TODAY.isoformat()}T11:30+09:00")
         assert meeting["members"][0]["user_sub"] == client.sub and meeting["members"][0]["member_role"] == "leader"
         assert meeting["requires_consent"] and not meeting["confidential"]
         mid = meeting["id"]
@@ -105,12 +116,27 @@ def test_multilayer_meeting_over_the_api_refuses_a_case_without_consent_and_agre
         decided = client.post(f"/api/meetings/{mid}/agenda/{item.json()['id']}/decision",
                               json={"decision": "plan_agreed", "note": "包括: 介護申請、社協: 居場所"})
         assert decided.status_code == 200, decided.text
-        assert decided.json()["case_status"] == "decided" and decided.json()["decision_label"] == "プランに合意（支援決定）"
+        assert decided.json()["case_status"] == "planning" and decided.json()["decision_label"] == "プランに合意"
+        again = client.post(f"/api/meetings/{mid}/agenda/{item.json()['id']}/decision", json={"decision": "closed",
+                                                                                          "note": "x"})
+        assert again.status_code == 409 and "決定済み" in again.json()["detail"]
+        support = f"/api/meetings/{mid}/agenda/{item.json()['id']}/support-decision"
+        not_mine = client.post(support, json={})
+        assert not_mine.status_code == 403 and "団体管理者" in not_mine.json()["detail"]
 
+    with logged_in(app, database_urls, roles=("staff", "tenant-admin")) as municipality:
+        decided = municipality.post(support, json={"note": "町として支援を決定"})
+        assert decided.status_code == 200, decided.text
+        assert decided.json()["case_status"] == "decided" and decided.json()["support_decided_by"] == municipality.sub
+        assert decided.json()["support_decided_by_name"] and decided.json()["support_decided_at"]
+    with logged_in(app, database_urls, roles=("staff", "coordinator")) as client:
         detail = client.get(f"/api/meetings/{mid}").json()
         assert [m["name"] for m in detail["members"]][1:] == ["会議 同僚", "包括 担当"]
         assert [a["case_id"] for a in detail["agenda"]] == [ready_case]  # the refused case was never stored
-        assert mid in [m["id"] for m in client.get("/api/meetings", params={"from": "2026-12-01", "to": "2027-01-01"}).json()]
+        assert detail["runs_as"] == "multilayer_meeting" and "plan_agreed" in detail["decisions"]
+        since, until = TODAY.replace(day=1), (TODAY.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+        assert mid in [m["id"] for m in client.get("/api/meetings", params={"from": since.isoformat(),
+                                                                          "to": until.isoformat()}).json()]
         assert ready_case in [c["id"] for c in client.get("/api/meetings/follow-up", params={"within_days": "30"}).json()]
         progress = {c["id"]: c for c in client.get("/api/meetings/progress").json()["cases"]}
         assert progress[ready_case]["last_decision"] == "plan_agreed" and progress[ready_case]["last_meeting_id"] == mid
@@ -120,12 +146,15 @@ def test_support_meeting_minutes_over_the_api_are_404_for_a_non_member_and_audit
     with logged_in(app, database_urls, roles=("staff",)) as member:
         meeting = _meeting(member, kind="support_meeting", place=None, online_url="https://meet.example.jp/k")
         mid = meeting["id"]
-        assert meeting["confidential"]
+        assert meeting["confidential"] and meeting["access"] == "limited"
+        before = member.put(f"/api/meetings/{mid}/minutes", json={"minutes": "確認前"})
+        assert before.status_code == 403 and "守秘義務の確認を記録した参加者だけ" in before.json()["detail"]
+        ack = member.post(f"/api/meetings/{mid}/members/{meeting['members'][0]['id']}/acknowledgement")
+        assert ack.status_code == 200 and ack.json()["confidentiality_ack_method"] == "self"
+        assert ack.json()["confidentiality_ack_on"] == TODAY.isoformat()
         saved = member.put(f"/api/meetings/{mid}/minutes", json={"minutes": "母の介護申請を支援する。"})
         assert saved.status_code == 200 and saved.json()["updated_by"] == member.sub
         assert member.get(f"/api/meetings/{mid}/minutes").json()["minutes"] == "母の介護申請を支援する。"
-        ack = member.post(f"/api/meetings/{mid}/members/{meeting['members'][0]['id']}/acknowledgement")
-        assert ack.status_code == 200 and ack.json()["confidentiality_ack_at"]
 
     with logged_in(app, database_urls, roles=("staff",)) as outsider:
         for response in (outsider.get(f"/api/meetings/{mid}/minutes"), outsider.get(f"/api/meetings/{mid}"),
@@ -135,8 +164,10 @@ def test_support_meeting_minutes_over_the_api_are_404_for_a_non_member_and_audit
         assert mid not in [m["id"] for m in outsider.get("/api/meetings").json()]
         assert _audit(database_urls, outsider.sub, mid).count("denied") == 3
 
-    with logged_in(app, database_urls, roles=("staff", "coordinator")) as coordinator:
-        assert coordinator.get(f"/api/meetings/{mid}/minutes").json()["minutes"] == "母の介護申請を支援する。"
+    with logged_in(app, database_urls, roles=("staff", "coordinator")) as coordinator:  # not a member: not bound
+        limited = coordinator.get(f"/api/meetings/{mid}/minutes")
+        assert limited.status_code == 403 and "母の介護" not in limited.text
+        assert coordinator.get(f"/api/meetings/{mid}").json()["access"] == "limited"
     with logged_in(app, database_urls, tenant_id=NANKOKU, roles=("staff", "coordinator")) as other:
         assert other.get(f"/api/meetings/{mid}/minutes").status_code == 404
 
@@ -173,16 +204,19 @@ def test_bad_input_is_a_japanese_field_message(app, database_urls, method, path,
 def test_malformed_json_csrf_roles_and_unknown_decisions(app, database_urls):
     case_id = _case(database_urls)
     with logged_in(app, database_urls, roles=("staff", "coordinator")) as client:
-        mid = _meeting(client, kind="support_meeting")["id"]
+        meeting = _meeting(client, kind="support_meeting")
+        mid = meeting["id"]
+        _acknowledge(client, meeting)
         bad = client.post("/api/meetings", content=b"{not json", headers={"content-type": "application/json"})
         assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "body"
         item = client.post(f"/api/meetings/{mid}/agenda", json={"case_id": case_id}).json()
         unknown = client.post(f"/api/meetings/{mid}/agenda/{item['id']}/decision", json={"decision": "adjourned"})
         assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "decision"
-        closing = client.post(f"/api/meetings/{mid}/agenda/{item['id']}/decision", json={"decision": "closed"})
-        assert closing.status_code == 422 and "終結の理由" in closing.json()["errors"][0]["message"]
-        refused = client.post(f"/api/meetings/{mid}/agenda/{item['id']}/decision", json={"decision": "plan_agreed"})
-        assert refused.status_code == 409 and refused.json()["detail"]  # no plan yet: the cases service says why
+        for code, label in (("closed", "終結"), ("plan_agreed", "プランに合意")):
+            refused = client.post(f"/api/meetings/{mid}/agenda/{item['id']}/decision", json={"decision": code})
+            assert refused.status_code == 409 and refused.headers["content-type"].startswith(PROBLEM)
+            assert refused.json()["detail"].startswith(f"支援会議（社会福祉法第106条の6）では「{label}」は決められません。")
+        assert _audit(database_urls, client.sub, mid).count("denied") == 2
         assert client.get(f"/api/meetings/{uuid.uuid4()}").status_code == 404
         assert client.get(f"/api/meetings/{mid}/members/{uuid.uuid4()}/acknowledgement").status_code == 405
         assert client.post(f"/api/meetings/{mid}/members/{uuid.uuid4()}/acknowledgement").status_code == 404
@@ -222,7 +256,7 @@ def test_no_input_makes_the_meetings_api_fail_even_outside_the_schema(app, datab
     with serve(create_app(settings, app_database_url=database_urls.app), free_port()) as url:
         schema = schemathesis.openapi.from_url(f"{url}/api/schema/openapi.json").include(path_regex="^/api/meetings")
         operations = [result.ok() for result in schema.get_all_operations()]
-        assert len(operations) == 13
+        assert len(operations) == 15
         exercised = []
         for operation in operations:
 
@@ -238,7 +272,7 @@ def test_no_input_makes_the_meetings_api_fail_even_outside_the_schema(app, datab
             except Unsatisfiable:
                 continue  # nothing in this operation can break the schema (no parameters, no body)
             exercised.append(f"{operation.method.upper()} {operation.path}")
-        assert len(exercised) >= 11, exercised
+        assert len(exercised) >= 13, exercised
 
 
 def test_staff_outside_a_case_cannot_put_it_on_an_agenda_until_they_state_a_reason(app, database_urls):
@@ -247,6 +281,7 @@ def test_staff_outside_a_case_cannot_put_it_on_an_agenda_until_they_state_a_reas
     case_id = _case(database_urls)  # received by another staff member
     with logged_in(app, database_urls, roles=("staff",)) as outsider:
         meeting = _meeting(outsider, kind="support_meeting")
+        _acknowledge(outsider, meeting)
         refused = outsider.post(f"/api/meetings/{meeting['id']}/agenda", json={"case_id": case_id})
         assert refused.status_code == 403
         assert "担当者・関係機関の職員・コーディネーター" in refused.json()["detail"]

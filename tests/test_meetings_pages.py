@@ -1,5 +1,6 @@
-"""Meeting pages: 支援会議 minutes are 404 for a non-member (audited DENIED), the consent refusal on the page,
-Nakatosa's kinds and roles only while its plugin is enabled, and nothing of one tenant reaching another."""
+"""Meeting pages: 支援会議 minutes are 404 for a non-member (audited DENIED) and hidden from a member until they
+acknowledge secrecy themselves, the consent refusal and the rule-table refusal on the page, Nakatosa's kinds, seats
+and roles only while its plugin is enabled, and nothing of one tenant reaching another."""
 
 from __future__ import annotations
 
@@ -74,9 +75,22 @@ def test_support_meeting_minutes_are_404_for_a_non_member_and_audited(meetings_a
         meeting_id = _meeting_id(member.post("/meetings/", data={
             "kind": "support_meeting", "starts_at": "2026-12-03T10:00", "place": "役場"}, follow_redirects=False))
         page = member.get(f"/meetings/{meeting_id}")  # the one who scheduled it is its first member
-        assert page.status_code == 200 and "守秘義務" in page.text
+        assert page.status_code == 200 and "守秘義務の確認がまだのため" in page.text
+        assert "支援会議（社会福祉法第106条の6）（" not in page.text  # the kind's label is no longer doubled
+        # before acknowledging: no cases, no minutes (403, the rule named)
+        refused = member.post(f"/meetings/{meeting_id}/agenda", data={"case_id": case_id}, follow_redirects=False)
+        assert refused.status_code == 403 and "守秘義務の確認を記録した参加者だけ" in refused.text
+        assert member.get(f"/meetings/{meeting_id}/minutes").status_code == 403
+        ack = re.search(r'action="(/meetings/[^"]+/acknowledge)"', page.text).group(1)
+        assert member.post(ack, follow_redirects=False).status_code == 303
+        page = member.get(f"/meetings/{meeting_id}")
+        assert "確認済（本人が確認・令和" in page.text and "守秘義務の確認がまだ" not in page.text
         assert member.post(f"/meetings/{meeting_id}/agenda", data={"case_id": case_id, "issues": "8050"},
                            follow_redirects=False).status_code == 303
+        item = re.search(r'action="(/meetings/[^"]+/decision)"', member.get(f"/meetings/{meeting_id}").text).group(1)
+        closing = member.post(item, data={"decision": "closed", "note": "転居"}, follow_redirects=False)
+        assert closing.status_code == 409  # a 支援会議 never closes a case: the page says which rule
+        assert "支援会議（社会福祉法第106条の6）では「終結」は決められません" in closing.text
         assert member.post(f"/meetings/{meeting_id}/minutes", data={"minutes": "母の介護申請を支援する。"},
                            follow_redirects=False).status_code == 303
         assert "母の介護申請を支援する。" in member.get(f"/meetings/{meeting_id}/minutes").text
@@ -96,8 +110,10 @@ def test_support_meeting_minutes_are_404_for_a_non_member_and_audited(meetings_a
                            NAKATOSA, outsider_sub, meeting_id))
     assert [r["action"] for r in rows].count("denied") == 4
 
-    with logged_in(meetings_app, database_urls, roles=("staff", "coordinator")) as coordinator:
-        assert "母の介護申請を支援する。" in coordinator.get(f"/meetings/{meeting_id}/minutes").text
+    with logged_in(meetings_app, database_urls, roles=("staff", "coordinator")) as coordinator:  # not a member
+        assert coordinator.get(f"/meetings/{meeting_id}").status_code == 200
+        minutes = coordinator.get(f"/meetings/{meeting_id}/minutes")
+        assert minutes.status_code == 403 and "母の介護申請を支援する。" not in minutes.text
 
 
 def test_multilayer_meeting_page_refuses_a_non_consenting_case_with_the_reason(meetings_app, database_urls):
@@ -121,7 +137,11 @@ def test_nakatosa_kinds_and_roles_only_while_enabled_and_never_for_another_tenan
             assert all(k in index.text for k in ("コア会議", "安心生活応援ネットワーク会議", "地域づくり・資源開発会議"))
             meeting_id = _meeting_id(client.post("/meetings/", data={
                 "kind": "core_meeting", "starts_at": "2026-12-05T09:30", "place": "中土佐町社協"}, follow_redirects=False))
-            assert "コーディネーターA" in client.get(f"/meetings/{meeting_id}").text
+            page = client.get(f"/meetings/{meeting_id}")
+            assert "コア会議（支援会議（社会福祉法第106条の6）として開催）" in page.text
+            assert "包括化推進員A・包括化推進員D・包括化推進員Eの担当者が決まっていない" in page.text  # no seat holders yet
+            seats = client.get("/meetings/seats").text
+            assert "包括化推進員E" in seats and "地域包括支援センター統括ケアマネ" in seats
             assert client.get("/meetings/progress").status_code == 200
         with logged_in(meetings_app, database_urls, tenant_id=NANKOKU, roles=("staff", "coordinator")) as other:
             index = other.get("/meetings/?month=2026-12")
@@ -141,8 +161,8 @@ def test_nakatosa_kinds_and_roles_only_while_enabled_and_never_for_another_tenan
             kind_cells = re.findall(r"<td>[^<]*</td>\s*<td><a href=\"/meetings/", index.text)
             assert not re.search("コア会議|安心生活応援ネットワーク会議|地域づくり・資源開発会議", offered + "".join(kind_cells))
             assert "重層的支援会議" in offered
-            page = client.get(f"/meetings/{meeting_id}")  # the kind is gone: treated as confidential, coordinators see
-            assert page.status_code == 200 and "コーディネーターA" not in page.text
+            page = client.get(f"/meetings/{meeting_id}")  # the kind is gone: treated as confidential
+            assert page.status_code == 200 and "包括化推進員" not in page.text
             assert client.post("/meetings/", data={"kind": "core_meeting", "starts_at": "2026-12-06T10:00",
                                                    "place": "役場"}, follow_redirects=False).status_code == 422
             core_ok = client.post("/meetings/", data={"kind": "support_meeting", "starts_at": "2026-12-06T10:00",

@@ -1,4 +1,5 @@
-"""Meetings at the service level: the consent rule of 重層的支援会議, and 中土佐町's chain for one household."""
+"""Meetings at the service level: what each meeting kind may decide (the rule table of core.meetings.decisions),
+支援決定 by the municipality, secrecy acknowledgements, and 中土佐町's chain with seats and the carried agenda."""
 
 from __future__ import annotations
 
@@ -10,11 +11,15 @@ import pytest
 from core.auth.staff_directory import StaffEntry
 from core.cases import service as cases
 from core.cases.schemas import today
-from core.meetings import service
+from core.meetings import decisions, service
 from core.meetings.kinds import merge
+from core.plugin_types import MeetingKindDefinition, MeetingKindRule
 from tests.cases_support import intake_body, principal, unit_of_work
 
 TENANT = "394017"
+KINDS = merge([])
+RULES = {code: decisions.rules_for(kind) for code, kind in KINDS.items()}
+NOW = dt.datetime.now(service.JST).replace(second=0, microsecond=0)
 
 
 def _case(urls, who, **override):
@@ -24,87 +29,284 @@ def _case(urls, who, **override):
     return unit_of_work(urls, TENANT, work, actor=who.sub)
 
 
+async def _planned(session, case_id, *, consent: bool = True, kinds=("multilayer_meeting",)):
+    """Assessment and plan (and, unless told otherwise, a consent covering ``kinds``): ready for a plan agreement."""
+    case = await cases.get_case(session, case_id, for_update=True)
+    if consent:
+        await cases.record_consent(session, case, {"given_on": today().isoformat(), "purpose": "支援の検討のため",
+                                                   "meeting_kinds": list(kinds), "method": "written"})
+    await cases.transition(session, case, "assessment")
+    members = await cases.household_members(session, case.household_id)
+    await cases.add_assessment(session, case, {"assessed_on": today().isoformat(), "items": [
+        {"person_id": str(members[1].person.id), "field": "elderly", "problem": "要介護認定が未申請"}]})
+    await cases.create_plan(session, case, {"goals": "介護サービスの利用と本人の居場所づくり",
+                                            "review_on": (today() + dt.timedelta(days=7)).isoformat()})
+    return case
+
+
+async def _meeting(session, kind, who, *, when=None, kinds=KINDS):
+    scheduled = await service.schedule(session, {"kind": kind, "starts_at": when or NOW - dt.timedelta(hours=1),
+                                                 "place": "役場 第1会議室"}, kinds, {}, who)
+    return scheduled.meeting
+
+
+async def _ack(session, meeting, who):
+    mine = next(m for m in await service.members(session, meeting.id) if m.user_sub == who.sub)
+    await service.acknowledge_confidentiality(session, meeting, mine.id, who)
+
+
 def test_multilayer_meeting_refuses_a_case_without_consent_and_support_meeting_takes_it(database_urls):
     who = principal(TENANT)
     case_id = _case(database_urls, who, consent_given=False)
-    kinds = merge([])
 
     async def work(session):
-        start = dt.datetime(2026, 12, 1, 10, 0)
-        multilayer = await service.create_meeting(session, {"kind": "multilayer_meeting", "starts_at": start,
-                                                            "place": "役場 第1会議室"}, kinds)
+        multilayer = await _meeting(session, "multilayer_meeting", who)
         with pytest.raises(service.SharingRefused) as refused:
-            await service.add_agenda_item(session, multilayer, kinds["multilayer_meeting"], case_id)
+            await service.add_agenda_item(session, multilayer, KINDS["multilayer_meeting"], case_id)
         assert refused.value.message == ("「重層的支援会議」の議題にできません: "
                                          "本人の情報共有への同意が記録されていません。同意を得て記録してから共有してください。")
         assert await service.agenda(session, multilayer.id) == []
-        support = await service.create_meeting(session, {"kind": "support_meeting", "starts_at": start,
-                                                         "online_url": "https://meet.example.jp/x"}, kinds)
-        item = await service.add_agenda_item(session, support, kinds["support_meeting"], case_id, "8050、介護未申請")
+        support = await service.create_meeting(session, {"kind": "support_meeting", "starts_at": NOW,
+                                                         "online_url": "https://meet.example.jp/x"}, KINDS)
+        item = await service.add_agenda_item(session, support, KINDS["support_meeting"], case_id, "8050、介護未申請")
         assert "同意がなくても" in item.sharing_basis
         with pytest.raises(service.ValidationFailed, match="場所かオンライン"):
-            await service.create_meeting(session, {"kind": "support_meeting", "starts_at": start}, kinds)
+            await service.create_meeting(session, {"kind": "support_meeting", "starts_at": NOW}, KINDS)
 
     unit_of_work(database_urls, TENANT, work, actor=who.sub)
 
 
-def test_nakatosa_chain_for_one_household_from_consultation_to_progress_check(database_urls):
+def test_support_meeting_refuses_plan_agreement_support_decision_and_closure_for_any_case(database_urls):
+    who = principal(TENANT)
+    consented, unconsented = _case(database_urls, who), _case(database_urls, who, consent_given=False)
+
+    async def work(session):
+        await _planned(session, consented)
+        await _planned(session, unconsented, consent=False)
+        meeting = await _meeting(session, "support_meeting", who)
+        await _ack(session, meeting, who)
+        for case_id in (consented, unconsented):
+            item = await service.add_agenda_item(session, meeting, KINDS["support_meeting"], case_id, principal=who)
+            for code in ("plan_agreed", "closed", "support_decided"):
+                with pytest.raises(service.DecisionRefused) as refused:
+                    await service.decide(session, meeting, RULES["support_meeting"], item.id, code, "理由", who)
+                assert refused.value.message.startswith("支援会議（社会福祉法第106条の6）では「")
+                assert "決められるのは 情報共有・見守り・アウトリーチの役割分担・同意取得への働きかけ・次回検討（次の会議へ） です" \
+                    in refused.value.message
+            case = await cases.get_case(session, case_id)
+            assert case.status == "planning" and (await cases.current_plan(session, case_id)).agreed_on is None
+            decided = await service.decide(session, meeting, RULES["support_meeting"], item.id, "outreach_roles",
+                                           "包括が週1回訪問", who)
+            assert decided.decision == "outreach_roles"
+            with pytest.raises(service.DecisionRefused, match="決定済み"):  # a decision is never overwritten
+                await service.decide(session, meeting, RULES["support_meeting"], item.id, "info_shared", None, who)
+
+    unit_of_work(database_urls, TENANT, work, actor=who.sub)
+
+
+def test_multilayer_meeting_agrees_only_a_consented_plan_once_then_the_municipality_decides(database_urls):
+    staff = principal(TENANT, roles=("staff", "coordinator"))
+    admin = principal(TENANT, roles=("staff", "tenant-admin"), sub=f"admin-{uuid.uuid4()}")
+    case_id = _case(database_urls, staff)
+    revoked_id = _case(database_urls, staff)
+
+    async def work(session):
+        case = await _planned(session, case_id)
+        other = await _planned(session, revoked_id)
+        meeting = await _meeting(session, "multilayer_meeting", staff)
+        item = await service.add_agenda_item(session, meeting, KINDS["multilayer_meeting"], case_id, principal=staff)
+        late = await service.add_agenda_item(session, meeting, KINDS["multilayer_meeting"], revoked_id,
+                                             principal=staff)
+        # consent revoked after the case was put on the agenda: checked again when deciding
+        consent = (await cases.consents(session, other.id))[0]
+        await cases.revoke_consent(session, consent, {"reason": "本人の申し出"})
+        with pytest.raises(service.DecisionRefused, match="「プランに合意」は本人の同意があるケースだけ決められます: 本人の同意は"):
+            await service.decide(session, meeting, RULES["multilayer_meeting"], late.id, "plan_agreed", None, staff)
+
+        outsider = principal(TENANT)
+        with pytest.raises(service.DecisionRefused, match="この会議の参加者です"):
+            await service.decide(session, meeting, RULES["multilayer_meeting"], item.id, "plan_agreed", None, outsider)
+        await service.decide(session, meeting, RULES["multilayer_meeting"], item.id, "plan_agreed", "役割分担を確認", staff)
+        assert case.status == "planning"  # agreed, not yet decided: 支援決定 is the municipality's act
+        assert (await cases.current_plan(session, case_id)).agreed_on == today()
+
+        # a second agreement on the same plan, at another meeting, is refused and names the plan
+        again = await _meeting(session, "multilayer_meeting", staff)
+        second = await service.add_agenda_item(session, again, KINDS["multilayer_meeting"], case_id, principal=staff)
+        with pytest.raises(service.DecisionRefused) as refused:
+            await service.decide(session, again, RULES["multilayer_meeting"], second.id, "plan_agreed", None, staff)
+        assert "プラン（第1版）は令和" in refused.value.message and "二度合意することはできません" in refused.value.message
+
+        with pytest.raises(service.Forbidden, match="支援決定を記録できるのは市町村の団体管理者"):
+            await service.decide_support(session, meeting, RULES["multilayer_meeting"], item.id, staff)
+        decided = await service.decide_support(session, meeting, RULES["multilayer_meeting"], item.id, admin)
+        assert case.status == "decided"
+        assert decided.support_decided_by == admin.sub and decided.support_decided_by_name == "山本 花子"
+        assert decided.support_decided_at is not None
+        with pytest.raises(service.DecisionRefused, match="すでに記録されています"):
+            await service.decide_support(session, meeting, RULES["multilayer_meeting"], item.id, admin)
+
+        # closure is judged at a 重層的支援会議, once
+        await cases.transition(session, case, "supporting")
+        end = await service.add_agenda_item(session, again, KINDS["multilayer_meeting"], case_id, principal=staff)
+        with pytest.raises(service.ValidationFailed, match="終結の理由"):
+            await service.decide(session, again, RULES["multilayer_meeting"], end.id, "closed", None, staff)
+        await service.decide(session, again, RULES["multilayer_meeting"], end.id, "closed", "目標を達成", staff)
+        assert case.status == "closed"
+        third = await _meeting(session, "multilayer_meeting", staff)
+        once_more = await service.add_agenda_item(session, third, KINDS["multilayer_meeting"], case_id,
+                                                  principal=staff)
+        with pytest.raises(service.DecisionRefused, match="すでに「終結」です"):
+            await service.decide(session, third, RULES["multilayer_meeting"], once_more.id, "closed", "再度", staff)
+
+    unit_of_work(database_urls, TENANT, work, actor=staff.sub)
+
+
+def test_no_decision_before_the_meeting_day_and_none_after_the_minutes_are_finalised(database_urls):
+    who = principal(TENANT)
+    case_id = _case(database_urls, who)
+
+    async def work(session):
+        await _planned(session, case_id)
+        future = await _meeting(session, "multilayer_meeting", who, when=NOW + dt.timedelta(days=30))
+        item = await service.add_agenda_item(session, future, KINDS["multilayer_meeting"], case_id, principal=who)
+        with pytest.raises(service.DecisionRefused) as refused:
+            await service.decide(session, future, RULES["multilayer_meeting"], item.id, "plan_agreed", None, who)
+        assert refused.value.message.startswith("会議の日（令和") and "より前には、決定を記録できません" in refused.value.message
+
+        held = await _meeting(session, "multilayer_meeting", who)
+        on_it = await service.add_agenda_item(session, held, KINDS["multilayer_meeting"], case_id, principal=who)
+        with pytest.raises(service.Forbidden, match="進行役"):
+            await service.finalise_minutes(session, held, principal(TENANT))
+        await service.finalise_minutes(session, held, who)
+        with pytest.raises(service.DecisionRefused, match="議事録が確定しているため"):
+            await service.decide(session, held, RULES["multilayer_meeting"], on_it.id, "plan_agreed", None, who)
+        with pytest.raises(service.CaseError, match="議事録が確定しているため"):
+            await service.save_minutes(session, held, "後から書き換え")
+
+    unit_of_work(database_urls, TENANT, work, actor=who.sub)
+
+
+def test_secrecy_is_acknowledged_by_the_member_alone_and_external_ones_by_the_chair(database_urls):
+    chair = principal(TENANT, roles=("staff",))
+    colleague = principal(TENANT, roles=("staff",), sub=f"colleague-{uuid.uuid4()}")
+    case_id = _case(database_urls, chair, consent_given=False)
+
+    async def work(session):
+        meeting = await _meeting(session, "support_meeting", chair)
+        await _ack(session, meeting, chair)
+        await service.add_agenda_item(session, meeting, KINDS["support_meeting"], case_id, principal=chair)
+        await service.save_minutes(session, meeting, "母の介護申請を支援する。")
+        session.add(StaffEntry(user_sub=colleague.sub, display_name="中村 健", username="nakamura"))
+        await session.flush()
+        member = await service.add_member(session, meeting, {"user_sub": colleague.sub})
+        external = await service.add_member(session, meeting, {"name": "民生委員 高橋", "organisation": "民生委員児童委員協議会"})
+
+        # the unacknowledged member sees that the meeting exists, and no case and no minutes
+        assert await service.meeting_access(session, meeting, KINDS["support_meeting"], colleague) == service.LIMITED
+        with pytest.raises(service.Forbidden, match="守秘義務の確認を記録した参加者だけ"):
+            await service.open_meeting(session, meeting.id, colleague, KINDS, full=True)
+        # nobody acknowledges for someone else, not even the chair
+        with pytest.raises(service.Forbidden, match="ご本人がログインして"):
+            await service.acknowledge_confidentiality(session, meeting, member.id, chair)
+        await service.acknowledge_confidentiality(session, meeting, member.id, colleague)
+        assert member.confidentiality_ack_method == "self" and member.confidentiality_ack_by == colleague.sub
+        assert await service.open_meeting(session, meeting.id, colleague, KINDS, full=True) is meeting
+
+        # an external participant: only the chair records it, with the method and the date
+        with pytest.raises(service.Forbidden, match="進行役"):
+            await service.acknowledge_confidentiality(session, meeting, external.id, colleague,
+                                                      {"method": "written", "acknowledged_on": today().isoformat()})
+        with pytest.raises(service.ValidationFailed) as missing:
+            await service.acknowledge_confidentiality(session, meeting, external.id, chair, {})
+        assert {e["field"] for e in missing.value.errors} == {"method", "acknowledged_on"}
+        await service.acknowledge_confidentiality(session, meeting, external.id, chair,
+                                                  {"method": "oral", "acknowledged_on": today().isoformat()})
+        assert (external.confidentiality_ack_method, external.confidentiality_ack_on) == ("oral", today())
+        assert external.confidentiality_ack_by == chair.sub
+        # a coordinator who is not a member is not bound by this meeting's secrecy: no cases, no minutes
+        coordinator = principal(TENANT, roles=("staff", "coordinator"))
+        assert await service.meeting_access(session, meeting, KINDS["support_meeting"], coordinator) == service.LIMITED
+
+    unit_of_work(database_urls, TENANT, work, actor=chair.sub)
+
+
+def test_a_plugin_kind_runs_as_a_core_kind_and_can_only_narrow_what_it_decides():
+    confidential = MeetingKindDefinition(code="core", label="コア会議", confidential=True, requires_consent=False)
+    consented = MeetingKindDefinition(code="network", label="ネットワーク会議")
+    assert decisions.rules_for(confidential).runs_as == "support_meeting"
+    assert decisions.rules_for(consented).decisions == ("info_shared", "refer_next")  # no rule: decides nothing binding
+    widened = decisions.rules_for(confidential, [MeetingKindRule("core", "multilayer_meeting")])
+    assert widened.runs_as == "support_meeting" and not widened.agrees_plans  # a kind without consent cannot agree
+    narrowed = decisions.rules_for(consented, [MeetingKindRule("network", "multilayer_meeting",
+                                                               ("plan_agreed", "closed", "support_decided"))])
+    assert narrowed.runs_as == "multilayer_meeting" and narrowed.decisions == ("plan_agreed", "closed")
+    facts = decisions.Facts("planning", 1, None, None, today(), today(), None, True)
+    assert decisions.refusal(narrowed, "continue", facts) == (
+        "「ネットワーク会議」では「支援継続」は決められません。決められるのは プランに合意・終結 です。")
+    assert decisions.refusal(narrowed, "plan_agreed", facts) is None
+
+
+def test_nakatosa_chain_seats_the_core_meeting_carries_its_households_and_checks_progress(database_urls):
     import plugins.nakatosa as nakatosa
 
     coordinator = principal(TENANT, roles=("staff", "coordinator"))
+    admin = principal(TENANT, roles=("staff", "tenant-admin"))
     kinds = merge(nakatosa.kyosei_meeting_kinds(TENANT))
+    rules = {c: decisions.rules_for(k, nakatosa.kyosei_meeting_kind_rules(TENANT)) for c, k in kinds.items()}
     roles = {r.code: r for r in nakatosa.kyosei_roles(TENANT)}
-    # 1. a consultation reaches an agency (no consent yet)
-    case_id = _case(database_urls, coordinator, consent_given=False)
+    case_id = _case(database_urls, coordinator, consent_given=False)  # 1. a consultation, no consent yet
 
     async def chain(session):
-        day = dt.datetime(2026, 12, 2, 13, 30)
-        # 2. コア会議 (held as a 支援会議) picks the household and lists its issues, before consent
-        core = await service.create_meeting(session, {"kind": "core_meeting", "starts_at": day, "place": "社協"}, kinds)
-        for code, seat in nakatosa.SEATS["core_meeting"]:  # the coordinators, picked from the staff directory
-            sub = f"{code}-{uuid.uuid4()}"
-            session.add(StaffEntry(user_sub=sub, display_name=roles[code].label, username=code))
+        holders = {}
+        for code in roles:  # 包括化推進員 A–E hold their seats
+            holders[code] = f"{code}-{uuid.uuid4()}"
+            session.add(StaffEntry(user_sub=holders[code], display_name=roles[code].label, username=code))
             await session.flush()
-            await service.add_member(session, core, {"user_sub": sub, "member_role": seat, "duty_role": code}, roles)
+            await service.assign_seat(session, code, holders[code], roles)
+
+        # 2. コア会議 (runs as 支援会議) is seated automatically: A leads, D and E must attend
+        scheduled = await service.schedule(session, {"kind": "core_meeting", "starts_at": NOW - dt.timedelta(days=1),
+                                                     "place": "社協"}, kinds, roles, coordinator)
+        core = scheduled.meeting
+        assert scheduled.empty_seats == [] and scheduled.waiting == []
         seats = {m.duty_role: m.member_role for m in await service.members(session, core.id)}
-        assert seats["coordinator_a"] == "leader"
-        assert seats["coordinator_d"] == seats["coordinator_e"] == "required"
+        assert seats == {"coordinator_a": "leader", "coordinator_d": "required", "coordinator_e": "required",
+                         None: "by_topic"}  # the organiser joins by topic: the seat gave the lead to A
+        await _ack(session, core, coordinator)
         picked = await service.add_agenda_item(session, core, kinds["core_meeting"], case_id,
-                                               "母の介護（未申請）、本人のひきこもり、収入なし")
-        await service.decide(session, core, picked.id, "refer_next", "ネットワーク会議で支援を検討")
+                                               "母の介護（未申請）、本人のひきこもり、収入なし", principal=coordinator)
+        with pytest.raises(service.DecisionRefused, match="「コア会議」（支援会議として開催）では「プランに合意」は決められません"):
+            await service.decide(session, core, rules["core_meeting"], picked.id, "plan_agreed", None, coordinator)
+        await service.decide(session, core, rules["core_meeting"], picked.id, "refer_next", "ネットワーク会議で検討",
+                             coordinator)
 
-        # 3. consent is obtained; assessment and plan are made
-        case = await cases.get_case(session, case_id, for_update=True)
-        agency = await cases.create_agency(session, {"name": "中土佐町地域包括支援センター", "field": "elderly"})
-        await cases.record_consent(session, case, {
-            "given_on": today().isoformat(), "purpose": "支援の検討のため", "agency_ids": [str(agency.id)],
-            "meeting_kinds": ["network_meeting", "multilayer_meeting"], "method": "written"})
-        members = await cases.household_members(session, case.household_id)
-        await cases.add_assessment(session, case, {"assessed_on": today().isoformat(), "items": [
-            {"person_id": str(members[1].person.id), "field": "elderly", "problem": "要介護認定が未申請"}]})
-        await cases.create_plan(session, case, {"goals": "介護サービスの利用と本人の居場所づくり",
-                                                "review_on": (today() + dt.timedelta(days=7)).isoformat()})
-        assert case.status == "planning"
+        # before consent, the network meeting cannot take it: the carry waits, with the reason
+        early = await service.schedule(session, {"kind": "network_meeting", "starts_at": NOW, "place": "役場"},
+                                       kinds, roles, coordinator)
+        assert [w.case.id for w in early.waiting] == [case_id] and "同意" in early.waiting[0].reason
+        assert await service.agenda(session, early.meeting.id) == []
 
-        # 4. 安心生活応援ネットワーク会議 (leader C, deputy B) reviews and decides who supports how
-        network = await service.create_meeting(session, {"kind": "network_meeting", "starts_at": day + dt.timedelta(days=7),
-                                                         "place": "役場"}, kinds)
-        await service.add_member(session, network, {"name": "地域包括の担当者", "organisation": "地域包括支援センター",
-                                                    "member_role": "by_topic"}, roles)
-        item = await service.add_agenda_item(session, network, kinds["network_meeting"], case_id, "支援分担の決定")
-        await service.decide(session, network, item.id, "plan_agreed", "包括: 介護申請、社協: 居場所")
+        # 3. consent, assessment, plan
+        case = await _planned(session, case_id, kinds=("network_meeting",))
+
+        # 4. 安心生活応援ネットワーク会議: seated C (lead) and B (deputy), the household carried with its issues
+        later = await service.schedule(session, {"kind": "network_meeting", "starts_at": NOW, "place": "役場"},
+                                       kinds, roles, coordinator)
+        network = later.meeting
+        seats = {m.duty_role: m.member_role for m in await service.members(session, network.id)}
+        assert seats["coordinator_c"] == "leader" and seats["coordinator_b"] == "deputy"
+        (carried,) = await service.agenda(session, network.id)
+        assert carried.case.id == case_id and carried.item.carried_from_id == picked.id
+        assert carried.item.issues == "母の介護（未申請）、本人のひきこもり、収入なし"
+        await service.decide(session, network, rules["network_meeting"], carried.item.id, "plan_agreed",
+                             "包括: 介護申請、社協: 居場所", coordinator)
+        await service.decide_support(session, network, rules["network_meeting"], carried.item.id, admin)
         assert case.status == "decided"
-        assert (await cases.current_plan(session, case.id)).agreed_on == today()
-        await service.decide(session, network, item.id, "start_support")
-        assert case.status == "supporting"
 
-        # 5. the core meeting checks the progress of all open cases and programmes
+        # 5. 進捗確認: every open case with the person's name, owners and the date of the last decision
         progress = await service.progress_check(session, coordinator)
-        assert case.id in [c.id for c in progress.cases]
-        assert progress.last_decision[case.id].decision == "start_support"
-        due = await service.follow_up(session, coordinator)
-        assert case.id in [c.id for c in due]
-        with pytest.raises(service.ValidationFailed, match="終結の理由"):
-            await service.decide(session, network, item.id, "closed")
+        row = next(r for r in progress.rows if r.case.id == case_id)
+        assert row.person_name == "山田 太郎" and row.last.decision == "plan_agreed" and row.last.decided_at
 
     unit_of_work(database_urls, TENANT, chain, actor=coordinator.sub)

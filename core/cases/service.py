@@ -622,8 +622,9 @@ async def plans(session: AsyncSession, case_id: uuid.UUID) -> list[tuple[Support
 
 
 async def agree_plan(session: AsyncSession, case_id: uuid.UUID | str | SupportCase, *, agreed_on: dt.date | None = None,
-                     note: str | None = None) -> SupportPlan:
-    """The current plan was agreed (e.g. at a 重層的支援会議): record it; プラン作成 → 支援決定."""
+                     note: str | None = None, move_to_decided: bool = True) -> SupportPlan:
+    """The current plan was agreed: record it; プラン作成 → 支援決定 unless ``move_to_decided`` is False (a
+    重層的支援会議 agrees the plan, and 支援決定 follows as the municipality's own act: core.meetings)."""
     case = case_id if isinstance(case_id, SupportCase) else await get_case(session, case_id, for_update=True)
     plan = await current_plan(session, case.id)
     if plan is None:
@@ -637,7 +638,7 @@ async def agree_plan(session: AsyncSession, case_id: uuid.UUID | str | SupportCa
     await session.flush()
     await record(session, AuditAction.UPDATE, "support_plan", plan.id, reason="agreed")
     emit_after_commit(session, "kyosei_plan_agreed", case_id=str(case.id))
-    if case.status == "planning":
+    if case.status == "planning" and move_to_decided:
         await transition(session, case, "decided")
     return plan
 

@@ -34,7 +34,8 @@ from core.auth.principal import Principal, Role
 from core.cases import service as cases
 from core.cases.schemas import parse_json_body
 from core.meetings import schemas, service
-from core.meetings.kinds import DECISION_LABELS, MEMBER_ROLE_LABELS, tenant_kinds, tenant_roles
+from core.meetings.decisions import LABELS as DECISION_LABELS, tenant_rules
+from core.meetings.kinds import MEMBER_ROLE_LABELS, tenant_kinds, tenant_roles
 from core.meetings.models import Meeting
 from core.meetings.service import CaseError, ValidationFailed
 from core.problems import PROBLEM_MEDIA_TYPE, invalid_input, refusal
@@ -84,29 +85,37 @@ async def _roles(request: Request):
     return await tenant_roles(_host(request), _user(request).tenant_id)
 
 
-async def _body(request: Request) -> dict[str, Any]:
-    return parse_json_body(await request.body())
+async def _rules(request: Request, kinds):
+    return await tenant_rules(_host(request), _user(request).tenant_id, kinds)
+
+
+async def _body(request: Request, *, optional: bool = False) -> dict[str, Any]:
+    raw = await request.body()
+    return {} if optional and not raw.strip() else parse_json_body(raw)
 
 
 def _json(content: Any, status: int = 200) -> Response:
     return Response(content, status_code=status)
 
 
-async def _open(request: Request, db: AsyncSession, meeting_id: uuid.UUID):
+async def _open(request: Request, db: AsyncSession, meeting_id: uuid.UUID, *, full: bool = True):
     """(meeting, kinds, None), or (None, kinds, problem) when the service refuses: the problem is returned, not
-    raised, so the DENIED audit event of a confidential meeting is committed."""
+    raised, so the DENIED audit event of a confidential meeting is committed. ``full``: the cases and minutes are
+    needed (a 支援会議 member who has not acknowledged secrecy gets 403)."""
     kinds = await _kinds(request)
     try:
-        return await service.open_meeting(db, meeting_id, _user(request), kinds), kinds, None
+        return await service.open_meeting(db, meeting_id, _user(request), kinds, full=full), kinds, None
     except CaseError as exc:
         return None, kinds, problem_for(request, exc)
 
 
 async def _detail(request: Request, db: AsyncSession, meeting: Meeting, kinds) -> schemas.MeetingDetailOut:
-    roles = await _roles(request)
-    return {**schemas.meeting_json(meeting, kinds.get(meeting.kind)),  # type: ignore[typeddict-item]
-            "members": [schemas.member_json(m, roles) for m in await service.members(db, meeting.id)],
-            "agenda": [schemas.agenda_json(row.item, row.case) for row in await service.agenda(db, meeting.id)]}
+    roles, rules = await _roles(request), await _rules(request, kinds)
+    access = await service.meeting_access(db, meeting, kinds.get(meeting.kind), _user(request))
+    agenda = await service.agenda(db, meeting.id) if access == service.FULL else []
+    return {**schemas.meeting_json(meeting, kinds.get(meeting.kind), rules.get(meeting.kind)),  # type: ignore[typeddict-item]
+            "access": access or "", "members": [schemas.member_json(m, roles) for m in await service.members(db, meeting.id)],
+            "agenda": [schemas.agenda_json(row.item, row.case) for row in agenda]}
 
 
 def _date(raw: str | None, field: str, label: str, errors: list[dict[str, str]]) -> dt.date | None:
@@ -137,25 +146,28 @@ async def list_meetings(
     if errors:
         raise ValidationFailed(errors)
     kinds = await _kinds(request)
-    return [schemas.meeting_json(m, kinds.get(m.kind)) for m in await service.list_meetings(db, start=start, end=end)
-            if await service.may_see_minutes(db, m, kinds.get(m.kind), _user(request))]
+    rules = await _rules(request, kinds)
+    return [schemas.meeting_json(m, kinds.get(m.kind), rules.get(m.kind))
+            for m in await service.list_meetings(db, start=start, end=end)
+            if await service.meeting_access(db, m, kinds.get(m.kind), _user(request)) is not None]
 
 
-@post("/meetings", status_code=201, summary="会議の登録（登録した人が最初の参加者・進行役）",
+@post("/meetings", status_code=201, summary="会議の登録（推進員の席を自動で着席、前の会議からの持ち越しを議題に）",
       operation_class=schemas.MEETING_BODY, responses=_problems(400, 422))
 async def create_meeting(request: Request, db: NamedDependency[AsyncSession]) -> schemas.MeetingDetailOut:
     kinds = await _kinds(request)
-    meeting = await service.create_meeting(db, await _body(request), kinds)
-    await service.add_organiser(db, meeting, _user(request))
-    return await _detail(request, db, meeting, kinds)
+    scheduled = await service.schedule(db, await _body(request), kinds, await _roles(request), _user(request))
+    return await _detail(request, db, scheduled.meeting, kinds)
 
 
 @get("/meetings/reference", summary="会議の種類・団体の役割・参加の役割・決定の一覧（プラグインの分を含む）")
 async def reference(request: Request) -> schemas.ReferenceOut:
     kinds, roles = await _kinds(request), await _roles(request)
+    rules = await _rules(request, kinds)
     return {
         "kinds": [{"code": k.code, "label": k.label, "legal_basis": k.legal_basis, "confidential": k.confidential,
-                   "requires_consent": k.requires_consent, "description": k.description} for k in kinds.values()],
+                   "requires_consent": k.requires_consent, "description": k.description,
+                   "runs_as": rules[k.code].runs_as, "decisions": list(rules[k.code].decisions)} for k in kinds.values()],
         "roles": [{"code": r.code, "label": r.label, "description": r.description} for r in roles.values()],
         "member_roles": dict(MEMBER_ROLE_LABELS), "decisions": dict(DECISION_LABELS),
     }
@@ -189,14 +201,15 @@ async def follow_up(
 @get("/meetings/progress", summary="進捗確認（継続中のすべてのケースと実施中の事業）")
 async def progress(request: Request, db: NamedDependency[AsyncSession]) -> schemas.ProgressOut:
     check = await service.progress_check(db, _user(request))
-    return {"cases": [schemas.case_due_json(c, check.last_decision.get(c.id)) for c in check.cases],
-            "programs": [{"id": str(p.id), "name": p.name} for p in check.programs]}
+    return {"cases": [schemas.progress_row_json(row) for row in check.rows],
+            "programs": [{"id": str(p.program.id), "name": p.program.name, "hub": p.hub_name} for p in check.programs]}
 
 
-@get("/meetings/{meeting_id:uuid}", summary="会議（参加者・議題・決定）", responses=_problems(404))
+@get("/meetings/{meeting_id:uuid}", summary="会議（参加者・議題・決定）", responses=_problems(404),
+     description="支援会議で守秘義務の確認をしていない参加者（と参加していない推進員）には access=limited で議題を返しません。")
 async def get_meeting(meeting_id: FromPath[uuid.UUID], request: Request,
                       db: NamedDependency[AsyncSession]) -> Response[schemas.MeetingDetailOut]:
-    meeting, kinds, refused = await _open(request, db, meeting_id)
+    meeting, kinds, refused = await _open(request, db, meeting_id, full=False)
     if refused:
         return refused
     return _json(await _detail(request, db, meeting, kinds))
@@ -215,13 +228,18 @@ async def add_member(meeting_id: FromPath[uuid.UUID], request: Request,
 
 
 @post("/meetings/{meeting_id:uuid}/members/{member_id:uuid}/acknowledgement", status_code=200,
-      summary="守秘義務の確認を記録（支援会議）", responses=_problems(404))
+      summary="守秘義務の確認を記録（支援会議。本人が、外部の参加者は進行役が方法と日付つきで）",
+      operation_class=schemas.ACK_BODY, responses=_problems(400, 403, 404, 409, 422))
 async def acknowledge(meeting_id: FromPath[uuid.UUID], member_id: FromPath[uuid.UUID], request: Request,
                       db: NamedDependency[AsyncSession]) -> Response[schemas.MemberOut]:
-    meeting, kinds, refused = await _open(request, db, meeting_id)
+    meeting, kinds, refused = await _open(request, db, meeting_id, full=False)
     if refused:
         return refused
-    member = await service.acknowledge_confidentiality(db, meeting, member_id)
+    data = await _body(request, optional=True)
+    try:
+        member = await service.acknowledge_confidentiality(db, meeting, member_id, _user(request), data)
+    except service.Forbidden as exc:
+        return problem_for(request, exc)  # returned: the DENIED audit event of acting for another is committed
     return _json(schemas.member_json(member, await _roles(request)))
 
 
@@ -251,9 +269,41 @@ async def decide(meeting_id: FromPath[uuid.UUID], item_id: FromPath[uuid.UUID], 
     if refused:
         return refused
     data = await _body(request)
-    item = await service.decide(db, meeting, item_id, data.get("decision"), data.get("note"))
+    rules = (await _rules(request, kinds)).get(meeting.kind)
+    try:
+        item = await service.decide(db, meeting, rules, item_id, data.get("decision"), data.get("note"), _user(request))
+    except (service.DecisionRefused, service.Forbidden) as exc:
+        return problem_for(request, exc)  # refused before anything was written; the DENIED event is committed
     case = await cases.get_case(db, item.case_id)
     return _json(schemas.agenda_json(item, case))
+
+
+@post("/meetings/{meeting_id:uuid}/agenda/{item_id:uuid}/support-decision", status_code=200,
+      summary="支援決定（市町村）を記録する（誰が・いつ）", operation_class=schemas.SUPPORT_DECISION_BODY,
+      responses=_problems(400, 403, 404, 409, 422))
+async def decide_support(meeting_id: FromPath[uuid.UUID], item_id: FromPath[uuid.UUID], request: Request,
+                         db: NamedDependency[AsyncSession]) -> Response[schemas.AgendaItemOut]:
+    meeting, kinds, refused = await _open(request, db, meeting_id)
+    if refused:
+        return refused
+    data = await _body(request, optional=True)
+    rules = (await _rules(request, kinds)).get(meeting.kind)
+    try:
+        item = await service.decide_support(db, meeting, rules, item_id, _user(request), data.get("note"))
+    except (service.DecisionRefused, service.Forbidden) as exc:
+        return problem_for(request, exc)
+    case = await cases.get_case(db, item.case_id)
+    return _json(schemas.agenda_json(item, case))
+
+
+@post("/meetings/{meeting_id:uuid}/minutes/finalisation", status_code=200, summary="議事録の確定（進行役）",
+      responses=_problems(403, 404, 409))
+async def finalise_minutes(meeting_id: FromPath[uuid.UUID], request: Request,
+                           db: NamedDependency[AsyncSession]) -> Response[schemas.MinutesOut]:
+    meeting, kinds, refused = await _open(request, db, meeting_id)
+    if refused:
+        return refused
+    return _json(_minutes_json(await service.finalise_minutes(db, meeting, _user(request))))
 
 
 @get("/meetings/{meeting_id:uuid}/minutes", summary="議事録", responses=_problems(404),
@@ -282,14 +332,16 @@ async def put_minutes(meeting_id: FromPath[uuid.UUID], request: Request,
 def _minutes_json(meeting: Meeting) -> schemas.MinutesOut:
     return {"meeting_id": str(meeting.id), "minutes": meeting.minutes,
             "updated_at": meeting.minutes_updated_at.isoformat() if meeting.minutes_updated_at else None,
-            "updated_by": meeting.minutes_updated_by}
+            "updated_by": meeting.minutes_updated_by,
+            "finalised_at": meeting.minutes_finalised_at.isoformat() if meeting.minutes_finalised_at else None}
 
 
 def meetings_api_router() -> Router:
     return Router(
         path="/api",
         route_handlers=[list_meetings, create_meeting, reference, search_staff, follow_up, progress, get_meeting,
-                        add_member, acknowledge, add_agenda_item, decide, get_minutes, put_minutes],
+                        add_member, acknowledge, add_agenda_item, decide, decide_support, get_minutes, put_minutes,
+                        finalise_minutes],
         guards=[meetings_user],
         exception_handlers=EXCEPTION_HANDLERS,
         tags=["会議"],

@@ -9,7 +9,8 @@ the row-level-security wall.
   this meeting (leader/deputy/required/by_topic), an optional municipal role code (``kyosei_roles``), and for a
   confidential meeting (支援会議) the time the member acknowledged the duty of confidentiality.
 - ``meeting_agenda_item``: a case on the agenda, the issues listed, the consent decision at the moment it was put
-  on, and the decision taken.
+  on, the decision taken, the municipality's 支援決定 after a plan agreement, the item it was carried from.
+- ``meeting_seat``: who holds each plugin role (推進員 A–E); migration 0013.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import DateTime, ForeignKeyConstraint, SmallInteger, String, Text, Uuid
+from sqlalchemy import Date, DateTime, ForeignKeyConstraint, SmallInteger, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.database import Base, TenantOwned, Timestamps, new_id, utc_now
@@ -42,6 +43,8 @@ class Meeting(_Row, Timestamps, Base):
     minutes: Mapped[str | None] = mapped_column(Text)
     minutes_updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     minutes_updated_by: Mapped[str | None] = mapped_column(String(64))
+    minutes_finalised_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # 確定: no more changes
+    minutes_finalised_by: Mapped[str | None] = mapped_column(String(64))
     created_by: Mapped[str] = mapped_column(String(64))
 
 
@@ -53,7 +56,10 @@ class MeetingMember(_Row, Base):
     organisation: Mapped[str | None] = mapped_column(String(100))
     member_role: Mapped[str] = mapped_column(String(20), default="by_topic")
     duty_role: Mapped[str | None] = mapped_column(String(40))  # e.g. nakatosa's coordinator_a
-    confidentiality_ack_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    confidentiality_ack_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # when recorded
+    confidentiality_ack_method: Mapped[str | None] = mapped_column(String(10))  # self | written | oral
+    confidentiality_ack_on: Mapped[dt.date | None] = mapped_column(Date)  # the day the member acknowledged
+    confidentiality_ack_by: Mapped[str | None] = mapped_column(String(64))  # the member, or the chair for externals
     __table_args__ = (_fk("meeting_id", "meeting"),)
 
 
@@ -69,4 +75,20 @@ class AgendaItem(_Row, Base):
     decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     decided_by: Mapped[str | None] = mapped_column(String(64))
     added_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
-    __table_args__ = (_fk("meeting_id", "meeting"), _fk("case_id", "support_case"))
+    # 支援決定: the municipality's decision after the plan was agreed here (who and when)
+    support_decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    support_decided_by: Mapped[str | None] = mapped_column(String(64))
+    support_decided_by_name: Mapped[str | None] = mapped_column(String(255))
+    carried_from_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # the previous meeting's item that referred it
+    __table_args__ = (_fk("meeting_id", "meeting"), _fk("case_id", "support_case"),
+                      _fk("carried_from_id", "meeting_agenda_item"))
+
+
+class MeetingSeat(TenantOwned, Base):
+    """Who holds a plugin role's seat (e.g. 中土佐町's 包括化推進員A): meetings of a kind are seated from here."""
+
+    __tablename__ = "meeting_seat"
+    duty_role: Mapped[str] = mapped_column(String(40), primary_key=True)
+    user_sub: Mapped[str] = mapped_column(String(64))
+    assigned_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+    assigned_by: Mapped[str] = mapped_column(String(64))

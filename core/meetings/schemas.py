@@ -13,7 +13,8 @@ from typing import Any, NotRequired, TypedDict
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 
 from core.cases.schemas import STATUS_LABELS
-from core.meetings.kinds import DECISION_LABELS, MEMBER_ROLE_LABELS
+from core.meetings.decisions import DECISIONS, LABELS as DECISION_LABELS, KindRules
+from core.meetings.kinds import MEMBER_ROLE_LABELS
 from core.meetings.models import AgendaItem, Meeting, MeetingMember
 from core.plugin_types import MeetingKindDefinition, RoleDefinition
 
@@ -54,6 +55,9 @@ class MeetingOut(TypedDict):
     online_url: str | None
     created_by: str
     minutes_updated_at: str | None
+    minutes_finalised_at: str | None  # 確定: no more decisions or edits
+    runs_as: str | None  # the legal kind it is held as: support_meeting | multilayer_meeting (None: decides nothing)
+    decisions: list[str]  # what it may decide (core.meetings.decisions)
 
 
 class MemberOut(TypedDict):
@@ -65,7 +69,9 @@ class MemberOut(TypedDict):
     member_role_label: str
     duty_role: str | None
     duty_role_label: str | None
-    confidentiality_ack_at: str | None
+    confidentiality_ack_at: str | None  # when it was recorded
+    confidentiality_ack_method: str | None  # self (the member, signed in) | written | oral (recorded by the chair)
+    confidentiality_ack_on: str | None  # the day it was given
 
 
 class AgendaItemOut(TypedDict):
@@ -82,9 +88,14 @@ class AgendaItemOut(TypedDict):
     decision_note: str | None
     decided_at: str | None
     decided_by: str | None
+    support_decided_at: str | None  # 支援決定 by the municipality after a plan agreement
+    support_decided_by: str | None
+    support_decided_by_name: str | None
+    carried_from_id: str | None  # the previous meeting's item that referred the case here
 
 
 class MeetingDetailOut(MeetingOut):
+    access: str  # full | limited (a 支援会議 before the member acknowledged secrecy: no agenda)
     members: list[MemberOut]
     agenda: list[AgendaItemOut]
 
@@ -94,6 +105,7 @@ class MinutesOut(TypedDict):
     minutes: str | None
     updated_at: str | None
     updated_by: str | None
+    finalised_at: str | None
 
 
 class CaseDueOut(TypedDict):
@@ -105,11 +117,15 @@ class CaseDueOut(TypedDict):
     last_decision: NotRequired[str | None]
     last_decision_label: NotRequired[str | None]
     last_meeting_id: NotRequired[str | None]
+    last_decided_at: NotRequired[str | None]
+    person_name: NotRequired[str]
+    owners: NotRequired[list[str]]
 
 
 class ProgramOut(TypedDict):
     id: str
     name: str
+    hub: str
 
 
 class ProgressOut(TypedDict):
@@ -131,6 +147,8 @@ class KindOut(TypedDict):
     confidential: bool
     requires_consent: bool
     description: str
+    runs_as: str | None
+    decisions: list[str]
 
 
 class RoleOut(TypedDict):
@@ -146,7 +164,7 @@ class ReferenceOut(TypedDict):
     decisions: dict[str, str]
 
 
-def meeting_json(meeting: Meeting, kind: MeetingKindDefinition | None) -> MeetingOut:
+def meeting_json(meeting: Meeting, kind: MeetingKindDefinition | None, rules: KindRules | None = None) -> MeetingOut:
     return {
         "id": str(meeting.id), "kind": meeting.kind, "kind_label": kind.label if kind else meeting.kind,
         # an unknown kind (its plugin was disabled) is handled as confidential by the service: say so
@@ -154,6 +172,8 @@ def meeting_json(meeting: Meeting, kind: MeetingKindDefinition | None) -> Meetin
         "title": meeting.title, "starts_at": meeting.starts_at.isoformat(), "ends_at": _iso(meeting.ends_at),
         "place": meeting.place, "online_url": meeting.online_url, "created_by": meeting.created_by,
         "minutes_updated_at": _iso(meeting.minutes_updated_at),
+        "minutes_finalised_at": _iso(meeting.minutes_finalised_at),
+        "runs_as": rules.runs_as if rules else None, "decisions": list(rules.decisions) if rules else [],
     }
 
 
@@ -164,6 +184,8 @@ def member_json(member: MeetingMember, roles: dict[str, RoleDefinition]) -> Memb
         "member_role": member.member_role, "member_role_label": MEMBER_ROLE_LABELS.get(member.member_role, ""),
         "duty_role": member.duty_role, "duty_role_label": duty.label if duty else None,
         "confidentiality_ack_at": _iso(member.confidentiality_ack_at),
+        "confidentiality_ack_method": member.confidentiality_ack_method,
+        "confidentiality_ack_on": _iso(member.confidentiality_ack_on),
     }
 
 
@@ -174,6 +196,9 @@ def agenda_json(item: AgendaItem, case: Any) -> AgendaItemOut:
         "issues": item.issues, "sharing_basis": item.sharing_basis, "decision": item.decision,
         "decision_label": DECISION_LABELS.get(item.decision) if item.decision else None,
         "decision_note": item.decision_note, "decided_at": _iso(item.decided_at), "decided_by": item.decided_by,
+        "support_decided_at": _iso(item.support_decided_at), "support_decided_by": item.support_decided_by,
+        "support_decided_by_name": item.support_decided_by_name,
+        "carried_from_id": str(item.carried_from_id) if item.carried_from_id else None,
     }
 
 
@@ -182,7 +207,13 @@ def case_due_json(case: Any, last: AgendaItem | None = None) -> CaseDueOut:
                         "status_label": STATUS_LABELS.get(case.status, case.status), "review_on": _iso(case.review_on)}
     if last is not None:
         body.update(last_decision=last.decision, last_decision_label=DECISION_LABELS.get(last.decision or ""),
-                    last_meeting_id=str(last.meeting_id))
+                    last_meeting_id=str(last.meeting_id), last_decided_at=_iso(last.decided_at))
+    return body
+
+
+def progress_row_json(row: Any) -> CaseDueOut:
+    body = case_due_json(row.case, row.last)
+    body.update(person_name=row.person_name, owners=row.owners)
     return body
 
 
@@ -245,10 +276,25 @@ AGENDA_BODY = with_body(
         "issues": _text("課題（世帯の課題の整理）", 4000),
     }, required=("case_id",))
 
-DECISION_BODY = with_body("議題の決定。ケースに反映します（プランの合意 → 支援決定、支援開始、終結・中断）。", {
-    "decision": _choice("決定の内容", list(DECISION_LABELS)),
-    "note": _text("決定の記録・理由（終結・中断では必須）", 1000),
-}, required=("decision",))
+DECISION_BODY = with_body(
+    "議題の決定。会議の種類ごとに決められる内容が決まっています（GET /api/meetings/reference の kinds[].decisions、"
+    "docs/meetings-flow.md）。支援会議ではプランの合意・終結はできません。決定は会議の日以降に、参加者が、議事録の確定前に"
+    "記録します。できない決定は 409 と理由が返ります。", {
+        "decision": _choice("決定の内容", list(DECISIONS)),
+        "note": _text("決定の記録・理由（終結・中断では必須）", 1000),
+    }, required=("decision",))
+
+ACK_BODY = with_body(
+    "守秘義務の確認。職員の参加者は本人がログインして記録します（本文は不要）。外部の参加者の確認は進行役が、方法と日付を"
+    "つけて記録します。", {
+        "method": _choice("確認の方法（外部の参加者のみ）: written=書面, oral=口頭", ["written", "oral"]),
+        "acknowledged_on": _text("確認した日（外部の参加者のみ、YYYY-MM-DD）", 10),
+    })
+
+SUPPORT_DECISION_BODY = with_body(
+    "支援決定（市町村）。重層的支援会議でプランに合意した議題について、支援決定の権限を持つ人が記録します。", {
+        "note": _text("支援決定の記録（省略可）", 500),
+    })
 
 MINUTES_BODY = with_body("議事録の保存（全文を置き換えます）。", {
     "minutes": _text("議事録の本文", 20000),

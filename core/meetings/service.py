@@ -5,10 +5,17 @@
   name from there; an external participant has a typed name and organisation.
 - ``add_agenda_item``: puts a case on the agenda *after* ``cases.service.check_sharing`` for the meeting's kind;
   a refusal raises ``SharingRefused`` with the Japanese reason, nothing is stored.
-- ``decide``: the decision on an agenda item updates the case through the cases service (``agree_plan``,
-  ``transition``).
-- ``open_minutes``: the minutes of a confidential meeting (支援会議) are for its members and the tenant's
-  coordinators; anyone else gets ``NotFound`` (404) and the attempt is audited as DENIED.
+- ``decide``: a decision on an agenda item, checked by ``core.meetings.decisions.refusal`` (what the kind may
+  decide, the case's state, consent, the meeting's date, membership, finalised minutes), then carried to the case
+  through the cases service (``agree_plan`` without 支援決定, ``transition``). ``decide_support``: the
+  municipality's 支援決定 after a plan agreement, by a deciding role, recorded with who and when.
+- ``meeting_access``: a confidential meeting (支援会議) is ``FULL`` only for members who acknowledged secrecy
+  themselves; an unacknowledged member or a coordinator who is not a member gets ``LIMITED`` (facts and members,
+  no case and no minutes: 403); anyone else ``NotFound`` (404), audited as DENIED.
+- ``acknowledge_confidentiality``: a staff member acknowledges only for themselves; an external participant's
+  acknowledgement is recorded by the chair with the method (書面・口頭) and date.
+- ``seat_meeting`` / ``carry_agenda``: a plugin kind's seats (chaired_by / attended_by) are filled from
+  ``meeting_seat``; cases the previous kind referred on (次回検討) are carried onto the next meeting's agenda.
 - ``follow_up``: open cases whose review is due; ``progress_check``: every open case and active programme.
 
 Kinds are passed in (``core.meetings.kinds.tenant_kinds``) so the service works without a request. Input comes
@@ -23,8 +30,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from core.audit.trail import AuditAction, current_actor, record
 from core.auth import staff_directory
@@ -36,11 +44,28 @@ from core.cases.models import SupportCase
 from core.cases.service import CaseError, Forbidden, NotFound, SharingRefused
 from core.cases.schemas import ValidationFailed
 from core.database import utc_now
-from core.meetings.kinds import DECISION_LABELS, MEMBER_ROLE_LABELS, sharing_kind
-from core.meetings.models import AgendaItem, Meeting, MeetingMember
-from core.plugin_types import MeetingKindDefinition
+from core.tenancy.context import current_tenant_id
+from core.meetings import decisions as rules_table
+from core.meetings.decisions import KindRules
+from core.meetings.kinds import MEMBER_ROLE_LABELS, sharing_kind
+from core.meetings.models import AgendaItem, Meeting, MeetingMember, MeetingSeat
+from core.plugin_types import MeetingKindDefinition, RoleDefinition
+from core.wareki import jdate, jdatetime
 
-__all__ = ["CaseError", "Forbidden", "NotFound", "SharingRefused", "ValidationFailed"]
+__all__ = ["CaseError", "DecisionRefused", "Forbidden", "NotFound", "SharingRefused", "ValidationFailed"]
+
+
+class DecisionRefused(CaseError):
+    """A decision the meeting may not take now (``core.meetings.decisions.refusal`` says which rule)."""
+
+    status = 409
+    title = "この決定は記録できません"
+
+
+SECRECY_REFUSAL = ("この支援会議のケースと議事録は、守秘義務の確認を記録した参加者だけが見られます（社会福祉法第106条の6）。"
+                   "参加者の方は、ご自身で「守秘義務を確認する」を押してください。")
+ACK_METHODS = {"self": "本人が確認", "written": "書面", "oral": "口頭"}
+CHAIR_ROLES = ("leader", "deputy")
 
 EDIT_ROLES = (Role.STAFF, Role.COORDINATOR)
 JST = dt.timezone(dt.timedelta(hours=9))
@@ -140,6 +165,23 @@ async def create_meeting(session: AsyncSession, data: Mapping[str, Any],
     return meeting
 
 
+@dataclass
+class Scheduled:
+    meeting: Meeting
+    empty_seats: list[str]  # plugin roles the kind seats but nobody holds (meeting_seat)
+    waiting: list["Carry"]  # referred cases that could not be carried onto this agenda yet
+
+
+async def schedule(session: AsyncSession, data: Mapping[str, Any], kinds: Mapping[str, MeetingKindDefinition],
+                   roles: Mapping[str, RoleDefinition], principal: Principal) -> Scheduled:
+    """Register a meeting, seat it (plugin seats, then the organiser) and carry the referred cases onto it."""
+    meeting = await create_meeting(session, data, kinds)
+    empty = await seat_meeting(session, meeting, kinds[meeting.kind], roles)
+    await add_organiser(session, meeting, principal)
+    waiting = await carry_agenda(session, meeting, kinds, principal)
+    return Scheduled(meeting, empty, waiting)
+
+
 async def get_meeting(session: AsyncSession, meeting_id) -> Meeting:
     meeting = await session.scalar(select(Meeting).where(Meeting.id == _uuid(meeting_id)))
     if meeting is None:
@@ -193,21 +235,82 @@ async def add_member(session: AsyncSession, meeting: Meeting, data: Mapping[str,
 
 
 async def add_organiser(session: AsyncSession, meeting: Meeting, principal: Principal) -> MeetingMember:
-    """Whoever schedules a meeting is its first member and leads it; a signed-in user the directory has not seen
-    yet (a session older than the directory) is listed first."""
+    """Whoever schedules a meeting is a member: its leader, unless the seats already gave it one (then by topic).
+    A signed-in user the directory has not seen yet (a session older than the directory) is listed first."""
     await staff_directory.ensure_listed(session, principal)
-    return await add_member(session, meeting, {"user_sub": principal.sub, "member_role": "leader"})
+    mine = await _member_of(session, meeting, principal.sub)
+    if mine is not None:
+        return mine
+    has_leader = await session.scalar(select(MeetingMember.id).where(
+        MeetingMember.meeting_id == meeting.id, MeetingMember.member_role == "leader").limit(1))
+    return await add_member(session, meeting, {"user_sub": principal.sub,
+                                               "member_role": "by_topic" if has_leader else "leader"})
 
 
-async def acknowledge_confidentiality(session: AsyncSession, meeting: Meeting, member_id) -> MeetingMember:
-    """The member acknowledged the duty of confidentiality of 支援会議 (守秘義務の確認)."""
+async def _member_of(session: AsyncSession, meeting: Meeting, sub: str | None) -> MeetingMember | None:
+    if not sub:
+        return None
+    return await session.scalar(select(MeetingMember).where(
+        MeetingMember.meeting_id == meeting.id, MeetingMember.user_sub == sub).limit(1))
+
+
+async def is_chair(session: AsyncSession, meeting: Meeting, principal: Principal) -> bool:
+    """The chair: the member leading the meeting, or its deputy (進行・副)."""
+    mine = await _member_of(session, meeting, principal.sub)
+    return mine is not None and mine.member_role in CHAIR_ROLES
+
+
+def _day(data: Mapping[str, Any], key: str, label: str, errors: list) -> dt.date | None:
+    raw = data.get(key)
+    if raw is None or raw == "":
+        errors.append({"field": key, "message": f"{label}を入力してください。"})
+        return None
+    value = raw if isinstance(raw, dt.date) and not isinstance(raw, dt.datetime) else None
+    if isinstance(raw, str) and len(raw.strip()) == 10:
+        try:
+            value = dt.date.fromisoformat(raw.strip())
+        except ValueError:
+            value = None
+    if value is None or value.year not in YEARS:
+        errors.append({"field": key, "message": f"{label}は「2026-04-01」の形で入力してください。"})
+        return None
+    if value > dt.datetime.now(JST).date():
+        errors.append({"field": key, "message": f"{label}に未来の日付は入力できません。"})
+        return None
+    return value
+
+
+async def acknowledge_confidentiality(session: AsyncSession, meeting: Meeting, member_id, principal: Principal,
+                                      data: Mapping[str, Any] | None = None) -> MeetingMember:
+    """守秘義務の確認. A staff member acknowledges only for themselves, signed in; an external participant's
+    acknowledgement (given on paper or orally) is recorded by the chair with the method and the date."""
     member = await session.scalar(select(MeetingMember).where(MeetingMember.id == _uuid(member_id, "参加者"),
                                                               MeetingMember.meeting_id == meeting.id))
     if member is None:
         raise NotFound("参加者が見つかりません。")
-    member.confidentiality_ack_at = member.confidentiality_ack_at or utc_now()
+    if member.confidentiality_ack_at is not None:
+        raise CaseError(f"{member.name}さんの守秘義務の確認は{jdate(member.confidentiality_ack_on)}に記録済みです。")
+    if member.user_sub is not None:
+        if member.user_sub != principal.sub:
+            await record(session, AuditAction.DENIED, "meeting", meeting.id, reason="acknowledgement for another")
+            raise Forbidden("守秘義務の確認は、参加者ご本人がログインして記録します。代わりに記録することはできません。")
+        method, on = "self", dt.datetime.now(JST).date()
+    else:
+        if not await is_chair(session, meeting, principal):
+            raise Forbidden("外部の参加者の守秘義務の確認は、会議の進行役（リーダー・サブリーダー）が記録します。")
+        errors: list[dict[str, str]] = []
+        method = _choice(data or {}, "method", {"written": 1, "oral": 1}, "確認の方法（書面・口頭）を選んでください。",
+                         errors)
+        if method is None and not errors:
+            errors.append({"field": "method", "message": "確認の方法（書面・口頭）を選んでください。"})
+        on = _day(data or {}, "acknowledged_on", "確認した日", errors)
+        if errors:
+            raise ValidationFailed(errors)
+    member.confidentiality_ack_at = utc_now()
+    member.confidentiality_ack_method, member.confidentiality_ack_on = method, on
+    member.confidentiality_ack_by = principal.sub
     await session.flush()
-    await record(session, AuditAction.UPDATE, "meeting", meeting.id, reason="confidentiality acknowledged")
+    await record(session, AuditAction.UPDATE, "meeting", meeting.id, reason=f"confidentiality acknowledged ({method})")
     return member
 
 
@@ -216,35 +319,59 @@ def is_confidential(kind: MeetingKindDefinition | None) -> bool:
 
 
 async def is_member(session: AsyncSession, meeting: Meeting, who: Principal | str) -> bool:
-    sub = who if isinstance(who, str) else who.sub
-    return await session.scalar(select(MeetingMember.id).where(
-        MeetingMember.meeting_id == meeting.id, MeetingMember.user_sub == sub).limit(1)) is not None
+    return await _member_of(session, meeting, who if isinstance(who, str) else who.sub) is not None
+
+
+FULL, LIMITED = "full", "limited"
+
+
+async def meeting_access(session: AsyncSession, meeting: Meeting, kind: MeetingKindDefinition | None,
+                         principal: Principal) -> str | None:
+    """``FULL`` (cases, decisions, minutes), ``LIMITED`` (the facts and members only) or None (not even that).
+
+    A 支援会議 is FULL only for a member who acknowledged secrecy; a member who has not, and a coordinator who is
+    not a member, see that it exists and who sits in it, and nothing about the cases."""
+    if principal.is_prefecture or principal.tenant_id is None:
+        return None
+    if not is_confidential(kind):
+        return FULL if principal.has_role(*EDIT_ROLES) else None
+    mine = await _member_of(session, meeting, principal.sub)
+    if mine is not None:
+        return FULL if mine.confidentiality_ack_at is not None else LIMITED
+    return LIMITED if principal.has_role(Role.COORDINATOR) else None
 
 
 async def may_see_minutes(session: AsyncSession, meeting: Meeting, kind: MeetingKindDefinition | None,
                           principal: Principal) -> bool:
-    if principal.is_prefecture or principal.tenant_id is None:
-        return False
-    if not is_confidential(kind):
-        return principal.has_role(*EDIT_ROLES)
-    return principal.has_role(Role.COORDINATOR) or await is_member(session, meeting, principal)
+    return await meeting_access(session, meeting, kind, principal) == FULL
 
 
 async def open_meeting(session: AsyncSession, meeting_id, principal: Principal,
-                       kinds: Mapping[str, MeetingKindDefinition]) -> Meeting:
-    """The meeting with its agenda and minutes, for who may see them; otherwise 404 and a DENIED audit event.
+                       kinds: Mapping[str, MeetingKindDefinition], *, full: bool = False) -> Meeting:
+    """The meeting for who may see it; otherwise 404 and a DENIED audit event. ``full``: its cases and minutes
+    are needed, so a LIMITED reader of a 支援会議 gets 403 with the secrecy rule (audited as DENIED too).
 
     A confidential meeting (支援会議) is as good as absent for a non-member: the same 404 as an unknown id.
     """
     meeting = await get_meeting(session, meeting_id)
-    if not await may_see_minutes(session, meeting, kinds.get(meeting.kind), principal):
+    access = await meeting_access(session, meeting, kinds.get(meeting.kind), principal)
+    if access is None:
         await record(session, AuditAction.DENIED, "meeting", meeting.id, reason="not a member")
         raise NotFound("会議が見つかりません。")
+    if full and access != FULL:
+        await record(session, AuditAction.DENIED, "meeting", meeting.id, reason="secrecy not acknowledged")
+        raise Forbidden(SECRECY_REFUSAL, title="守秘義務の確認が必要です")
     await record(session, AuditAction.READ, "meeting", meeting.id)
     return meeting
 
 
+def _refuse_if_finalised(meeting: Meeting, what: str) -> None:
+    if meeting.minutes_finalised_at is not None:
+        raise CaseError(f"議事録が確定しているため、{what}できません（確定: {jdatetime(meeting.minutes_finalised_at)}）。")
+
+
 async def save_minutes(session: AsyncSession, meeting: Meeting, text_value: str | None) -> Meeting:
+    _refuse_if_finalised(meeting, "議事録を変更")
     errors: list[dict[str, str]] = []
     value = _text({"minutes": text_value}, "minutes", "議事録", 20000, errors)
     if errors:
@@ -255,6 +382,81 @@ async def save_minutes(session: AsyncSession, meeting: Meeting, text_value: str 
     await session.flush()
     await record(session, AuditAction.UPDATE, "meeting", meeting.id, reason="minutes")
     return meeting
+
+
+async def finalise_minutes(session: AsyncSession, meeting: Meeting, principal: Principal) -> Meeting:
+    """議事録の確定, by the chair: afterwards the minutes and the decisions stand as recorded."""
+    if not await is_chair(session, meeting, principal):
+        raise Forbidden("議事録を確定できるのは、会議の進行役（リーダー・サブリーダー）です。")
+    _refuse_if_finalised(meeting, "もう一度確定")
+    meeting.minutes_finalised_at, meeting.minutes_finalised_by = utc_now(), principal.sub
+    await session.flush()
+    await record(session, AuditAction.UPDATE, "meeting", meeting.id, reason="minutes finalised")
+    return meeting
+
+
+# -- seats (推進員 A–E) -------------------------------------------------------------------------------------------
+
+
+async def seat_holders(session: AsyncSession) -> dict[str, staff_directory.StaffEntry]:
+    rows = await session.execute(select(MeetingSeat.duty_role, staff_directory.StaffEntry).join(
+        staff_directory.StaffEntry, staff_directory.StaffEntry.user_sub == MeetingSeat.user_sub))
+    return {role: entry for role, entry in rows.all()}
+
+
+async def assign_seat(session: AsyncSession, duty_role: str, user_sub: str | None,
+                      roles: Mapping[str, RoleDefinition]) -> MeetingSeat | None:
+    """Who holds ``duty_role`` from now on (a person of the staff directory); empty ``user_sub`` frees the seat."""
+    if duty_role not in roles:
+        raise ValidationFailed([{"field": "duty_role", "message": "この団体の役割ではありません。"}])
+    seat = await session.get(MeetingSeat, (current_tenant_id(), duty_role))
+    if not user_sub:
+        if seat is not None:
+            await session.delete(seat)
+        await record(session, AuditAction.UPDATE, "meeting_seat", None, reason=f"{duty_role} freed")
+        return None
+    if await staff_directory.find(session, user_sub) is None:
+        raise ValidationFailed([{"field": duty_role, "message": "職員名簿にない職員です。"}])
+    if seat is None:
+        seat = MeetingSeat(duty_role=duty_role, user_sub=user_sub, assigned_by=_actor())
+        session.add(seat)
+    else:
+        seat.user_sub, seat.assigned_by, seat.assigned_at = user_sub, _actor(), utc_now()
+    await session.flush()
+    await record(session, AuditAction.UPDATE, "meeting_seat", None, reason=f"{duty_role} assigned")
+    return seat
+
+
+async def staff_list(session: AsyncSession, limit: int = 300) -> list[staff_directory.StaffEntry]:
+    """The tenant's staff directory in reading order, for the seat picker (a town's staff fit on one page)."""
+    return list(await session.scalars(select(staff_directory.StaffEntry).order_by(
+        staff_directory.StaffEntry.kana.nulls_last(), staff_directory.StaffEntry.display_name).limit(limit)))
+
+
+def seats_of(kind: MeetingKindDefinition) -> list[tuple[str, str]]:
+    """(duty role, member role) a kind seats automatically: chaired_by = leader then deputy; attended_by required."""
+    seats = [(code, role) for code, role in zip(kind.chaired_by, ("leader", "deputy"))]
+    seats += [(code, "required") for code in kind.attended_by if code not in kind.chaired_by]
+    return seats
+
+
+async def seat_meeting(session: AsyncSession, meeting: Meeting, kind: MeetingKindDefinition,
+                       roles: Mapping[str, RoleDefinition]) -> list[str]:
+    """Seat the kind's leader, deputy and required members from ``meeting_seat``; returns the roles left empty."""
+    holders = await seat_holders(session)
+    empty: list[str] = []
+    for code, member_role in seats_of(kind):
+        if code not in roles:
+            continue
+        holder = holders.get(code)
+        if holder is None:
+            empty.append(code)
+            continue
+        seated = await _member_of(session, meeting, holder.user_sub)
+        if seated is None:
+            await add_member(session, meeting, {"user_sub": holder.user_sub, "member_role": member_role,
+                                                "duty_role": code}, roles)
+    return empty
 
 
 # -- agenda and decisions ---------------------------------------------------------------------------------------
@@ -274,7 +476,8 @@ async def agenda(session: AsyncSession, meeting_id: uuid.UUID) -> list[AgendaRow
 
 
 async def add_agenda_item(session: AsyncSession, meeting: Meeting, kind: MeetingKindDefinition | None,
-                          case_id, issues: str | None = None, *, principal: Principal | None = None) -> AgendaItem:
+                          case_id, issues: str | None = None, *, principal: Principal | None = None,
+                          carried_from: AgendaItem | None = None) -> AgendaItem:
     """Put a case on the agenda: sharing is checked now, for this meeting's kind; a refusal stores nothing.
 
     ``principal`` (the person adding it) must be able to see the case — a coordinator, its staff or agencies, or
@@ -282,6 +485,7 @@ async def add_agenda_item(session: AsyncSession, meeting: Meeting, kind: Meeting
     """
     if kind is None:
         raise CaseError("この会議の種類は現在使われていません（プラグインが無効です）。")
+    _refuse_if_finalised(meeting, "議題を追加")
     if case_id is None or case_id == "":
         raise ValidationFailed([{"field": "case_id", "message": "議題にするケースを指定してください。"}])
     try:
@@ -308,7 +512,7 @@ async def add_agenda_item(session: AsyncSession, meeting: Meeting, kind: Meeting
     position = (await session.scalar(select(func.max(AgendaItem.position))
                                      .where(AgendaItem.meeting_id == meeting.id)) or 0) + 1
     item = AgendaItem(meeting_id=meeting.id, case_id=case.id, position=position, issues=issues,
-                      sharing_basis=decision.reason_ja[:500])
+                      sharing_basis=decision.reason_ja[:500], carried_from_id=carried_from.id if carried_from else None)
     session.add(item)
     await session.flush()
     await record(session, AuditAction.UPDATE, "meeting", meeting.id, reason="agenda item added")
@@ -316,36 +520,168 @@ async def add_agenda_item(session: AsyncSession, meeting: Meeting, kind: Meeting
     return item
 
 
-async def decide(session: AsyncSession, meeting: Meeting, item_id, decision: str, note: str | None = None) -> AgendaItem:
-    """Record the decision on an agenda item and carry it to the case (cases service: agree_plan / transition)."""
+
+
+async def _item(session: AsyncSession, meeting: Meeting, item_id) -> AgendaItem:
     item = await session.scalar(select(AgendaItem).where(AgendaItem.id == _uuid(item_id, "議題"),
                                                          AgendaItem.meeting_id == meeting.id).with_for_update())
     if item is None:
         raise NotFound("議題が見つかりません。")
+    return item
+
+
+def _meeting_day(meeting: Meeting) -> dt.date:
+    return meeting.starts_at.astimezone(JST).date()
+
+
+async def _consent_reason(session: AsyncSession, rules: KindRules, case_id: uuid.UUID) -> str | None:
+    """None when the case may be shared at this kind now (consent checked at the moment of deciding)."""
+    if rules.runs_as == rules_table.SUPPORT_MEETING:
+        return "支援会議は同意のないケースを扱う会議です。同意を得たケースは重層的支援会議で決めてください。"
+    sharing = await cases.check_sharing(session, case_id, meeting_kind=sharing_kind(rules.kind))
+    return None if sharing.allowed else sharing.reason_ja
+
+
+async def decide(session: AsyncSession, meeting: Meeting, rules: KindRules | None, item_id, decision: str,
+                 note: str | None, principal: Principal) -> AgendaItem:
+    """Record the decision on an agenda item if the rule table allows it now, and carry it to the case."""
+    if rules is None:
+        raise CaseError("この会議の種類は現在使われていません（プラグインが無効です）。")
+    item = await _item(session, meeting, item_id)
     errors: list[dict[str, str]] = []
-    decision = _choice({"decision": decision}, "decision", DECISION_LABELS, "決定の内容を選んでください。", errors)
+    decision = _choice({"decision": decision}, "decision", rules_table.LABELS, "決定の内容を選んでください。", errors)
     if errors or decision is None:
         raise ValidationFailed(errors or [{"field": "decision", "message": "決定の内容を選んでください。"}])
     note = _text({"note": note}, "note", "決定の記録", 1000, errors)
     if errors:
         raise ValidationFailed(errors)
+    if item.decision is not None:
+        raise DecisionRefused(f"この議題はすでに「{rules_table.LABELS.get(item.decision, item.decision)}」と決定済みです"
+                              f"（{jdatetime(item.decided_at)}）。決定は上書きできません。")
     case = await cases.get_case(session, item.case_id, for_update=True)
-    label = DECISION_LABELS[decision]
+    plan = await cases.current_plan(session, case.id)
+    needs_consent = decision in rules_table.DECISIONS and rules_table.DECISIONS[decision].needs_consent
+    facts = rules_table.Facts(
+        case_status=case.status, plan_version=plan.version if plan else None,
+        plan_agreed_on=plan.agreed_on if plan else None,
+        consent_reason=await _consent_reason(session, rules, case.id) if needs_consent else None,
+        meeting_day=_meeting_day(meeting), today=dt.datetime.now(JST).date(),
+        minutes_finalised_at=meeting.minutes_finalised_at, is_member=await is_member(session, meeting, principal))
+    if refused := rules_table.refusal(rules, decision, facts):
+        await record(session, AuditAction.DENIED, "meeting", meeting.id, reason=f"decision {decision} refused")
+        raise DecisionRefused(refused)
+    spec = rules_table.DECISIONS[decision]
+    if spec.needs_reason and not note:
+        raise ValidationFailed([{"field": "note", "message": f"{spec.label}の理由を入力してください。"}])
     if decision == "plan_agreed":
-        await cases.agree_plan(session, case, note=note or f"{meeting.title}で合意")
-    elif decision == "support_decided":
-        await cases.transition(session, case, "decided", note)
-    elif decision == "start_support":
-        await cases.transition(session, case, "supporting", note)
-    elif decision in ("closed", "suspended"):
-        if not note:
-            raise ValidationFailed([{"field": "note", "message": f"{label}の理由を入力してください。"}])
-        await cases.transition(session, case, decision, note)
+        await cases.agree_plan(session, case, note=note or f"{meeting.title}で合意", move_to_decided=False)
+    elif spec.to_status and spec.to_status != case.status:
+        await cases.transition(session, case, spec.to_status, note)
     item.decision, item.decision_note = decision, note
     item.decided_at, item.decided_by = utc_now(), _actor()
     await session.flush()
     await record(session, AuditAction.UPDATE, "meeting", meeting.id, reason=f"decision {decision}")
     return item
+
+
+async def decide_support(session: AsyncSession, meeting: Meeting, rules: KindRules | None, item_id,
+                         principal: Principal, note: str | None = None) -> AgendaItem:
+    """支援決定: the municipality decides support on the plan this meeting agreed; who and when are recorded.
+
+    Only a deciding role (``decisions.SUPPORT_DECISION_ROLES``), only on an item whose decision was プランに合意 at
+    a kind that agrees plans, once, not before the meeting's day, and only while consent still covers it."""
+    if not rules_table.may_decide_support(principal):
+        await record(session, AuditAction.DENIED, "meeting", meeting.id, reason="support decision: role")
+        raise Forbidden(f"支援決定を記録できるのは市町村の{rules_table.SUPPORT_DECISION_ROLE_LABEL}です。")
+    if rules is None or not rules.agrees_plans:
+        raise DecisionRefused("支援決定は、重層的支援会議（またはそれとして開催する会議）でプランに合意した後に行います。")
+    item = await _item(session, meeting, item_id)
+    if item.decision != "plan_agreed":
+        raise DecisionRefused("この議題ではプランに合意していないため、支援決定できません。先に会議でプランに合意してください。")
+    if item.support_decided_at is not None:
+        raise DecisionRefused(f"支援決定はすでに記録されています（{item.support_decided_by_name}、"
+                              f"{jdatetime(item.support_decided_at)}）。")
+    if dt.datetime.now(JST).date() < _meeting_day(meeting):
+        raise DecisionRefused(f"会議の日（{jdate(_meeting_day(meeting))}）より前には、支援決定できません。")
+    if (reason := await _consent_reason(session, rules, item.case_id)) is not None:
+        raise DecisionRefused(f"本人の同意が確認できないため、支援決定できません: {reason}")
+    errors: list[dict[str, str]] = []
+    note = _text({"note": note}, "note", "支援決定の記録", 500, errors)
+    if errors:
+        raise ValidationFailed(errors)
+    case = await cases.get_case(session, item.case_id, for_update=True)
+    if case.status != "planning":
+        raise DecisionRefused("支援決定は「プラン作成」の段階のケースに行います（現在: "
+                              f"{cases.schemas.STATUS_LABELS.get(case.status, case.status)}）。")
+    await cases.transition(session, case, "decided", note or f"{meeting.title}での合意に基づき支援決定")
+    item.support_decided_at, item.support_decided_by = utc_now(), principal.sub
+    item.support_decided_by_name = (principal.display_name or principal.username)[:255]
+    await session.flush()
+    await record(session, AuditAction.UPDATE, "meeting", meeting.id, reason="support decided")
+    return item
+
+
+# -- the agenda carried from the previous meeting (コア会議 → 安心生活応援ネットワーク会議) ---------------------------
+
+
+@dataclass
+class Carry:
+    item: AgendaItem  # the previous meeting's item that referred the case on (次回検討)
+    case: SupportCase
+    reason: str | None = None  # why it could not be put on this agenda yet (e.g. no consent)
+
+
+async def _referred(session: AsyncSession, meeting: Meeting, kinds: Mapping[str, MeetingKindDefinition]) -> list[Carry]:
+    """Items referred on (次回検討) at meetings of a kind that leads to this one, not yet on a meeting of this kind."""
+    before = [code for code, k in kinds.items() if meeting.kind in k.next_kinds]
+    if not before:
+        return []
+    referring, here, later = aliased(Meeting), aliased(Meeting), aliased(AgendaItem)
+    already_here = (select(later.id).join(here, here.id == later.meeting_id)
+                    .where(later.case_id == AgendaItem.case_id, here.kind == meeting.kind,
+                           here.starts_at >= referring.starts_at))
+    rows = await session.execute(
+        select(AgendaItem, SupportCase).join(referring, referring.id == AgendaItem.meeting_id)
+        .join(SupportCase, SupportCase.id == AgendaItem.case_id)
+        .where(referring.kind.in_(before), referring.starts_at <= meeting.starts_at,
+               AgendaItem.decision == "refer_next", SupportCase.status.in_(workflow.OPEN_STATUSES),
+               ~exists(already_here))
+        .order_by(AgendaItem.decided_at, AgendaItem.id))
+    seen: set[uuid.UUID] = set()
+    carries = []
+    for item, case in rows.all():
+        if case.id not in seen:
+            seen.add(case.id)
+            carries.append(Carry(item, case))
+    return carries
+
+
+async def carry_agenda(session: AsyncSession, meeting: Meeting, kinds: Mapping[str, MeetingKindDefinition],
+                       principal: Principal) -> list[Carry]:
+    """Put the cases the previous meeting referred on onto this one (with their issues); returns those that could
+    not be carried yet, each with the reason (no consent for this kind, not on the case …)."""
+    waiting = []
+    for carry in await _referred(session, meeting, kinds):
+        try:
+            async with session.begin_nested():
+                await add_agenda_item(session, meeting, kinds.get(meeting.kind), carry.case.id, carry.item.issues,
+                                      principal=principal, carried_from=carry.item)
+        except CaseError as exc:
+            carry.reason = exc.message
+            waiting.append(carry)
+    return waiting
+
+
+async def waiting_carries(session: AsyncSession, meeting: Meeting,
+                          kinds: Mapping[str, MeetingKindDefinition]) -> list[Carry]:
+    """For the meeting page: referred cases not on this kind's agenda yet, with why (checked now, nothing stored)."""
+    kind = kinds.get(meeting.kind)
+    carries = await _referred(session, meeting, kinds)
+    for carry in carries:
+        if kind is not None and not kind.confidential:
+            sharing = await cases.check_sharing(session, carry.case.id, meeting_kind=sharing_kind(kind))
+            carry.reason = None if sharing.allowed else sharing.reason_ja
+    return carries
 
 
 # -- follow-up and progress -------------------------------------------------------------------------------------
@@ -362,26 +698,56 @@ async def follow_up(session: AsyncSession, principal: Principal, *, within_days:
 
 
 @dataclass
+class ProgressRow:
+    case: SupportCase
+    person_name: str  # 本人
+    owners: list[str]  # 担当者 (current)
+    last: AgendaItem | None  # the latest decision taken on it at any meeting
+
+
+@dataclass
+class ProgramRow:
+    program: Any
+    hub_name: str
+
+
+@dataclass
 class Progress:
-    cases: list[SupportCase]
-    last_decision: dict[uuid.UUID, AgendaItem]
-    programs: list[Any]
+    rows: list[ProgressRow]
+    programs: list[ProgramRow]
+
+    @property
+    def cases(self) -> list[SupportCase]:
+        return [r.case for r in self.rows]
+
+    @property
+    def last_decision(self) -> dict[uuid.UUID, AgendaItem]:
+        return {r.case.id: r.last for r in self.rows if r.last is not None}
 
 
 async def progress_check(session: AsyncSession, principal: Principal) -> Progress:
-    """The core meeting's progress check: every open case (coordinators see all) and every active programme."""
-    from core.programs.models import Program
+    """The core meeting's 進捗確認: every open case (coordinators see all) with the person's name, its owners and
+    the date of its last decision, and every active programme with its hub."""
+    from core.cases.models import CaseAssignee, Person
+    from core.programs.models import Hub, Program
 
-    open_cases = list(await session.scalars(
-        select(SupportCase).where(SupportCase.status.in_(workflow.OPEN_STATUSES), cases.visible_clause(principal))
-        .order_by(SupportCase.review_on.nulls_last(), SupportCase.case_number)))
+    found = (await session.execute(
+        select(SupportCase, Person.name).outerjoin(Person, Person.id == SupportCase.person_id)
+        .where(SupportCase.status.in_(workflow.OPEN_STATUSES), cases.visible_clause(principal))
+        .order_by(SupportCase.review_on.nulls_last(), SupportCase.case_number))).all()
+    ids = [c.id for c, _ in found]
     last: dict[uuid.UUID, AgendaItem] = {}
-    if open_cases:
-        items = await session.scalars(select(AgendaItem).where(
-            AgendaItem.case_id.in_([c.id for c in open_cases]), AgendaItem.decision.is_not(None))
-            .order_by(AgendaItem.decided_at))
-        for item in items:
+    owners: dict[uuid.UUID, list[str]] = {}
+    if ids:
+        for item in await session.scalars(select(AgendaItem).where(
+                AgendaItem.case_id.in_(ids), AgendaItem.decision.is_not(None)).order_by(AgendaItem.decided_at)):
             last[item.case_id] = item
-    programs = list(await session.scalars(select(Program).where(Program.active.is_(True)).order_by(Program.name)))
+        for a in await session.scalars(select(CaseAssignee).where(
+                CaseAssignee.case_id.in_(ids), CaseAssignee.ended_at.is_(None)).order_by(CaseAssignee.role)):
+            owners.setdefault(a.case_id, []).append(a.display_name or "")
+    programs = (await session.execute(
+        select(Program, Hub.name).outerjoin(Hub, Hub.id == Program.hub_id).where(Program.active.is_(True))
+        .order_by(Program.name))).all()
     await record(session, AuditAction.READ, "case", None, reason="meeting progress check")
-    return Progress(open_cases, last, programs)
+    return Progress([ProgressRow(c, name or "", owners.get(c.id, []), last.get(c.id)) for c, name in found],
+                    [ProgramRow(p, hub or "") for p, hub in programs])

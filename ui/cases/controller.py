@@ -25,6 +25,7 @@ from core.cases import extensions, schemas, search, service, workflow
 from core.cases.api import municipal_user
 from core.cases.schemas import ValidationFailed, today
 from core.cases.service import BreakGlassRequired, CaseError, Forbidden, NotFound
+from core.meetings import flow as meeting_flow
 from core.wareki import fiscal_year_label, fiscal_year_of
 from ui.errors import respond
 from ui.page import flash, invalid_status, page_context, render
@@ -201,7 +202,8 @@ class CasesController(Controller):
     async def _case_page(self, request, db, case, form: str | None = None, errors=None, values=None, status=200) -> Template:
         file = await service.case_file(db, case)
         context = await _context(request, file=file, case=case, form=form, errors=errors or [], values=values or {},
-                                 transitions=workflow.allowed_from(case.status))
+                                 transitions=workflow.allowed_from(case.status),
+                                 stage=await meeting_flow.case_stage(db, case))
         return render("cases/detail.html", context, status)
 
     @post("/{case_id:uuid}/access")

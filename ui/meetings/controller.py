@@ -31,13 +31,17 @@ from core.cases import search as case_search
 from core.cases.schemas import STATUS_LABELS
 from core.documents.pdf import PdfUnavailable, html_to_pdf
 from core.meetings import service
-from core.meetings.kinds import DECISION_LABELS, MEMBER_ROLE_LABELS, JST_NOTE, tenant_kinds, tenant_roles
-from core.meetings.service import JST, CaseError, ValidationFailed
+from core.meetings import decisions
+from core.meetings.decisions import LABELS as DECISION_LABELS, tenant_rules
+from core.meetings.kinds import MEMBER_ROLE_LABELS, JST_NOTE, tenant_kinds, tenant_roles
+from core.meetings.service import ACK_METHODS, JST, CaseError, ValidationFailed
 from core.text_rules import text_problem
+from core.wareki import jdatetime
 from ui.errors import respond
 from ui.page import flash, form_fields, page_context, render
 
 ROLES = ("staff", "coordinator")
+SEAT_ROLES = ("coordinator", "tenant-admin")  # who may say who holds 推進員 A–E
 
 
 def can_use(connection: ASGIConnection, _: BaseRouteHandler) -> None:
@@ -58,6 +62,10 @@ async def _roles(request: Request):
     return await tenant_roles(getattr(request.app.state, "plugins", None), _principal(request).tenant_id)
 
 
+async def _rules(request: Request, kinds):
+    return await tenant_rules(getattr(request.app.state, "plugins", None), _principal(request).tenant_id, kinds)
+
+
 def _local(value: dt.datetime | None) -> str:
     return value.astimezone(JST).strftime("%Y-%m-%d %H:%M") if value else ""
 
@@ -65,7 +73,7 @@ def _local(value: dt.datetime | None) -> str:
 async def _context(request: Request, active: str = "/meetings", **extra: Any) -> dict[str, Any]:
     return await page_context(request, active=active, member_role_labels=MEMBER_ROLE_LABELS,
                               decision_labels=DECISION_LABELS, status_labels=STATUS_LABELS, local=_local,
-                              jst_note=JST_NOTE, **extra)
+                              jst_note=JST_NOTE, ack_methods=ACK_METHODS, **extra)
 
 
 def _staff_query(request: Request) -> str:
@@ -110,7 +118,7 @@ class MeetingsController(Controller):
         nxt = (month + dt.timedelta(days=32)).replace(day=1)
         prev = (month - dt.timedelta(days=1)).replace(day=1)
         meetings = [m for m in await service.list_meetings(db, start=month, end=nxt)
-                    if await service.may_see_minutes(db, m, kinds.get(m.kind), _principal(request))]
+                    if await service.meeting_access(db, m, kinds.get(m.kind), _principal(request)) is not None]
         days: dict[dt.date, list] = {}
         for m in meetings:
             days.setdefault(m.starts_at.astimezone(JST).date(), []).append(m)
@@ -121,13 +129,17 @@ class MeetingsController(Controller):
     @post("/")
     async def create(self, request: Request, db: NamedDependency[AsyncSession]) -> Response:
         values = await form_fields(request)
+        roles = await _roles(request)
         try:
             async with db.begin_nested():
-                meeting = await service.create_meeting(db, values, await _kinds(request))
-                await service.add_organiser(db, meeting, _principal(request))
+                scheduled = await service.schedule(db, values, await _kinds(request), roles, _principal(request))
         except ValidationFailed as exc:
             return await self._index(request, db, exc.errors, values, 200 if request.headers.get("hx-request") else 422)
+        meeting = scheduled.meeting
         await flash(request, "success", f"「{meeting.title}」を登録しました。")
+        if scheduled.empty_seats:
+            names = "・".join(roles[c].label for c in scheduled.empty_seats)
+            await flash(request, "warning", f"{names}の担当者が決まっていないため、自動で着席できませんでした（推進員の配置で設定できます）。")
         return Redirect(f"/meetings/{meeting.id}", status_code=303)
 
     @get("/follow-up")
@@ -155,26 +167,62 @@ class MeetingsController(Controller):
         context = {"staff": await staff_directory.search(db, q) if q else [], "q": q}
         return Template("meetings/_staff_options.html", context=context, headers={"Vary": "HX-Request"})
 
-    async def _open(self, request: Request, db: AsyncSession, meeting_id: str):
+    async def _open(self, request: Request, db: AsyncSession, meeting_id: str, *, full: bool = True):
+        """``full``: the handler needs the cases or minutes (a 支援会議 before acknowledging secrecy: 403)."""
         kinds = await _kinds(request)
         try:
-            meeting = await service.open_meeting(db, meeting_id, _principal(request), kinds)
+            meeting = await service.open_meeting(db, meeting_id, _principal(request), kinds, full=full)
         except CaseError as exc:
             return None, kinds, respond(request, exc.status, message=exc.message)
         return meeting, kinds, None
 
     async def _detail(self, request, db, meeting, kinds, errors=None, values=None, status=200) -> Template:
         q, cq = _staff_query(request), _case_query(request)
+        principal = _principal(request)
+        kind = kinds.get(meeting.kind)
+        access = await service.meeting_access(db, meeting, kind, principal)
+        full = access == service.FULL
         context = await _context(
-            request, meeting=meeting, kind=kinds.get(meeting.kind), kinds=kinds, roles=await _roles(request),
-            members=await service.members(db, meeting.id), agenda=await service.agenda(db, meeting.id),
+            request, meeting=meeting, kind=kind, kinds=kinds, roles=await _roles(request),
+            rules=(await _rules(request, kinds)).get(meeting.kind), full=full, me=principal.sub,
+            chair=await service.is_chair(db, meeting, principal), today=dt.datetime.now(JST).date(),
+            may_decide_support=decisions.may_decide_support(principal),
+            support_role_label=decisions.SUPPORT_DECISION_ROLE_LABEL,
+            members=await service.members(db, meeting.id), agenda=await service.agenda(db, meeting.id) if full else [],
+            waiting=await service.waiting_carries(db, meeting, kinds) if full else [],
             errors=errors or [], values=values or {}, q=q, staff=await staff_directory.search(db, q) if q else [],
-            cq=cq, cases=await _open_cases(db, request, cq))
+            cq=cq, cases=await _open_cases(db, request, cq) if full else [])
         return render("meetings/detail.html", context, status)
+
+    @get("/seats")
+    async def seats(self, request: Request, db: NamedDependency[AsyncSession]) -> Template:
+        return await self._seats(request, db)
+
+    async def _seats(self, request, db, errors=None, status=200) -> Template:
+        context = await _context(request, roles=await _roles(request), holders=await service.seat_holders(db),
+                                 staff=await service.staff_list(db), errors=errors or [],
+                                 may_assign=_principal(request).has_role(*SEAT_ROLES))
+        return render("meetings/seats.html", context, status)
+
+    @post("/seats")
+    async def assign_seats(self, request: Request, db: NamedDependency[AsyncSession]) -> Response:
+        if not _principal(request).has_role(*SEAT_ROLES):
+            return respond(request, 403, message="推進員の配置を変更できるのは、推進員（コーディネーター）と団体管理者です。")
+        values = await form_fields(request)
+        roles = await _roles(request)
+        try:
+            async with db.begin_nested():
+                for code in roles:
+                    if code in values:
+                        await service.assign_seat(db, code, values.get(code) or None, roles)
+        except ValidationFailed as exc:
+            return await self._seats(request, db, exc.errors, 422)
+        await flash(request, "success", "推進員の配置を保存しました。次に登録する会議から自動で着席します。")
+        return Redirect("/meetings/seats", status_code=303)
 
     @get("/{meeting_id:str}")
     async def detail(self, request: Request, meeting_id: FromPath[str], db: NamedDependency[AsyncSession]) -> Response:
-        meeting, kinds, denied = await self._open(request, db, meeting_id)
+        meeting, kinds, denied = await self._open(request, db, meeting_id, full=False)
         return denied or await self._detail(request, db, meeting, kinds)
 
     @post("/{meeting_id:str}/members")
@@ -193,13 +241,18 @@ class MeetingsController(Controller):
     @post("/{meeting_id:str}/members/{member_id:str}/acknowledge")
     async def acknowledge(self, request: Request, meeting_id: FromPath[str], member_id: FromPath[str],
                           db: NamedDependency[AsyncSession]) -> Response:
-        meeting, kinds, denied = await self._open(request, db, meeting_id)
+        meeting, kinds, denied = await self._open(request, db, meeting_id, full=False)
         if denied:
             return denied
+        values = await form_fields(request)
         try:
-            await service.acknowledge_confidentiality(db, meeting, member_id)
-        except CaseError as exc:
-            return respond(request, exc.status, message=exc.message)
+            await service.acknowledge_confidentiality(db, meeting, member_id, _principal(request), values)
+        except ValidationFailed as exc:
+            return await self._detail(request, db, meeting, kinds, exc.errors, values, 422)
+        except CaseError as exc:  # returned with the page: the DENIED event of acting for another is committed
+            return await self._detail(request, db, meeting, kinds, [{"field": "ack", "message": exc.message}],
+                                      values, exc.status)
+        await flash(request, "success", "守秘義務の確認を記録しました。")
         return Redirect(f"/meetings/{meeting.id}", status_code=303)
 
     @post("/{meeting_id:str}/agenda")
@@ -227,15 +280,55 @@ class MeetingsController(Controller):
         if denied:
             return denied
         values = await form_fields(request)
+        rules = (await _rules(request, kinds)).get(meeting.kind)
         try:
             async with db.begin_nested():
-                await service.decide(db, meeting, item_id, values.get("decision", ""), values.get("note"))
+                await service.decide(db, meeting, rules, item_id, values.get("decision", ""), values.get("note"),
+                                     _principal(request))
         except ValidationFailed as exc:
             return await self._detail(request, db, meeting, kinds, exc.errors, values, 422)
         except CaseError as exc:
-            return await self._detail(request, db, meeting, kinds, [{"field": "decision", "message": exc.message}],
-                                      values, exc.status)
+            return await self._refused(request, db, meeting, kinds, exc, values)
         await flash(request, "success", "決定を記録し、ケースに反映しました。")
+        return Redirect(f"/meetings/{meeting.id}#agenda", status_code=303)
+
+    async def _refused(self, request, db, meeting, kinds, exc: CaseError, values) -> Template:
+        """The refusal on the meeting page, with its status (409/403); the DENIED audit event stays committed."""
+        if isinstance(exc, (service.DecisionRefused, service.Forbidden)):
+            await record(db, AuditAction.DENIED, "meeting", meeting.id, reason="decision refused")
+        return await self._detail(request, db, meeting, kinds, [{"field": "decision", "message": exc.message}],
+                                  values, exc.status)
+
+    @post("/{meeting_id:str}/agenda/{item_id:str}/support-decision")
+    async def decide_support(self, request: Request, meeting_id: FromPath[str], item_id: FromPath[str],
+                             db: NamedDependency[AsyncSession]) -> Response:
+        meeting, kinds, denied = await self._open(request, db, meeting_id)
+        if denied:
+            return denied
+        values = await form_fields(request)
+        rules = (await _rules(request, kinds)).get(meeting.kind)
+        try:
+            async with db.begin_nested():
+                await service.decide_support(db, meeting, rules, item_id, _principal(request), values.get("note"))
+        except ValidationFailed as exc:
+            return await self._detail(request, db, meeting, kinds, exc.errors, values, 422)
+        except CaseError as exc:
+            return await self._refused(request, db, meeting, kinds, exc, values)
+        await flash(request, "success", "支援決定を記録しました。")
+        return Redirect(f"/meetings/{meeting.id}#agenda", status_code=303)
+
+    @post("/{meeting_id:str}/minutes/finalise")
+    async def finalise_minutes(self, request: Request, meeting_id: FromPath[str],
+                               db: NamedDependency[AsyncSession]) -> Response:
+        meeting, kinds, denied = await self._open(request, db, meeting_id)
+        if denied:
+            return denied
+        try:
+            await service.finalise_minutes(db, meeting, _principal(request))
+        except CaseError as exc:
+            return await self._detail(request, db, meeting, kinds, [{"field": "minutes", "message": exc.message}],
+                                      {}, exc.status)
+        await flash(request, "success", "議事録を確定しました。以後、決定と議事録は変更できません。")
         return Redirect(f"/meetings/{meeting.id}", status_code=303)
 
     @get("/{meeting_id:str}/minutes")
@@ -260,8 +353,12 @@ class MeetingsController(Controller):
             context = await _context(request, meeting=meeting, kind=kinds.get(meeting.kind), errors=exc.errors,
                                      saved=False)
             return render("meetings/minutes.html", context, 422)
+        except CaseError as exc:  # the minutes were finalised
+            context = await _context(request, meeting=meeting, kind=kinds.get(meeting.kind),
+                                     errors=[{"field": "minutes", "message": exc.message}], saved=False)
+            return render("meetings/minutes.html", context, exc.status)
         if request.headers.get("hx-request"):
-            return Response(f'<p id="minutes-status" role="status">保存しました（{_local(meeting.minutes_updated_at)}）</p>',
+            return Response(f'<p id="minutes-status" role="status">保存しました（{jdatetime(meeting.minutes_updated_at)}）</p>',
                             media_type="text/html")
         await flash(request, "success", "議事録を保存しました。")
         return Redirect(f"/meetings/{meeting.id}/minutes", status_code=303)
@@ -275,7 +372,8 @@ class MeetingsController(Controller):
         jinja = request.app.template_engine.engine.get_template("meetings/minutes_pdf.html")
         html = jinja.render(meeting=meeting, kind=kinds.get(meeting.kind), members=await service.members(db, meeting.id),
                             agenda=await service.agenda(db, meeting.id), member_role_labels=MEMBER_ROLE_LABELS,
-                            decision_labels=DECISION_LABELS, local=_local)
+                            decision_labels=DECISION_LABELS, roles=await _roles(request), ack_methods=ACK_METHODS,
+                            rules=(await _rules(request, kinds)).get(meeting.kind))
         try:
             pdf = await html_to_pdf(html)
         except PdfUnavailable:

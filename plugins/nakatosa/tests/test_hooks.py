@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import plugins.nakatosa as nakatosa
+from core.meetings import decisions
 from core.meetings.kinds import merge, sharing_kind
+from core.meetings.service import seats_of
 
 
 def test_coordinators_a_to_e_with_home_organisation_and_duties():
     roles = {r.code: r for r in nakatosa.kyosei_roles("394017")}
-    assert [r.label for r in roles.values()] == [f"コーディネーター{x}" for x in "ABCDE"]
+    assert [r.label for r in roles.values()] == [f"包括化推進員{x}" for x in "ABCDE"]
     assert all(r.base_role == "coordinator" for r in roles.values())
-    assert roles["coordinator_a"].description.startswith("社協") and "コア会議の進行" in roles["coordinator_a"].duties[0]
-    assert "地域づくり・資源開発会議の副" in roles["coordinator_a"].duties
-    assert roles["coordinator_b"].duties == ("地域づくり・資源開発会議の進行", "安心生活応援ネットワーク会議の副")
+    assert roles["coordinator_a"].description == "社協 社会福祉協議会地域福祉課長"
+    assert roles["coordinator_a"].duties == ("事業全体のリーダー", "コア会議のリーダー", "地域づくり・資源開発会議のサブ")
+    assert roles["coordinator_b"].duties == ("地域づくり・資源開発会議のリーダー", "安心生活応援ネットワーク会議のサブ")
     assert "権利擁護支援センター" in roles["coordinator_c"].description
     assert roles["coordinator_d"].description == "町役場 統括保健師"
-    assert "地域包括支援センター" in roles["coordinator_e"].description
+    assert roles["coordinator_e"].description == "町役場 地域包括支援センター統括ケアマネ"
     assert roles["coordinator_d"].duties[0] == roles["coordinator_e"].duties[0] == "コア会議に必ず出席"
 
 
@@ -29,11 +31,18 @@ def test_meeting_kinds_seats_and_the_chain():
     assert community.chaired_by == ("coordinator_b", "coordinator_a")
     assert core.next_kinds == ("network_meeting",) and network.next_kinds == ("core_meeting",)
     assert sharing_kind(core) == "support_meeting" and sharing_kind(network) == "network_meeting"
-    seats = {k: dict(v) for k, v in nakatosa.SEATS.items()}
-    assert seats["core_meeting"]["coordinator_a"] == "leader"
-    assert seats["core_meeting"]["coordinator_d"] == seats["core_meeting"]["coordinator_e"] == "required"
-    assert (seats["network_meeting"]["coordinator_c"], seats["network_meeting"]["coordinator_b"]) == ("leader", "deputy")
-    assert (seats["community_meeting"]["coordinator_b"], seats["community_meeting"]["coordinator_a"]) == ("leader", "deputy")
+    assert seats_of(core) == [("coordinator_a", "leader"), ("coordinator_d", "required"), ("coordinator_e", "required")]
+    assert seats_of(network) == [("coordinator_c", "leader"), ("coordinator_b", "deputy")]
+    assert seats_of(community) == [("coordinator_b", "leader"), ("coordinator_a", "deputy")]
+
+
+def test_kyosei_meeting_kind_rules_hold_each_kind_as_a_legal_kind():
+    kinds = merge(nakatosa.kyosei_meeting_kinds("394017"))
+    rules = {c: decisions.rules_for(k, nakatosa.kyosei_meeting_kind_rules("394017")) for c, k in kinds.items()}
+    assert rules["core_meeting"].runs_as == "support_meeting" and not rules["core_meeting"].agrees_plans
+    assert rules["network_meeting"].runs_as == "multilayer_meeting" and rules["network_meeting"].agrees_plans
+    assert rules["community_meeting"].decisions == ("resource_review", "info_shared", "refer_next")
+    assert rules["core_meeting"].held_as == "支援会議（社会福祉法第106条の6）"
 
 
 def test_a_plugin_cannot_redefine_a_legal_kind():
