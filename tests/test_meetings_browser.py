@@ -1,8 +1,11 @@
-"""中土佐町's chain of meetings for one household, in Chromium through the real Keycloak login (issue #6).
+"""中土佐町's chain of meetings for one household, in Chromium through the real Keycloak login (issues #6, #15).
 
-consultation (intake with consent at /cases/new) → コア会議 picks the household and lists its issues (a member
-picked by name from the staff directory, secrecy acknowledged) → 安心生活応援ネットワーク会議 reviews the case with
-the agencies and agrees the plan (支援決定) → the core meeting's progress check lists the open case.
+the 推進員 seats A–E are set → consultation (intake at /cases/new) → コア会議 (held as a 支援会議) is seated
+automatically (A leads, D and E required), the coordinator acknowledges secrecy herself and records an external
+member's oral acknowledgement as chair, picks the household and refers it on (the kind offers no プラン合意) →
+consent, assessment and plan → 安心生活応援ネットワーク会議 is seated (C leads) with the household carried onto its
+agenda → the plan is agreed → the town's tenant admin records 支援決定 (who and when) → the case page shows the
+flow stage → the core meeting's 進捗確認 lists the case with the person's name and the date of the decision.
 
 The consent scope, assessment and plan are recorded through the cases service between the meetings (the case
 page's own forms are tested with the cases); every meeting step is done in the browser. Pages are hx-boosted, so
@@ -84,10 +87,23 @@ def _decide(page, case_number: str, decision: str, note: str, shown: str) -> Non
     page.wait_for_selector(f"{row} >> text={shown}")
 
 
+def _seat_coordinators(page, base: str) -> None:
+    """推進員の配置: A and C 山本 花子, D 中村 健, E 佐藤 誠 (B left empty)."""
+    from infra.keycloak.realm import stable_id
+
+    page.goto(f"{base}/meetings/seats")
+    for code, username in (("coordinator_a", "nakatosa.yamamoto"), ("coordinator_c", "nakatosa.yamamoto"),
+                           ("coordinator_d", "nakatosa.staff2"), ("coordinator_e", "multi.sato")):
+        page.select_option(f"#seat-{code}", stable_id("user", username))
+    page.click("form[action='/meetings/seats'] button[type=submit]")
+    page.wait_for_selector("text=推進員の配置を保存しました。")
+
+
 def test_nakatosa_chain_for_one_household_in_the_browser(page, live_app, nakatosa_ready, database_urls):
     keycloak_login(page, live_app, "nakatosa.yamamoto")
+    _seat_coordinators(page, live_app)
 
-    # 1. a consultation: intake with consent to share
+    # 1. a consultation
     page.goto(f"{live_app}/cases/new")
     page.fill("#f-members-0-name", "久礼 一郎")
     page.fill("#f-members-0-kana", "くれ いちろう")
@@ -103,51 +119,80 @@ def test_nakatosa_chain_for_one_household_in_the_browser(page, live_app, nakatos
     case_number = re.search(r"ケース番号 (\S+)）", flash.inner_text()).group(1)
     page.wait_for_function("() => /^\\/cases\\/[0-9a-f-]{36}$/.test(location.pathname)")
     case_id = page.url.rsplit("/", 1)[-1]
+    assert "同意前: アウトリーチ・支援会議の段階" in page.inner_text("#flow")
 
-    # 2. コア会議 (held as a 支援会議): a member picked by name, secrecy acknowledged, the household's issues listed
-    tomorrow = dt.datetime.combine(dt.date.today() + dt.timedelta(days=1), dt.time(9, 30))
-    core_id = _schedule(page, live_app, "core_meeting", tomorrow, "中土佐町社会福祉協議会")
-    assert "支援会議（社会福祉法第106条の6）として開催します" in page.inner_text("main")
-    page.fill("#mm-search", "なかむら")
-    # other tests may list namesakes: pick the demo user by the user name shown next to the name
-    page.wait_for_selector("#staff-options label:has-text('中村 健'):has-text('nakatosa.staff2')")
-    page.check("#staff-options label:has-text('nakatosa.staff2') input[type=radio]")
-    page.select_option("#mm-role", "required")
-    page.select_option("#mm-duty", "coordinator_d")
+    # 2. コア会議 (held as a 支援会議), seated automatically; decisions are recorded on the meeting's day
+    today = dt.datetime.now(dt.timezone(dt.timedelta(hours=9))).date()
+    core_id = _schedule(page, live_app, "core_meeting", dt.datetime.combine(today, dt.time(0, 30)),
+                        "中土佐町社会福祉協議会")
+    main = page.inner_text("main")
+    assert "支援会議（社会福祉法第106条の6）として開催" in main and "守秘義務の確認がまだのため" in main
+    seated = {role: page.inner_text(f"#members tbody tr:has-text('{role}')") for role in
+              ("包括化推進員A", "包括化推進員D", "包括化推進員E")}
+    assert "山本 花子" in seated["包括化推進員A"] and "進行（リーダー）" in seated["包括化推進員A"]
+    assert "中村 健" in seated["包括化推進員D"] and "必須出席" in seated["包括化推進員D"]
+    assert "佐藤 誠" in seated["包括化推進員E"] and "必須出席" in seated["包括化推進員E"]
+    assert page.query_selector("#members tbody tr:has-text('中村 健') button") is None  # nobody acknowledges for him
+    page.click("#members tbody tr:has-text('山本 花子') button:has-text('守秘義務を確認する')")
+    page.wait_for_selector("#members tbody tr:has-text('山本 花子') >> text=確認済（本人が確認・令和")
+    # an external member (no account): the chair records the oral acknowledgement with its date
+    page.fill("#mm-name", "民生委員 高橋")
+    page.fill("#mm-org", "中土佐町民生委員児童委員協議会")
     page.click("#member-form button:has-text('参加者を追加')")
-    member_row = "#members tbody tr:has-text('中村 健')"
-    page.wait_for_selector(member_row)
-    assert "コーディネーターD" in page.inner_text(member_row) and "（外部）" not in page.inner_text(member_row)
-    page.click(f"{member_row} button:has-text('確認を記録')")
-    page.wait_for_selector(f"{member_row} >> text=確認済")
+    external = "#members tbody tr:has-text('民生委員 高橋（外部）')"
+    page.wait_for_selector(external)
+    page.select_option(f"{external} select[name=method]", "oral")
+    page.click(f"{external} button:has-text('確認を記録')")
+    page.wait_for_selector(f"{external} >> text=確認済（口頭・令和")
     _put_on_agenda(page, case_id, case_number, "母の介護（未申請）、本人のひきこもり、収入なし")
-    _decide(page, case_number, "refer_next", "ネットワーク会議で支援を検討", "次の会議で検討")
+    offered = page.eval_on_selector_all(f"#agenda tbody tr:has-text('{case_number}') select[name=decision] option",
+                                        "options => options.map(o => o.value)")
+    assert offered == ["info_shared", "outreach_roles", "consent_approach", "refer_next"]  # no plan, no closure
+    _decide(page, case_number, "refer_next", "ネットワーク会議で支援を検討", "次回検討（次の会議へ）")
 
     _prepare_support(database_urls, case_id)
 
-    # 3. 安心生活応援ネットワーク会議: the agency's worker joins (typed: no account), the plan is agreed
-    network_id = _schedule(page, live_app, "network_meeting", tomorrow + dt.timedelta(days=7), "中土佐町役場")
-    page.fill("#mm-name", "地域包括 担当者")
-    page.fill("#mm-org", "中土佐町地域包括支援センター")
-    page.click("#member-form button:has-text('参加者を追加')")
-    page.wait_for_selector("#members tbody tr:has-text('地域包括 担当者（外部）')")
-    _put_on_agenda(page, case_id, case_number, "支援の分担を決める")
-    _decide(page, case_number, "plan_agreed", "包括: 介護申請の支援、社協: 居場所への参加", "プランに合意（支援決定）")
-    assert "支援決定" in page.inner_text(f"#agenda tbody tr:has-text('{case_number}') td:nth-child(3)")
+    # 3. 安心生活応援ネットワーク会議: C leads; the household the core meeting picked is already on the agenda
+    network_id = _schedule(page, live_app, "network_meeting", dt.datetime.combine(today, dt.time(1, 0)),
+                           "中土佐町役場")
+    assert "包括化推進員Bの担当者が決まっていない" in page.inner_text("main")
+    assert "進行（リーダー）" in page.inner_text("#members tbody tr:has-text('包括化推進員C')")
+    carried = f"#agenda tbody tr:has-text('{case_number}')"
+    assert "前の会議から持ち越し" in page.inner_text(carried)
+    assert "母の介護（未申請）、本人のひきこもり、収入なし" in page.inner_text(carried)
+    _decide(page, case_number, "plan_agreed", "包括: 介護申請の支援、社協: 居場所への参加", "プランに合意")
+    assert "支援決定待ち" in page.inner_text(carried) and "プラン作成" in page.inner_text(f"{carried} td:nth-child(3)")
 
-    # 4. the core meeting's progress check lists the open case with the network meeting's decision
+    # 4. the municipality decides: the town's tenant admin records 支援決定, with who and when
+    town = page.context.browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo").new_page()
+    try:
+        town.set_default_timeout(20000)
+        keycloak_login(town, live_app, "nakatosa.admin")
+        town.goto(f"{live_app}/meetings/{network_id}")
+        town.click(f"{carried} button:has-text('支援決定を記録する')")
+        town.wait_for_selector(f"{carried} >> text=支援決定: 中土佐 管理者（令和")
+        assert "支援決定" in town.inner_text(f"{carried} td:nth-child(3)")
+        town.goto(f"{live_app}/cases/{case_id}")
+        assert town.inner_text("#flow-current") == "支援"
+        assert "中土佐 管理者" in town.inner_text("#flow")
+    finally:
+        town.context.close()
+
+    # 5. the core meeting's 進捗確認: the open case with the person's name and the date of the last decision
     page.click("nav.site-nav >> text=コア会議 進捗確認")
     page.wait_for_selector("h1:has-text('進捗確認')")  # the meeting page also has the case's row: wait for the new page
     row = page.wait_for_selector(f"section:has(h2:has-text('継続中のケース')) tbody tr:has-text('{case_number}')")
-    assert "支援決定" in row.inner_text() and "プランに合意（支援決定）" in row.inner_text()
+    assert "久礼 一郎" in row.inner_text() and "支援決定" in row.inner_text()
+    assert re.search(r"プランに合意（令和\d+年\d+月\d+日（\d{4}-\d{2}-\d{2}）", row.inner_text())
     assert row.query_selector("a[href^='/meetings/']").get_attribute("href") == f"/meetings/{network_id}"
 
-    members = run(owner_fetch(database_urls.owner, NAKATOSA, "SELECT name, user_sub, confidentiality_ack_at "
+    members = run(owner_fetch(database_urls.owner, NAKATOSA, "SELECT name, user_sub, confidentiality_ack_method "
                               "FROM meeting_member WHERE meeting_id = $1::uuid", core_id))
-    picked = next(m for m in members if m["name"] == "中村 健")
     from infra.keycloak.realm import stable_id
 
-    assert picked["user_sub"] == stable_id("user", "nakatosa.staff2") and picked["confidentiality_ack_at"]
+    acks = {m["name"]: m["confidentiality_ack_method"] for m in members}
+    assert acks == {"山本 花子": "self", "中村 健": None, "佐藤 誠": None, "民生委員 高橋": "oral"}
+    assert {m["user_sub"] for m in members if m["name"] == "中村 健"} == {stable_id("user", "nakatosa.staff2")}
 
 
 def test_choosing_a_municipality_lists_the_user_in_its_staff_directory(page, live_app, database_urls):

@@ -132,6 +132,7 @@ def test_multilayer_meeting_page_refuses_a_non_consenting_case_with_the_reason(m
 
 def test_nakatosa_kinds_and_roles_only_while_enabled_and_never_for_another_tenant(meetings_app, database_urls, settings):
     set_nakatosa(database_urls, True)
+    run(owner_fetch(database_urls.owner, NAKATOSA, "DELETE FROM meeting_seat RETURNING duty_role"))  # nobody seated
     try:
         with logged_in(meetings_app, database_urls, roles=("staff", "coordinator")) as client:
             index = client.get("/meetings/")
