@@ -172,11 +172,11 @@ def test_nakatosa_chain_for_one_household_in_the_browser(page, live_app, nakatos
         town.click(f"{carried} button:has-text('支援決定を記録する')")
         town.wait_for_selector(f"{carried} >> text=支援決定: 中土佐 管理者（令和")
         assert "支援決定" in town.inner_text(f"{carried} td:nth-child(3)")
-        town.goto(f"{live_app}/cases/{case_id}")
-        assert town.inner_text("#flow-current") == "支援"
-        assert "中土佐 管理者" in town.inner_text("#flow")
     finally:
         town.context.close()
+    page.goto(f"{live_app}/cases/{case_id}")  # the case page shows the stage: support is next
+    assert page.inner_text("#flow-current") == "支援"
+    assert "中土佐 管理者" in page.inner_text("#flow") and "支援決定済みです" in page.inner_text("#flow-needed")
 
     # 5. the core meeting's 進捗確認: the open case with the person's name and the date of the last decision
     page.click("nav.site-nav >> text=コア会議 進捗確認")

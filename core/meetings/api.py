@@ -2,8 +2,10 @@
 
 Who: staff and coordinators of a municipality (as the pages); the prefecture never. Every rule is the service's
 (``core.meetings.service``): a 支援会議 (or a kind held as one, e.g. 中土佐町's コア会議) is 404 for anyone but its
-members and the tenant's coordinators, and that attempt is audited as DENIED; putting a case on a 重層的支援会議
-(or any kind that needs consent) without a consent that covers it is 409 with the reason, audited, nothing stored.
+members and the tenant's coordinators, and that attempt is audited as DENIED; its cases and minutes are 403 until
+the member acknowledged secrecy themselves; putting a case on a 重層的支援会議 (or any kind that needs consent)
+without a consent that covers it is 409 with the reason, audited, nothing stored. What a meeting may decide is
+``core.meetings.decisions`` (409 naming the rule); 支援決定 needs the deciding role (403).
 
 Errors are problem+json with Japanese ``title``/``detail``; bad input adds ``errors: [{field, message}]`` (422;
 malformed JSON 400). Unsafe methods with a session cookie need the ``X-CSRF-Token`` header (the authentication

@@ -1,5 +1,8 @@
 """会議 pages: the calendar/list, a meeting with its members, agenda and decisions, the minutes editor and PDF,
-the follow-up list and the core meeting's progress check.
+the follow-up list, the core meeting's progress check and the 推進員 seats (/meetings/seats).
+
+Forms that the rules may refuse (a decision, 支援決定, an acknowledgement, finalising) post without htmx, so the
+refusal page with its 409/403 and the message naming the rule is shown whatever the status.
 
 Thin: read the form, call ``core.meetings.service``, render. Kinds and roles come from the tenant's plugins
 (``kyosei_meeting_kinds`` / ``kyosei_roles``) merged with the two legal kinds. A confidential meeting (支援会議) is
