@@ -188,3 +188,26 @@ def test_agenda_picker_finds_the_users_open_cases_by_kana_or_number_only(meeting
         number = staff.get(f"/api/cases/{mine}").json()["case_number"]
         assert f'value="{mine}"' in staff.get("/meetings/case-options", params={"cq": number}).text
         assert "見つかりません" in staff.get("/meetings/case-options", params={"cq": "存在しない名前"}).text
+
+
+def test_seats_are_set_by_coordinators_from_the_staff_directory_only(meetings_app, database_urls):
+    from tests.test_meetings_api import _staff
+
+    set_nakatosa(database_urls, True)
+    holder = _staff(database_urls, name="席 保持者", kana="せき ほじしゃ")
+    with logged_in(meetings_app, database_urls, roles=("staff",)) as staff:
+        seats = staff.get("/meetings/seats").text  # readable, not changeable
+        assert "包括化推進員D" in seats and "<select" not in seats
+        refused = staff.post("/meetings/seats", data={"coordinator_d": holder}, follow_redirects=False)
+        assert refused.status_code == 403 and "推進員の配置を変更できるのは" in refused.text
+    with logged_in(meetings_app, database_urls, roles=("staff", "coordinator")) as coordinator:
+        unknown = coordinator.post("/meetings/seats", data={"coordinator_d": "no-such-person"}, follow_redirects=False)
+        assert unknown.status_code == 422 and "職員名簿にない職員です" in unknown.text
+        assert coordinator.post("/meetings/seats", data={"coordinator_d": holder}, follow_redirects=False).status_code == 303
+        assert f'<option value="{holder}" selected>席 保持者' in coordinator.get("/meetings/seats").text
+        meeting_id = _meeting_id(coordinator.post("/meetings/", data={
+            "kind": "core_meeting", "starts_at": f"{TODAY.isoformat()}T00:30", "place": "社協"}, follow_redirects=False))
+        row = re.search(r"<tr><td>席 保持者.*?</tr>", coordinator.get(f"/meetings/{meeting_id}").text, re.S).group(0)
+        assert "包括化推進員D" in row and "必須出席" in row
+    with logged_in(meetings_app, database_urls, tenant_id=NANKOKU, roles=("staff", "coordinator")) as other:
+        assert "席 保持者" not in other.get("/meetings/seats").text

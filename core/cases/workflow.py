@@ -16,6 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+# 支援決定 is the municipality's decision, not any staff member's (多機関協働事業 実施要綱). Until roles are per
+# municipality, the municipality's own account holder (団体管理者) carries it: coordinators may come from the 社協
+# (中土佐町's 推進員 A–C), which cannot decide for the town. The meetings domain's 支援決定 checks this; one home.
+SUPPORT_DECISION_ROLES: tuple[str, ...] = ("tenant-admin",)
+
 OPEN_STATUSES = ("intake", "assessment", "planning", "decided", "supporting", "evaluation")
 TERMINAL_STATUSES = ("closed", "suspended")
 

@@ -20,7 +20,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from core.auth.principal import Role
+from core.cases.workflow import SUPPORT_DECISION_ROLES
 from core.meetings.kinds import MULTILAYER_MEETING, SUPPORT_MEETING
 from core.plugin_types import MeetingKindDefinition, MeetingKindRule
 from core.wareki import jdate, jdatetime
@@ -62,10 +62,8 @@ CORE_LABELS = {SUPPORT_MEETING: "支援会議（社会福祉法第106条の6）"
 HISTORIC_LABELS = {"support_decided": "支援決定", "start_support": "支援開始"}
 LABELS = {**{c: d.label for c, d in DECISIONS.items()}, **HISTORIC_LABELS}
 
-# 支援決定 is the municipality's decision, not any staff member's. Until roles are per municipality (#16), the
-# municipality's own account holder (団体管理者) carries it: coordinators may come from the 社協 (中土佐町's A–C),
-# which cannot decide for the town. Change it here only; every path asks ``may_decide_support``.
-SUPPORT_DECISION_ROLES: tuple[str, ...] = (Role.TENANT_ADMIN,)
+# 支援決定 is the municipality's decision (core.cases.workflow.SUPPORT_DECISION_ROLES: 団体管理者 for now); every
+# path asks ``may_decide_support``.
 SUPPORT_DECISION_ROLE_LABEL = "団体管理者（支援決定の権限）"
 
 
