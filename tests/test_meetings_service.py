@@ -177,7 +177,7 @@ def test_no_decision_before_the_meeting_day_and_none_after_the_minutes_are_final
         held = await _meeting(session, "multilayer_meeting", who)
         on_it = await service.add_agenda_item(session, held, KINDS["multilayer_meeting"], case_id, principal=who)
         with pytest.raises(service.Forbidden, match="進行役"):
-            await service.finalise_minutes(session, held, principal(TENANT))
+            await service.finalise_minutes(session, held, principal(TENANT, roles=("staff",)))
         await service.finalise_minutes(session, held, who)
         with pytest.raises(service.DecisionRefused, match="議事録が確定しているため"):
             await service.decide(session, held, RULES["multilayer_meeting"], on_it.id, "plan_agreed", None, who)

@@ -385,9 +385,10 @@ async def save_minutes(session: AsyncSession, meeting: Meeting, text_value: str 
 
 
 async def finalise_minutes(session: AsyncSession, meeting: Meeting, principal: Principal) -> Meeting:
-    """議事録の確定, by the chair: afterwards the minutes and the decisions stand as recorded."""
-    if not await is_chair(session, meeting, principal):
-        raise Forbidden("議事録を確定できるのは、会議の進行役（リーダー・サブリーダー）です。")
+    """議事録の確定, by the chair or the municipality's coordinators (the meetings' 事務局): afterwards the minutes
+    and the decisions stand as recorded."""
+    if not principal.has_role(Role.COORDINATOR) and not await is_chair(session, meeting, principal):
+        raise Forbidden("議事録を確定できるのは、会議の進行役（リーダー・サブリーダー）か推進員（コーディネーター）です。")
     _refuse_if_finalised(meeting, "もう一度確定")
     meeting.minutes_finalised_at, meeting.minutes_finalised_by = utc_now(), principal.sub
     await session.flush()

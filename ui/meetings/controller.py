@@ -189,6 +189,7 @@ class MeetingsController(Controller):
             request, meeting=meeting, kind=kind, kinds=kinds, roles=await _roles(request),
             rules=(await _rules(request, kinds)).get(meeting.kind), full=full, me=principal.sub,
             chair=await service.is_chair(db, meeting, principal), today=dt.datetime.now(JST).date(),
+            may_finalise=principal.has_role("coordinator") or await service.is_chair(db, meeting, principal),
             may_decide_support=decisions.may_decide_support(principal),
             support_role_label=decisions.SUPPORT_DECISION_ROLE_LABEL,
             members=await service.members(db, meeting.id), agenda=await service.agenda(db, meeting.id) if full else [],
