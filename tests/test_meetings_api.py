@@ -256,7 +256,7 @@ def test_no_input_makes_the_meetings_api_fail_even_outside_the_schema(app, datab
     with serve(create_app(settings, app_database_url=database_urls.app), free_port()) as url:
         schema = schemathesis.openapi.from_url(f"{url}/api/schema/openapi.json").include(path_regex="^/api/meetings")
         operations = [result.ok() for result in schema.get_all_operations()]
-        assert len(operations) == 15
+        assert len(operations) == 17
         exercised = []
         for operation in operations:
 
@@ -272,7 +272,7 @@ def test_no_input_makes_the_meetings_api_fail_even_outside_the_schema(app, datab
             except Unsatisfiable:
                 continue  # nothing in this operation can break the schema (no parameters, no body)
             exercised.append(f"{operation.method.upper()} {operation.path}")
-        assert len(exercised) >= 13, exercised
+        assert len(exercised) >= 14, exercised
 
 
 def test_staff_outside_a_case_cannot_put_it_on_an_agenda_until_they_state_a_reason(app, database_urls):
@@ -290,3 +290,26 @@ def test_staff_outside_a_case_cannot_put_it_on_an_agenda_until_they_state_a_reas
         assert outsider.post(f"/api/cases/{case_id}/access", json={"reason": "支援会議で検討するため"}).status_code == 201
         added = outsider.post(f"/api/meetings/{meeting['id']}/agenda", json={"case_id": case_id})
         assert added.status_code == 201, added.text
+
+
+def test_seats_over_the_api_are_set_by_coordinators_and_seat_the_next_meeting(app, database_urls):
+    from tests.test_meetings_pages import set_nakatosa
+
+    set_nakatosa(database_urls, True)
+    holder = _staff(database_urls, name="推進 員子", kana="すいしん いんこ")
+    with logged_in(app, database_urls, roles=("staff",)) as staff:
+        assert "coordinator_e" in [s["duty_role"] for s in staff.get("/api/meetings/seats").json()]
+        refused = staff.put("/api/meetings/seats", json={"coordinator_e": holder})
+        assert refused.status_code == 403 and "推進員の配置を変更できる" in refused.json()["detail"]
+    with logged_in(app, database_urls, roles=("staff", "coordinator")) as client:
+        bad = client.put("/api/meetings/seats", json={"coordinator_z": holder, "coordinator_e": 3})
+        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "coordinator_z"
+        unknown = client.put("/api/meetings/seats", json={"coordinator_e": "no-such-person"})
+        assert unknown.status_code == 422 and "職員名簿にない職員です" in unknown.json()["errors"][0]["message"]
+        seats = {s["duty_role"]: s for s in client.put("/api/meetings/seats", json={"coordinator_e": holder}).json()}
+        assert seats["coordinator_e"]["display_name"] == "推進 員子" and seats["coordinator_e"]["label"] == "包括化推進員E"
+        core = _meeting(client, kind="core_meeting")
+        seated = next(m for m in core["members"] if m["user_sub"] == holder)
+        assert (seated["member_role"], seated["duty_role_label"]) == ("required", "包括化推進員E")
+        freed = {s["duty_role"]: s for s in client.put("/api/meetings/seats", json={"coordinator_e": None}).json()}
+        assert freed["coordinator_e"]["user_sub"] is None

@@ -186,6 +186,32 @@ async def search_staff(
     return [schemas.staff_json(e) for e in await staff_directory.search(db, q)]
 
 
+@get("/meetings/seats", summary="推進員の配置（役割ごとの担当者。会議の登録時に自動で着席）")
+async def seats(request: Request, db: NamedDependency[AsyncSession]) -> list[schemas.SeatOut]:
+    return _seats_json(await _roles(request), await service.seat_holders(db))
+
+
+@put("/meetings/seats", summary="推進員の配置の変更（推進員・団体管理者）", operation_class=schemas.SEATS_BODY,
+     responses=_problems(400, 403, 422))
+async def assign_seats(request: Request, db: NamedDependency[AsyncSession]) -> list[schemas.SeatOut]:
+    if not _user(request).has_role(*service.SEAT_ROLES):
+        raise service.Forbidden("推進員の配置を変更できるのは、推進員（コーディネーター）と団体管理者です。")
+    roles, data = await _roles(request), await _body(request)
+    unknown = [key for key in data if key not in roles]
+    if unknown:
+        raise ValidationFailed([{"field": key, "message": "この団体の役割ではありません。"} for key in unknown[:10]])
+    for code, sub in data.items():
+        if sub is not None and not isinstance(sub, str):
+            raise ValidationFailed([{"field": code, "message": "職員名簿の user_sub（文字）か null を指定してください。"}])
+        await service.assign_seat(db, code, sub or None, roles)
+    return _seats_json(roles, await service.seat_holders(db))
+
+
+def _seats_json(roles, holders) -> list[schemas.SeatOut]:
+    return [{"duty_role": code, "label": role.label, "user_sub": holders[code].user_sub if code in holders else None,
+             "display_name": holders[code].display_name if code in holders else None} for code, role in roles.items()]
+
+
 @get("/meetings/follow-up", summary="見直し期限のケース（フォローアップ）", responses=_problems(422),
      description="見られる継続中のケースのうち、プランの見直し日が within_days 日以内か過ぎているもの。")
 async def follow_up(
@@ -341,7 +367,8 @@ def _minutes_json(meeting: Meeting) -> schemas.MinutesOut:
 def meetings_api_router() -> Router:
     return Router(
         path="/api",
-        route_handlers=[list_meetings, create_meeting, reference, search_staff, follow_up, progress, get_meeting,
+        route_handlers=[list_meetings, create_meeting, reference, search_staff, seats, assign_seats, follow_up,
+                        progress, get_meeting,
                         add_member, acknowledge, add_agenda_item, decide, decide_support, get_minutes, put_minutes,
                         finalise_minutes],
         guards=[meetings_user],

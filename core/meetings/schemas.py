@@ -140,6 +140,13 @@ class StaffOut(TypedDict):
     username: str
 
 
+class SeatOut(TypedDict):
+    duty_role: str
+    label: str
+    user_sub: str | None  # None: nobody holds the seat
+    display_name: str | None
+
+
 class KindOut(TypedDict):
     code: str
     label: str
@@ -299,3 +306,9 @@ SUPPORT_DECISION_BODY = with_body(
 MINUTES_BODY = with_body("議事録の保存（全文を置き換えます）。", {
     "minutes": _text("議事録の本文", 20000),
 }, required=("minutes",))
+
+SEATS_BODY = with_body(
+    "推進員の配置（推進員・団体管理者のみ）。役割のコード（GET /api/meetings/reference の roles）ごとに職員名簿の user_sub、"
+    "空文字か null で席を空けます。書かなかった役割は変わりません。", {
+        "coordinator_a": _text("例: 包括化推進員Aの担当者の user_sub", 64),
+    })

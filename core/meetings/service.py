@@ -66,6 +66,7 @@ SECRECY_REFUSAL = ("この支援会議のケースと議事録は、守秘義務
                    "参加者の方は、ご自身で「守秘義務を確認する」を押してください。")
 ACK_METHODS = {"self": "本人が確認", "written": "書面", "oral": "口頭"}
 CHAIR_ROLES = ("leader", "deputy")
+SEAT_ROLES = (Role.COORDINATOR, Role.TENANT_ADMIN)  # who may say who holds a seat (推進員 A–E)
 
 EDIT_ROLES = (Role.STAFF, Role.COORDINATOR)
 JST = dt.timezone(dt.timedelta(hours=9))

@@ -44,7 +44,6 @@ from ui.errors import respond
 from ui.page import flash, form_fields, page_context, render
 
 ROLES = ("staff", "coordinator")
-SEAT_ROLES = ("coordinator", "tenant-admin")  # who may say who holds 推進員 A–E
 
 
 def can_use(connection: ASGIConnection, _: BaseRouteHandler) -> None:
@@ -205,12 +204,12 @@ class MeetingsController(Controller):
     async def _seats(self, request, db, errors=None, status=200) -> Template:
         context = await _context(request, roles=await _roles(request), holders=await service.seat_holders(db),
                                  staff=await service.staff_list(db), errors=errors or [],
-                                 may_assign=_principal(request).has_role(*SEAT_ROLES))
+                                 may_assign=_principal(request).has_role(*service.SEAT_ROLES))
         return render("meetings/seats.html", context, status)
 
     @post("/seats")
     async def assign_seats(self, request: Request, db: NamedDependency[AsyncSession]) -> Response:
-        if not _principal(request).has_role(*SEAT_ROLES):
+        if not _principal(request).has_role(*service.SEAT_ROLES):
             return respond(request, 403, message="推進員の配置を変更できるのは、推進員（コーディネーター）と団体管理者です。")
         values = await form_fields(request)
         roles = await _roles(request)
