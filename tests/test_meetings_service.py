@@ -11,7 +11,7 @@ import pytest
 from core.auth.staff_directory import StaffEntry
 from core.cases import service as cases
 from core.cases.schemas import today
-from core.meetings import decisions, service
+from core.meetings import decisions, flow, service
 from core.meetings.kinds import merge
 from core.plugin_types import MeetingKindDefinition, MeetingKindRule
 from tests.cases_support import intake_body, principal, unit_of_work
@@ -83,6 +83,8 @@ def test_support_meeting_refuses_plan_agreement_support_decision_and_closure_for
     async def work(session):
         await _planned(session, consented)
         await _planned(session, unconsented, consent=False)
+        before = await flow.case_stage(session, await cases.get_case(session, unconsented))
+        assert before.before_consent and before.current.code == "outreach" and "同意を得て" in before.needed
         meeting = await _meeting(session, "support_meeting", who)
         await _ack(session, meeting, who)
         for case_id in (consented, unconsented):
@@ -126,9 +128,13 @@ def test_multilayer_meeting_agrees_only_a_consented_plan_once_then_the_municipal
         outsider = principal(TENANT)
         with pytest.raises(service.DecisionRefused, match="この会議の参加者です"):
             await service.decide(session, meeting, RULES["multilayer_meeting"], item.id, "plan_agreed", None, outsider)
+        stage = await flow.case_stage(session, case)
+        assert stage.current.code == "plan_agreed" and not stage.before_consent
         await service.decide(session, meeting, RULES["multilayer_meeting"], item.id, "plan_agreed", "役割分担を確認", staff)
         assert case.status == "planning"  # agreed, not yet decided: 支援決定 is the municipality's act
         assert (await cases.current_plan(session, case_id)).agreed_on == today()
+        stage = await flow.case_stage(session, case)
+        assert stage.current.code == "support_decided" and "市町村" in stage.needed
 
         # a second agreement on the same plan, at another meeting, is refused and names the plan
         again = await _meeting(session, "multilayer_meeting", staff)
@@ -143,6 +149,8 @@ def test_multilayer_meeting_agrees_only_a_consented_plan_once_then_the_municipal
         assert case.status == "decided"
         assert decided.support_decided_by == admin.sub and decided.support_decided_by_name == "山本 花子"
         assert decided.support_decided_at is not None
+        stage = await flow.case_stage(session, case)
+        assert stage.current.code == "supporting" and stage.steps[3].detail.startswith("山本 花子（令和")
         with pytest.raises(service.DecisionRefused, match="すでに記録されています"):
             await service.decide_support(session, meeting, RULES["multilayer_meeting"], item.id, admin)
 
