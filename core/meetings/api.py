@@ -115,8 +115,9 @@ async def _detail(request: Request, db: AsyncSession, meeting: Meeting, kinds) -
     roles, rules = await _roles(request), await _rules(request, kinds)
     access = await service.meeting_access(db, meeting, kinds.get(meeting.kind), _user(request))
     agenda = await service.agenda(db, meeting.id) if access == service.FULL else []
+    members = [schemas.member_json(m, roles) for m in await service.members(db, meeting.id)]
     return {**schemas.meeting_json(meeting, kinds.get(meeting.kind), rules.get(meeting.kind)),  # type: ignore[typeddict-item]
-            "access": access or "", "members": [schemas.member_json(m, roles) for m in await service.members(db, meeting.id)],
+            "access": access or "", "members": members,
             "agenda": [schemas.agenda_json(row.item, row.case) for row in agenda]}
 
 
@@ -169,7 +170,8 @@ async def reference(request: Request) -> schemas.ReferenceOut:
     return {
         "kinds": [{"code": k.code, "label": k.label, "legal_basis": k.legal_basis, "confidential": k.confidential,
                    "requires_consent": k.requires_consent, "description": k.description,
-                   "runs_as": rules[k.code].runs_as, "decisions": list(rules[k.code].decisions)} for k in kinds.values()],
+                   "runs_as": rules[k.code].runs_as, "decisions": list(rules[k.code].decisions)}
+                  for k in kinds.values()],
         "roles": [{"code": r.code, "label": r.label, "description": r.description} for r in roles.values()],
         "member_roles": dict(MEMBER_ROLE_LABELS), "decisions": dict(DECISION_LABELS),
     }
