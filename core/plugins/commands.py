@@ -131,3 +131,17 @@ def plugin_new(name: str, vendor: str, directory: Path | None) -> None:
         raise CommandFailed(str(exc)) from None
     click.echo(f"created {folder}")
     click.echo(f"next: pip install -e {folder} && pytest {folder}")
+
+
+@plugin_group.command("check")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+def plugin_check(path: Path) -> None:
+    """Fail if the plugin under PATH imports Kyosei internals instead of the public plugin API."""
+    from core.plugins.boundaries import forbidden_imports
+
+    found = forbidden_imports(path)
+    for violation in found:
+        click.echo(str(violation), err=True)
+    if found:
+        raise SystemExit(1)
+    click.echo(f"{path}: 公開APIのみを使っています (imports only the public plugin API)")
