@@ -138,3 +138,11 @@ def test_an_unknown_municipality_is_refused_with_a_clear_message(kyosei_data):
         kyosei_data.staff("392000")
     with pytest.raises(UnknownMunicipality, match="prefecture"):
         kyosei_data.tenant("390003")
+
+
+def test_a_dashboard_card_loads_its_number_from_a_plugin_page(town):
+    plugin_app, worker, _, _ = town
+    with plugin_app.client(user=worker) as client:
+        home = client.get("/").text
+        assert 'hx-get="/plugins/watch_list/count"' in home
+        assert "同意のある担当ケース 1件" in client.get("/plugins/watch_list/count").text

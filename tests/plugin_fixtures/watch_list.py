@@ -16,7 +16,7 @@ from litestar.response import Template
 
 from core.hookspecs import hookimpl
 from core.plugin_data import case_data, consent_purposes
-from core.plugin_types import NavItem, PluginInfo
+from core.plugin_types import NavItem, PluginInfo, Widget
 
 PLUGIN = PluginInfo(
     name="watch_list",
@@ -40,9 +40,23 @@ async def index(request: Request, page: Annotated[int, Parameter(ge=1, le=10_000
     return Template("watch_list/index.html", context=context)
 
 
+@get("/count")
+async def count(request: Request) -> Template:
+    """The home-page card's number, loaded by htmx: hooks run without a database, pages have one."""
+    purpose = (await request.app.state.plugins.settings_for(request.scope["user"].tenant_id, PLUGIN.name))["purpose"]
+    async with case_data(request) as data:
+        cases = await data.open_cases(purpose=purpose, limit=1)
+    return Template("watch_list/count.html", context={"total": cases.total})
+
+
 @hookimpl
 def kyosei_route_handlers():
-    return [index]
+    return [index, count]
+
+
+@hookimpl
+def kyosei_dashboard_widgets(tenant_id, principal):
+    return [Widget(title="見守り名簿", template="watch_list/widget.html")]
 
 
 @hookimpl
