@@ -49,7 +49,7 @@ if TYPE_CHECKING:  # the hooks receive a Principal; plugins need not import it
     from core.auth.principal import Principal
 
 PROJECT_NAME = "kyosei"
-PLUGIN_API_VERSION = "1.0"
+PLUGIN_API_VERSION = "1.1"
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)

@@ -46,6 +46,7 @@ async def seed_demo_tenants(owner_url: str, codes: tuple[str, ...] = DEMO_TENANT
 from tenants.onboarding import MUNICIPALITY_PLUGINS  # noqa: E402  (one map: onboarding's defaults)
 
 DEMO_PLUGINS = MUNICIPALITY_PLUGINS
+DEMO_VENDOR = ("vendor.kimura", "kyosei")  # (Keycloak user name, vendor id of plugins/nakatosa and plugins/nankoku)
 
 
 async def seed_demo_plugins(owner_url: str) -> list[str]:
@@ -64,6 +65,8 @@ async def seed_demo_plugins(owner_url: str) -> list[str]:
             await operator.approve(owner_url, module.PLUGIN)
             await operator.set_enabled(owner_url, tenant_id, name, True)
             enabled.append(f"{name}@{tenant_id}")
+    # the demo vendor account speaks for the vendor of the bundled plugins in the vendor seat
+    await operator.add_vendor_user(owner_url, DEMO_VENDOR[1], DEMO_VENDOR[0])
     return enabled
 
 

@@ -9,6 +9,7 @@ import tomllib
 
 from click.testing import CliRunner
 
+from core.hookspecs import PLUGIN_API_VERSION
 from core.plugins.commands import plugin_group
 from core.plugins.testing import kyosei_database, kyosei_plugin_app  # noqa: F401  (fixtures)
 
@@ -32,7 +33,8 @@ def test_plugin_new_writes_a_project_with_the_entry_point_a_module_and_a_test(tm
 
     module = _load(folder, "kyosei_mimamori")
     try:
-        assert module.PLUGIN.vendor == "acme" and module.PLUGIN.api_versions == ("1.0",)
+        assert module.PLUGIN.vendor == "acme" and module.PLUGIN.api_versions == (PLUGIN_API_VERSION,)
+        assert module.PLUGIN.version == "0+unknown"  # not installed: no metadata to read the version from
         plugin_app = kyosei_plugin_app(module, tenant_id="394017")
         with plugin_app.client() as client:
             assert 'href="/plugins/mimamori/"' in client.get("/").text
@@ -48,3 +50,26 @@ def test_plugin_new_refuses_a_bad_name_or_a_non_empty_folder(tmp_path):
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "file").write_text("x")
     assert runner.invoke(plugin_group, ["new", "ok_name", "--directory", str(tmp_path / "full")]).exit_code != 0
+
+
+def test_a_plugin_wheel_builds_without_the_registry_and_takes_its_version_from_pyproject(tmp_path):
+    """docs/plugins.md 'Building a wheel': no network, no build isolation; the version has one source."""
+    import subprocess
+
+    folder = tmp_path / "kyosei-plugin-hanbai"
+    assert CliRunner().invoke(plugin_group, ["new", "hanbai", "--directory", str(folder)]).exit_code == 0
+    pyproject = folder / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text(encoding="utf-8").replace('version = "0.1.0"', 'version = "2.3.4"'),
+                         encoding="utf-8")
+    wheels, target = tmp_path / "wheels", tmp_path / "site"
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-index", "--no-deps", "--no-build-isolation",
+                            "-w", str(wheels), str(folder)], capture_output=True, text=True, timeout=180)
+    assert built.returncode == 0, built.stderr
+    (wheel,) = wheels.glob("kyosei_hanbai-2.3.4-*.whl")
+    installed = subprocess.run([sys.executable, "-m", "pip", "install", "--no-index", "--no-deps", "--target",
+                                str(target), str(wheel)], capture_output=True, text=True, timeout=180)
+    assert installed.returncode == 0, installed.stderr
+    probe = subprocess.run([sys.executable, "-c", "import kyosei_hanbai; print(kyosei_hanbai.PLUGIN.version)"],
+                           capture_output=True, text=True, timeout=60,
+                           env={**__import__("os").environ, "PYTHONPATH": str(target)})
+    assert probe.stdout.strip() == "2.3.4", probe.stderr

@@ -100,11 +100,24 @@ def plugins_disable(tenant: str, name: str) -> None:
 @plugins_group.command("vendor-user")
 @click.argument("vendor")
 @click.argument("username")
-def plugins_vendor_user(vendor: str, username: str) -> None:
-    """Let Keycloak user USERNAME (role `vendor`) see plugins of VENDOR in the vendor seat."""
-    from core.cli import database_up
+@click.option("--keycloak/--no-keycloak", default=True, show_default=True,
+              help="Also seat the account in Keycloak: member of 高知県 (390003) with the vendor role only.")
+def plugins_vendor_user(vendor: str, username: str, keycloak: bool) -> None:
+    """Let Keycloak user USERNAME see plugins of VENDOR in the vendor seat (/vendor/plugins)."""
+    from core.cli import CommandFailed, database_up, get_settings
     from core.plugins import operator
 
+    if keycloak:
+        from tenants.directory import keycloak_directory
+        from tenants.vendors import VendorSeatRefused, seat_vendor_account
+
+        try:
+            with keycloak_directory(get_settings()) as directory:
+                changes = seat_vendor_account(directory, username)
+        except VendorSeatRefused as exc:
+            raise CommandFailed(str(exc)) from None
+        for change in changes:
+            click.echo(f"Keycloak: {change}")
     with database_up() as (_, urls):
         asyncio.run(operator.add_vendor_user(urls.owner, vendor, username))
     click.echo(f"{username} speaks for vendor {vendor}")
@@ -131,3 +144,17 @@ def plugin_new(name: str, vendor: str, directory: Path | None) -> None:
         raise CommandFailed(str(exc)) from None
     click.echo(f"created {folder}")
     click.echo(f"next: pip install -e {folder} && pytest {folder}")
+
+
+@plugin_group.command("check")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+def plugin_check(path: Path) -> None:
+    """Fail if the plugin under PATH imports Kyosei internals instead of the public plugin API."""
+    from core.plugins.boundaries import forbidden_imports
+
+    found = forbidden_imports(path)
+    for violation in found:
+        click.echo(str(violation), err=True)
+    if found:
+        raise SystemExit(1)
+    click.echo(f"{path}: 公開APIのみを使っています (imports only the public plugin API)")

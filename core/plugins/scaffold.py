@@ -41,21 +41,32 @@ include = ["{package}*"]
 testpaths = ["tests"]
 '''
 
-MODULE = '''"""{name}: a Kyosei plugin (see Kyosei's docs/plugins.md for every hook)."""
+MODULE = '''"""{name}: a Kyosei plugin (see Kyosei's docs/plugins.md for every hook).
+
+Import only Kyosei's public plugin API: core.hookspecs, core.plugin_types and core.plugin_data
+(``kyosei plugin check .`` tells you if anything else slipped in).
+"""
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from litestar import Request, get
 from litestar.response import Template
 
 from core.hookspecs import hookimpl
+from core.plugin_data import case_data
 from core.plugin_types import NavItem, PluginInfo
+
+try:  # one version source: pyproject.toml, through the installed package's metadata
+    __version__ = version("{dist}")
+except PackageNotFoundError:  # imported from a source folder that was never installed
+    __version__ = "0+unknown"
 
 PLUGIN = PluginInfo(
     name="{name}",
-    version="0.1.0",
+    version=__version__,
     vendor="{vendor}",
     api_versions=("{api}",),
     description_ja="{name} プラグイン",
@@ -64,7 +75,10 @@ PLUGIN = PluginInfo(
 
 @get("/")
 async def index(request: Request) -> Template:
-    context = await request.app.state.plugins.page_context(request, active="/plugins/{name}/")
+    # the open cases the signed-in user may see (their own visibility, audited as reads)
+    async with case_data(request) as data:
+        cases = await data.open_cases(limit=20)
+    context = await request.app.state.plugins.page_context(request, active="/plugins/{name}/", cases=cases)
     return Template("{name}/index.html", context=context)
 
 
@@ -88,6 +102,10 @@ TEMPLATE = '''{{% extends "base.html" %}}
 {{% block content %}}
 <h1>{name}</h1>
 <p>{{{{ principal.tenant_name }}}}で有効です。</p>
+<p>担当の開いているケース: {{{{ cases.total }}}}件</p>
+<ul>
+{{% for case in cases.items %}}  <li>{{{{ case.case_number }}}} {{{{ case.person.name }}}}（{{{{ case.status_label }}}}）</li>
+{{% endfor %}}</ul>
 {{% endblock %}}
 '''
 
@@ -99,7 +117,8 @@ def test_the_page_answers_only_for_the_enabling_tenant(kyosei_plugin_app):
     plugin_app = kyosei_plugin_app({package}, tenant_id="394017")
     with plugin_app.client(roles=("staff",)) as client:
         assert 'href="/plugins/{name}/"' in client.get("/").text
-        assert client.get("/plugins/{name}/").status_code == 200
+        page = client.get("/plugins/{name}/")
+        assert page.status_code == 200 and "担当の開いているケース" in page.text
     with plugin_app.client(roles=("staff",), tenant_id="392049") as client:
         assert client.get("/plugins/{name}/").status_code == 404
 '''

@@ -70,7 +70,7 @@ DEMO_USERS: list[tuple[str, str, str, tuple[str, ...], tuple[str, ...]]] = [
     ("pref.admin", "高知", "県子", ("390003",), ("prefecture-admin",)),
     ("multi.sato", "佐藤", "誠", ("394017", "392049"), ("staff",)),
     ("nobody.ito", "伊藤", "無所属", (), ("staff",)),
-    ("vendor.kimura", "木村", "開発", (), ("vendor",)),
+    ("vendor.kimura", "木村", "開発", ("390003",), ("vendor",)),  # vendors sit in 高知県 with the vendor role only
 ]
 
 DEFAULT_SCOPES = ["basic", "acr", "web-origins", "profile", "email", "roles", "organization"]
