@@ -204,7 +204,7 @@ def kyosei_meeting_kind_rules(tenant_id: str) -> list[MeetingKindRule]:
 
     Returns a list of ``MeetingKindRule``. Not firstresult.
 
-    .. versionadded:: 1.0
+    .. versionadded:: 1.1
     """
 
 
