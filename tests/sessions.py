@@ -10,6 +10,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
+from core.auth.oidc import scoped_roles
 from core.auth.sessions import NewSession, SessionStore, SessionTimeouts
 from core.database import create_engine, utc_now
 from infra.database.provision import DatabaseUrls
@@ -44,7 +45,7 @@ def open_session(
                     display_name=display_name,
                     organizations=list(organizations if organizations is not None else ((tenant_id,) if tenant_id else ())),
                     tenant_id=tenant_id,
-                    roles=list(roles),
+                    roles=scoped_roles(tenant_id, roles),  # per municipality, as the login stores them
                     keycloak_sid=None,
                     id_token="not-a-real-id-token",
                     refresh_token=None,

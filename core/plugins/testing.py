@@ -82,6 +82,7 @@ def kyosei_database(request, tmp_path_factory):
 def open_test_session(urls, tenant_id: str, roles: tuple[str, ...], display_name: str = "試験 太郎",
                       username: str | None = None) -> tuple[str, str]:
     """A real server-side login session for a test user; returns (raw session id, CSRF token)."""
+    from core.auth.oidc import scoped_roles
     from core.auth.sessions import NewSession, SessionStore, SessionTimeouts
     from core.database import create_engine, utc_now
 
@@ -92,7 +93,7 @@ def open_test_session(urls, tenant_id: str, roles: tuple[str, ...], display_name
             sub = str(uuid.uuid4())
             return await store.create(NewSession(
                 user_sub=sub, username=username or f"plugin-test-{sub[:8]}", display_name=display_name,
-                organizations=[tenant_id], tenant_id=tenant_id, roles=list(roles), keycloak_sid=None,
+                organizations=[tenant_id], tenant_id=tenant_id, roles=scoped_roles(tenant_id, roles), keycloak_sid=None,
                 id_token="not-a-real-id-token", refresh_token=None,
                 access_expires_at=utc_now() + dt.timedelta(hours=1),
             ))

@@ -30,7 +30,7 @@ from ui.errors import respond
 from ui.page import flash, invalid_status, page_context, render
 
 EXTRAS_PREFIX = "extras."
-LIST_FIELDS = ("problems", "fields", "agency_ids", "meeting_kinds", "items")
+LIST_FIELDS = ("problems", "fields", "agency_ids", "meeting_kinds", "items", "purposes")
 LABELS = {
     "status_labels": schemas.STATUS_LABELS, "field_labels": schemas.FIELD_LABELS, "route_labels": schemas.ROUTE_LABELS,
     "problem_labels": schemas.PROBLEM_LABELS, "sex_labels": schemas.SEX_LABELS, "suggested_tags": schemas.SUGGESTED_TAGS,
@@ -199,7 +199,7 @@ class CasesController(Controller):
         return await self._case_page(request, db, case)
 
     async def _case_page(self, request, db, case, form: str | None = None, errors=None, values=None, status=200) -> Template:
-        file = await service.case_file(db, case)
+        file = await service.case_file(db, case, _user(request))
         context = await _context(request, file=file, case=case, form=form, errors=errors or [], values=values or {},
                                  transitions=workflow.allowed_from(case.status))
         return render("cases/detail.html", context, status)
