@@ -117,3 +117,35 @@ async def readable_items(session: AsyncSession, principal: Principal, case_id: u
                                 AgencyStaff.agency_id == CaseAgency.agency_id))
         .where(Consent.case_id == case_id, AgencyStaff.user_sub == principal.sub, consent_valid_clause()))
     return frozenset({ALWAYS_SHARED, *(item for items in rows for item in items)}) & ALL_ITEMS
+
+
+class CaseLinkRefused(Exception):
+    """A case another domain wants to link (a programme enrolment) is unknown, not visible, or lacks consent."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+async def linkable_case(session: AsyncSession, principal: Principal, reference: str, *, purpose: str) -> uuid.UUID:
+    """The id of the case ``reference`` (a case number such as 2025-0001, or a case id) if ``principal`` may see it
+    and a consent in force names ``purpose`` (a code of ``core.cases.consent_purposes``); ``CaseLinkRefused``
+    otherwise. Another municipality's case is simply not found (the tenant wall), like a made-up number."""
+    from core.cases.service import check_sharing  # the consent rule lives with sharing
+
+    reference = (reference or "").strip()
+    condition = SupportCase.case_number == reference
+    try:
+        condition = or_(condition, SupportCase.id == uuid.UUID(reference))
+    except ValueError:
+        pass
+    case_id = await session.scalar(select(SupportCase.id).where(condition).limit(1))
+    not_found = "そのケース番号の相談ケースは見つからないか、あなたが閲覧できるケースではありません。"
+    if case_id is None or principal.is_prefecture:
+        raise CaseLinkRefused(not_found)
+    if await session.scalar(select(SupportCase.id).where(SupportCase.id == case_id, visible_clause(principal))) is None:
+        raise CaseLinkRefused(not_found)
+    decision = await check_sharing(session, case_id, purpose=purpose)
+    if not decision.allowed:
+        raise CaseLinkRefused(decision.reason_ja)
+    return case_id

@@ -30,6 +30,7 @@ from sqlalchemy import and_, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.audit.trail import AuditAction, current_actor, record
+from core.auth import staff_directory
 from core.auth.principal import Principal, Role
 from core.cases import consent_purposes, extensions, schemas, workflow
 from core.cases.access import (  # noqa: F401 (the read rule's home; callers keep using service.visible_clause)
@@ -387,12 +388,23 @@ async def update_case_labels(session: AsyncSession, case: SupportCase, data: Map
 
 
 async def assign(session: AsyncSession, case: SupportCase, data: Mapping[str, Any]) -> CaseAssignee:
+    """担当者: picked from the municipality's staff directory (職員名簿); the name shown is the directory's, so a
+    typed name cannot disagree with who actually gets access. A retired member cannot be picked."""
     r = schemas.Reader(data)
-    sub = r.text("user_sub", "担当者のID", 64, required=True)
-    name = r.text("display_name", "担当者の氏名", schemas.MAX_NAME)
+    sub = r.text("user_sub", "担当者", 64, required=True)
     role = r.choice("role", "担当の種類", schemas.ASSIGNEE_ROLE_LABELS) or "sub"
     r.done()
-    assignee = CaseAssignee(case_id=case.id, user_sub=sub, display_name=name, role=role)
+    member = await staff_directory.find(session, sub or "")
+    if member is None:
+        raise ValidationFailed([{"field": "user_sub", "message": "職員名簿から担当者を選んでください"
+                                                              "（退職した職員や他の団体の職員は選べません）。"}])
+    current = await session.scalar(select(CaseAssignee.id).where(CaseAssignee.case_id == case.id,
+                                                                CaseAssignee.user_sub == member.user_sub,
+                                                                CaseAssignee.ended_at.is_(None)))
+    if current is not None:
+        raise ValidationFailed([{"field": "user_sub", "message": f"{member.display_name}さんはすでに担当者です。"}])
+    assignee = CaseAssignee(case_id=case.id, user_sub=member.user_sub, display_name=member.display_name[:100],
+                            role=role)
     session.add(assignee)
     await session.flush()
     await record(session, AuditAction.UPDATE, "case", case.id, reason="assignee added")

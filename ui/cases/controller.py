@@ -20,6 +20,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.auth import staff_directory
 from core.auth.principal import Role
 from core.cases import extensions, schemas, search, service, workflow
 from core.cases.api import municipal_user
@@ -116,6 +117,24 @@ class CasesController(Controller):
     include_in_schema = False
     guards = [municipal_user]
     exception_handlers = SAFETY_NET
+
+    @get("/staff-picker")
+    async def staff_picker(self, request: Request, db: NamedDependency[AsyncSession]) -> Template:
+        """The assignee picker's choices for ``q`` (HTMX partial): current staff of this municipality only."""
+        q = (request.query_params.get("q") or "").strip()[:50]
+        staff = await staff_directory.search(db, q) if q else []
+        return Template("cases/_staff_picker.html", context={"staff": staff, "q": q, "values": {}},
+                        headers={"Vary": "HX-Request"})
+
+    @get("/case-picker")
+    async def case_picker(self, request: Request, db: NamedDependency[AsyncSession]) -> Template:
+        """Suggestions for a case-number field (HTMX partial of ``<datalist>`` options): the cases the user may
+        see whose number or member name contains what was typed (``cq``, or the field's own ``case_number``)."""
+        typed = request.query_params.get("cq") or request.query_params.get("case_number") or ""
+        cq = typed.strip()[:search.MAX_QUERY]
+        rows = (await search.search_cases(db, _user(request), search.CaseQuery(q=cq, limit=10))).rows if cq else []
+        return Template("cases/_case_picker.html", context={"rows": rows, **LABELS},
+                        headers={"Vary": "HX-Request"})
 
     @get("/")
     async def index(self, request: Request, db: NamedDependency[AsyncSession]) -> Response:
