@@ -64,3 +64,20 @@ def open_session(
 def login(client, session: TestSession) -> TestSession:
     client.cookies.set("kyosei_session", session.raw)
     return session
+
+
+def list_in_directory(urls: DatabaseUrls, session: TestSession, display_name: str, kana: str | None = None,
+                      username: str | None = None) -> None:
+    """Put the test user in their tenant's staff directory, as their first sign-in would."""
+    from core.auth.staff_directory import record_sign_in
+    from tests.conftest import run
+
+    async def go():
+        engine = create_engine(urls.app, pool_size=1)
+        try:
+            await record_sign_in(engine, session.tenant_id or "", sub=session.sub,
+                                 username=username or f"user-{session.sub[:8]}", display_name=display_name, kana=kana)
+        finally:
+            await engine.dispose()
+
+    run(go())

@@ -11,7 +11,7 @@ from core.cases.schemas import today
 from core.programs import service as programs
 from tests.cases_support import intake_body
 from tests.db import fetch
-from tests.sessions import login, open_session
+from tests.sessions import list_in_directory, login, open_session
 from tests.test_programs_service import in_tenant
 
 NAKATOSA, NANKOKU = "394017", "392049"
@@ -98,7 +98,7 @@ def test_the_enrolment_form_suggests_the_users_cases_by_name(client, database_ur
 
 def test_an_assignee_is_picked_from_the_directory_and_a_typed_id_is_refused(client, database_urls):
     colleague = open_session(database_urls, NAKATOSA, ("staff",), display_name="中村 健")
-    run_listing(database_urls, colleague.sub, "中村 健", "なかむら けん")
+    list_in_directory(database_urls, colleague, "中村 健", "なかむら けん")
     as_user(client, open_session(database_urls, NAKATOSA, ("staff", "coordinator")))
     case = new_case(client)
     typed = client.post(f"/cases/{case['id']}/assignees", data={
@@ -112,17 +112,3 @@ def test_an_assignee_is_picked_from_the_directory_and_a_typed_id_is_refused(clie
     assert picked.status_code == 303
     assert "中村 健" in [a["display_name"] for a in client.get(f"/api/cases/{case['id']}").json()["assignees"]]
 
-
-def run_listing(urls, sub: str, name: str, kana: str) -> None:
-    from core.auth.staff_directory import record_sign_in
-    from core.database import create_engine
-    from tests.conftest import run
-
-    async def go():
-        engine = create_engine(urls.app, pool_size=1)
-        try:
-            await record_sign_in(engine, NAKATOSA, sub=sub, username="nakatosa.staff2", display_name=name, kana=kana)
-        finally:
-            await engine.dispose()
-
-    run(go())

@@ -22,7 +22,7 @@ import datetime as dt
 import unicodedata
 
 import structlog
-from sqlalchemy import DateTime, String, func, or_, select, text
+from sqlalchemy import DateTime, String, func, or_, select, text, true
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -111,15 +111,17 @@ def _contains(value: str) -> str:
     return "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-async def search(session: AsyncSession, query: str, *, limit: int = SEARCH_LIMIT) -> list[StaffEntry]:
-    """Entries whose name, reading or user name contains ``query`` (spaces ignored, かな in either script)."""
+async def search(session: AsyncSession, query: str, *, limit: int = SEARCH_LIMIT,
+                 include_retired: bool = False) -> list[StaffEntry]:
+    """Entries whose name, reading or user name contains ``query`` (spaces ignored, かな in either script);
+    retired members only when asked (the audit viewer looks for them, pickers never do)."""
     q = _normal(query or "")[:QUERY_MAX]
     if not q:
         return []
     squeeze = lambda column: func.translate(column, _SPACES, "")  # noqa: E731 (names the SQL expression)
     patterns = [_contains(v) for v in _kana_forms(q)]
     stmt = (select(StaffEntry)
-            .where(StaffEntry.retired_at.is_(None))
+            .where(StaffEntry.retired_at.is_(None) if not include_retired else true())
             .where(or_(squeeze(StaffEntry.display_name).ilike(_contains(q), escape="\\"),
                        StaffEntry.username.ilike(_contains(q), escape="\\"),
                        *(squeeze(StaffEntry.kana).ilike(p, escape="\\") for p in patterns)))

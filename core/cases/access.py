@@ -149,3 +149,36 @@ async def linkable_case(session: AsyncSession, principal: Principal, reference: 
     if not decision.allowed:
         raise CaseLinkRefused(decision.reason_ja)
     return case_id
+
+
+async def person_record_ids(session: AsyncSession, name: str, limit: int = 50) -> tuple[list[str], list[str]]:
+    """For the audit viewer's person search: the ids (as text) of the residents whose name or kana contains
+    ``name``, of their households and of their cases (as 本人 or as a household member), and the names matched."""
+    from core.cases.models import HouseholdMembership, Person
+    from core.cases.search import kana_variants
+
+    patterns = [f"%{v}%" for v in kana_variants(name)]
+    people = list(await session.execute(select(Person.id, Person.name).where(
+        or_(*(Person.name.ilike(p) for p in patterns), *(Person.kana.ilike(p) for p in patterns))).limit(limit)))
+    if not people:
+        return [], []
+    person_ids = [p.id for p in people]
+    households = list(await session.scalars(select(HouseholdMembership.household_id)
+                                            .where(HouseholdMembership.person_id.in_(person_ids))))
+    cases = list(await session.scalars(select(SupportCase.id).where(
+        or_(SupportCase.person_id.in_(person_ids), SupportCase.household_id.in_(households)))))
+    return sorted({str(i) for i in [*person_ids, *households, *cases]}), [p.name for p in people]
+
+
+async def case_numbers(session: AsyncSession, ids) -> dict[str, str]:
+    """case id (text) → case number, for ids that name cases (others are ignored)."""
+    wanted = []
+    for value in ids:
+        try:
+            wanted.append(uuid.UUID(str(value)))
+        except ValueError:
+            continue
+    if not wanted:
+        return {}
+    return {str(i): n for i, n in await session.execute(
+        select(SupportCase.id, SupportCase.case_number).where(SupportCase.id.in_(wanted)))}

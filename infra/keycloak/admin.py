@@ -219,6 +219,9 @@ class KeycloakAdmin:
         return {g["name"]: self.ensure_organization_group(org_id, g["name"], g["clientRoles"][WEB_CLIENT_ID][0])
                 for g in organization_groups(code)}
 
+    def organization_group_members(self, org_id: str, group_id: str) -> list[dict]:
+        return self._get(f"/organizations/{org_id}/groups/{group_id}/members", first=0, max=1000)
+
     def member_groups(self, org_id: str, user_id: str) -> set[str]:
         """Names of the organization's groups ``user_id`` belongs to (that is: their roles there)."""
         return {g["name"] for g in self._get(f"/organizations/{org_id}/members/{user_id}/groups")}
