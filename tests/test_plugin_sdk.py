@@ -9,6 +9,7 @@ import tomllib
 
 from click.testing import CliRunner
 
+from core.hookspecs import PLUGIN_API_VERSION
 from core.plugins.commands import plugin_group
 from core.plugins.testing import kyosei_database, kyosei_plugin_app  # noqa: F401  (fixtures)
 
@@ -32,7 +33,7 @@ def test_plugin_new_writes_a_project_with_the_entry_point_a_module_and_a_test(tm
 
     module = _load(folder, "kyosei_mimamori")
     try:
-        assert module.PLUGIN.vendor == "acme" and module.PLUGIN.api_versions == ("1.0",)
+        assert module.PLUGIN.vendor == "acme" and module.PLUGIN.api_versions == (PLUGIN_API_VERSION,)  # the template targets this host
         plugin_app = kyosei_plugin_app(module, tenant_id="394017")
         with plugin_app.client() as client:
             assert 'href="/plugins/mimamori/"' in client.get("/").text
