@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.plugins.testing import kyosei_database, kyosei_plugin_app  # noqa: F401  (fixtures)
 from tests.cases_support import intake_body
 from tests.sessions import list_in_directory, login, open_session
 
@@ -98,3 +99,17 @@ def test_another_municipalitys_auditor_sees_none_of_it(client, database_urls, op
     as_user(client, open_session(database_urls, "392049", ("auditor",)))
     text = client.get("/admin/audit", params={"person": "対象子"}).text
     assert "中村 健" not in text and "当てはまる記録はありません" in text
+
+
+def test_plugin_roles_can_be_given_only_where_the_plugin_is_enabled(kyosei_plugin_app):
+    from plugins import nakatosa
+
+    plugin_app = kyosei_plugin_app(nakatosa, TENANT)
+    with plugin_app.client(roles=("staff", "tenant-admin")) as client:
+        roles = {r["code"]: r for r in client.get("/api/admin/roles").json()}
+        assert roles["coordinator_a"]["label"] == "コーディネーターA" and roles["coordinator_a"]["base_role"] == "coordinator"
+        assert roles["tenant-admin"]["label"] == "団体管理者"
+    with plugin_app.client(roles=("staff", "tenant-admin"), tenant_id="392049") as other:
+        assert "coordinator_a" not in {r["code"] for r in other.get("/api/admin/roles").json()}
+    with plugin_app.client(roles=("staff",)) as staff_only:
+        assert staff_only.get("/api/admin/roles").status_code == 403

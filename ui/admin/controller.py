@@ -158,8 +158,14 @@ async def staff_list_api(request: Request, db: NamedDependency[AsyncSession]) ->
                      for m in listing.members])
 
 
+@get("/roles", guards=[tenant_admin], summary="この団体で付与できる役割（基本の役割とプラグインの役割）")
+async def role_options_api(db: NamedDependency[AsyncSession]) -> list[dict[str, Any]]:
+    return [{"code": o.code, "label": o.label, "base_role": o.base_role, "plugin": o.plugin, "duties": list(o.duties)}
+            for o in await staff.role_options(db)]
+
+
 def admin_api_router() -> Router:
-    return Router(path="/api/admin", route_handlers=[staff_list_api], tags=["管理"])
+    return Router(path="/api/admin", route_handlers=[staff_list_api, role_options_api], tags=["管理"])
 
 
 # -- 緊急閲覧の確認 --------------------------------------------------------------------------------------------
