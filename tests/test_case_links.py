@@ -104,6 +104,9 @@ def test_an_assignee_is_picked_from_the_directory_and_a_typed_id_is_refused(clie
     typed = client.post(f"/cases/{case['id']}/assignees", data={
         "csrf_token": client.headers["X-CSRF-Token"], "user_sub": "someone-typed-by-hand", "display_name": "誰か"})
     assert typed.status_code == 422 and "職員名簿から担当者を選んでください" in typed.text
+    no_script = client.post(f"/cases/{case['id']}/assignees", data={  # a browser without JavaScript searches here
+        "csrf_token": client.headers["X-CSRF-Token"], "q": "中村"})
+    assert no_script.status_code == 422 and f'value="{colleague.sub}"' in no_script.text
     options = client.get("/cases/staff-picker", params={"q": "なかむら"}).text
     assert f'value="{colleague.sub}"' in options and "中村 健" in options
     picked = client.post(f"/cases/{case['id']}/assignees", data={

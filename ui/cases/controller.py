@@ -219,7 +219,11 @@ class CasesController(Controller):
 
     async def _case_page(self, request, db, case, form: str | None = None, errors=None, values=None, status=200) -> Template:
         file = await service.case_file(db, case, _user(request))
+        # without JavaScript the assignee search arrives with the form: show its matches to pick from
+        q = str((values or {}).get("q") or "").strip()[:50] if form == "team" else ""
+        staff_matches = await staff_directory.search(db, q) if q else []
         context = await _context(request, file=file, case=case, form=form, errors=errors or [], values=values or {},
+                                 staff_matches=staff_matches, staff_q=q,
                                  transitions=workflow.allowed_from(case.status))
         return render("cases/detail.html", context, status)
 
