@@ -33,6 +33,7 @@ import pluggy
 
 from core.plugin_types import (
     ApportionmentRule,
+    ConsentPurpose,
     EligibilityResult,
     FieldDefinition,
     MeetingKindDefinition,
@@ -209,6 +210,21 @@ def kyosei_meeting_kind_rules(tenant_id: str) -> list[MeetingKindRule]:
 
 
 # -- cases ------------------------------------------------------------------------------------------------------
+
+
+@hookspec
+def kyosei_consent_purposes(tenant_id: str) -> list[ConsentPurpose]:
+    """Purposes (利用目的) a resident's consent may name in this municipality, besides the core ones
+    (``core.cases.consent_purposes.CORE_PURPOSES``: 関係機関との情報共有, 重層的支援会議での検討, 参加支援, 防災・避難支援 …).
+
+    Called by the cases domain when a consent is recorded or shown. A code already defined (by core or an earlier
+    plugin) keeps its first definition.
+
+    Returns a list of ``ConsentPurpose``. Not firstresult.
+
+    .. versionadded:: 1.1
+    """
+
 
 
 @hookspec

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 __all__ = [
     "ApportionmentRule",
+    "ConsentPurpose",
     "EligibilityResult",
     "EligibilityRule",
     "FieldDefinition",
@@ -91,6 +92,19 @@ class RoleDefinition:
     label: str
     base_role: str = "staff"
     duties: tuple[str, ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class ConsentPurpose:
+    """A purpose (利用目的) a resident's consent may name, e.g. 参加支援 or 防災・避難支援.
+
+    ``code`` is what consents store and what every read checks (lower-case letters, digits and ``_``);
+    ``label`` is what staff and the resident read. The core list is ``core.cases.consent_purposes``.
+    """
+
+    code: str
+    label: str
     description: str = ""
 
 

@@ -11,6 +11,7 @@ def route_handlers() -> list:
     from core.programs.api import programs_api_router
     from tenants.api import TenantRegistryController
     from ui.grants.controller import GrantsController, PrefectureGrantsController
+    from ui.admin.controller import admin_pages
     from ui.cases.controller import case_pages
     from ui.home.controller import HomeController
     from ui.meetings.controller import MeetingsController
@@ -24,4 +25,5 @@ def route_handlers() -> list:
             PluginAdminController, VendorSeatController,  # plugin admin pages; plugins' own pages: core/app.py
             PrefectureController, SurveyAnswerController,
             cases_api_router(), *case_pages(), meetings_api_router(), MeetingsController,
-            programs_api_router(), ProgramsController, CommunityController, ResourcesController]
+            programs_api_router(), ProgramsController, CommunityController, ResourcesController,
+            *admin_pages()]

@@ -182,10 +182,12 @@ async def onboard(
             user_id = user["id"]
             report.add("admin", "最初の団体管理者", Outcome.ALREADY, f"ユーザー名 {email}（パスワードは変更していません）")
         await kc(directory.add_member, org_id, user_id)
-        have = await kc(directory.client_roles_of, user_id)
+        # Roles of this municipality only: its organization groups (a person may hold other roles elsewhere).
+        groups = await kc(directory.ensure_role_groups, org_id, municipality.code)
+        have = await kc(directory.member_groups, org_id, user_id)
         lacking = [r for r in FIRST_ADMIN_ROLES if r not in have]
-        if lacking:
-            await kc(directory.grant_client_roles, user_id, roles=lacking)
+        for role in lacking:
+            await kc(directory.join_organization_group, org_id, groups[role], user_id)
         report.add("membership", "組織への所属と役割の付与", Outcome.DONE if lacking or user is None else Outcome.ALREADY,
                    "団体管理者・職員")
 

@@ -101,7 +101,7 @@ DEMO_PASSWORD = "kyosei-demo"
 @pytest.fixture(scope="session")
 def keycloak():
     """One real Keycloak 26 per test session, in-memory store, free ports, realm kochi imported."""
-    from infra.keycloak.admin import KeycloakAdmin
+    from infra.keycloak.admin import KeycloakAdmin, seed_demo_memberships
     from infra.keycloak.server import KeycloakServer
 
     server = KeycloakServer(free_port())
@@ -110,6 +110,7 @@ def keycloak():
         server.wait_ready(timeout=240)
         with KeycloakAdmin(server.base_url) as admin:
             admin.add_test_client_with_password_grant()
+            seed_demo_memberships(admin)  # roles per municipality live in organization groups
         yield server
     finally:
         server.stop()

@@ -285,3 +285,39 @@ def make_community_activity(urls: DatabaseUrls, tenant_id: str) -> str:
 
 
 import tests.meetings_isolation  # noqa: E402,F401  (meeting_id, member_id, item_id)
+
+
+# -- tenant admin pages (issue #16) --------------------------------------------------------------------------------
+
+
+@object_maker("grant_id")
+def make_break_glass_grant(urls: DatabaseUrls, tenant_id: str) -> str:
+    """A break-glass opening (緊急閲覧) of tenant B, what the review queue names."""
+    from core.cases import service
+    from tests.cases_support import principal
+
+    async def work(session):
+        case = await _isolation_case(session, tenant_id)
+        grant = await service.break_glass(session, principal(tenant_id, ("staff",)), case.id, "隔離テスト")
+        return str(grant.id)
+
+    return _case_work(urls, tenant_id, work)
+
+
+@object_maker("user_id")
+def make_staff_member(urls: DatabaseUrls, tenant_id: str) -> str:
+    """A member of tenant B's staff directory (the staff pages name people by their Keycloak id)."""
+    import uuid
+
+    from sqlalchemy.dialects.postgresql import insert
+
+    from core.auth.staff_directory import StaffEntry
+
+    sub = str(uuid.uuid4())
+
+    async def work(session):
+        await session.execute(insert(StaffEntry).values(tenant_id=tenant_id, user_sub=sub, username="isolation",
+                                                        display_name="隔離 テスト"))
+        return sub
+
+    return _case_work(urls, tenant_id, work)

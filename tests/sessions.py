@@ -10,6 +10,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
+from core.auth.oidc import scoped_roles
 from core.auth.sessions import NewSession, SessionStore, SessionTimeouts
 from core.database import create_engine, utc_now
 from infra.database.provision import DatabaseUrls
@@ -44,7 +45,7 @@ def open_session(
                     display_name=display_name,
                     organizations=list(organizations if organizations is not None else ((tenant_id,) if tenant_id else ())),
                     tenant_id=tenant_id,
-                    roles=list(roles),
+                    roles=scoped_roles(tenant_id, roles),  # per municipality, as the login stores them
                     keycloak_sid=None,
                     id_token="not-a-real-id-token",
                     refresh_token=None,
@@ -63,3 +64,20 @@ def open_session(
 def login(client, session: TestSession) -> TestSession:
     client.cookies.set("kyosei_session", session.raw)
     return session
+
+
+def list_in_directory(urls: DatabaseUrls, session: TestSession, display_name: str, kana: str | None = None,
+                      username: str | None = None) -> None:
+    """Put the test user in their tenant's staff directory, as their first sign-in would."""
+    from core.auth.staff_directory import record_sign_in
+    from tests.conftest import run
+
+    async def go():
+        engine = create_engine(urls.app, pool_size=1)
+        try:
+            await record_sign_in(engine, session.tenant_id or "", sub=session.sub,
+                                 username=username or f"user-{session.sub[:8]}", display_name=display_name, kana=kana)
+        finally:
+            await engine.dispose()
+
+    run(go())

@@ -148,3 +148,20 @@ def test_plan_agreement_refused_by_a_step_announces_nothing_on_the_page(plugin_a
         assert response.status_code == 409 and "課長決裁" in response.text
         assert everything.EVENTS == []
         assert staff.get(f"/api/cases/{case_id}").json()["plans"][0]["agreed_on"] is None
+
+
+def test_kyosei_consent_purposes_adds_a_purpose_where_enabled_and_never_renames_a_core_one(plugin_app):
+    with plugin_app.client(roles=STAFF) as client:
+        purposes = client.get("/api/cases/reference").json()["consent_purposes"]
+        assert purposes["watch_over"] == "見守り活動" and purposes["participation_support"] == "参加支援"
+        case_id = client.post("/api/cases", json=intake_body()).json()["id"]
+        recorded = client.post(f"/api/cases/{case_id}/consents", json={
+            "given_on": "2026-04-01", "purposes": ["watch_over"], "meeting_kinds": ["core_meeting"]})
+        assert recorded.status_code == 201, recorded.text
+        assert "見守り活動" in client.get(f"/cases/{case_id}").text
+    with plugin_app.client(roles=STAFF, tenant_id=NANKOKU) as other:
+        assert "watch_over" not in other.get("/api/cases/reference").json()["consent_purposes"]
+        case_id = other.post("/api/cases", json=intake_body()).json()["id"]
+        refused = other.post(f"/api/cases/{case_id}/consents", json={
+            "given_on": "2026-04-01", "purposes": ["watch_over"], "meeting_kinds": ["core_meeting"]})
+        assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "purposes"

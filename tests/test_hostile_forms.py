@@ -36,7 +36,7 @@ def field_names() -> list[str]:
     return sorted(names)
 
 
-PREFECTURE_PAGES = ("/prefecture", "/admin")
+PREFECTURE_PAGES = ("/prefecture", "/admin/plugins")  # /admin/staff, /admin/break-glass, /admin/audit: municipal
 
 
 def page_post_routes(app, prefecture: bool) -> list[str]:

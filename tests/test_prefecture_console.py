@@ -89,8 +89,10 @@ def test_onboarding_creates_the_tenant_and_reports_already_there_when_repeated(c
     assert tenant_status(database_urls, code) == "active"
     user = directory.find_user("admin@yasuda.example")
     assert user["requiredActions"] == ["UPDATE_PASSWORD"]
-    assert directory.client_roles_of(user["id"]) >= {"tenant-admin", "staff"}
     org = directory.find_organization(code)
+    # roles of this municipality only: its organization groups, not realm-wide client roles
+    assert directory.member_groups(org["id"], user["id"]) >= {"tenant-admin", "staff"}
+    assert not directory.client_roles_of(user["id"]) & {"tenant-admin", "staff"}
     assert user["id"] in {m["id"] for m in directory.members(org["id"])}
 
     again = client.post("/prefecture/onboarding", data={"code": code, "admin_email": "admin@yasuda.example",

@@ -125,14 +125,14 @@ def test_the_programmes_own_age_range_needs_an_age_and_is_explained():
 def test_bad_enrolment_input_gives_japanese_messages():
     with pytest.raises(ValidationFailed) as failed:
         parse_enrolment({"person_name": "", "person_kana": "abc", "age": "二十", "birth_date": "2031-13-01",
-                         "resident": "maybe", "case_id": "not-a-uuid"}, D(2031, 4, 1))
+                         "resident": "maybe", "case_number": "2026-" + "0" * 40}, D(2031, 4, 1))
     messages = {e["field"]: e["message"] for e in failed.value.errors}
     assert messages["person_name"] == "氏名を入力してください。"
     assert "ひらがなまたはカタカナ" in messages["person_kana"]
     assert "半角の整数" in messages["age"]
     assert "正しい日付" in messages["birth_date"]
     assert "はい" in messages["resident"]
-    assert "相談ケース番号" in messages["case_id"]
+    assert "相談ケース番号" in messages["case_number"]
 
 
 def test_attendance_for_a_group_and_the_counts_equal_what_was_recorded(database_urls):

@@ -12,6 +12,7 @@ GLOBAL_TABLES = {
     "tenant": "which municipalities are tenants and their status; read before a tenant is known (login)",
     "web_session": "login sessions, looked up by a hashed random id before the tenant is known",
     "oidc_login": "OIDC state/nonce/PKCE of logins in flight (no tenant yet)",
+    "ended_keycloak_session": "sids of logged-out Keycloak sessions, checked before a bearer token's tenant is known",
     "grant_cost_share_rate": "national cost-share ratios of the grant per field and year (public reference data)",
     "plugin_version": "the prefecture's catalog of plugin versions and approvals (no tenant or personal data)",
     "plugin_vendor_user": "which login speaks for which plugin vendor in the vendor seat (set by the prefecture)",

@@ -34,6 +34,9 @@ def navigation(request: Request, active: str) -> list[NavEntry]:
         entries.append(("交付金", "/grants"))
         if principal.has_role("tenant-admin"):
             entries.append(("実態調査の回答", "/survey"))
+            entries += [("職員の管理", "/admin/staff"), ("緊急閲覧の確認", "/admin/break-glass")]
+        if principal.has_role("tenant-admin", "auditor"):
+            entries.append(("監査ログ", "/admin/audit"))
     return [NavEntry(label, href, href == active) for label, href in entries]
 
 

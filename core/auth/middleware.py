@@ -17,7 +17,15 @@ from litestar import Request
 from litestar.response import Redirect, Response
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from core.auth.oidc import IdentityProvider, IdentityProviderUnavailable, InvalidToken, organizations_of, roles_of
+from core.auth.oidc import (
+    IdentityProvider,
+    IdentityProviderUnavailable,
+    InvalidToken,
+    organizations_of,
+    roles_in,
+    roles_of,
+    stored_roles,
+)
 from core.auth.principal import Principal
 from core.audit.trail import bind_actor
 from core.auth.sessions import SessionStore
@@ -78,6 +86,9 @@ def _is_api(request: Request) -> bool:
 async def _from_bearer(request: Request, token: str) -> Principal:
     idp: IdentityProvider = request.app.state.idp
     claims = await idp.validate_access_token(token)
+    # A token outlives its Keycloak session by up to its lifespan; a logged-out session's tokens stop at once.
+    if await request.app.state.session_store.keycloak_session_ended(claims.get("sid")):
+        raise InvalidToken("the Keycloak session of this token was logged out")
     organizations = organizations_of(claims)
     asked = request.headers.get(TENANT_HEADER)
     if asked is not None:
@@ -98,14 +109,15 @@ async def _from_bearer(request: Request, token: str) -> Principal:
         display_name=claims.get("name") or claims.get("preferred_username", ""),
         tenant_id=tenant_id,
         tenant_name=_tenant_name(tenant_id),
-        roles=roles_of(claims, idp.client_id),
+        roles=roles_of(claims, idp.client_id, tenant_id),
         organizations=organizations,
         via="bearer",
     )
 
 
-async def _refresh_if_due(request: Request, store: SessionStore, raw: str, row) -> bool:
-    """Refresh the Keycloak tokens shortly before they expire. False when Keycloak says the login has ended."""
+async def _refresh_if_due(request: Request, store: SessionStore, raw: str, row) -> bool | list[str]:
+    """Refresh the Keycloak tokens shortly before they expire. False when Keycloak says the login has ended; the
+    roles read from the new token after a refresh; True when nothing changed."""
     if row.refresh_token is None or row.access_expires_at - utc_now() > REFRESH_MARGIN:
         return True
     idp: IdentityProvider = request.app.state.idp
@@ -115,13 +127,19 @@ async def _refresh_if_due(request: Request, store: SessionStore, raw: str, row) 
         return True  # Keycloak is down: the local session keeps working until its own timeouts
     except InvalidToken:
         return False  # revoked or ended in Keycloak
+    values = {}
+    try:  # roles given or taken in Keycloak (staff management) apply from the next refresh, within minutes
+        values["roles"] = stored_roles(await idp.validate_access_token(tokens.access_token), idp.client_id)
+    except InvalidToken:
+        return False
     await store.update(
         raw,
         refresh_token=tokens.refresh_token or row.refresh_token,
         id_token=tokens.id_token or row.id_token,
         access_expires_at=utc_now() + dt.timedelta(seconds=tokens.expires_in),
+        **values,
     )
-    return True
+    return values["roles"]
 
 
 def authentication_middleware(app: ASGIApp) -> ASGIApp:
@@ -151,7 +169,8 @@ def authentication_middleware(app: ASGIApp) -> ASGIApp:
                 row = await store.load(raw_session) if raw_session else None
                 if raw_session and row is None:
                     clear_cookie, raw_session = True, None
-                if row is not None and not await _refresh_if_due(request, store, raw_session, row):
+                refreshed = await _refresh_if_due(request, store, raw_session, row) if row is not None else True
+                if refreshed is False:
                     await store.delete(raw_session)
                     row, raw_session, clear_cookie = None, None, True
                 if row is not None:
@@ -168,7 +187,7 @@ def authentication_middleware(app: ASGIApp) -> ASGIApp:
                         display_name=row.display_name,
                         tenant_id=row.tenant_id,
                         tenant_name=_tenant_name(row.tenant_id),
-                        roles=frozenset(row.roles),
+                        roles=roles_in(refreshed if isinstance(refreshed, list) else row.roles, row.tenant_id),
                         organizations=tuple(row.organizations),
                         via="session",
                         session_id=raw_session,

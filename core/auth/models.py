@@ -47,3 +47,11 @@ class LoginAttempt(Base):
     code_verifier: Mapped[str] = mapped_column(String(128))
     return_to: Mapped[str] = mapped_column(String(512))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class EndedKeycloakSession(Base):
+    """A Keycloak session (``sid``) that was logged out: bearer tokens issued for it are refused (migration 0014)."""
+
+    __tablename__ = "ended_keycloak_session"
+    sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ended_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -226,8 +226,64 @@ def organizations_of(claims: dict[str, Any]) -> tuple[str, ...]:
     return tuple(sorted({a for a in aliases if isinstance(a, str) and len(a) == 6 and a.isdigit()}))
 
 
-def roles_of(claims: dict[str, Any], client_id: str) -> frozenset[str]:
-    return frozenset((claims.get("resource_access", {}).get(client_id, {}) or {}).get("roles", []))
+# The one role held outside any municipality (a plugin vendor belongs to no organization). Every other role is
+# read from the organization the user acts for, never from the token's top level, so a role given in one
+# municipality cannot apply in another (docs/roles.md).
+ROLES_WITHOUT_ORGANIZATION = frozenset({"vendor"})
+
+
+def _client_roles(container: Any, client_id: str) -> set[str]:
+    if not isinstance(container, dict):
+        return set()
+    roles = ((container.get("resource_access") or {}).get(client_id) or {}).get("roles") or []
+    return {r for r in roles if isinstance(r, str)}
+
+
+def roles_by_organization(claims: dict[str, Any], client_id: str) -> dict[str, frozenset[str]]:
+    """Roles per organization, from Keycloak's organization groups (``oidc-organization-group-membership-mapper``
+    with ``addGroupRoleMappings``): the ``kyosei-web`` roles the groups carry plus the groups' own names (a plugin
+    role such as ``coordinator_a`` is an organization group). Only top-level groups count."""
+    raw = claims.get("organization")
+    found: dict[str, frozenset[str]] = {}
+    for alias in organizations_of(claims):
+        entry = raw.get(alias) if isinstance(raw, dict) else None
+        groups = {g.strip("/") for g in (entry or {}).get("groups") or [] if isinstance(g, str) and g.count("/") == 1}
+        found[alias] = frozenset(_client_roles(entry, client_id) | groups)
+    return found
+
+
+def roles_of(claims: dict[str, Any], client_id: str, tenant_id: str | None = None) -> frozenset[str]:
+    """The roles for acting in ``tenant_id``: that organization's roles plus the roles held outside any
+    organization. Without a tenant only the latter."""
+    outside = _client_roles(claims, client_id) & ROLES_WITHOUT_ORGANIZATION
+    if tenant_id is None:
+        return frozenset(outside)
+    return frozenset(outside | roles_by_organization(claims, client_id).get(tenant_id, frozenset()))
+
+
+def stored_roles(claims: dict[str, Any], client_id: str) -> list[str]:
+    """The roles of every organization in one list for the session row: ``"394017:staff"``; a role held outside
+    any organization as ``"*:vendor"``. ``roles_in`` reads it back for the organization the session is bound to."""
+    out = [f"*:{r}" for r in sorted(_client_roles(claims, client_id) & ROLES_WITHOUT_ORGANIZATION)]
+    for alias, roles in roles_by_organization(claims, client_id).items():
+        out += [f"{alias}:{r}" for r in sorted(roles)]
+    return out
+
+
+def scoped_roles(tenant_id: str | None, roles) -> list[str]:
+    """Roles held in one organization, in the session row's form (``stored_roles``): for tests and benchmarks
+    that open a session without Keycloak."""
+    return [f"{tenant_id or '*'}:{r}" for r in roles]
+
+
+def roles_in(stored: list[str] | tuple[str, ...], tenant_id: str | None) -> frozenset[str]:
+    """The roles of a stored list (``stored_roles``) that apply while bound to ``tenant_id``."""
+    roles = set()
+    for entry in stored:
+        scope, _, role = entry.partition(":")
+        if scope == "*" or (tenant_id is not None and scope == tenant_id):
+            roles.add(role)
+    return frozenset(roles)
 
 
 def display_name_of(claims: dict[str, Any]) -> str:

@@ -22,7 +22,7 @@ from core.auth.oidc import (
     display_name_of,
     kana_name_of,
     organizations_of,
-    roles_of,
+    stored_roles,
 )
 from core.auth.sessions import NewSession, SessionStore
 from core.auth.staff_directory import record_sign_in
@@ -83,6 +83,7 @@ def _logged_out_locally() -> Response:
         context={
             "status_code": 503,
             "principal": None,
+            "logged_out": True,
             "title": "ログアウトしました（認証サーバーに接続できません）",
             "message": "共生からはログアウトしました。ただし認証サーバー（Keycloak）が応答していないため、"
             "認証サーバー側のログインは終了できていません。共用の端末では、ブラウザーをすべて閉じてください。",
@@ -171,7 +172,7 @@ class AuthController(Controller):
                 display_name=display_name_of(id_claims),
                 organizations=list(active),
                 tenant_id=tenant_id,
-                roles=sorted(roles_of(access_claims, idp.client_id)),
+                roles=stored_roles(access_claims, idp.client_id),
                 keycloak_sid=id_claims.get("sid"),
                 id_token=tokens.id_token or "",
                 refresh_token=tokens.refresh_token,
@@ -235,6 +236,8 @@ class AuthController(Controller):
         if raw:
             row = await store.load(raw)
             id_token = row.id_token if row else None
+            if row is not None:
+                await store.end_keycloak_session(row.keycloak_sid)
             await store.delete(raw)
             log.info("logout", user=principal.sub if principal else None)
         target = f"{settings.public_url}/"
@@ -248,6 +251,9 @@ class AuthController(Controller):
                 target = "/auth/logged-out"
         response = Redirect(target)
         response.delete_cookie(session_cookie_name(settings.https), path="/")
+        # The tab's storage and cache may hold pages with personal data (htmx history): the browser drops them now
+        # (ui/static/session-end.js does the same from the page, for browsers that ignore this header).
+        response.headers["Clear-Site-Data"] = '"cache", "storage"'
         return response
 
     @get("/logged-out")
@@ -270,6 +276,7 @@ class AuthController(Controller):
             return problem(400, "ログアウト要求が不正です", "invalid logout token", request)
         except IdentityProviderUnavailable:
             return problem(503, "認証サーバーに接続できません", None, request)
+        await request.app.state.session_store.end_keycloak_session(claims.get("sid"))
         ended = await request.app.state.session_store.delete_by_keycloak(sid=claims.get("sid"), sub=claims.get("sub"))
         log.info("back-channel logout", sessions_ended=ended)
         return Response(b"", status_code=200, headers={"Cache-Control": "no-store"})

@@ -11,10 +11,13 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.auth.models import LoginAttempt, WebSession
+from sqlalchemy.dialects.postgresql import insert
+
+from core.auth.models import EndedKeycloakSession, LoginAttempt, WebSession
 from core.database import utc_now
 
 LOGIN_ATTEMPT_TTL = dt.timedelta(minutes=10)
+ENDED_SID_KEPT = dt.timedelta(days=1)  # far beyond any access token's life (realm: 5 minutes)
 
 
 def hash_id(raw: str) -> str:
@@ -139,6 +142,23 @@ class SessionStore:
     async def delete(self, raw: str) -> None:
         async with self.engine.begin() as conn:
             await conn.execute(delete(WebSession).where(WebSession.id_hash == hash_id(raw)))
+
+    async def end_keycloak_session(self, sid: str | None) -> None:
+        """Remember that Keycloak session ``sid`` ended, so its access tokens (valid a few more minutes by their
+        own clock) are refused; entries older than ``ENDED_SID_KEPT`` are pruned, no token outlives them."""
+        if not sid:
+            return
+        async with self.engine.begin() as conn:
+            await conn.execute(delete(EndedKeycloakSession)
+                               .where(EndedKeycloakSession.ended_at < utc_now() - ENDED_SID_KEPT))
+            await conn.execute(insert(EndedKeycloakSession).values(sid=sid[:64]).on_conflict_do_nothing())
+
+    async def keycloak_session_ended(self, sid: str | None) -> bool:
+        if not sid:
+            return False
+        async with self.engine.connect() as conn:
+            return (await conn.execute(select(EndedKeycloakSession.sid)
+                                       .where(EndedKeycloakSession.sid == sid[:64]))).first() is not None
 
     async def delete_by_keycloak(self, *, sid: str | None, sub: str | None) -> int:
         """Back-channel logout: end every local session of that Keycloak session (or of that user)."""

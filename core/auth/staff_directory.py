@@ -10,6 +10,7 @@ so PostgreSQL refuses a row of any other tenant.
 - ``ensure_listed``: inside a unit of work, for a signed-in user the directory does not know yet (e.g. a session
   that began before this table existed), so scheduling a meeting never depends on it.
 - ``find`` / ``search``: the member picker (by 漢字, かな in hiragana or katakana, or user name; partial match).
+  A retired member (``retired_at``, set by the staff page) is kept for history and never offered or accepted.
 
 The reading (かな) comes from the OpenID Connect language-tagged claims when the identity provider sends them
 (``family_name#ja-Kana-JP`` …, see ``core.auth.oidc.kana_name_of``); otherwise a known reading is kept.
@@ -21,7 +22,7 @@ import datetime as dt
 import unicodedata
 
 import structlog
-from sqlalchemy import DateTime, String, func, or_, select, text
+from sqlalchemy import DateTime, String, func, or_, select, text, true
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -47,6 +48,7 @@ class StaffEntry(TenantOwned, Base):
     kana: Mapped[str | None] = mapped_column(String(255))
     username: Mapped[str] = mapped_column(String(255))
     last_seen_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # None: seeded, never signed in
+    retired_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # 退職: kept, no longer pickable
 
 
 def _values(tenant_id: str, sub: str, username: str, display_name: str, kana: str | None = None) -> dict:
@@ -86,8 +88,12 @@ async def ensure_listed(session: AsyncSession, principal: Principal) -> None:
                           .on_conflict_do_nothing(index_elements=["tenant_id", "user_sub"]))
 
 
-async def find(session: AsyncSession, user_sub: str) -> StaffEntry | None:
-    return await session.scalar(select(StaffEntry).where(StaffEntry.user_sub == user_sub))
+async def find(session: AsyncSession, user_sub: str, *, include_retired: bool = False) -> StaffEntry | None:
+    """The directory entry of ``user_sub`` in the bound tenant; a retired member only when asked (history)."""
+    stmt = select(StaffEntry).where(StaffEntry.user_sub == user_sub)
+    if not include_retired:
+        stmt = stmt.where(StaffEntry.retired_at.is_(None))
+    return await session.scalar(stmt)
 
 
 def _normal(value: str) -> str:
@@ -105,14 +111,17 @@ def _contains(value: str) -> str:
     return "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-async def search(session: AsyncSession, query: str, *, limit: int = SEARCH_LIMIT) -> list[StaffEntry]:
-    """Entries whose name, reading or user name contains ``query`` (spaces ignored, かな in either script)."""
+async def search(session: AsyncSession, query: str, *, limit: int = SEARCH_LIMIT,
+                 include_retired: bool = False) -> list[StaffEntry]:
+    """Entries whose name, reading or user name contains ``query`` (spaces ignored, かな in either script);
+    retired members only when asked (the audit viewer looks for them, pickers never do)."""
     q = _normal(query or "")[:QUERY_MAX]
     if not q:
         return []
     squeeze = lambda column: func.translate(column, _SPACES, "")  # noqa: E731 (names the SQL expression)
     patterns = [_contains(v) for v in _kana_forms(q)]
     stmt = (select(StaffEntry)
+            .where(StaffEntry.retired_at.is_(None) if not include_retired else true())
             .where(or_(squeeze(StaffEntry.display_name).ilike(_contains(q), escape="\\"),
                        StaffEntry.username.ilike(_contains(q), escape="\\"),
                        *(squeeze(StaffEntry.kana).ilike(p, escape="\\") for p in patterns)))

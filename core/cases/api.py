@@ -29,7 +29,7 @@ from litestar.params import FromPath
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.auth.principal import Principal, Role
-from core.cases import extensions, schemas, search, service
+from core.cases import consent_purposes, extensions, schemas, search, service
 from core.cases.schemas import ValidationFailed, parse_json_body
 from core.cases.service import BreakGlassRequired, CaseError
 from core.problems import invalid_input, refusal
@@ -91,15 +91,27 @@ def case_json(case: Any) -> dict[str, Any]:
     return body
 
 
+CONSULTATION_FIELDS = ("summary", "problems", "problem_labels", "problem_other", "visitor_name", "visitor_relation",
+                       "extras")
+
+
 def case_file_json(f: service.CaseFile) -> dict[str, Any]:
+    """The case document; items outside the reader's consent scope are absent (``hidden_items`` names them)."""
+    body = case_json(f.case)
+    if not f.shows("consultation"):
+        for key in CONSULTATION_FIELDS:
+            body.pop(key, None)
     return {
-        **case_json(f.case),
+        **body,
+        "readable_items": sorted(f.items),
+        "hidden_items": [code for code in schemas.INFO_ITEM_LABELS if code not in f.items],
         "household": row_json(f.household),
         "members": [{**row_json(m.person), "relationship": m.membership.relationship,
                      "valid_from": plain(m.membership.valid_from), "valid_to": plain(m.membership.valid_to)}
                     for m in f.members],
         "assignees": [row_json(a) for a in f.assignees],
-        "consents": [{**row_json(c), "valid": f.consent_valid(c)} for c in f.consents],
+        "consents": [{**row_json(c), "valid": f.consent_valid(c),
+                      "purpose_labels": [f.purpose_labels.get(p, p) for p in c.purposes]} for c in f.consents],
         "assessments": [{**row_json(a), "items": [row_json(i) for i in items]} for a, items in f.assessments],
         "plans": [{**row_json(p), "roles": [row_json(r) for r in roles]} for p, roles in f.plans],
         "records": [row_json(r) for r in f.records],
@@ -112,7 +124,8 @@ def case_file_json(f: service.CaseFile) -> dict[str, Any]:
         "workflow_steps": [{"step": s.step.code, "label": s.step.label, "after_status": s.step.after_status,
                             "required": s.step.required, "roles": list(s.step.roles), "done": s.done,
                             "done_by": s.done_by, "done_at": plain(s.done_at)} for s in f.steps],
-        "extra_answers": [{"label": label, "answer": answer} for label, answer in f.extras],
+        "extra_answers": [{"label": label, "answer": answer} for label, answer in f.extras]
+        if f.shows("consultation") else [],
     }
 
 
@@ -127,6 +140,7 @@ async def reference(db: NamedDependency[AsyncSession]) -> dict[str, Any]:
         "record_kinds": schemas.RECORD_KIND_LABELS, "achievements": schemas.ACHIEVEMENT_LABELS,
         "next_steps": schemas.NEXT_STEP_LABELS, "meeting_kinds": schemas.MEETING_KIND_LABELS,
         "information_items": schemas.INFO_ITEM_LABELS,
+        "consent_purposes": await consent_purposes.purpose_labels(db),
         "transitions": [{"from": t.from_status, "to": t.to_status, "label": t.label, "guard": t.guard,
                          "needs_reason": t.needs_reason} for t in service.workflow.transitions()],
         "extra_intake_fields": [{"name": f.name, "label": f.label, "kind": f.kind, "required": f.required,
@@ -191,7 +205,7 @@ async def access_grants(request: Request, db: NamedDependency[AsyncSession]) -> 
 @get("/cases/{case_id:uuid}", summary="ケースの全体（世帯・同意・アセスメント・プラン・記録・評価・履歴）")
 async def get_case(case_id: FromPath[uuid.UUID], request: Request, db: NamedDependency[AsyncSession]) -> dict[str, Any]:
     case = await service.open_case(db, _user(request), case_id)
-    return case_file_json(await service.case_file(db, case))
+    return case_file_json(await service.case_file(db, case, _user(request)))
 
 
 @patch("/cases/{case_id:uuid}", summary="分野・タグの変更")
@@ -272,12 +286,13 @@ async def share(case_id: FromPath[uuid.UUID], request: Request, db: NamedDepende
 async def sharing(case_id: FromPath[uuid.UUID], request: Request, db: NamedDependency[AsyncSession]) -> dict[str, Any]:
     case = await service.open_case(db, _user(request), case_id)
     params = request.query_params
-    r = schemas.Reader({k: params.get(k) for k in ("agency_id", "meeting_kind", "item")})
+    r = schemas.Reader({k: params.get(k) for k in ("agency_id", "meeting_kind", "item", "purpose")})
     agency_id = r.uuid("agency_id", "機関")
     kind = (r.slugs("meeting_kind", "会議の種類") or [None])[0]
     item = r.choice("item", "情報", schemas.INFO_ITEM_LABELS)
+    purpose = r.choice("purpose", "利用目的", await consent_purposes.purpose_labels(db))
     r.done()
-    decision = await service.check_sharing(db, case.id, agency_id, kind, item=item)
+    decision = await service.check_sharing(db, case.id, agency_id, kind, item=item, purpose=purpose)
     return msgspec.to_builtins(decision)
 
 

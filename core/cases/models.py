@@ -12,8 +12,8 @@ and foreign key, and migration 0004 puts each behind the row-level-security wall
   ``progress_record`` (支援経過記録), ``evaluation`` (評価).
 - ``agency`` (支援関係機関) with ``agency_staff`` (which Keycloak users act for it), ``case_agency`` (agencies the
   case is shared with), ``referral`` (紹介・つなぎ between agencies), ``case_assignee`` (担当者).
-- ``case_access_grant``: break-the-glass openings (緊急閲覧) the tenant admin lists; the audit trail has the same
-  event, but the app role cannot read the trail back.
+- ``case_access_grant``: break-the-glass openings (緊急閲覧) the tenant admin reviews (``break_glass_review``:
+  妥当 / 要確認 with a note); the audit trail has the same event.
 """
 
 from __future__ import annotations
@@ -202,7 +202,8 @@ class Consent(_Row, Timestamps, Base):
     person_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # who consented (本人 or 代理)
     given_on: Mapped[dt.date] = mapped_column(Date)
     expires_on: Mapped[dt.date | None] = mapped_column(Date)
-    purpose: Mapped[str] = mapped_column(String(500))
+    purposes: Mapped[list[str]] = mapped_column(ARRAY(String(40)), default=list)  # core.cases.consent_purposes codes
+    purpose: Mapped[str] = mapped_column(String(500), default="")  # the purpose in the resident's words (note)
     agency_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid), default=list)
     meeting_kinds: Mapped[list[str]] = mapped_column(ARRAY(String(40)), default=list)
     items: Mapped[list[str]] = mapped_column(ARRAY(String(20)), default=list)  # what may be shared
@@ -325,3 +326,20 @@ class CaseAccessGrant(_Row, Base):
     __table_args__ = (_fk(["case_id"], "support_case"),
                       Index("ix_case_access_grant_tenant_id_user_sub", "tenant_id", "user_sub", "case_id"),
                       Index("ix_case_access_grant_tenant_id_granted_at", "tenant_id", "granted_at"))
+
+
+class BreakGlassReview(_Row, Base):
+    """The tenant admin's review of one 緊急閲覧: 妥当 (appropriate) or 要確認 (needs_check), with a note.
+
+    Append-only like the grant itself; the newest review of a grant is its state (a 要確認 can be settled later).
+    """
+
+    __tablename__ = "break_glass_review"
+    grant_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    verdict: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(String(1000))
+    reviewed_by: Mapped[str] = mapped_column(String(64))
+    reviewed_by_name: Mapped[str | None] = mapped_column(String(100))
+    reviewed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+    __table_args__ = (_fk(["grant_id"], "case_access_grant", name="fk_break_glass_review_grant"),
+                      Index("ix_break_glass_review_tenant_id_grant_id", "tenant_id", "grant_id"))

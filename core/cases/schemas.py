@@ -84,12 +84,14 @@ MEETING_KIND_LABELS: dict[str, str] = {
     "network_meeting": "ネットワーク会議",
     "community_meeting": "地域づくりの会議",
 }
-# What a consent lets others see.
+# What a consent lets others see (the item scope applied at read time by core.cases.access). 基本情報 is always
+# part of a consent: sharing a case at all says whose it is.
 INFO_ITEM_LABELS: dict[str, str] = {
     "basic": "基本情報（氏名・連絡先・世帯）",
-    "consultation": "相談内容・アセスメント",
+    "consultation": "相談内容",
+    "assessment": "アセスメント",
     "plan": "プラン",
-    "records": "支援経過記録",
+    "records": "支援経過記録・評価",
 }
 CONSENT_METHOD_LABELS: dict[str, str] = {"written": "書面", "oral": "口頭"}
 REFERRAL_STATUS_LABELS: dict[str, str] = {"pending": "回答待ち", "accepted": "受諾", "declined": "辞退"}
@@ -335,7 +337,8 @@ class IntakeIn(msgspec.Struct, kw_only=True):
 
 class ConsentIn(msgspec.Struct, kw_only=True):
     given_on: dt.date
-    purpose: str
+    purposes: list[str]  # codes of core.cases.consent_purposes (checked against the tenant's list when recorded)
+    purpose: str = ""  # a note in the resident's own words, beside the codes
     expires_on: dt.date | None = None
     person_id: uuid.UUID | None = None
     agency_ids: list[uuid.UUID] = []
@@ -466,7 +469,12 @@ def parse_consent(data: Mapping[str, Any]) -> ConsentIn:
     expires = r.date("expires_on", "有効期限")
     if given and expires and expires < given:
         r.fail("expires_on", "有効期限は同意日以降の日付にしてください。")
-    purpose = r.text("purpose", "利用目的", 500, required=True, free=True)
+    purposes = r.slugs("purposes", "利用目的")
+    purpose = r.text("purpose", "利用目的の補足", 500, free=True) or ""
+    if not purposes and purpose:
+        purposes = ["information_sharing"]  # a client of API 1.0 sends only the text: 関係機関との情報共有
+    if not purposes:
+        r.fail("purposes", "利用目的を、少なくとも1つ選んでください。")
     person_id = r.uuid("person_id", "同意した方")
     agencies = r.uuids("agency_ids", "共有先の機関")
     kinds = r.slugs("meeting_kinds", "共有してよい会議")
@@ -475,8 +483,9 @@ def parse_consent(data: Mapping[str, Any]) -> ConsentIn:
     if not agencies and not kinds:
         r.fail("agency_ids", "共有先の機関か会議を、少なくとも1つ選んでください。")
     r.done()
-    return ConsentIn(given_on=given, purpose=purpose, expires_on=expires, person_id=person_id,  # type: ignore[arg-type]
-                     agency_ids=agencies, meeting_kinds=kinds, items=items or list(INFO_ITEM_LABELS), method=method)
+    items = list(dict.fromkeys(["basic", *items])) if items else list(INFO_ITEM_LABELS)
+    return ConsentIn(given_on=given, purposes=purposes, purpose=purpose, expires_on=expires,  # type: ignore[arg-type]
+                     person_id=person_id, agency_ids=agencies, meeting_kinds=kinds, items=items, method=method)
 
 
 def parse_assessment(data: Mapping[str, Any]) -> AssessmentIn:

@@ -26,12 +26,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, false, func, select, text, true, union
+from sqlalchemy import and_, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.audit.trail import AuditAction, current_actor, record
+from core.auth import staff_directory
 from core.auth.principal import Principal, Role
-from core.cases import extensions, schemas, workflow
+from core.cases import consent_purposes, extensions, schemas, workflow
+from core.cases.access import (  # noqa: F401 (the read rule's home; callers keep using service.visible_clause)
+    ALL_ITEMS,
+    access_basis,
+    consent_valid_on,
+    readable_items,
+    visible_clause,
+)
 from core.cases.models import (
     Agency,
     AgencyStaff,
@@ -129,49 +137,6 @@ async def get_case(session: AsyncSession, case_id: uuid.UUID | str, *, for_updat
     if case is None:
         raise NotFound("ケースが見つかりません。")
     return case
-
-
-def visible_clause(principal: Principal):
-    """SQL condition on ``SupportCase`` for the cases ``principal`` may see without breaking the glass."""
-    if principal.is_prefecture:
-        return false()
-    if principal.has_role(Role.COORDINATOR):
-        return true()
-    sub = principal.sub
-    # The ids this person works on, gathered first (a few hundred through the user_sub indexes), so a list or a
-    # search starts from them rather than testing every case of the municipality (three OR-ed EXISTS made the
-    # planner walk all 25,000 cases of 高知市; docs/benchmarks.md, finding 2).
-    visible_ids = union(
-        select(CaseAssignee.case_id).where(CaseAssignee.user_sub == sub, CaseAssignee.ended_at.is_(None)),
-        select(CaseAgency.case_id).join(AgencyStaff, and_(AgencyStaff.tenant_id == CaseAgency.tenant_id,
-                                                          AgencyStaff.agency_id == CaseAgency.agency_id))
-        .where(CaseAgency.ended_at.is_(None), AgencyStaff.user_sub == sub),
-        select(CaseAccessGrant.case_id).where(CaseAccessGrant.user_sub == sub, CaseAccessGrant.expires_at > func.now()),
-    )
-    return SupportCase.id.in_(visible_ids)
-
-
-async def access_basis(session: AsyncSession, principal: Principal, case_id: uuid.UUID) -> str | None:
-    """Why ``principal`` may see the case: coordinator, assignee, agency, break_glass; None: not without a reason."""
-    if principal.is_prefecture:
-        return None
-    if principal.has_role(Role.COORDINATOR):
-        return "coordinator"
-    sub = principal.sub
-    checks = (
-        ("assignee", select(CaseAssignee.id).where(CaseAssignee.case_id == case_id, CaseAssignee.user_sub == sub,
-                                                   CaseAssignee.ended_at.is_(None))),
-        ("agency", select(CaseAgency.id).join(AgencyStaff, and_(AgencyStaff.tenant_id == CaseAgency.tenant_id,
-                                                                 AgencyStaff.agency_id == CaseAgency.agency_id))
-         .where(CaseAgency.case_id == case_id, CaseAgency.ended_at.is_(None), AgencyStaff.user_sub == sub)),
-        ("break_glass", select(CaseAccessGrant.id).where(CaseAccessGrant.case_id == case_id,
-                                                         CaseAccessGrant.user_sub == sub,
-                                                         CaseAccessGrant.expires_at > func.now())),
-    )
-    for basis, stmt in checks:
-        if await session.scalar(stmt.limit(1)) is not None:
-            return basis
-    return None
 
 
 async def can_view(session: AsyncSession, principal: Principal, case_id: uuid.UUID | str) -> bool:
@@ -423,12 +388,23 @@ async def update_case_labels(session: AsyncSession, case: SupportCase, data: Map
 
 
 async def assign(session: AsyncSession, case: SupportCase, data: Mapping[str, Any]) -> CaseAssignee:
+    """担当者: picked from the municipality's staff directory (職員名簿); the name shown is the directory's, so a
+    typed name cannot disagree with who actually gets access. A retired member cannot be picked."""
     r = schemas.Reader(data)
-    sub = r.text("user_sub", "担当者のID", 64, required=True)
-    name = r.text("display_name", "担当者の氏名", schemas.MAX_NAME)
+    sub = r.text("user_sub", "担当者", 64, required=True)
     role = r.choice("role", "担当の種類", schemas.ASSIGNEE_ROLE_LABELS) or "sub"
     r.done()
-    assignee = CaseAssignee(case_id=case.id, user_sub=sub, display_name=name, role=role)
+    member = await staff_directory.find(session, sub or "")
+    if member is None:
+        raise ValidationFailed([{"field": "user_sub", "message": "職員名簿から担当者を選んでください"
+                                                              "（退職した職員や他の団体の職員は選べません）。"}])
+    current = await session.scalar(select(CaseAssignee.id).where(CaseAssignee.case_id == case.id,
+                                                                CaseAssignee.user_sub == member.user_sub,
+                                                                CaseAssignee.ended_at.is_(None)))
+    if current is not None:
+        raise ValidationFailed([{"field": "user_sub", "message": f"{member.display_name}さんはすでに担当者です。"}])
+    assignee = CaseAssignee(case_id=case.id, user_sub=member.user_sub, display_name=member.display_name[:100],
+                            role=role)
     session.add(assignee)
     await session.flush()
     await record(session, AuditAction.UPDATE, "case", case.id, reason="assignee added")
@@ -684,9 +660,7 @@ async def evaluations(session: AsyncSession, case_id: uuid.UUID) -> list[Evaluat
 # -- consent ----------------------------------------------------------------------------------------------------
 
 
-def _valid_on(consent: Consent, day: dt.date) -> bool:
-    return (consent.revoked_on is None or consent.revoked_on > day) and consent.given_on <= day and (
-        consent.expires_on is None or consent.expires_on >= day)
+_valid_on = consent_valid_on
 
 
 async def record_consent(session: AsyncSession, case: SupportCase, data: Mapping[str, Any] | schemas.ConsentIn) -> Consent:
@@ -694,8 +668,14 @@ async def record_consent(session: AsyncSession, case: SupportCase, data: Mapping
     await _check_agencies(session, list(parsed.agency_ids), lambda n: "agency_ids")
     if parsed.person_id is not None and parsed.person_id not in await _current_person_ids(session, case):
         raise ValidationFailed([{"field": "person_id", "message": "この世帯の世帯員ではありません。"}])
+    offered = await consent_purposes.purpose_labels(session)
+    unknown = [p for p in parsed.purposes if p not in offered]
+    if unknown:
+        allowed = "、".join(f"{code}（{label}）" for code, label in offered.items())
+        raise ValidationFailed([{"field": "purposes", "message": f"選べない利用目的があります。次から選んでください: {allowed}"}])
     consent = Consent(case_id=case.id, person_id=parsed.person_id, given_on=parsed.given_on,
-                      expires_on=parsed.expires_on, purpose=parsed.purpose, agency_ids=list(parsed.agency_ids),
+                      expires_on=parsed.expires_on, purposes=list(parsed.purposes), purpose=parsed.purpose,
+                      agency_ids=list(parsed.agency_ids),
                       meeting_kinds=list(parsed.meeting_kinds), items=list(parsed.items), method=parsed.method,
                       recorded_by=_actor())
     session.add(consent)
@@ -744,7 +724,7 @@ async def consents(session: AsyncSession, case_id: uuid.UUID) -> list[Consent]:
 
 async def check_sharing(session: AsyncSession, case_id: uuid.UUID | str, agency_id: uuid.UUID | str | None = None,
                         meeting_kind: str | None = None, *, item: str | None = None,
-                        on: dt.date | None = None) -> ConsentDecision:
+                        purpose: str | None = None, on: dt.date | None = None) -> ConsentDecision:
     """May the case be shared now with ``agency_id`` / in a meeting of ``meeting_kind`` (and ``item`` of it)?
 
     Call it at the moment of sharing. A 支援会議 (art. 106-6) needs no consent; everything else needs a consent
@@ -793,8 +773,14 @@ async def check_sharing(session: AsyncSession, case_id: uuid.UUID | str, agency_
         candidates = [c for c in candidates if item in c.items]
         if not candidates:
             return ConsentDecision(False, f"同意の範囲に「{label}」の共有が含まれていません。")
+    labels = await consent_purposes.purpose_labels(session)
+    if purpose is not None:
+        candidates = [c for c in candidates if purpose in c.purposes]
+        if not candidates:
+            return ConsentDecision(False, f"同意の利用目的に「{consent_purposes.label_of(purpose, labels)}」が含まれていません。")
     chosen = candidates[0]
-    return ConsentDecision(True, f"{chosen.given_on.isoformat()}に得た同意（目的: {chosen.purpose[:60]}）の範囲内です。",
+    named = "・".join(consent_purposes.label_of(p, labels) for p in chosen.purposes)
+    return ConsentDecision(True, f"{chosen.given_on.isoformat()}に得た同意（目的: {named[:60]}）の範囲内です。",
                            chosen.id)
 
 
@@ -955,6 +941,16 @@ class CaseFile:
     all_agencies: list[Agency] = field(default_factory=list)
     steps: list[extensions.StepState] = field(default_factory=list)  # plugin steps at the current status
     extras: list[tuple[str, str]] = field(default_factory=list)  # (label, answer) of the plugin intake fields
+    items: frozenset[str] = ALL_ITEMS  # what the reader may see (core.cases.access.readable_items)
+    purpose_labels: dict[str, str] = field(default_factory=dict)
+
+    def shows(self, item: str) -> bool:
+        """Is ``item`` (基本情報, 相談内容, アセスメント, プラン, 支援経過記録) inside the reader's consent scope?"""
+        return item in self.items
+
+    @property
+    def hidden_items(self) -> list[str]:
+        return [label for code, label in schemas.INFO_ITEM_LABELS.items() if code not in self.items]
 
     @property
     def next_steps(self) -> list[workflow.Transition]:
@@ -970,20 +966,28 @@ class CaseFile:
         return next((a.name for a in self.all_agencies if a.id == agency_id), "—")
 
 
-async def case_file(session: AsyncSession, case: SupportCase) -> CaseFile:
+async def case_file(session: AsyncSession, case: SupportCase, principal: Principal | None = None) -> CaseFile:
+    """Everything about the case that ``principal`` may read: items outside their consent scope are left out here
+    (not just hidden by a template), so the page, the JSON document and any later reader get the same cut.
+    Without a principal (internal use: exports of the whole tenant) every item is included."""
+    items = ALL_ITEMS if principal is None else await readable_items(session, principal, case.id)
     household = await get_household(session, case.household_id)
     members = await household_members(session, household.id, include_past=True)
+    consultation = "consultation" in items
     return CaseFile(
         case=case, household=household, members=members,
         person=next((m.person for m in members if m.person.id == case.person_id), None),
         assignees=await assignees(session, case.id), consents=await consents(session, case.id),
-        assessments=await assessments(session, case.id), plans=await plans(session, case.id),
-        records=await records(session, case.id), evaluations=await evaluations(session, case.id),
+        assessments=await assessments(session, case.id) if "assessment" in items else [],
+        plans=await plans(session, case.id) if "plan" in items else [],
+        records=await records(session, case.id) if "records" in items else [],
+        evaluations=await evaluations(session, case.id) if "records" in items else [],
         agencies=await case_agencies(session, case.id), referrals=await referrals(session, case.id),
         history=await status_history(session, case.id), all_agencies=await list_agencies(session, active_only=False),
         steps=await step_states(session, case),
         extras=[(f.label, extensions.display_value(f, case.extras[f.name]))
-                for f in await extensions.intake_fields(session) if f.name in (case.extras or {})],
+                for f in await extensions.intake_fields(session) if f.name in (case.extras or {})] if consultation else [],
+        items=items, purpose_labels=await consent_purposes.purpose_labels(session),
     )
 
 

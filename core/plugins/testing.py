@@ -129,6 +129,7 @@ def open_test_session(urls, tenant_id: str, roles: tuple[str, ...], display_name
                       username: str | None = None, sub: str | None = None) -> tuple[str, str]:
     """A real server-side login session for a test user, made by the app's own session store (what the login
     callback does after Keycloak); returns (raw session id, CSRF token)."""
+    from core.auth.oidc import scoped_roles
     from core.auth.sessions import NewSession, SessionStore, SessionTimeouts
     from core.database import create_engine, utc_now
 
@@ -139,7 +140,8 @@ def open_test_session(urls, tenant_id: str, roles: tuple[str, ...], display_name
             user_sub = sub or str(uuid.uuid4())
             return await store.create(NewSession(
                 user_sub=user_sub, username=username or f"plugin-test-{user_sub[:8]}", display_name=display_name,
-                organizations=[tenant_id], tenant_id=tenant_id, roles=list(roles), keycloak_sid=None,
+                organizations=[tenant_id], tenant_id=tenant_id, roles=scoped_roles(tenant_id, roles),
+                keycloak_sid=None,
                 id_token="not-a-real-id-token", refresh_token=None,
                 access_expires_at=utc_now() + dt.timedelta(hours=1),
             ))

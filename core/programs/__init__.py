@@ -18,9 +18,10 @@ Where things are (the usual domain shape):
 
 Decisions:
 
-- ``program_enrolment.case_id`` names a 相談ケース but has no foreign key, so this domain does not depend on the
-  cases domain (ARCHITECTURE: cases uses no other domain, and programmes must work for people without a case).
-  A later migration may add the key once both domains are settled.
+- ``program_enrolment.case_id`` names a 相談ケース but has no foreign key (programmes must work for people without
+  a case). The link is made by case number and only through ``core.cases.access.linkable_case``: a case the user
+  may see, with a consent in force whose purposes include 参加支援 (``participation_support``). That one call is
+  the programmes domain's only use of the cases domain (as meetings use cases; cases uses no other domain).
 - A plugin's catalog reaches a tenant only when its admin presses 「事業カタログを取り込む」 (``POST
   /programs/catalog``): the rows are then the tenant's own and can be edited; pressing again updates the rows the
   plugin installed (matched on source + code) without duplicates. Installing on enablement was not chosen because

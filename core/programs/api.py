@@ -115,7 +115,7 @@ async def get_program(program_id: FromPath[str], db: NamedDependency[AsyncSessio
 async def enrol(request: Request, program_id: FromPath[str], db: NamedDependency[AsyncSession]) -> dict[str, Any]:
     data = parse_enrolment(await _body(request), dt.date.today())
     rules = hook_rule_source(getattr(request.app.state, "plugins", None))
-    enrolment = await service.enrol(db, program_id, data, rules)
+    enrolment = await service.enrol(db, program_id, data, rules, request.scope["user"])
     return {"id": str(enrolment.id), "program_id": str(enrolment.program_id), "rules": enrolment.eligibility_rules}
 
 

@@ -248,7 +248,7 @@ def parse_cancel(data: Mapping[str, Any]) -> str:
 class EnrolmentInput:
     person_name: str
     person_kana: str
-    case_id: uuid.UUID | None
+    case_ref: str | None  # a case number (or id) as typed; ``service.enrol`` resolves and checks it
     enrolled_on: dt.date
     applicant: Applicant
 
@@ -262,7 +262,10 @@ def parse_enrolment(data: Any, today: dt.date) -> EnrolmentInput:
     kana = f.text("person_kana", "ふりがな", 100, required=False)
     if kana and not KANA.match(kana):
         f.fail("person_kana", "ふりがなは、ひらがなまたはカタカナで入力してください。")
-    case_id = f.uuid("case_id", "相談ケース番号")
+    # 相談ケース by its number (2025-0001) or, from API clients of 1.0, its id; checked by the service (visible to
+    # the user, consent for 参加支援), so here only its length
+    case_ref = f.text("case_number", "相談ケース番号", 40, required=False) or f.text("case_id", "相談ケース番号", 40,
+                                                                                   required=False)
     enrolled_on = f.date("enrolled_on", "登録日", required=False) or today
     birth_date = f.date("birth_date", "生年月日", required=False)
     if birth_date and birth_date > today:
@@ -284,7 +287,7 @@ def parse_enrolment(data: Any, today: dt.date) -> EnrolmentInput:
         employment_prep_user=f.tristate("employment_prep_user", "就労準備支援事業の利用"),
     )
     f.done()
-    return EnrolmentInput(name, kana, case_id, enrolled_on, applicant)
+    return EnrolmentInput(name, kana, case_ref or None, enrolled_on, applicant)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,11 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.audit.trail import AuditAction, current_actor, record
+from core.auth.principal import Principal
+# Programmes use the cases domain only to link an enrolment to a case (参加支援): the read rule and the consent
+# purpose are the cases domain's, so the check is asked of it rather than copied here.
+from core.cases.access import CaseLinkRefused, linkable_case
+from core.cases.consent_purposes import PARTICIPATION_SUPPORT
 from core.programs import holidays
 from core.programs.eligibility import Decision, NoRules, RuleSource, decide
 from core.programs.models import (
@@ -233,14 +238,25 @@ async def check_eligibility(session: AsyncSession, program: Program, data: Enrol
 
 
 async def enrol(session: AsyncSession, program_id: Any, data: EnrolmentInput,
-                rules: RuleSource | None = None) -> Enrolment:
-    """Enrol a resident after the eligibility rules allowed it; raises ``NotEligible`` (nothing written) if not."""
+                rules: RuleSource | None = None, principal: Principal | None = None) -> Enrolment:
+    """Enrol a resident after the eligibility rules allowed it; raises ``NotEligible`` (nothing written) if not.
+
+    A linked 相談ケース must be one ``principal`` may see, with a consent in force for 参加支援
+    (``participation_support``); otherwise ``ValidationFailed`` on ``case_number`` (nothing written)."""
     program = await get_program(session, program_id)
+    case_id = None
+    if data.case_ref:
+        if principal is None:
+            raise ValidationFailed([{"field": "case_number", "message": "相談ケースとつなぐには、ログインした職員の確認が必要です。"}])
+        try:
+            case_id = await linkable_case(session, principal, data.case_ref, purpose=PARTICIPATION_SUPPORT)
+        except CaseLinkRefused as exc:
+            raise ValidationFailed([{"field": "case_number", "message": exc.message}]) from None
     decision = await check_eligibility(session, program, data, rules)
     if not decision.eligible:
         raise NotEligible(decision)
     enrolment = Enrolment(
-        program_id=program.id, person_name=data.person_name, person_kana=data.person_kana, case_id=data.case_id,
+        program_id=program.id, person_name=data.person_name, person_kana=data.person_kana, case_id=case_id,
         applicant=data.applicant.stored(), eligibility_rules=list(decision.rules), enrolled_on=data.enrolled_on,
         enrolled_by=_actor(),
     )

@@ -273,6 +273,7 @@ class Stack:
 
     async def users(self, count: int) -> dict[str, list[VirtualUser]]:
         """``count`` sessions per profile: distinct 高知市 staff (own cases), a coordinator, prefecture admins."""
+        from core.auth.oidc import scoped_roles
         from core.auth.sessions import NewSession, SessionStore, SessionTimeouts
         from core.database import create_engine, utc_now
 
@@ -296,7 +297,7 @@ class Stack:
         async def session(sub: str, name: str, tenant: str, roles: list[str]) -> str:
             raw, _ = await store.create(NewSession(
                 user_sub=sub, username=f"bench-{sub[:8]}", display_name=name, organizations=[tenant], tenant_id=tenant,
-                roles=roles, keycloak_sid=None, id_token="not-a-real-id-token", refresh_token=None,
+                roles=scoped_roles(tenant, roles), keycloak_sid=None, id_token="not-a-real-id-token", refresh_token=None,
                 access_expires_at=utc_now() + dt.timedelta(hours=10)))
             return raw
 

@@ -23,6 +23,9 @@ from infra.keycloak.realm import (
     WEB_CLIENT_ID,
     audience_mapper,
     client_roles_mapper,
+    demo_roles,
+    organization_groups,
+    organization_roles_mapper,
 )
 
 TEST_CLIENT_ID = "kyosei-test"
@@ -186,6 +189,56 @@ class KeycloakAdmin:
     def user_organizations(self, user_id: str) -> list[dict]:
         return self._get(f"/organizations/members/{user_id}/organizations")
 
+    # -- organization groups: the roles of one municipality (Keycloak 26.6+) -----------------------------------
+    def organization_groups(self, org_id: str) -> list[dict]:
+        return self._get(f"/organizations/{org_id}/groups", first=0, max=1000, briefRepresentation="false")
+
+    def ensure_organization_group(self, org_id: str, name: str, client_role: str,
+                                  client_id: str = WEB_CLIENT_ID) -> str:
+        """The organization's group ``name`` carrying ``client_role`` of ``client_id`` (created when missing)."""
+        existing = next((g for g in self.organization_groups(org_id) if g.get("name") == name), None)
+        if existing is None:
+            response = self.request("POST", f"/organizations/{org_id}/groups",
+                                    json={"name": name, "attributes": {"kyosei.role": [name]}}, ok=(409,))
+            group_id = self._created_id(response) if response.status_code == 201 else None
+            if group_id is None:
+                group_id = next(g["id"] for g in self.organization_groups(org_id) if g.get("name") == name)
+            have: set[str] = set()
+        else:
+            group_id = existing["id"]
+            have = set((existing.get("clientRoles") or {}).get(client_id, []))
+        if client_role not in have:
+            uuid = self.client_uuid(client_id)
+            role = self._get(f"/clients/{uuid}/roles/{quote(client_role, safe='')}")
+            self.request("POST", f"/organizations/{org_id}/groups/{group_id}/role-mappings/clients/{uuid}",
+                         json=[role])
+        return group_id
+
+    def ensure_role_groups(self, org_id: str, code: str) -> dict[str, str]:
+        """The organization's role groups as in the realm file (staff, coordinator, tenant-admin, auditor …)."""
+        return {g["name"]: self.ensure_organization_group(org_id, g["name"], g["clientRoles"][WEB_CLIENT_ID][0])
+                for g in organization_groups(code)}
+
+    def organization_group_members(self, org_id: str, group_id: str) -> list[dict]:
+        return self._get(f"/organizations/{org_id}/groups/{group_id}/members", first=0, max=1000)
+
+    def member_groups(self, org_id: str, user_id: str) -> set[str]:
+        """Names of the organization's groups ``user_id`` belongs to (that is: their roles there)."""
+        return {g["name"] for g in self._get(f"/organizations/{org_id}/members/{user_id}/groups")}
+
+    def join_organization_group(self, org_id: str, group_id: str, user_id: str) -> None:
+        self.request("PUT", f"/organizations/{org_id}/groups/{group_id}/members/{user_id}", ok=(409,))
+
+    def leave_organization_group(self, org_id: str, group_id: str, user_id: str) -> None:
+        self.request("DELETE", f"/organizations/{org_id}/groups/{group_id}/members/{user_id}", ok=(404,))
+
+    def set_user_enabled(self, user_id: str, enabled: bool) -> None:
+        """Retire (disable) or reinstate a user: a disabled user cannot log in; history keeps their id."""
+        rep = self._get(f"/users/{user_id}")
+        if rep.get("enabled") != enabled:
+            rep["enabled"] = enabled
+            self.request("PUT", f"/users/{user_id}", json=rep)
+
     # -- users -------------------------------------------------------------------------------------------------
     def find_user(self, username: str) -> dict | None:
         users = self._get("/users", username=username, exact="true")
@@ -299,7 +352,8 @@ class KeycloakAdmin:
             "redirectUris": [],
             "webOrigins": [],
             "attributes": {"use.refresh.tokens": "true"},
-            "protocolMappers": [audience_mapper(WEB_CLIENT_ID, in_id_token=True), client_roles_mapper(WEB_CLIENT_ID)],
+            "protocolMappers": [audience_mapper(WEB_CLIENT_ID, in_id_token=True), client_roles_mapper(WEB_CLIENT_ID),
+                                organization_roles_mapper()],
         }
         if secret is not None:
             rep["clientAuthenticatorType"] = "client-secret"
@@ -356,9 +410,11 @@ class KeycloakAdmin:
 
 
 def seed_demo_memberships(admin: KeycloakAdmin) -> int:
-    """Re-apply the demo users' memberships (the realm import already creates them). Returns how many were added."""
+    """Apply the demo users' memberships and their roles in each organization (organization groups, which the
+    realm import does not fill). Idempotent; returns how many memberships or group memberships were added."""
     orgs = {org["alias"]: org["id"] for org in admin.organizations()}
     added = 0
+    groups: dict[str, dict[str, str]] = {}
     for username, _, _, codes, _ in DEMO_USERS:
         if not codes:
             continue
@@ -370,4 +426,11 @@ def seed_demo_memberships(admin: KeycloakAdmin) -> int:
             if code not in have:
                 admin.add_member(orgs[code], user["id"])
                 added += 1
+            if code not in groups:  # a realm imported before organization groups existed gets them now
+                groups[code] = admin.ensure_role_groups(orgs[code], code)
+            held = admin.member_groups(orgs[code], user["id"])
+            for role in demo_roles(username, code):
+                if role not in held and role in groups[code]:
+                    admin.join_organization_group(orgs[code], groups[code][role], user["id"])
+                    added += 1
     return added

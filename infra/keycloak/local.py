@@ -26,7 +26,7 @@ def local_keycloak(settings) -> Iterator[KeycloakServer]:
     with server:
         print(f"Keycloak ready after {server.ready_after:.1f}s: {server.issuer}", file=sys.stderr, flush=True)
         try:
-            from infra.keycloak.admin import KeycloakAdmin
+            from infra.keycloak.admin import KeycloakAdmin, seed_demo_memberships
 
             with KeycloakAdmin(
                 server.base_url, settings.keycloak_realm, settings.admin_client_id, settings.admin_client_secret
@@ -34,6 +34,8 @@ def local_keycloak(settings) -> Iterator[KeycloakServer]:
                 admin.set_backchannel_logout_url(
                     f"{settings.public_url}{BACKCHANNEL_LOGOUT_PATH}", settings.oidc_client_id
                 )
+                seed_demo_memberships(admin)  # the demo users' roles per municipality (organization groups)
         except Exception as exc:  # login still works; only Keycloak-initiated logout would not reach the app
-            print(f"warning: could not set the back-channel logout URL: {exc}", file=sys.stderr, flush=True)
+            print(f"warning: could not set the back-channel logout URL or demo roles: {exc}", file=sys.stderr,
+                  flush=True)
         yield server

@@ -6,7 +6,14 @@
   domain ``394017.kochi.invalid`` (reserved TLD, never resolves), attributes code/kind/kana/romaji;
 - the confidential web client ``kyosei-web`` (authorization code + PKCE S256 only) and its client roles;
 - the service-account client ``kyosei-admin`` used for onboarding (see admin.py);
-- demo users, all with password ``kyosei-demo``, and their organization memberships (imported with the realm).
+- demo users, all with password ``kyosei-demo``, and their organization memberships (imported with the realm);
+- **roles per municipality**: each organization has its own groups (Keycloak 26.6+ organization groups), one per
+  role (``staff``, ``coordinator``, ``tenant-admin``, ``auditor``; the prefecture: ``prefecture-admin``,
+  ``auditor``), each mapped to the ``kyosei-web`` client role of the same name. The web client's
+  ``oidc-organization-group-membership-mapper`` (with ``addGroupRoleMappings``) puts, under each organization
+  of the token's ``organization`` claim, that organization's groups and the roles they carry, so a role held in
+  one municipality never shows in another (see docs/roles.md). Plugin roles (中土佐町's コーディネーターA–E) are
+  further organization groups created by the staff-management page when first given.
 
 Every secret here is a local development value; production realms are managed elsewhere.
 """
@@ -59,7 +66,13 @@ ADMIN_SERVICE_ROLES = [
     "query-realms",
 ]
 
-# (username, family name, given name, organizations, kyosei-web roles)
+# Roles held through organization groups (per municipality); ``vendor`` is the one role held outside any
+# municipality (a vendor is no member of an organization) and stays a plain client role.
+MUNICIPAL_ROLES = ("staff", "coordinator", "tenant-admin", "auditor")
+PREFECTURE_ROLES = ("prefecture-admin", "auditor")
+GLOBAL_ROLES = ("vendor",)
+
+# (username, family name, given name, organizations, kyosei-web roles in each of them; see DEMO_ROLES_PER_ORG)
 DEMO_USERS: list[tuple[str, str, str, tuple[str, ...], tuple[str, ...]]] = [
     ("nakatosa.yamamoto", "山本", "花子", ("394017",), ("staff", "coordinator")),
     ("nakatosa.admin", "中土佐", "管理者", ("394017",), ("staff", "tenant-admin")),
@@ -68,10 +81,24 @@ DEMO_USERS: list[tuple[str, str, str, tuple[str, ...], tuple[str, ...]]] = [
     ("nankoku.admin", "南国", "管理者", ("392049",), ("tenant-admin",)),
     ("kochi.suzuki", "鈴木", "一郎", ("392014",), ("staff",)),
     ("pref.admin", "高知", "県子", ("390003",), ("prefecture-admin",)),
-    ("multi.sato", "佐藤", "誠", ("394017", "392049"), ("staff",)),
+    ("multi.sato", "佐藤", "誠", ("394017", "392049"), ("staff",)),  # tenant-admin in 中土佐町 only, below
     ("nobody.ito", "伊藤", "無所属", (), ("staff",)),
     ("vendor.kimura", "木村", "開発", ("390003",), ("vendor",)),  # vendors sit in 高知県 with the vendor role only
 ]
+
+# Where a demo user's roles differ between their municipalities: multi.sato runs 中土佐町 and is staff in 南国市.
+DEMO_ROLES_PER_ORG: dict[str, dict[str, tuple[str, ...]]] = {
+    "multi.sato": {"394017": ("staff", "tenant-admin"), "392049": ("staff",)},
+}
+
+
+def demo_roles(username: str, code: str) -> tuple[str, ...]:
+    """The roles ``username`` holds in organization ``code`` (empty when not a member)."""
+    for name, _, _, orgs, roles in DEMO_USERS:
+        if name == username and code in orgs:
+            return DEMO_ROLES_PER_ORG.get(name, {}).get(code, roles)
+    return ()
+
 
 DEFAULT_SCOPES = ["basic", "acr", "web-origins", "profile", "email", "roles", "organization"]
 OPTIONAL_SCOPES = ["offline_access", "address", "phone", "microprofile-jwt"]
@@ -89,6 +116,18 @@ def load_municipalities(path: Path = CSV_PATH) -> list[dict[str, str]]:
     return rows
 
 
+def organization_groups(code: str) -> list[dict]:
+    """The organization's role groups: one per role, carrying the ``kyosei-web`` client role of the same name."""
+    roles = PREFECTURE_ROLES if code == PREFECTURE["code"] else MUNICIPAL_ROLES
+    return [{"id": organization_group_id(code, role), "name": role, "attributes": {"kyosei.role": [role]},
+             "clientRoles": {WEB_CLIENT_ID: [role]}} for role in roles]
+
+
+def organization_group_id(code: str, role: str) -> str:
+    """Stable id of an organization's role group: the realm import names a member's groups by id."""
+    return stable_id("organization-group", f"{code}/{role}")
+
+
 def organization(entry: dict[str, str]) -> dict:
     code = entry["code"]
     return {
@@ -104,6 +143,7 @@ def organization(entry: dict[str, str]) -> dict:
             "kana": [entry["kana"]],
             "romaji": [entry["romaji"]],
         },
+        "groups": organization_groups(code),
     }
 
 
@@ -137,6 +177,23 @@ def client_roles_mapper(client_id: str = WEB_CLIENT_ID, claim: str = "roles") ->
             "id.token.claim": "true",
             "access.token.claim": "true",
             "userinfo.token.claim": "true",
+            "introspection.token.claim": "true",
+        },
+    }
+
+
+def organization_roles_mapper() -> dict:
+    """Each organization's groups and the roles they carry, under that organization in the ``organization`` claim:
+    ``{"394017": {"groups": ["/staff"], "resource_access": {"kyosei-web": {"roles": ["staff"]}}}}``."""
+    return {
+        "name": "organization groups and roles",
+        "protocol": "openid-connect",
+        "protocolMapper": "oidc-organization-group-membership-mapper",
+        "consentRequired": False,
+        "config": {
+            "addGroupRoleMappings": "true",
+            "access.token.claim": "true",
+            "id.token.claim": "true",
             "introspection.token.claim": "true",
         },
     }
@@ -176,7 +233,7 @@ def web_client() -> dict:
             "client_credentials.use_refresh_token": "false",
             "display.on.consent.screen": "false",
         },
-        "protocolMappers": [audience_mapper(), client_roles_mapper()],
+        "protocolMappers": [audience_mapper(), client_roles_mapper(), organization_roles_mapper()],
         "defaultClientScopes": DEFAULT_SCOPES,
         "optionalClientScopes": OPTIONAL_SCOPES,
     }
@@ -219,7 +276,8 @@ def demo_user(username: str, family: str, given: str, orgs: tuple[str, ...], rol
         "requiredActions": [],
         # Users created through the admin API get the realm's default roles; give imported users the same.
         "realmRoles": [f"default-roles-{REALM}"],
-        "clientRoles": {WEB_CLIENT_ID: list(roles)},
+        # Municipal roles come from organization groups; only a role held outside any organization stays here.
+        "clientRoles": {WEB_CLIENT_ID: [r for r in roles if r in GLOBAL_ROLES or not orgs]},
     }
 
 
@@ -229,7 +287,11 @@ def build_realm(csv_path: Path = CSV_PATH) -> dict:
     by_alias = {org["alias"]: org for org in organizations}
     for username, _, _, orgs, _ in DEMO_USERS:
         for code in orgs:
-            by_alias[code].setdefault("members", []).append({"username": username, "membershipType": "UNMANAGED"})
+            by_alias[code].setdefault("members", []).append({
+                "username": username, "membershipType": "UNMANAGED",
+                # the member's organization groups, by id (Keycloak 26.7 imports them so, not by path)
+                "groups": [organization_group_id(code, role) for role in demo_roles(username, code)],
+            })
 
     users = [demo_user(*entry) for entry in DEMO_USERS]
     users.append(

@@ -11,6 +11,7 @@ from litestar.response import Template
 from core.hookspecs import hookimpl, plugin_settings
 from core.plugin_types import (
     ApportionmentRule,
+    ConsentPurpose,
     EligibilityResult,
     EligibilityRule,
     FieldDefinition,
@@ -104,6 +105,13 @@ def kyosei_plan_agreed(tenant_id, case_id):
 def kyosei_extra_intake_fields(tenant_id):
     return [FieldDefinition(name="fishing_season", label="漁期の就労", kind="choice",
                             choices=(("yes", "あり"), ("no", "なし")), personal=False)]
+
+
+@hookimpl
+def kyosei_consent_purposes(tenant_id):
+    # a purpose of its own, and an attempt to rename a core one (core keeps its label)
+    return [ConsentPurpose(code="watch_over", label="見守り活動"),
+            ConsentPurpose(code="participation_support", label="上書きされない")]
 
 
 @hookimpl

@@ -20,6 +20,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.auth import staff_directory
 from core.auth.principal import Role
 from core.cases import extensions, schemas, search, service, workflow
 from core.cases.api import municipal_user
@@ -31,7 +32,7 @@ from ui.errors import respond
 from ui.page import flash, invalid_status, page_context, render
 
 EXTRAS_PREFIX = "extras."
-LIST_FIELDS = ("problems", "fields", "agency_ids", "meeting_kinds", "items")
+LIST_FIELDS = ("problems", "fields", "agency_ids", "meeting_kinds", "items", "purposes")
 LABELS = {
     "status_labels": schemas.STATUS_LABELS, "field_labels": schemas.FIELD_LABELS, "route_labels": schemas.ROUTE_LABELS,
     "problem_labels": schemas.PROBLEM_LABELS, "sex_labels": schemas.SEX_LABELS, "suggested_tags": schemas.SUGGESTED_TAGS,
@@ -118,6 +119,24 @@ class CasesController(Controller):
     guards = [municipal_user]
     exception_handlers = SAFETY_NET
 
+    @get("/staff-picker")
+    async def staff_picker(self, request: Request, db: NamedDependency[AsyncSession]) -> Template:
+        """The assignee picker's choices for ``q`` (HTMX partial): current staff of this municipality only."""
+        q = (request.query_params.get("q") or "").strip()[:50]
+        staff = await staff_directory.search(db, q) if q else []
+        return Template("cases/_staff_picker.html", context={"staff": staff, "q": q, "values": {}},
+                        headers={"Vary": "HX-Request"})
+
+    @get("/case-picker")
+    async def case_picker(self, request: Request, db: NamedDependency[AsyncSession]) -> Template:
+        """Suggestions for a case-number field (HTMX partial of ``<datalist>`` options): the cases the user may
+        see whose number or member name contains what was typed (``cq``, or the field's own ``case_number``)."""
+        typed = request.query_params.get("cq") or request.query_params.get("case_number") or ""
+        cq = typed.strip()[:search.MAX_QUERY]
+        rows = (await search.search_cases(db, _user(request), search.CaseQuery(q=cq, limit=10))).rows if cq else []
+        return Template("cases/_case_picker.html", context={"rows": rows, **LABELS},
+                        headers={"Vary": "HX-Request"})
+
     @get("/")
     async def index(self, request: Request, db: NamedDependency[AsyncSession]) -> Response:
         query = search.CaseQuery.from_params(request.query_params)
@@ -200,8 +219,12 @@ class CasesController(Controller):
         return await self._case_page(request, db, case)
 
     async def _case_page(self, request, db, case, form: str | None = None, errors=None, values=None, status=200) -> Template:
-        file = await service.case_file(db, case)
+        file = await service.case_file(db, case, _user(request))
+        # without JavaScript the assignee search arrives with the form: show its matches to pick from
+        q = str((values or {}).get("q") or "").strip()[:50] if form == "team" else ""
+        staff_matches = await staff_directory.search(db, q) if q else []
         context = await _context(request, file=file, case=case, form=form, errors=errors or [], values=values or {},
+                                 staff_matches=staff_matches, staff_q=q,
                                  transitions=workflow.allowed_from(case.status),
                                  stage=await meeting_flow.case_stage(db, case))
         return render("cases/detail.html", context, status)

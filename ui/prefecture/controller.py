@@ -57,12 +57,9 @@ async def _context(request: Request, active: str, **extra: Any) -> dict[str, Any
 def _directory(request: Request):
     """The identity directory: the configured Keycloak, or the one a test put on app.state (its own real
     Keycloak, reached with the same service account)."""
-    override = getattr(request.app.state, "identity_directory", None)
-    if override is not None:
-        return override, False
-    from tenants.directory import keycloak_directory
+    from tenants.directory import directory_for
 
-    return keycloak_directory(request.app.state.settings), True
+    return directory_for(request.app.state)
 
 
 def _year_param(request: Request, default: int) -> int:

@@ -276,7 +276,8 @@ class ProgramsController(Controller):
         rules = hook_rule_source(getattr(request.app.state, "plugins", None))
 
         async def work(form):
-            return await service.enrol(db, program_id, parse_enrolment(form, dt.date.today()), rules)
+            return await service.enrol(db, program_id, parse_enrolment(form, dt.date.today()), rules,
+                                       request.scope["user"])
 
         return await self._program_action(request, db, program_id, EDIT_ROLES, "参加登録をする権限がありません。",
                                           "enrol", work, lambda e: f"{e.person_name}さんを参加登録しました。")

@@ -1,0 +1,184 @@
+"""Who may see a case, and which of its items: the one home of the read rule (ARCHITECTURE "Rules that must have
+one home"). Every read path — pages, JSON API, CSV, the meetings domain, plugin reads — builds on these.
+
+A case is seen by:
+
+- coordinators (包括化推進員) of the bound municipality: every case, every item (they run the core meeting that
+  reviews every open case);
+- its assigned staff (担当者): every item;
+- staff of an agency the case is shared with, **while a consent is valid today** (given, not expired, not revoked)
+  and names that agency — an expired or revoked consent stops access at the moment it ends, whatever the sharing
+  row says. They see only the **items** the valid consents naming their agency allow (基本情報 always: a shared
+  case cannot be shared without saying whose it is);
+- anyone who broke the glass (緊急閲覧, 8 hours, reviewed by the tenant admin): every item.
+
+Roles are those of the municipality the principal is bound to (``Principal.roles`` comes from the token's
+organization claim for that organization only, see ``core.auth.oidc.roles_of``). Users of the prefecture never
+see a case. Row-level security keeps every query inside the tenant.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import and_, exists, false, func, or_, select, true, union
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.auth.principal import Principal, Role
+from core.cases.models import AgencyStaff, CaseAccessGrant, CaseAgency, CaseAssignee, Consent, SupportCase
+from core.cases.schemas import INFO_ITEM_LABELS, today
+
+ALL_ITEMS: frozenset[str] = frozenset(INFO_ITEM_LABELS)
+ALWAYS_SHARED = "basic"  # 基本情報: implied by any sharing
+
+
+def consent_valid_clause(day: dt.date | None = None):
+    """SQL: the ``Consent`` row is in force on ``day`` (today in Japan by default)."""
+    day = day or today()
+    return and_(Consent.given_on <= day, or_(Consent.expires_on.is_(None), Consent.expires_on >= day),
+                or_(Consent.revoked_on.is_(None), Consent.revoked_on > day))
+
+
+def consent_valid_on(consent: Consent, day: dt.date) -> bool:
+    """The same rule for a loaded row."""
+    return (consent.revoked_on is None or consent.revoked_on > day) and consent.given_on <= day and (
+        consent.expires_on is None or consent.expires_on >= day)
+
+
+def _consent_covers_share(day: dt.date | None = None):
+    """EXISTS a consent in force for the shared case that names the shared agency."""
+    return exists().where(Consent.tenant_id == CaseAgency.tenant_id, Consent.case_id == CaseAgency.case_id,
+                          CaseAgency.agency_id == func.any(Consent.agency_ids), consent_valid_clause(day))
+
+
+def _agency_shares(sub: str):
+    """Shares of the cases with agencies ``sub`` acts for, that a consent in force still covers."""
+    return (select(CaseAgency.case_id)
+            .join(AgencyStaff, and_(AgencyStaff.tenant_id == CaseAgency.tenant_id,
+                                    AgencyStaff.agency_id == CaseAgency.agency_id))
+            .where(CaseAgency.ended_at.is_(None), AgencyStaff.user_sub == sub, _consent_covers_share()))
+
+
+def visible_clause(principal: Principal):
+    """SQL condition on ``SupportCase`` for the cases ``principal`` may see without breaking the glass."""
+    if principal.is_prefecture:
+        return false()
+    if principal.has_role(Role.COORDINATOR):
+        return true()
+    sub = principal.sub
+    # The ids this person works on, gathered first (a few hundred through the user_sub indexes), so a list or a
+    # search starts from them rather than testing every case of the municipality (three OR-ed EXISTS made the
+    # planner walk all 25,000 cases of 高知市; docs/benchmarks.md, finding 2).
+    visible_ids = union(
+        select(CaseAssignee.case_id).where(CaseAssignee.user_sub == sub, CaseAssignee.ended_at.is_(None)),
+        _agency_shares(sub),
+        select(CaseAccessGrant.case_id).where(CaseAccessGrant.user_sub == sub, CaseAccessGrant.expires_at > func.now()),
+    )
+    return SupportCase.id.in_(visible_ids)
+
+
+async def access_basis(session: AsyncSession, principal: Principal, case_id: uuid.UUID) -> str | None:
+    """Why ``principal`` may see the case: coordinator, assignee, agency, break_glass; None: not without a reason."""
+    if principal.is_prefecture:
+        return None
+    if principal.has_role(Role.COORDINATOR):
+        return "coordinator"
+    sub = principal.sub
+    checks = (
+        ("assignee", select(CaseAssignee.id).where(CaseAssignee.case_id == case_id, CaseAssignee.user_sub == sub,
+                                                   CaseAssignee.ended_at.is_(None))),
+        ("break_glass", select(CaseAccessGrant.id).where(CaseAccessGrant.case_id == case_id,
+                                                         CaseAccessGrant.user_sub == sub,
+                                                         CaseAccessGrant.expires_at > func.now())),
+        ("agency", _agency_shares(sub).where(CaseAgency.case_id == case_id)),
+    )
+    for basis, stmt in checks:
+        if await session.scalar(stmt.limit(1)) is not None:
+            return basis
+    return None
+
+
+async def readable_items(session: AsyncSession, principal: Principal, case_id: uuid.UUID,
+                         basis: str | None = None) -> frozenset[str]:
+    """The items of the case ``principal`` may read (keys of ``INFO_ITEM_LABELS``): the item filter of the case
+    file. Everything for coordinators, assignees and break-glass; for agency staff, what the consents in force
+    naming their agencies allow; nothing without a basis."""
+    basis = basis or await access_basis(session, principal, case_id)
+    if basis is None:
+        return frozenset()
+    if basis != "agency":
+        return ALL_ITEMS
+    rows = await session.scalars(
+        select(Consent.items)
+        .join(CaseAgency, and_(CaseAgency.tenant_id == Consent.tenant_id, CaseAgency.case_id == Consent.case_id,
+                               CaseAgency.agency_id == func.any(Consent.agency_ids), CaseAgency.ended_at.is_(None)))
+        .join(AgencyStaff, and_(AgencyStaff.tenant_id == CaseAgency.tenant_id,
+                                AgencyStaff.agency_id == CaseAgency.agency_id))
+        .where(Consent.case_id == case_id, AgencyStaff.user_sub == principal.sub, consent_valid_clause()))
+    return frozenset({ALWAYS_SHARED, *(item for items in rows for item in items)}) & ALL_ITEMS
+
+
+class CaseLinkRefused(Exception):
+    """A case another domain wants to link (a programme enrolment) is unknown, not visible, or lacks consent."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+async def linkable_case(session: AsyncSession, principal: Principal, reference: str, *, purpose: str) -> uuid.UUID:
+    """The id of the case ``reference`` (a case number such as 2025-0001, or a case id) if ``principal`` may see it
+    and a consent in force names ``purpose`` (a code of ``core.cases.consent_purposes``); ``CaseLinkRefused``
+    otherwise. Another municipality's case is simply not found (the tenant wall), like a made-up number."""
+    from core.cases.service import check_sharing  # the consent rule lives with sharing
+
+    reference = (reference or "").strip()
+    condition = SupportCase.case_number == reference
+    try:
+        condition = or_(condition, SupportCase.id == uuid.UUID(reference))
+    except ValueError:
+        pass
+    case_id = await session.scalar(select(SupportCase.id).where(condition).limit(1))
+    not_found = "そのケース番号の相談ケースは見つからないか、あなたが閲覧できるケースではありません。"
+    if case_id is None or principal.is_prefecture:
+        raise CaseLinkRefused(not_found)
+    if await session.scalar(select(SupportCase.id).where(SupportCase.id == case_id, visible_clause(principal))) is None:
+        raise CaseLinkRefused(not_found)
+    decision = await check_sharing(session, case_id, purpose=purpose)
+    if not decision.allowed:
+        raise CaseLinkRefused(decision.reason_ja)
+    return case_id
+
+
+async def person_record_ids(session: AsyncSession, name: str, limit: int = 50) -> tuple[list[str], list[str]]:
+    """For the audit viewer's person search: the ids (as text) of the residents whose name or kana contains
+    ``name``, of their households and of their cases (as 本人 or as a household member), and the names matched."""
+    from core.cases.models import HouseholdMembership, Person
+    from core.cases.search import kana_variants
+
+    patterns = [f"%{v}%" for v in kana_variants(name)]
+    people = list(await session.execute(select(Person.id, Person.name).where(
+        or_(*(Person.name.ilike(p) for p in patterns), *(Person.kana.ilike(p) for p in patterns))).limit(limit)))
+    if not people:
+        return [], []
+    person_ids = [p.id for p in people]
+    households = list(await session.scalars(select(HouseholdMembership.household_id)
+                                            .where(HouseholdMembership.person_id.in_(person_ids))))
+    cases = list(await session.scalars(select(SupportCase.id).where(
+        or_(SupportCase.person_id.in_(person_ids), SupportCase.household_id.in_(households)))))
+    return sorted({str(i) for i in [*person_ids, *households, *cases]}), [p.name for p in people]
+
+
+async def case_numbers(session: AsyncSession, ids) -> dict[str, str]:
+    """case id (text) → case number, for ids that name cases (others are ignored)."""
+    wanted = []
+    for value in ids:
+        try:
+            wanted.append(uuid.UUID(str(value)))
+        except ValueError:
+            continue
+    if not wanted:
+        return {}
+    return {str(i): n for i, n in await session.execute(
+        select(SupportCase.id, SupportCase.case_number).where(SupportCase.id.in_(wanted)))}

@@ -1,0 +1,118 @@
+"""Consent is read where case data is read (issue #16): an agency sees a shared case only while a consent in force
+names it, and only the items that consent allows — on the page, in the JSON API and in the CSV alike."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from core.cases.schemas import today
+from tests.cases_support import intake_body
+from tests.db import fetch
+from tests.sessions import login, open_session
+
+TENANT = "394017"
+
+
+def as_user(client, session):
+    login(client, session)
+    client.headers["X-CSRF-Token"] = session.csrf
+    return session
+
+
+@pytest.fixture()
+def shared_case(client, database_urls):
+    """A case recorded by a coordinator and shared with 地域包括支援センター, where 中村 健 works, under a consent
+    that allows 基本情報 and プラン only. Returns (case id, consent id, the agency worker's session)."""
+    worker = open_session(database_urls, TENANT, ("staff",), display_name="中村 健")
+    as_user(client, open_session(database_urls, TENANT, ("staff", "coordinator")))
+    case_id = client.post("/api/cases", json=intake_body()).json()["id"]
+    agency = client.post("/api/agencies", json={"name": "地域包括支援センター"}).json()["id"]
+    assert client.post(f"/api/agencies/{agency}/staff", json={"user_sub": worker.sub, "display_name": "中村 健"}
+                       ).status_code == 201
+    consent = client.post(f"/api/cases/{case_id}/consents", json={
+        "given_on": (today() - dt.timedelta(days=10)).isoformat(), "purposes": ["information_sharing"],
+        "agency_ids": [agency], "items": ["plan"]})
+    assert consent.status_code == 201, consent.text
+    assert consent.json()["items"] == ["basic", "plan"]  # 基本情報 is part of every consent
+    assert client.post(f"/api/cases/{case_id}/agencies", json={"agency_id": agency}).status_code == 201
+    assert client.post(f"/api/cases/{case_id}/records", json={
+        "recorded_on": today().isoformat(), "kind": "visit", "body": "自宅を訪問し母の様子を確認"}).status_code == 201
+    return case_id, consent.json()["id"], worker
+
+
+def sees(client, case_id: str) -> dict[str, bool]:
+    """Whether the case reaches the user through the page, the API document, the list and the CSV."""
+    csv_text = client.get("/api/cases/export.csv").content.decode("utf-8-sig")
+    listed = [i for i in client.get("/api/cases").json()["items"] if i["id"] == case_id]
+    return {
+        "api": client.get(f"/api/cases/{case_id}").status_code == 200,
+        "page": client.get(f"/cases/{case_id}").status_code == 200,
+        "list": bool(listed),
+        "csv": f"\r\n{CASE_NUMBERS[case_id]}," in csv_text,
+    }
+
+
+CASE_NUMBERS: dict[str, str] = {}
+
+
+def remember_number(database_urls, case_id: str) -> None:
+    CASE_NUMBERS[case_id] = fetch(database_urls.owner, "SELECT case_number FROM support_case WHERE id = $1::uuid",
+                                  case_id, tenant=TENANT)[0]["case_number"]
+
+
+def test_the_agency_reads_only_the_items_its_consent_allows(client, database_urls, shared_case):
+    case_id, _, worker = shared_case
+    remember_number(database_urls, case_id)
+    as_user(client, worker)
+    assert sees(client, case_id) == {"api": True, "page": True, "list": True, "csv": True}
+    body = client.get(f"/api/cases/{case_id}").json()
+    assert body["members"][0]["name"] == "山田 太郎"  # 基本情報
+    assert "summary" not in body and "problems" not in body  # 相談内容 is outside the consent
+    assert body["records"] == [] and body["assessments"] == []
+    assert body["hidden_items"] == ["consultation", "assessment", "records"]
+    page = client.get(f"/cases/{case_id}").text
+    assert "母の介護と本人のひきこもり" not in page and "自宅を訪問し" not in page
+    assert "本人の同意の範囲外のため、次の情報は表示しません: 相談内容、アセスメント、支援経過記録・評価" in page
+
+
+def test_a_revoked_consent_ends_the_agency_access_at_once(client, database_urls, shared_case):
+    case_id, consent_id, worker = shared_case
+    remember_number(database_urls, case_id)
+    coordinator = as_user(client, open_session(database_urls, TENANT, ("staff", "coordinator")))
+    assert client.post(f"/api/consents/{consent_id}/revocation", json={"reason": "本人の申し出"}).status_code == 200
+    as_user(client, worker)
+    assert sees(client, case_id) == {"api": False, "page": False, "list": False, "csv": False}
+    assert client.get(f"/api/cases/{case_id}").json()["type"] == "urn:kyosei:problem:break-glass-required"
+    assert coordinator  # the coordinator who revoked still sees it, by role
+    as_user(client, coordinator)
+    assert client.get(f"/api/cases/{case_id}").status_code == 200
+
+
+def test_an_expired_consent_ends_the_agency_access_although_the_sharing_row_remains(client, database_urls, shared_case):
+    case_id, consent_id, worker = shared_case
+    remember_number(database_urls, case_id)
+    as_user(client, worker)
+    assert sees(client, case_id)["api"]
+    # time passes: the consent's end date was yesterday (the sharing row is untouched)
+    fetch(database_urls.owner, "UPDATE consent SET expires_on = $1 WHERE id = $2::uuid",
+          today() - dt.timedelta(days=1), consent_id, tenant=TENANT)
+    assert fetch(database_urls.owner, "SELECT count(*) AS n FROM case_agency WHERE case_id = $1::uuid AND ended_at IS NULL",
+                 case_id, tenant=TENANT)[0]["n"] == 1
+    assert sees(client, case_id) == {"api": False, "page": False, "list": False, "csv": False}
+
+
+def test_a_consent_names_its_purposes_by_code_and_sharing_checks_them(client, database_urls, shared_case):
+    case_id, _, _ = shared_case
+    as_user(client, open_session(database_urls, TENANT, ("staff", "coordinator")))
+    reference = client.get("/api/cases/reference").json()["consent_purposes"]
+    assert reference["participation_support"] == "参加支援" and reference["disaster_evacuation"] == "防災・避難支援"
+    refused = client.get(f"/api/cases/{case_id}/sharing", params={"purpose": "participation_support"}).json()
+    assert refused["allowed"] is False and "「参加支援」が含まれていません" in refused["reason_ja"]
+    assert client.get(f"/api/cases/{case_id}/sharing", params={"purpose": "information_sharing"}).json()["allowed"]
+    unknown = client.post(f"/api/cases/{case_id}/consents", json={
+        "given_on": today().isoformat(), "purposes": ["marketing"], "agency_ids": [], "meeting_kinds": ["core_meeting"]})
+    assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "purposes"
+    page = client.get(f"/cases/{case_id}").text
+    assert "関係機関との情報共有" in page and 'name="purposes"' in page
