@@ -6,8 +6,10 @@ holds them to it). Everything here applies the same rules as Kyosei's own pages:
 - **who sees which case**: the signed-in user's visibility (coordinators: every case of the municipality; other
   staff: the cases they are assigned to, the cases shared with their agency, and the cases they opened with a
   reason); the prefecture and vendors see none;
-- **consent**: ``purpose=`` keeps only cases with a consent for that purpose that is valid today (given, not
-  expired, not revoked);
+- **consent**: ``purpose=`` keeps only cases with a consent naming that purpose code that is valid today (given,
+  not expired, not revoked); staff who see a case through their agency see only the items (基本情報, 相談内容…)
+  that the consents in force naming their agency allow — ``CaseView.items`` says which, and what is outside them
+  is left empty;
 - **audit**: every case returned is one READ entry in the municipality's audit trail, with the plugin's name as
   the reason, exactly as when a person opens the case page;
 - **the tenant wall**: the unit of work is bound to the user's municipality; PostgreSQL's row-level security
@@ -21,7 +23,7 @@ render them, pass them to templates. Use it from a plugin page::
     @get("/")
     async def index(request: Request) -> Template:
         async with case_data(request) as data:
-            page = await data.open_cases(purpose="participation", limit=20)
+            page = await data.open_cases(purpose="participation_support", limit=20)
         ...
 
 .. versionadded:: 1.1
@@ -36,13 +38,14 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, any_, exists, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.audit.trail import AuditAction, record
 from core.auth.principal import Principal
+from core.cases import access as case_access
+from core.cases import consent_purposes as purposes_registry
 from core.cases import schemas as case_schemas
-from core.cases import service as case_service
 from core.cases.models import Consent, Household, HouseholdMembership, Person, SupportCase
 from core.cases.workflow import OPEN_STATUSES
 
@@ -93,8 +96,9 @@ class ConsentView:
     """A consent to share information (情報共有への同意), valid on the day it was read."""
 
     id: str
-    purpose: str  # the consent's purpose code (see ``consent_purposes()``)
-    purpose_label: str
+    purposes: tuple[str, ...]  # purpose codes (see ``consent_purposes()``)
+    purpose_labels: tuple[str, ...]  # the same, in Japanese
+    note: str  # the purpose in the resident's words, as recorded
     given_on: dt.date
     expires_on: dt.date | None
     items: tuple[str, ...]  # what may be shared (基本情報, 相談内容 …), as codes
@@ -114,8 +118,9 @@ class CaseView:
     fields: tuple[str, ...]  # elderly, disability, child, poverty
     person: PersonView  # 本人
     household: HouseholdView
-    extras: Mapping[str, Any]  # values of plugin intake fields (``kyosei_extra_intake_fields``)
-    consents: tuple[ConsentView, ...]  # valid today; only those of ``purpose`` when one was asked for
+    extras: Mapping[str, Any]  # values of plugin intake fields (``kyosei_extra_intake_fields``); item 相談内容
+    consents: tuple[ConsentView, ...]  # valid today; only those naming ``purpose`` when one was asked for
+    items: tuple[str, ...]  # the items this user may read: basic, consultation, plan, records
 
 
 @dataclass(frozen=True)
@@ -133,27 +138,15 @@ class Page(Generic[T]):
 
 
 def consent_purposes() -> Mapping[str, str]:
-    """The consent purposes Kyosei knows, code → Japanese label."""
-    purposes = getattr(case_schemas, "CONSENT_PURPOSE_LABELS", None)
-    return dict(purposes) if purposes else {}
+    """Kyosei's own consent purposes, code → Japanese label (a municipality's plugins may add more:
+    ``await data.consent_purposes()`` lists those too)."""
+    return dict(purposes_registry.CORE_PURPOSE_LABELS)
 
 
-def _purpose_label(code: str) -> str:
-    return consent_purposes().get(code, code)
-
-
-def _today() -> dt.date:
-    return case_schemas.today()
-
-
-def _valid_consent(day: dt.date):
-    return and_(Consent.given_on <= day, or_(Consent.expires_on.is_(None), Consent.expires_on >= day),
-                or_(Consent.revoked_on.is_(None), Consent.revoked_on > day))
-
-
-def _consent_view(c: Consent) -> ConsentView:
-    return ConsentView(id=str(c.id), purpose=c.purpose, purpose_label=_purpose_label(c.purpose), given_on=c.given_on,
-                       expires_on=c.expires_on, items=tuple(c.items or ()),
+def _consent_view(c: Consent, labels: Mapping[str, str]) -> ConsentView:
+    codes = tuple(c.purposes or ())
+    return ConsentView(id=str(c.id), purposes=codes, purpose_labels=tuple(labels.get(x, x) for x in codes),
+                       note=c.purpose or "", given_on=c.given_on, expires_on=c.expires_on, items=tuple(c.items or ()),
                        agency_ids=tuple(str(a) for a in c.agency_ids or ()),
                        meeting_kinds=tuple(c.meeting_kinds or ()))
 
@@ -174,7 +167,11 @@ class CaseData:
     def _visible(self):
         if self._principal.tenant_id is None or self._principal.is_prefecture:
             return False
-        return case_service.visible_clause(self._principal)
+        return case_access.visible_clause(self._principal)
+
+    async def consent_purposes(self) -> Mapping[str, str]:
+        """Every purpose a consent of this municipality may name: Kyosei's, then its plugins', code → label."""
+        return await purposes_registry.purpose_labels(self._session)
 
     async def open_cases(self, *, purpose: str | None = None, offset: int = 0, limit: int = 20) -> Page[CaseView]:
         """Open cases the user may see, newest consultation first; with ``purpose``, only those with a consent
@@ -184,12 +181,11 @@ class CaseData:
         visible = self._visible()
         if visible is False:
             return Page(items=(), offset=offset, limit=limit, total=0)
-        day = _today()
         conditions = [visible, SupportCase.status.in_(OPEN_STATUSES)]
         if purpose is not None:
             conditions.append(exists().where(Consent.tenant_id == SupportCase.tenant_id,
-                                             Consent.case_id == SupportCase.id, Consent.purpose == purpose,
-                                             _valid_consent(day)))
+                                             Consent.case_id == SupportCase.id, literal(purpose) == any_(Consent.purposes),
+                                             case_access.consent_valid_clause()))
         total = await self._session.scalar(select(func.count()).select_from(SupportCase).where(*conditions))
         cases = list(await self._session.scalars(
             select(SupportCase).where(*conditions)
@@ -215,10 +211,11 @@ class CaseData:
     async def consents(self, case_id: str | uuid.UUID, *, purpose: str | None = None) -> tuple[ConsentView, ...]:
         """The consents of a visible case that are valid today (of ``purpose`` only, when given)."""
         found = (await self.case(case_id)).consents
-        return found if purpose is None else tuple(c for c in found if c.purpose == purpose)
+        return found if purpose is None else tuple(c for c in found if purpose in c.purposes)
 
     async def _view(self, case: SupportCase, purpose: str | None) -> CaseView:
         session = self._session
+        items = await case_access.readable_items(session, self._principal, case.id)
         await record(session, AuditAction.READ, "case", case.id, reason=f"plugin={self._plugin}")
         household = await session.get(Household, (case.tenant_id, case.household_id))
         rows = (await session.execute(
@@ -234,17 +231,19 @@ class CaseData:
         if person is None:  # 本人 has left the household since: still the case's person
             p = await session.get(Person, (case.tenant_id, case.person_id))
             person = PersonView(id=str(p.id), name=p.name, kana=p.kana, relationship="本人", birth_date=p.birth_date)
-        day = _today()
-        stmt = select(Consent).where(Consent.case_id == case.id, _valid_consent(day))
+        stmt = select(Consent).where(Consent.case_id == case.id, case_access.consent_valid_clause())
         if purpose is not None:
-            stmt = stmt.where(Consent.purpose == purpose)
-        consents = tuple(_consent_view(c) for c in await session.scalars(stmt.order_by(Consent.given_on.desc())))
+            stmt = stmt.where(literal(purpose) == any_(Consent.purposes))
+        labels = await self.consent_purposes()
+        consents = tuple(_consent_view(c, labels)
+                         for c in await session.scalars(stmt.order_by(Consent.given_on.desc())))
         return CaseView(
             id=str(case.id), case_number=case.case_number, status=case.status,
             status_label=case_schemas.STATUS_LABELS.get(case.status, case.status), received_on=case.received_on,
             fields=tuple(case.fields or ()), person=person,
             household=HouseholdView(id=str(household.id), label=household.label, members=tuple(members)),
-            extras=dict(case.extras or {}), consents=consents)
+            extras=dict(case.extras or {}) if "consultation" in items else {}, consents=consents,
+            items=tuple(sorted(items)))
 
 
 def _plugin_of(path: str) -> str:

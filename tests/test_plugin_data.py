@@ -34,13 +34,13 @@ def town(kyosei_plugin_app, kyosei_data):
         "mine_expired": kyosei_data.case(TOWN, assignee=worker, name="岡本 雪子", kana="おかもと ゆきこ"),
         "colleagues": kyosei_data.case(TOWN, assignee=colleague, name="松本 桜", kana="まつもと さくら"),
     }
-    kyosei_data.consent(TOWN, cases["mine_consented"], purpose="participation")
-    kyosei_data.consent(TOWN, cases["mine_other_purpose"], purpose="disaster_support")
-    kyosei_data.consent(TOWN, cases["mine_expired"], purpose="participation",
+    kyosei_data.consent(TOWN, cases["mine_consented"], purpose="participation_support")
+    kyosei_data.consent(TOWN, cases["mine_other_purpose"], purpose="disaster_evacuation")
+    kyosei_data.consent(TOWN, cases["mine_expired"], purpose="participation_support",
                         given_on=today - dt.timedelta(days=400), expires_on=today - dt.timedelta(days=1))
-    kyosei_data.consent(TOWN, cases["colleagues"], purpose="participation")
+    kyosei_data.consent(TOWN, cases["colleagues"], purpose="participation_support")
     elsewhere = kyosei_data.case(OTHER, name="南 国子", kana="みなみ くにこ")
-    kyosei_data.consent(OTHER, elsewhere, purpose="participation")
+    kyosei_data.consent(OTHER, elsewhere, purpose="participation_support")
     return plugin_app, worker, cases, elsewhere
 
 
@@ -77,7 +77,7 @@ def test_every_case_shown_is_a_read_in_the_audit_trail_with_the_plugin_name(town
 def test_a_revoked_consent_hides_the_case_at_once(town, kyosei_data):
     plugin_app, worker, cases, _ = town
     case_id = kyosei_data.case(TOWN, assignee=worker, name="取消 太郎", kana="とりけし たろう")
-    consent_id = kyosei_data.consent(TOWN, case_id, purpose="participation")
+    consent_id = kyosei_data.consent(TOWN, case_id, purpose="participation_support")
     with plugin_app.client(user=worker) as client:
         assert "取消 太郎" in client.get("/plugins/watch_list/").text
         kyosei_data.revoke(TOWN, consent_id)
@@ -87,7 +87,7 @@ def test_a_revoked_consent_hides_the_case_at_once(town, kyosei_data):
 def test_a_closed_case_is_not_listed(town, kyosei_data):
     plugin_app, worker, _, _ = town
     case_id = kyosei_data.case(TOWN, assignee=worker, name="終結 花子", kana="しゅうけつ はなこ")
-    kyosei_data.consent(TOWN, case_id, purpose="participation")
+    kyosei_data.consent(TOWN, case_id, purpose="participation_support")
     kyosei_data.close(TOWN, case_id)
     with plugin_app.client(user=worker) as client:
         assert "終結 花子" not in client.get("/plugins/watch_list/").text
@@ -146,3 +146,39 @@ def test_a_dashboard_card_loads_its_number_from_a_plugin_page(town):
         home = client.get("/").text
         assert 'hx-get="/plugins/watch_list/count"' in home
         assert "同意のある担当ケース 1件" in client.get("/plugins/watch_list/count").text
+
+
+def test_agency_staff_read_only_the_items_their_consent_allows(town, kyosei_data):
+    """A case shared with an agency under a consent for 基本情報 and プラン: the plugin gets the household, not the
+    intake answers (相談内容), and not at all once the consent is revoked."""
+    from core.cases import service
+    from core.plugin_data import CaseData
+    from tests.cases_support import principal as make_principal, unit_of_work
+
+    plugin_app, worker, cases, _ = town
+    agency_worker = kyosei_data.staff(TOWN, roles=("staff",), name="包括 職員")
+    case_id = cases["mine_no_consent"]
+
+    async def share(session):
+        agency = await service.create_agency(session, {"name": "地域包括支援センター"})
+        await service.add_agency_staff(session, agency, {"user_sub": agency_worker.sub, "display_name": "包括 職員"})
+        case = await service.get_case(session, case_id)
+        consent = await service.record_consent(session, case, {
+            "given_on": dt.date.today().isoformat(), "purposes": ["information_sharing"],
+            "agency_ids": [str(agency.id)], "items": ["plan"]})
+        await service.share_with_agency(session, case, agency.id)
+        return str(consent.id)
+
+    consent_id = unit_of_work(plugin_app.urls, TOWN, share, actor=worker.sub)
+    me = make_principal(TOWN, roles=("staff",), sub=agency_worker.sub)
+
+    async def read(session):
+        data = CaseData(session, me, "watch_list")
+        return await data.open_cases(limit=10)
+
+    page = unit_of_work(plugin_app.urls, TOWN, read, actor=agency_worker.sub)
+    assert [c.id for c in page.items] == [case_id]
+    assert page.items[0].items == ("basic", "plan") and page.items[0].extras == {}
+    assert page.items[0].person.name == "川口 秋子"
+    kyosei_data.revoke(TOWN, consent_id)
+    assert unit_of_work(plugin_app.urls, TOWN, read, actor=agency_worker.sub).total == 0

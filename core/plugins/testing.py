@@ -20,7 +20,7 @@ Data for your tests, one call each (fixture ``kyosei_data``, a ``TestData``)::
         plugin_app = kyosei_plugin_app(my_plugin, tenant_id="394203")   # any Kochi municipality code
         worker = kyosei_data.staff("394203", roles=("staff",), name="高橋 一郎")
         case = kyosei_data.case("394203", assignee=worker, name="山田 太郎", kana="やまだ たろう")
-        kyosei_data.consent("394203", case, purpose="participation")
+        kyosei_data.consent("394203", case, purpose="participation_support")
         with plugin_app.client(user=worker) as client:
             assert "山田 太郎" in client.get("/plugins/my_plugin/").text
 
@@ -305,12 +305,12 @@ class TestData:
     def consent(self, tenant_id: str, case_id: str, *, purpose: str, given_on: dt.date | None = None,
                 expires_on: dt.date | None = None, meeting_kinds: tuple[str, ...] = ("multilayer_meeting",),
                 items: tuple[str, ...] = ()) -> str:
-        """A consent of the case's 本人 for ``purpose`` (a purpose code), valid from ``given_on`` (default: today)
-        to ``expires_on``. Returns the consent id."""
+        """A consent of the case's 本人 for ``purpose`` (a purpose code of ``core.plugin_data.consent_purposes()``
+        or a plugin's), valid from ``given_on`` (default: today) to ``expires_on``. Returns the consent id."""
         from core.cases import service
         from core.cases.schemas import today
 
-        data = {"given_on": (given_on or today()).isoformat(), "purpose": purpose,
+        data = {"given_on": (given_on or today()).isoformat(), "purposes": [purpose],
                 "meeting_kinds": list(meeting_kinds), "items": list(items), "method": "written"}
         if expires_on is not None:
             data["expires_on"] = expires_on.isoformat()

@@ -66,7 +66,7 @@ def kyosei_template_dirs():
 
 @hookimpl
 def kyosei_plugin_settings_defaults():
-    return {"purpose": "participation"}
+    return {"purpose": "participation_support"}
 
 
 @hookimpl
