@@ -4,6 +4,9 @@
 caller's transaction, so row-level security limits it to the bound tenant. The keys match
 ``core.grants.counts.COUNT_LABELS``:
 
+The definitions are the table of docs/statistics.md; the first, third and fourth are SQL functions shared with the
+prefecture's aggregates (``core.counts``).
+
 - ``participation_participants`` (参加支援 参加者数): distinct people enrolled in a 参加支援 programme who attended at
   least one held (not cancelled) session in the period. A person is the linked case id when there is one, else
   the name and kana as entered, so one person in two programmes counts once.
@@ -23,10 +26,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import String, and_, cast, distinct, func, literal, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.programs.models import Attendance, Enrolment, Partner, Program, ProgramSession
+from core import counts
+from core.programs.models import Partner
 
 COUNT_KEYS = (
     "participation_participants",
@@ -58,32 +62,8 @@ async def program_counts(session: AsyncSession, year: int, month: int | None = N
 
 
 async def counts_between(session: AsyncSession, first: dt.date, last: dt.date) -> dict[str, int]:
-    held = and_(ProgramSession.status == "scheduled", ProgramSession.held_on.between(first, last))
-    person = func.coalesce(cast(Enrolment.case_id, String),
-                           Enrolment.person_name + literal("|") + Enrolment.person_kana)
-
-    participation_people = await session.scalar(
-        select(func.count(distinct(person)))
-        .select_from(Attendance)
-        .join(ProgramSession, and_(ProgramSession.tenant_id == Attendance.tenant_id,
-                                   ProgramSession.id == Attendance.session_id))
-        .join(Program, and_(Program.tenant_id == ProgramSession.tenant_id, Program.id == ProgramSession.program_id))
-        .join(Enrolment, and_(Enrolment.tenant_id == Attendance.tenant_id, Enrolment.id == Attendance.enrolment_id))
-        .where(held, Program.kind == "participation")
-    )
-
-    community_sessions = (
-        select(ProgramSession.id, ProgramSession.anonymous_headcount, Program.hub_id)
-        .join(Program, and_(Program.tenant_id == ProgramSession.tenant_id, Program.id == ProgramSession.program_id))
-        .where(held, Program.kind == "community")
-        .subquery()
-    )
-    hubs = await session.scalar(select(func.count(distinct(community_sessions.c.hub_id))))
-    anonymous = await session.scalar(select(func.coalesce(func.sum(community_sessions.c.anonymous_headcount), 0)))
-    named = await session.scalar(
-        select(func.count()).select_from(Attendance)
-        .where(Attendance.session_id.in_(select(community_sessions.c.id)))
-    )
+    """The five counts of the period. The three the prefecture also sees are defined once, in SQL (``core.counts``,
+    migration 0015); the partner counts are the tenant's own figures only."""
 
     def partners(kinds: tuple[str, ...], pillar: str):
         return (
@@ -93,9 +73,9 @@ async def counts_between(session: AsyncSession, first: dt.date, last: dt.date) -
         )
 
     return {
-        "participation_participants": int(participation_people or 0),
+        "participation_participants": await counts.participation_participants(session, first, last),
         "participation_cooperating_businesses": int(await session.scalar(partners(("business",), "participation")) or 0),
-        "community_hubs": int(hubs or 0),
-        "community_participants": int(anonymous or 0) + int(named or 0),
+        "community_hubs": await counts.community_hubs(session, first, last),
+        "community_participants": await counts.community_participants(session, first, last),
         "community_agencies": int(await session.scalar(partners(("agency", "business"), "community")) or 0),
     }

@@ -22,6 +22,7 @@ from core.audit.trail import AuditAction, record
 from core.auth.principal import Role
 from core.prefecture import service
 from core.prefecture.aggregates import METRICS, bars, display_count, monthly_aggregates
+from core.prefecture.exports import aggregate_csv
 from core.prefecture.models import (
     EVENT_KIND_LABELS,
     PHASE_LABELS,
@@ -363,17 +364,35 @@ class PrefectureController(Controller):
     # -- aggregates ---------------------------------------------------------------------------------------------
     @get("/aggregates")
     async def aggregates(self, request: Request, db: NamedDependency[AsyncSession]) -> Template:
-        fiscal_year = _year_param(request, fiscal_year_of(dt.date.today()))
-        metric_key = request.query_params.get("metric", "consultations")
-        if metric_key not in METRICS:
-            metric_key = "consultations"
-        tables = await monthly_aggregates(db, fiscal_year)
-        table = tables[metric_key]
-        municipalities = service.municipalities()
+        table, municipalities = await _aggregate_table(request, db)
         tenant_bars = bars([(m.name, table.tenant_total(m.code)) for m in municipalities], table.show)
         month_bars = bars([(f"{d.month}月", table.month_total(d)) for d in table.months], table.show)
         context = await _context(
-            request, "/prefecture/aggregates", fiscal_year=fiscal_year, metrics=METRICS, metric=table.metric,
-            table=table, tables=tables, municipalities=municipalities, tenant_bars=tenant_bars, month_bars=month_bars,
+            request, "/prefecture/aggregates", fiscal_year=table.fiscal_year, metrics=METRICS, metric=table.metric,
+            table=table, municipalities=municipalities, tenant_bars=tenant_bars, month_bars=month_bars,
+            years=_year_choices(table.fiscal_year),
         )
         return render("prefecture/aggregates.html", context)
+
+    @get("/aggregates.csv")
+    async def aggregates_csv(self, request: Request, db: NamedDependency[AsyncSession]) -> Response:
+        table, municipalities = await _aggregate_table(request, db)
+        name = f"aggregates-{table.metric.key}-{table.fiscal_year}.csv"
+        return Response(aggregate_csv(table, municipalities), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+async def _aggregate_table(request: Request, db: AsyncSession):
+    fiscal_year = _year_param(request, fiscal_year_of(dt.date.today()))
+    metric_key = request.query_params.get("metric", "consultations")
+    if metric_key not in METRICS:
+        metric_key = "consultations"
+    municipalities = service.municipalities()
+    tables = await monthly_aggregates(db, fiscal_year, [m.code for m in municipalities], [metric_key])
+    return tables[metric_key], municipalities
+
+
+def _year_choices(selected: int) -> list[int]:
+    """年度 offered in a selector (shown as 和暦): the last five and the next, plus the selected one."""
+    current = fiscal_year_of(dt.date.today())
+    return sorted(set(range(current - 5, current + 2)) | {selected}, reverse=True)

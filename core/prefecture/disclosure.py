@@ -1,0 +1,226 @@
+"""Disclosure control for every count table the prefecture sees (pages, CSV, charts, API): the one place.
+
+A published table is a set of cells (a municipality's month, its 年度計, a month's 県内計, the grand total) and
+the linear relations between them. Hiding only the counts 1–4 (primary suppression) is not enough: a total printed
+beside them gives a hidden cell back by subtraction. So:
+
+1. **Primary suppression**: every count from 1 to ``THRESHOLD - 1`` is hidden.
+2. **Complementary suppression**: for each relation with exactly one hidden cell, the smallest non-zero published
+   cell of that relation is hidden too (smallest value, ties broken by position: deterministic). Then the
+   **checker** below runs; for each hidden cell it still finds too narrow, the smallest non-zero published cell of
+   the relations around that cell is hidden, and the checker runs again, until no hidden cell can be narrowed.
+   Zeros are never hidden (a published 0 is a true 0), so the checker may assume every hidden cell is at least 1.
+3. Every hidden cell, primary or complementary, is shown the same way (``SUPPRESSED``): a reader cannot tell which
+   kind it is, so it must not say 「5未満」.
+
+**The checker** (``intervals`` / ``leaks``) takes what a reader sees — the published values, which cells are
+hidden, and the relations — and for each hidden cell solves two small integer programmes (its minimum and its
+maximum subject to the relations, every hidden cell an integer ≥ 1). A hidden cell whose interval is narrower than
+``THRESHOLD`` (max − min < 5) is a leak. Relations are either sums (a total is the sum of its parts) or, for a count
+of distinct people, the weaker pair of facts a distinct count gives (each part ≤ total ≤ the sum of the parts).
+
+See docs/statistics.md for the method and the table of count definitions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+
+THRESHOLD = 5  # counts 1..4 identify people in a small municipality: hidden
+SUPPRESSED = "秘匿"  # the one label of every hidden cell, primary or complementary
+
+Key = Hashable
+# A finite cap instead of infinity: HiGHS may answer "unbounded or infeasible" for an unbounded programme; a maximum
+# at the cap means nothing published bounds the cell from above. Larger than any count in a prefecture of 700,000.
+UNBOUNDED = 10**9
+
+
+@dataclass(frozen=True)
+class Relation:
+    """``total`` relates to ``parts``: equal to their sum (``additive``), or for a distinct count each part ≤ total
+    ≤ the sum of the parts."""
+
+    total: Key
+    parts: tuple[Key, ...]
+    additive: bool = True
+
+    def keys(self) -> tuple[Key, ...]:
+        return (self.total, *self.parts)
+
+
+@dataclass
+class Grid:
+    """The true values of a table (what is never shown as such) and its relations. ``order`` fixes the
+    tie-break between equal values, so the same data always hides the same cells."""
+
+    values: dict[Key, int]
+    relations: list[Relation]
+    order: dict[Key, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.order:
+            self.order = {key: position for position, key in enumerate(self.values)}
+
+    def rank(self, key: Key) -> tuple[int, int]:
+        return self.values.get(key, 0), self.order.get(key, len(self.order))
+
+
+@dataclass(frozen=True)
+class Leak:
+    key: Key
+    low: int
+    high: float  # math.inf when nothing bounds it from above
+
+
+def primary(grid: Grid) -> set[Key]:
+    return {key for key, value in grid.values.items() if 0 < value < THRESHOLD}
+
+
+def protect(grid: Grid) -> set[Key]:
+    """The cells to hide: primary, then complementary until the checker finds no leak."""
+    hidden = primary(grid)
+    if not hidden:
+        return hidden
+    _no_lone_hidden_cell(grid, hidden)
+    while True:
+        found = leaks(grid.values, hidden, grid.relations)
+        if not found:
+            return hidden
+        added = False
+        for leak in found:
+            candidate = _complement_for(grid, hidden, leak.key)
+            if candidate is not None and candidate not in hidden:
+                hidden.add(candidate)
+                added = True
+        if not added:  # cannot happen while a non-zero published cell is related; refuse to publish a leak
+            raise RuntimeError("disclosure control could not protect the table")
+        _no_lone_hidden_cell(grid, hidden)
+
+
+def _published_nonzero(grid: Grid, hidden: set[Key], keys: Iterable[Key]) -> list[Key]:
+    return [k for k in keys if k not in hidden and grid.values.get(k, 0) > 0]
+
+
+def _no_lone_hidden_cell(grid: Grid, hidden: set[Key]) -> None:
+    """The classic first step: no relation may keep exactly one hidden cell (it would be the difference)."""
+    changed = True
+    while changed:
+        changed = False
+        for relation in grid.relations:
+            keys = relation.keys()
+            if sum(1 for k in keys if k in hidden) == 1:
+                choices = _published_nonzero(grid, hidden, keys)
+                if choices:
+                    hidden.add(min(choices, key=grid.rank))
+                    changed = True
+
+
+def _complement_for(grid: Grid, hidden: set[Key], key: Key) -> Key | None:
+    """The smallest non-zero published cell of a relation around ``key``, looking one relation further out each
+    time the nearer ones have none."""
+    reached, frontier = {key}, {key}
+    while frontier:
+        around = [r for r in grid.relations if any(k in frontier for k in r.keys())]
+        choices = _published_nonzero(grid, hidden, (k for r in around for k in r.keys()))
+        if choices:
+            return min(choices, key=grid.rank)
+        frontier = {k for r in around for k in r.keys() if k in hidden} - reached
+        reached |= frontier
+    return None
+
+
+# -- the checker ----------------------------------------------------------------------------------------------
+def intervals(published: dict[Key, int | None], hidden: Iterable[Key], relations: list[Relation]
+              ) -> dict[Key, tuple[int, float]]:
+    """For each hidden cell, the least and greatest value it can take given everything published.
+
+    ``published`` needs the values of the published cells only (a hidden cell's value is ignored). Hidden cells are
+    integers ≥ 1 (zeros are never hidden). Only relations with a hidden cell constrain anything.
+    """
+    hidden = sorted(set(hidden), key=repr)
+    if not hidden:
+        return {}
+    column = {key: position for position, key in enumerate(hidden)}
+    rows: list[np.ndarray] = []
+    lows: list[float] = []
+    highs: list[float] = []
+
+    def linear(terms: dict[Key, float]) -> tuple[np.ndarray, float]:
+        """Coefficients over the hidden cells, and the constant from the published ones."""
+        row, constant = np.zeros(len(hidden)), 0.0
+        for key, coefficient in terms.items():
+            if key in column:
+                row[column[key]] += coefficient
+            else:
+                constant += coefficient * (published.get(key) or 0)
+        return row, constant
+
+    def add(terms: dict[Key, float], low: float, high: float) -> None:
+        row, constant = linear(terms)
+        if row.any():
+            rows.append(row)
+            lows.append(low - constant)
+            highs.append(high - constant)
+
+    for relation in relations:
+        if not any(k in column for k in relation.keys()):
+            continue
+        total_minus_parts: dict[Key, float] = {relation.total: 1.0}
+        for part in relation.parts:
+            total_minus_parts[part] = total_minus_parts.get(part, 0.0) - 1.0
+        if relation.additive:
+            add(total_minus_parts, 0.0, 0.0)
+        else:
+            add(total_minus_parts, -np.inf, 0.0)  # total ≤ sum of parts
+            for part in relation.parts:  # each part ≤ total
+                add({relation.total: 1.0, part: -1.0}, 0.0, np.inf)
+
+    # A table whose relations are all sums is a two-way table with its margins: its constraint matrix is totally
+    # unimodular, so the linear programme's bounds are already integers and exact (and 40 times faster to get).
+    # A distinct count's inequalities break that, so such a table gets the integer programme.
+    exact_integers = any(not r.additive for r in relations if any(k in column for k in r.keys()))
+    matrix = np.array(rows) if rows else np.zeros((0, len(hidden)))
+    result: dict[Key, tuple[int, float]] = {}
+    for key, position in column.items():
+        objective = np.zeros(len(hidden))
+        objective[position] = 1.0
+        low = _optimum(objective, matrix, lows, highs, exact_integers)
+        high = _optimum(-objective, matrix, lows, highs, exact_integers)
+        if low is None:  # infeasible: the published table contradicts itself, which is a bug upstream
+            raise ValueError(f"the published table is inconsistent around {key!r}")
+        upper = math.inf if high is None or -high >= UNBOUNDED else math.floor(-high + 1e-6)
+        result[key] = (math.ceil(low - 1e-6), upper)
+    return result
+
+
+def _optimum(objective, matrix, lows, highs, exact_integers: bool) -> float | None:
+    """The minimum of ``objective`` over hidden cells in [1, UNBOUNDED]; None when infeasible."""
+    size = len(objective)
+    if exact_integers:
+        constraints = [LinearConstraint(matrix, lows, highs)] if len(matrix) else []
+        answer = milp(objective, constraints=constraints, integrality=np.ones(size),
+                      bounds=Bounds(np.ones(size), np.full(size, UNBOUNDED)))
+    else:
+        lows, highs = np.asarray(lows, dtype=float), np.asarray(highs, dtype=float)
+        equal = lows == highs
+        upper_rows = [matrix[~equal & np.isfinite(highs)], -matrix[~equal & np.isfinite(lows)]]
+        upper_bounds = [highs[~equal & np.isfinite(highs)], -lows[~equal & np.isfinite(lows)]]
+        answer = linprog(objective, A_ub=np.vstack(upper_rows) if len(matrix) else None,
+                         b_ub=np.concatenate(upper_bounds) if len(matrix) else None,
+                         A_eq=matrix[equal] if equal.any() else None, b_eq=lows[equal] if equal.any() else None,
+                         bounds=[(1, UNBOUNDED)] * size, method="highs")
+    if answer.status == 2:
+        return None
+    return answer.fun if answer.status == 0 else -UNBOUNDED * 2
+
+
+def leaks(published: dict[Key, int | None], hidden: Iterable[Key], relations: list[Relation],
+          threshold: int = THRESHOLD) -> list[Leak]:
+    """Hidden cells a reader can narrow to an interval narrower than ``threshold`` (the checker's verdict)."""
+    return [Leak(key, low, high) for key, (low, high) in intervals(published, hidden, relations).items()
+            if high - low < threshold]
