@@ -87,19 +87,22 @@ def protect(grid: Grid) -> set[Key]:
     if not hidden:
         return hidden
     _no_lone_hidden_cell(grid, hidden)
+    # Hiding one more (non-zero) cell only widens the other hidden cells' intervals — every earlier solution stays
+    # a solution — so a cell found safe stays safe, and each round re-checks only the cells not yet shown safe.
+    unproven = set(hidden)
     while True:
-        found = leaks(grid.values, hidden, grid.relations)
+        found = leaks(grid.values, hidden, grid.relations, only=unproven)
         if not found:
             return hidden
-        added = False
+        before = set(hidden)
         for leak in found:
             candidate = _complement_for(grid, hidden, leak.key)
-            if candidate is not None and candidate not in hidden:
+            if candidate is not None:
                 hidden.add(candidate)
-                added = True
-        if not added:  # cannot happen while a non-zero published cell is related; refuse to publish a leak
+        if hidden == before:  # cannot happen while a non-zero published cell is related; refuse to publish a leak
             raise RuntimeError("disclosure control could not protect the table")
         _no_lone_hidden_cell(grid, hidden)
+        unproven = {leak.key for leak in found} | (hidden - before)
 
 
 def _published_nonzero(grid: Grid, hidden: set[Key], keys: Iterable[Key]) -> list[Key]:
@@ -135,12 +138,13 @@ def _complement_for(grid: Grid, hidden: set[Key], key: Key) -> Key | None:
 
 
 # -- the checker ----------------------------------------------------------------------------------------------
-def intervals(published: dict[Key, int | None], hidden: Iterable[Key], relations: list[Relation]
-              ) -> dict[Key, tuple[int, float]]:
+def intervals(published: dict[Key, int | None], hidden: Iterable[Key], relations: list[Relation],
+              only: set[Key] | None = None) -> dict[Key, tuple[int, float]]:
     """For each hidden cell, the least and greatest value it can take given everything published.
 
     ``published`` needs the values of the published cells only (a hidden cell's value is ignored). Hidden cells are
-    integers ≥ 1 (zeros are never hidden). Only relations with a hidden cell constrain anything.
+    integers ≥ 1 (zeros are never hidden). Only relations with a hidden cell constrain anything. With ``only``:
+    the intervals of those hidden cells alone.
     """
     hidden = sorted(set(hidden), key=repr)
     if not hidden:
@@ -187,6 +191,8 @@ def intervals(published: dict[Key, int | None], hidden: Iterable[Key], relations
     matrix = np.array(rows) if rows else np.zeros((0, len(hidden)))
     result: dict[Key, tuple[int, float]] = {}
     for key, position in column.items():
+        if only is not None and key not in only:
+            continue
         objective = np.zeros(len(hidden))
         objective[position] = 1.0
         low = _optimum(objective, matrix, lows, highs, exact_integers)
@@ -220,7 +226,7 @@ def _optimum(objective, matrix, lows, highs, exact_integers: bool) -> float | No
 
 
 def leaks(published: dict[Key, int | None], hidden: Iterable[Key], relations: list[Relation],
-          threshold: int = THRESHOLD) -> list[Leak]:
+          threshold: int = THRESHOLD, only: set[Key] | None = None) -> list[Leak]:
     """Hidden cells a reader can narrow to an interval narrower than ``threshold`` (the checker's verdict)."""
-    return [Leak(key, low, high) for key, (low, high) in intervals(published, hidden, relations).items()
+    return [Leak(key, low, high) for key, (low, high) in intervals(published, hidden, relations, only).items()
             if high - low < threshold]
