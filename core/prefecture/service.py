@@ -54,7 +54,7 @@ def _year(value: str | None, field: str, *, optional: bool = False) -> int | Non
     if not value and optional:
         return None
     if not value.isdigit() or not 2000 <= int(value) <= 2100:
-        raise InputError({field: "年度は西暦4桁で入力してください（例: 2024）。"})
+        raise InputError({field: "年度を一覧から選んでください。"})
     return int(value)
 
 

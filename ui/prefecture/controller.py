@@ -51,7 +51,8 @@ def _actor(request: Request) -> str | None:
 async def _context(request: Request, active: str, **extra: Any) -> dict[str, Any]:
     return await page_context(
         request, active=active, fiscal_year_label=fiscal_year_label, display_count=display_count,
-        phase_labels=PHASE_LABELS, status_labels=STATUS_LABELS, **extra,
+        phase_labels=PHASE_LABELS, status_labels=STATUS_LABELS, year_choices=_year_choices, plan_years=_plan_years,
+        **extra,
     )
 
 
@@ -238,7 +239,7 @@ class PrefectureController(Controller):
         form = await form_fields(request)
         year = form.get("fiscal_year", "")
         if not (year.isdigit() and 2000 <= int(year) <= 2100):
-            await flash(request, "error", "年度を西暦4桁で指定してください。")
+            await flash(request, "error", "年度を選んでください。")
             return Redirect("/prefecture/schedule", status_code=303)
         added = await service.copy_yearly_cycle(db, int(year))
         await flash(request, "success", f"{fiscal_year_label(int(year))}に年間の標準スケジュールを{added}件追加しました。")
@@ -392,7 +393,14 @@ async def _aggregate_table(request: Request, db: AsyncSession):
     return tables[metric_key], municipalities
 
 
-def _year_choices(selected: int) -> list[int]:
+def _year_choices(selected: int | str | None = None) -> list[int]:
     """年度 offered in a selector (shown as 和暦): the last five and the next, plus the selected one."""
     current = fiscal_year_of(dt.date.today())
-    return sorted(set(range(current - 5, current + 2)) | {selected}, reverse=True)
+    chosen = {int(selected)} if str(selected or "").isdigit() else set()
+    return sorted(set(range(current - 5, current + 2)) | chosen, reverse=True)
+
+
+def _plan_years(selected: int | None = None) -> list[int]:
+    """Revision years of a 地域福祉計画: this 年度 and the next ten (plus one already recorded)."""
+    current = fiscal_year_of(dt.date.today())
+    return sorted(set(range(current, current + 11)) | ({selected} if selected else set()))
