@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 # public name → the SQL function (migration 0015) that defines it
@@ -66,3 +66,22 @@ community_participants = _count(
     "community_participants",
     "地域づくり 参加者数 (延べ人数): attendances plus anonymous headcounts of held 地域づくり sessions in the period.")
 grant_caseload = _count("grant_caseload", "対応件数: the grant caseload ledger's counts of the months in the period.")
+
+
+def _meetings_held(kind: str, meaning: str):
+    """Meetings of ``kind`` held in the period (start date in Japan time): the tenant's own figure only."""
+
+    async def held(session: AsyncSession, first: dt.date, last: dt.date) -> int:
+        from core.meetings.models import Meeting
+
+        day = func.date(func.timezone("Asia/Tokyo", Meeting.starts_at))
+        return int(await session.scalar(
+            select(func.count()).select_from(Meeting).where(Meeting.kind == kind, day.between(first, last))) or 0)
+
+    held.__doc__ = meaning
+    return held
+
+
+support_meetings_held = _meetings_held("support_meeting", "支援会議 開催回数: 支援会議 that started in the period.")
+multilayer_meetings_held = _meetings_held("multilayer_meeting",
+                                          "重層的支援会議 開催回数: 重層的支援会議 that started in the period.")

@@ -17,12 +17,12 @@ def route_handlers() -> list:
     from ui.meetings.controller import MeetingsController
     from ui.plugins.controller import PluginAdminController, VendorSeatController
     from ui.prefecture.controller import PrefectureController
-    from ui.prefecture.survey import SurveyAnswerController
+    from ui.prefecture.survey import SurveyAnswerController, SurveyLinkController
     from ui.programs.controller import CommunityController, ProgramsController, ResourcesController
 
     return [AuthController, HomeController, TenantRegistryController, grants_api_router(), prefecture_api_router(), prefecture_aggregates_router(),
             GrantsController, PrefectureGrantsController,
             PluginAdminController, VendorSeatController,  # plugin admin pages; plugins' own pages: core/app.py
-            PrefectureController, SurveyAnswerController,
+            PrefectureController, SurveyAnswerController, SurveyLinkController,
             cases_api_router(), *case_pages(), meetings_api_router(), MeetingsController,
             programs_api_router(), ProgramsController, CommunityController, ResourcesController]

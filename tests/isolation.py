@@ -19,6 +19,7 @@ TENANTLESS_ROUTES: dict[str, str] = {
     "/api/schema": "OpenAPI document",
     "/auth": "login door; acts only on the caller's own session",
     "/api/registry": "public registry of Kochi's municipalities",
+    "/survey-link": "実態調査 answered by one-time link without an account: the link's secret is the only key",
 }
 
 # parameter name -> function(urls, tenant_id) returning the id of an object of that tenant (created via services)

@@ -8,11 +8,15 @@ transaction and touch only its rows.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+import secrets
 import uuid
 from collections import Counter
 from dataclasses import dataclass
 
 from sqlalchemy import select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.database import utc_now
@@ -26,10 +30,12 @@ from core.prefecture.models import (
     RoadmapPhase,
     RoadmapPlan,
     SurveyAnswer,
+    SurveyInvitation,
     SurveyQuestion,
     SurveyRecipient,
 )
 from core.prefecture.seed import ROADMAP_YEARS, event_id, yearly_cycle
+from core.prefecture.survey_items import STANDARD_ITEMS, prefilled
 from tenants.registry import Municipality, load_registry
 
 
@@ -285,6 +291,8 @@ async def send_survey(session: AsyncSession, survey: PrefectureSurvey, codes: li
     """Deliver to the given active tenants (all active municipalities when ``codes`` is empty)."""
     if not await questions(session, survey.id):
         raise InputError({"send": "設問のない調査は送付できません。"})
+    if survey.status == "closed":
+        raise InputError({"send": "締め切った調査は送付できません。"})
     active = [c for c, s in (await tenant_statuses(session)).items() if s == "active"]
     unknown = [c for c in codes if c not in active]
     if unknown:  # typed or tampered codes never reach the database function
@@ -302,6 +310,119 @@ async def close_survey(session: AsyncSession, survey: PrefectureSurvey) -> None:
     await session.flush()
 
 
+async def add_standard_items(session: AsyncSession, survey: PrefectureSurvey) -> int:
+    """Add the yearly 実態調査's standard items (those not there yet). Returns how many were added."""
+    if survey.status != "draft":
+        raise InputError({"label": "送付済みの調査には設問を追加できません。"})
+    existing = await questions(session, survey.id)
+    have = {q.label for q in existing}
+    added = 0
+    for item in STANDARD_ITEMS:
+        if item.label in have:
+            continue
+        session.add(SurveyQuestion(survey_id=survey.id, position=len(existing) + added + 1, kind=item.kind,
+                                   label=item.label, choices=list(item.choices), required=False, prefill=item.prefill))
+        added += 1
+    await session.flush()
+    return added
+
+
+def link_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def invitations(session: AsyncSession, survey: PrefectureSurvey) -> list[SurveyInvitation]:
+    return list(await session.scalars(
+        select(SurveyInvitation).where(SurveyInvitation.survey_id == survey.id)
+        .order_by(SurveyInvitation.municipality_code)))
+
+
+async def invite_by_link(session: AsyncSession, survey: PrefectureSurvey, code: str, actor: str | None) -> str:
+    """A one-time link for a municipality that has no account here. Returns the link's secret: shown once, only
+    its hash is kept. A new link for the same municipality replaces an unanswered one (the old stops working)."""
+    if survey.status != "sent":
+        raise InputError({"link_code": "回答用リンクは、調査を送付してから発行できます。"})
+    names = {m.code: m.name for m in municipalities()}
+    if code not in names:
+        raise InputError({"link_code": "市町村を一覧から選んでください。"})
+    if (await tenant_statuses(session)).get(code) == "active":
+        raise InputError({"link_code": f"{names[code]}は利用中の団体です。送付先に選んでください（画面から回答します）。"})
+    token = secrets.token_urlsafe(32)
+    existing = await session.scalar(select(SurveyInvitation).where(
+        SurveyInvitation.survey_id == survey.id, SurveyInvitation.municipality_code == code))
+    if existing is not None and existing.answered_at is not None:
+        raise InputError({"link_code": f"{names[code]}はすでに回答しています。"})
+    if existing is None:
+        session.add(SurveyInvitation(survey_id=survey.id, municipality_code=code, token_hash=link_hash(token),
+                                     created_by=actor))
+    else:
+        existing.token_hash, existing.created_by, existing.created_at = link_hash(token), actor, utc_now()
+    await session.flush()
+    return token
+
+
+# -- surveys: a municipality answering by one-time link (no account, no tenant bound) -------------------------
+@dataclass
+class LinkSurvey:
+    survey: PrefectureSurvey
+    questions: list[SurveyQuestion]
+    municipality: str
+    answered_at: dt.datetime | None
+    answers: dict[str, str]
+
+    @property
+    def open(self) -> bool:
+        return self.answered_at is None and self.survey.status == "sent" and not past_due(self.survey)
+
+
+def past_due(survey: PrefectureSurvey) -> bool:
+    from core.wareki import TOKYO
+
+    return survey.due_on is not None and dt.datetime.now(TOKYO).date() > survey.due_on
+
+
+async def open_link(session: AsyncSession, token: str) -> LinkSurvey:
+    row = (await session.execute(
+        text("SELECT survey_id, municipality_code, answered_at, answers FROM survey_link_open(:token)"),
+        {"token": token[:200]})).first()
+    if row is None:
+        raise NotFound()
+    survey = await get_survey(session, str(row.survey_id))
+    names = {m.code: m.name for m in municipalities()}
+    return LinkSurvey(survey, await questions(session, survey.id), names.get(row.municipality_code, ""),
+                      row.answered_at, dict(row.answers or {}))
+
+
+class LinkClosed(Exception):
+    """The link was answered already, or the survey is closed or past its deadline."""
+
+
+async def answer_link(session: AsyncSession, token: str, form: dict[str, str]) -> LinkSurvey:
+    link = await open_link(session, token)
+    if not link.open:
+        raise LinkClosed()
+    errors: dict[str, str] = {}
+    answers: dict[str, str] = {}
+    for question in link.questions:
+        try:
+            answers[str(question.id)] = _answer_value(question, form.get(f"q-{question.id}"))
+        except InputError as exc:
+            errors.update(exc.errors)
+    try:
+        responder = _text(form.get("responder"), "responder", "回答者（担当課）", 100)
+    except InputError as exc:
+        errors.update(exc.errors)
+    if errors:
+        raise InputError(errors)
+    try:
+        async with session.begin_nested():
+            await session.execute(text("SELECT survey_link_answer(:token, CAST(:answers AS jsonb), :responder)"),
+                                  {"token": token, "answers": json.dumps(answers), "responder": responder})
+    except DBAPIError as exc:  # answered or closed in the meantime (the function decides, under a row lock)
+        raise LinkClosed() from exc
+    return link
+
+
 @dataclass
 class Results:
     recipients: list[dict]  # tenant_id, name, sent_at, submitted_at
@@ -313,9 +434,11 @@ class Results:
 
 
 async def survey_results(session: AsyncSession, survey: PrefectureSurvey) -> Results:
+    """Who was asked and what they answered: tenants (through ``survey_responses``/``survey_answers``, submitted
+    answers only) and municipalities asked by one-time link (the prefecture's own rows)."""
     names = {m.code: m.name for m in municipalities()}
     recipients = [
-        {"tenant_id": t, "name": names.get(t, t), "sent_at": sent, "submitted_at": submitted}
+        {"tenant_id": t, "name": names.get(t, t), "sent_at": sent, "submitted_at": submitted, "by_link": False}
         for t, sent, submitted in await session.execute(
             text("SELECT tenant_id, sent_at, submitted_at FROM survey_responses(:id)"), {"id": survey.id}
         )
@@ -325,6 +448,12 @@ async def survey_results(session: AsyncSession, survey: PrefectureSurvey) -> Res
         text("SELECT tenant_id, question_id, value FROM survey_answers(:id)"), {"id": survey.id}
     ):
         answers.setdefault(question_id, {})[t] = value
+    for invitation in await invitations(session, survey):
+        recipients.append({"tenant_id": invitation.municipality_code, "name": names.get(invitation.municipality_code),
+                           "sent_at": invitation.created_at, "submitted_at": invitation.answered_at, "by_link": True})
+        if invitation.answered_at:
+            for question_id, value in invitation.answers.items():
+                answers.setdefault(uuid.UUID(question_id), {})[invitation.municipality_code] = value
     return Results(recipients, answers)
 
 
@@ -360,6 +489,12 @@ async def delivered_survey(session: AsyncSession, survey_id: str) -> tuple[Prefe
     if recipient is None:  # not sent to this municipality (or someone else's id): does not exist for it
         raise NotFound()
     return await get_survey(session, survey_id), recipient
+
+
+async def prefill(session: AsyncSession, survey: PrefectureSurvey, survey_questions: list[SurveyQuestion],
+                  code: str) -> dict[uuid.UUID, str]:
+    """Values from the municipality's own records for the pre-fillable questions (its transaction, its rows)."""
+    return await prefilled(session, survey_questions, survey.fiscal_year, code)
 
 
 async def my_answers(session: AsyncSession, survey_id: uuid.UUID) -> dict[uuid.UUID, str]:

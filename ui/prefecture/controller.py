@@ -307,7 +307,7 @@ class PrefectureController(Controller):
     async def survey(self, request: Request, survey_id: FromPath[str], db: NamedDependency[AsyncSession]) -> Template:
         return await self._survey(request, db, survey_id)
 
-    async def _survey(self, request, db, survey_id, errors=None, values=None, status=200) -> Template:
+    async def _survey(self, request, db, survey_id, errors=None, values=None, status=200, new_link=None) -> Template:
         try:
             survey = await service.get_survey(db, survey_id)
         except service.NotFound:
@@ -317,9 +317,11 @@ class PrefectureController(Controller):
         summaries = {q.id: service.summarise(q, results.answers.get(q.id, {})) for q in questions}
         statuses = await service.tenant_statuses(db)
         active = [m for m in service.municipalities() if statuses.get(m.code) == "active"]
+        without_account = [m for m in service.municipalities() if statuses.get(m.code) != "active"]
         context = await _context(
             request, "/prefecture/surveys", survey=survey, questions=questions, results=results, summaries=summaries,
             kinds=QUESTION_KIND_LABELS, survey_status=SURVEY_STATUS_LABELS, active_tenants=active,
+            without_account=without_account, new_link=new_link,
             names={m.code: m.name for m in service.municipalities()}, errors=errors or {}, values=values or {},
         )
         return render("prefecture/survey.html", context, status)
@@ -327,15 +329,43 @@ class PrefectureController(Controller):
     @post("/surveys/{survey_id:str}/questions")
     async def add_question(self, request: Request, survey_id: FromPath[str], db: NamedDependency[AsyncSession]) -> Response:
         form = await form_fields(request)
+        _, refusal = await self._on_survey(request, db, survey_id, lambda survey: service.add_question(db, survey, form),
+                                           form)
+        return refusal or Redirect(f"/prefecture/surveys/{survey_id}", status_code=303)
+
+    async def _on_survey(self, request, db, survey_id, change, form=None):
+        """``change(survey)`` in a savepoint: (its result, None), or (None, the survey page saying why not)."""
         try:
             survey = await service.get_survey(db, survey_id)
             async with db.begin_nested():
-                await service.add_question(db, survey, form)
+                return await change(survey), None
         except service.NotFound:
             raise NotFoundException() from None
         except service.InputError as exc:
-            return await self._survey(request, db, survey_id, exc.errors, form, 422)
+            return None, await self._survey(request, db, survey_id, exc.errors, form, 422)
+
+    @post("/surveys/{survey_id:str}/standard-items")
+    async def standard_items(self, request: Request, survey_id: FromPath[str],
+                             db: NamedDependency[AsyncSession]) -> Response:
+        added, refusal = await self._on_survey(request, db, survey_id,
+                                               lambda survey: service.add_standard_items(db, survey))
+        if refusal:
+            return refusal
+        await flash(request, "success", f"標準の調査項目を{added}問追加しました。")
         return Redirect(f"/prefecture/surveys/{survey_id}", status_code=303)
+
+    @post("/surveys/{survey_id:str}/links")
+    async def invite(self, request: Request, survey_id: FromPath[str], db: NamedDependency[AsyncSession]) -> Response:
+        """A one-time link for a municipality without an account: shown on this response only (never stored)."""
+        form = await form_fields(request)
+        token, refusal = await self._on_survey(
+            request, db, survey_id, lambda survey: service.invite_by_link(db, survey, form.get("link_code", ""),
+                                                                         _actor(request)), form)
+        if refusal:
+            return refusal
+        names = {m.code: m.name for m in service.municipalities()}
+        link = str(request.base_url).rstrip("/") + f"/survey-link/{token}"
+        return await self._survey(request, db, survey_id, new_link=(names[form["link_code"]], link))
 
     @post("/surveys/{survey_id:str}/send")
     async def send(self, request: Request, survey_id: FromPath[str], db: NamedDependency[AsyncSession]) -> Response:
