@@ -286,3 +286,16 @@ def make_community_activity(urls: DatabaseUrls, tenant_id: str) -> str:
 
 
 import tests.meetings_isolation  # noqa: E402,F401  (meeting_id, member_id, item_id)
+
+
+@object_maker("entry_id")
+def make_support_log_entry(urls: DatabaseUrls, tenant_id: str) -> str:
+    from core.prefecture import service
+
+    async def work(session):
+        entry = await service.add_support_entry(session, {
+            "municipality_code": tenant_id, "kind": "visit", "held_on": "2029-05-01", "topic": "隔離テスト用の訪問",
+            "follow_up": "資料を送る"}, "isolation-suite")
+        return str(entry.id)
+
+    return _prefecture_unit_of_work(urls, work)

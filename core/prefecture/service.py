@@ -13,7 +13,7 @@ import json
 import secrets
 import uuid
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError
@@ -23,6 +23,7 @@ from core.database import utc_now
 from core.prefecture.models import (
     EVENT_KIND_LABELS,
     PHASE_LABELS,
+    SUPPORT_KIND_LABELS,
     BackofficeEvent,
     Phase,
     PrefectureSurvey,
@@ -32,6 +33,7 @@ from core.prefecture.models import (
     SurveyAnswer,
     SurveyInvitation,
     SurveyQuestion,
+    SupportLogEntry,
     SurveyRecipient,
 )
 from core.prefecture.seed import ROADMAP_YEARS, event_id, yearly_cycle
@@ -97,12 +99,26 @@ async def tenant_statuses(session: AsyncSession) -> dict[str, str]:
 
 
 # -- roadmap --------------------------------------------------------------------------------------------------
+# Phases in which a municipality counts as having its 包括的支援体制 in place (the goal: all 34).
+GOAL_PHASES = (Phase.PREPARATION, Phase.IMPLEMENTATION)
+
+
+@dataclass(frozen=True)
+class SupportSummary:
+    """What the board shows of a municipality's 後方支援 log."""
+
+    last: SupportLogEntry | None
+    entries_this_year: int
+    open_follow_ups: int
+
+
 @dataclass
 class Board:
     years: tuple[int, ...]
     phases: dict[tuple[str, int], str]
     plans: dict[str, int | None]
     municipalities: list[Municipality]
+    support: dict[str, SupportSummary] = field(default_factory=dict)
 
     def phase(self, code: str, year: int) -> str:
         return self.phases.get((code, year), Phase.NOT_STARTED)
@@ -113,12 +129,27 @@ class Board:
     def plan_counts(self) -> Counter:
         return Counter(self.plans.get(m.code) for m in self.municipalities)
 
+    def goal_reached(self, year: int) -> int:
+        """Municipalities with a 包括的支援体制 (移行準備事業 or 重層的支援体制整備事業) in ``year``."""
+        return sum(1 for m in self.municipalities if self.phase(m.code, year) in GOAL_PHASES)
+
 
 async def roadmap_board(session: AsyncSession) -> Board:
+    """Phases and plan years, with each municipality's 後方支援 read from the log. A phase recorded with a log entry
+    is the phase of that entry's 年度 (the log writes it to the board when it is entered)."""
     phases = {(r.municipality_code, r.fiscal_year): r.phase for r in await session.scalars(select(RoadmapPhase))}
     plans = {r.municipality_code: r.revision_fiscal_year for r in await session.scalars(select(RoadmapPlan))}
-    years = tuple(sorted({y for _, y in phases} | set(ROADMAP_YEARS)))
-    return Board(years, phases, plans, municipalities())
+    years = tuple(sorted({y for _, y in phases} | set(ROADMAP_YEARS) | {fiscal_year_of(dt.date.today())}))
+    current = fiscal_year_of(dt.date.today())
+    by_code: dict[str, list[SupportLogEntry]] = {}
+    for entry in await support_log(session):
+        by_code.setdefault(entry.municipality_code, []).append(entry)
+    support = {
+        code: SupportSummary(entries[0], sum(1 for e in entries if e.fiscal_year == current),
+                             sum(1 for e in entries if e.follow_up_open))
+        for code, entries in by_code.items()
+    }
+    return Board(years, phases, plans, municipalities(), support)
 
 
 def _known_code(code: str) -> str:
@@ -151,6 +182,62 @@ async def set_plan_year(session: AsyncSession, code: str, value: str | None, act
         row.revision_fiscal_year, row.updated_by, row.updated_at = year, actor, utc_now()
     await session.flush()
     return year
+
+
+# -- 後方支援 log -----------------------------------------------------------------------------------------------
+async def support_log(session: AsyncSession, code: str | None = None,
+                      fiscal_year: int | None = None) -> list[SupportLogEntry]:
+    """Entries, newest first (the prefecture's own rows: only a transaction bound to 390003 sees any)."""
+    query = select(SupportLogEntry).order_by(SupportLogEntry.held_on.desc(), SupportLogEntry.created_at.desc())
+    if code:
+        query = query.where(SupportLogEntry.municipality_code == code)
+    if fiscal_year:
+        query = query.where(SupportLogEntry.fiscal_year == fiscal_year)
+    return list(await session.scalars(query))
+
+
+async def add_support_entry(session: AsyncSession, form: dict[str, str], actor: str | None) -> SupportLogEntry:
+    errors: dict[str, str] = {}
+    code = (form.get("municipality_code") or "").strip()
+    if code not in {m.code for m in municipalities()}:
+        errors["municipality_code"] = "市町村を一覧から選んでください。"
+    kind = (form.get("kind") or "").strip()
+    if kind not in SUPPORT_KIND_LABELS:
+        errors["kind"] = "種類を選んでください。"
+    phase = (form.get("phase_after") or "").strip() or None
+    if phase is not None and phase not in PHASE_LABELS:
+        errors["phase_after"] = "段階を一覧から選んでください。"
+    values = {}
+    for name, read in (("held_on", lambda: _date(form.get("held_on"), "held_on")),
+                       ("topic", lambda: _text(form.get("topic"), "topic", "テーマ", 200)),
+                       ("content", lambda: _text(form.get("content"), "content", "内容", 4000, required=False)),
+                       ("follow_up", lambda: _text(form.get("follow_up"), "follow_up", "フォローアップ", 2000,
+                                                   required=False)),
+                       ("follow_up_due", lambda: _date(form.get("follow_up_due"), "follow_up_due", optional=True))):
+        try:
+            values[name] = read()
+        except InputError as exc:
+            errors.update(exc.errors)
+    if errors:
+        raise InputError(errors)
+    year = fiscal_year_of(values["held_on"])
+    entry = SupportLogEntry(municipality_code=code, kind=kind, fiscal_year=year, phase_after=phase, created_by=actor,
+                            **values)
+    session.add(entry)
+    if phase is not None:  # the board reads the progress from the log: the phase of that 年度 follows the entry
+        await set_phase(session, code, year, phase, actor)
+    await session.flush()
+    return entry
+
+
+async def complete_follow_up(session: AsyncSession, entry_id: str) -> SupportLogEntry:
+    entry = await session.scalar(select(SupportLogEntry).where(SupportLogEntry.id == _uuid(entry_id)))
+    if entry is None:
+        raise NotFound()
+    if entry.follow_up_done_at is None:
+        entry.follow_up_done_at = utc_now()
+        await session.flush()
+    return entry
 
 
 # -- back-office schedule -------------------------------------------------------------------------------------

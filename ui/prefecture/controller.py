@@ -27,6 +27,7 @@ from core.prefecture.models import (
     EVENT_KIND_LABELS,
     PHASE_LABELS,
     QUESTION_KIND_LABELS,
+    SUPPORT_KIND_LABELS,
     SURVEY_STATUS_LABELS,
 )
 from core.wareki import fiscal_year_label, fiscal_year_of
@@ -152,7 +153,8 @@ class PrefectureController(Controller):
     @get("/roadmap")
     async def roadmap(self, request: Request, db: NamedDependency[AsyncSession]) -> Template:
         board = await service.roadmap_board(db)
-        context = await _context(request, "/prefecture/roadmap", board=board)
+        context = await _context(request, "/prefecture/roadmap", board=board, support_kinds=SUPPORT_KIND_LABELS,
+                                 current_year=fiscal_year_of(dt.date.today()))
         return render("prefecture/roadmap.html", context)
 
     @get("/roadmap/phase/{code:str}/{year:int}")
@@ -208,6 +210,46 @@ class PrefectureController(Controller):
         context = await _context(request, "/prefecture/roadmap", board=board, code=code, editing=error is not None,
                                  error=error)
         return render("prefecture/_plan_cell.html", context)
+
+    # -- 後方支援 log ---------------------------------------------------------------------------------------------
+    @get("/support")
+    async def support(self, request: Request, db: NamedDependency[AsyncSession]) -> Template:
+        return await self._support(request, db)
+
+    async def _support(self, request, db, errors=None, values=None, status=200) -> Template:
+        names = {m.code: m.name for m in service.municipalities()}
+        code = request.query_params.get("code", "")
+        code = code if code in names else ""
+        raw_year = request.query_params.get("fiscal_year", "")
+        fiscal_year = int(raw_year) if raw_year.isdigit() and 2000 <= int(raw_year) <= 2100 else None
+        context = await _context(
+            request, "/prefecture/support", entries=await service.support_log(db, code or None, fiscal_year),
+            names=names, code=code, fiscal_year=fiscal_year, kinds=SUPPORT_KIND_LABELS, errors=errors or {},
+            values=values or {"municipality_code": code, "held_on": dt.date.today().isoformat()},
+            municipalities=service.municipalities(),
+        )
+        return render("prefecture/support.html", context, status)
+
+    @post("/support")
+    async def add_support(self, request: Request, db: NamedDependency[AsyncSession]) -> Response:
+        form = await form_fields(request)
+        try:
+            async with db.begin_nested():
+                entry = await service.add_support_entry(db, form, _actor(request))
+        except service.InputError as exc:
+            return await self._support(request, db, exc.errors, form, 422)
+        await flash(request, "success", f"「{entry.topic}」を記録しました。")
+        return Redirect(f"/prefecture/support?code={entry.municipality_code}", status_code=303)
+
+    @post("/support/{entry_id:str}/done")
+    async def follow_up_done(self, request: Request, entry_id: FromPath[str],
+                             db: NamedDependency[AsyncSession]) -> Response:
+        try:
+            entry = await service.complete_follow_up(db, entry_id)
+        except service.NotFound:
+            raise NotFoundException() from None
+        await flash(request, "success", f"「{entry.topic}」のフォローアップを完了にしました。")
+        return Redirect(f"/prefecture/support?code={entry.municipality_code}", status_code=303)
 
     # -- back-office schedule -----------------------------------------------------------------------------------
     @get("/schedule")
