@@ -166,6 +166,12 @@ def test_the_grant_report_and_the_prefecture_page_give_the_same_participants_and
     assert report["participation_participants"] == 7  # 17 attendances, 7 people
     assert report["community_hubs"] == 3  # the participation programme's hub is not counted
 
+    # The 実施計画 page counts the same 年度 the same way (令和18年度: April 2036 – March 2037, months from 4月).
+    login(client, open_session(database_urls, NANKOKU, ("staff",)))
+    plan = client.get(f"/programs/counts?year={AGREE_FY}").text
+    assert "令和18年度" in plan and f'<td data-key="participation_participants">{report["participation_participants"]}</td>' in plan
+    assert plan.index("month=4\"") < plan.index("month=1\"")
+
     login(client, open_session(database_urls, "390003", ("prefecture-admin",)))
     for metric, key in (("participation", "participation_participants"), ("hubs", "community_hubs")):
         api = client.get(f"/api/prefecture/aggregates?fiscal_year={AGREE_FY}&metric={metric}").json()

@@ -1,6 +1,6 @@
 """The implementation-plan counts (規則 34-10) of participation support and community building.
 
-``program_counts(session, year, month=None)`` is what the grants and prefecture domains call. It runs in the
+``program_counts(session, fiscal_year, month=None)`` is what the grants and prefecture domains call. It runs in the
 caller's transaction, so row-level security limits it to the bound tenant. The keys match
 ``core.grants.counts.COUNT_LABELS``:
 
@@ -18,8 +18,8 @@ prefecture's aggregates (``core.counts``).
 - ``community_agencies`` (地域づくり 連携団体数): partners of kind 連携団体 or 協力事業者 working with 地域づくり
   whose cooperation period overlaps the period.
 
-Volunteers are not counted (the plan does not ask for them). ``year`` is a calendar year; with ``month`` one
-month; with ``fiscal=True`` (and no month) the 年度 April ``year`` – March ``year + 1``, as the grant reports use.
+Volunteers are not counted (the plan does not ask for them). Periods are 年度, as the grant reports and the
+実施計画 use: ``program_counts(session, 2025)`` is April 2025 – March 2026; with ``month=2`` it is February 2026.
 """
 
 from __future__ import annotations
@@ -41,23 +41,16 @@ COUNT_KEYS = (
 )
 
 
-def period(year: int, month: int | None = None, *, fiscal: bool = False) -> tuple[dt.date, dt.date]:
-    """First and last day of the period."""
+def period(fiscal_year: int, month: int | None = None) -> tuple[dt.date, dt.date]:
+    """First and last day of the 年度, or of one month of it (January–March are in ``fiscal_year + 1``)."""
     if month is not None:
-        if not 1 <= month <= 12:
-            raise ValueError("month must be 1..12")
-        first = dt.date(year, month, 1)
-        following = dt.date(year + (month == 12), month % 12 + 1, 1)
-        return first, following - dt.timedelta(days=1)
-    if fiscal:
-        return dt.date(year, 4, 1), dt.date(year + 1, 3, 31)
-    return dt.date(year, 1, 1), dt.date(year, 12, 31)
+        return counts.month_period(fiscal_year, month)
+    return counts.fiscal_year_period(fiscal_year)
 
 
-async def program_counts(session: AsyncSession, year: int, month: int | None = None, *,
-                         fiscal: bool = False) -> dict[str, int]:
-    """The five counts for the bound tenant and the period (see the module docstring)."""
-    first, last = period(year, month, fiscal=fiscal)
+async def program_counts(session: AsyncSession, fiscal_year: int, month: int | None = None) -> dict[str, int]:
+    """The five counts for the bound tenant and the 年度 (or one month of it; see the module docstring)."""
+    first, last = period(fiscal_year, month)
     return await counts_between(session, first, last)
 
 
