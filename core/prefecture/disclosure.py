@@ -91,7 +91,7 @@ def protect(grid: Grid) -> set[Key]:
     # a solution — so a cell found safe stays safe, and each round re-checks only the cells not yet shown safe.
     unproven = set(hidden)
     while True:
-        found = leaks(grid.values, hidden, grid.relations, only=unproven)
+        found = _narrow(grid, hidden, unproven)
         if not found:
             return hidden
         before = set(hidden)
@@ -103,6 +103,23 @@ def protect(grid: Grid) -> set[Key]:
             raise RuntimeError("disclosure control could not protect the table")
         _no_lone_hidden_cell(grid, hidden)
         unproven = {leak.key for leak in found} | (hidden - before)
+
+
+def _narrow(grid: Grid, hidden: set[Key], unproven: set[Key]) -> list[Leak]:
+    """The checker's verdict on ``unproven`` cells, sped up by what only the protector knows: the true value lies
+    in the interval, so a maximum at least ``THRESHOLD`` above it proves the width without the minimum."""
+    programme = _Programme(grid.values, hidden, grid.relations)
+    found = []
+    for key in programme.hidden:
+        if key not in unproven:
+            continue
+        high = programme.high(key)
+        if high - grid.values[key] >= THRESHOLD:
+            continue
+        low = programme.low(key)
+        if high - low < THRESHOLD:
+            found.append(Leak(key, low, high))
+    return found
 
 
 def _published_nonzero(grid: Grid, hidden: set[Key], keys: Iterable[Key]) -> list[Key]:
@@ -138,6 +155,62 @@ def _complement_for(grid: Grid, hidden: set[Key], key: Key) -> Key | None:
 
 
 # -- the checker ----------------------------------------------------------------------------------------------
+class _Programme:
+    """The linear constraints a reader has over the hidden cells, to ask for one cell's least or greatest value."""
+
+    def __init__(self, published: dict[Key, int | None], hidden: Iterable[Key], relations: list[Relation]):
+        self.hidden = sorted(set(hidden), key=repr)
+        self.column = {key: position for position, key in enumerate(self.hidden)}
+        size = len(self.hidden)
+        rows: list[np.ndarray] = []
+        self.lows: list[float] = []
+        self.highs: list[float] = []
+
+        def add(terms: dict[Key, float], low: float, high: float) -> None:
+            row, constant = np.zeros(size), 0.0
+            for key, coefficient in terms.items():
+                if key in self.column:
+                    row[self.column[key]] += coefficient
+                else:  # a published cell: a constant
+                    constant += coefficient * (published.get(key) or 0)
+            if row.any():
+                rows.append(row)
+                self.lows.append(low - constant)
+                self.highs.append(high - constant)
+
+        touched = [r for r in relations if any(k in self.column for k in r.keys())]
+        for relation in touched:
+            total_minus_parts: dict[Key, float] = {relation.total: 1.0}
+            for part in relation.parts:
+                total_minus_parts[part] = total_minus_parts.get(part, 0.0) - 1.0
+            if relation.additive:
+                add(total_minus_parts, 0.0, 0.0)
+            else:
+                add(total_minus_parts, -np.inf, 0.0)  # total ≤ sum of parts
+                for part in relation.parts:  # each part ≤ total
+                    add({relation.total: 1.0, part: -1.0}, 0.0, np.inf)
+        # A table whose relations are all sums is a two-way table with its margins: its constraint matrix is
+        # totally unimodular, so the linear programme's bounds are already integers and exact (and 40 times
+        # faster to get). A distinct count's inequalities break that, so such a table gets the integer programme.
+        self.exact_integers = any(not r.additive for r in touched)
+        self.matrix = np.array(rows) if rows else np.zeros((0, size))
+
+    def _objective(self, key: Key, sign: float) -> np.ndarray:
+        objective = np.zeros(len(self.hidden))
+        objective[self.column[key]] = sign
+        return objective
+
+    def low(self, key: Key) -> int:
+        found = _optimum(self._objective(key, 1.0), self.matrix, self.lows, self.highs, self.exact_integers)
+        if found is None:  # infeasible: the published table contradicts itself, which is a bug upstream
+            raise ValueError(f"the published table is inconsistent around {key!r}")
+        return math.ceil(found - 1e-6)
+
+    def high(self, key: Key) -> float:
+        found = _optimum(self._objective(key, -1.0), self.matrix, self.lows, self.highs, self.exact_integers)
+        return math.inf if found is None or -found >= UNBOUNDED else math.floor(-found + 1e-6)
+
+
 def intervals(published: dict[Key, int | None], hidden: Iterable[Key], relations: list[Relation],
               only: set[Key] | None = None) -> dict[Key, tuple[int, float]]:
     """For each hidden cell, the least and greatest value it can take given everything published.
@@ -146,62 +219,9 @@ def intervals(published: dict[Key, int | None], hidden: Iterable[Key], relations
     integers ≥ 1 (zeros are never hidden). Only relations with a hidden cell constrain anything. With ``only``:
     the intervals of those hidden cells alone.
     """
-    hidden = sorted(set(hidden), key=repr)
-    if not hidden:
-        return {}
-    column = {key: position for position, key in enumerate(hidden)}
-    rows: list[np.ndarray] = []
-    lows: list[float] = []
-    highs: list[float] = []
-
-    def linear(terms: dict[Key, float]) -> tuple[np.ndarray, float]:
-        """Coefficients over the hidden cells, and the constant from the published ones."""
-        row, constant = np.zeros(len(hidden)), 0.0
-        for key, coefficient in terms.items():
-            if key in column:
-                row[column[key]] += coefficient
-            else:
-                constant += coefficient * (published.get(key) or 0)
-        return row, constant
-
-    def add(terms: dict[Key, float], low: float, high: float) -> None:
-        row, constant = linear(terms)
-        if row.any():
-            rows.append(row)
-            lows.append(low - constant)
-            highs.append(high - constant)
-
-    for relation in relations:
-        if not any(k in column for k in relation.keys()):
-            continue
-        total_minus_parts: dict[Key, float] = {relation.total: 1.0}
-        for part in relation.parts:
-            total_minus_parts[part] = total_minus_parts.get(part, 0.0) - 1.0
-        if relation.additive:
-            add(total_minus_parts, 0.0, 0.0)
-        else:
-            add(total_minus_parts, -np.inf, 0.0)  # total ≤ sum of parts
-            for part in relation.parts:  # each part ≤ total
-                add({relation.total: 1.0, part: -1.0}, 0.0, np.inf)
-
-    # A table whose relations are all sums is a two-way table with its margins: its constraint matrix is totally
-    # unimodular, so the linear programme's bounds are already integers and exact (and 40 times faster to get).
-    # A distinct count's inequalities break that, so such a table gets the integer programme.
-    exact_integers = any(not r.additive for r in relations if any(k in column for k in r.keys()))
-    matrix = np.array(rows) if rows else np.zeros((0, len(hidden)))
-    result: dict[Key, tuple[int, float]] = {}
-    for key, position in column.items():
-        if only is not None and key not in only:
-            continue
-        objective = np.zeros(len(hidden))
-        objective[position] = 1.0
-        low = _optimum(objective, matrix, lows, highs, exact_integers)
-        high = _optimum(-objective, matrix, lows, highs, exact_integers)
-        if low is None:  # infeasible: the published table contradicts itself, which is a bug upstream
-            raise ValueError(f"the published table is inconsistent around {key!r}")
-        upper = math.inf if high is None or -high >= UNBOUNDED else math.floor(-high + 1e-6)
-        result[key] = (math.ceil(low - 1e-6), upper)
-    return result
+    programme = _Programme(published, hidden, relations)
+    return {key: (programme.low(key), programme.high(key))
+            for key in programme.hidden if only is None or key in only}
 
 
 def _optimum(objective, matrix, lows, highs, exact_integers: bool) -> float | None:
