@@ -8,6 +8,7 @@ import re
 
 import asyncpg
 import pytest
+import structlog.testing
 
 from tests.cases_support import unit_of_work
 from tests.db import fetch
@@ -70,6 +71,10 @@ def test_standard_items_prefilled_a_link_answered_once_and_the_prefecture_sees_b
     again = client.post(link, data={"responder": "だれか", **answers})
     assert again.status_code == 410  # one time only
     assert client.get("/survey-link/not-a-real-link").status_code == 404
+    with structlog.testing.capture_logs() as logged:
+        client.get(link)
+    paths = [entry.get("path") for entry in logged if entry.get("event") == "request"]
+    assert paths == ["/survey-link/[secret]"]  # the link's secret never reaches a log
 
     # 中土佐町 reviews answers filled in from its own records of the 年度, then sends them
     async def own_count(session):
