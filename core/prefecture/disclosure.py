@@ -109,9 +109,10 @@ def _narrow(grid: Grid, hidden: set[Key], unproven: set[Key]) -> list[Leak]:
     """The checker's verdict on ``unproven`` cells, sped up by what only the protector knows: the true value lies
     in the interval, so a maximum at least ``THRESHOLD`` above it proves the width without the minimum."""
     programme = _Programme(grid.values, hidden, grid.relations)
+    swings = _rectangle_swings(grid, hidden)
     found = []
     for key in programme.hidden:
-        if key not in unproven:
+        if key not in unproven or swings.get(key, 0) >= THRESHOLD:
             continue
         high = programme.high(key)
         if high - grid.values[key] >= THRESHOLD:
@@ -120,6 +121,48 @@ def _narrow(grid: Grid, hidden: set[Key], unproven: set[Key]) -> list[Leak]:
         if high - low < THRESHOLD:
             found.append(Leak(key, low, high))
     return found
+
+
+def _rectangle_swings(grid: Grid, hidden: set[Key]) -> dict[Key, int]:
+    """A cheap proof of width for a hidden cell that is a part of exactly two sums (a municipality's month): four
+    hidden cells x, y (x's first sum), z (x's second sum) and w (y's and z's other sums) can move by +k on x and w
+    and −k on y and z without changing any published figure, as long as every cell stays ≥ 1. So x can rise by
+    min(y, z) − 1 and fall by min(x, w) − 1; the best of each, added, is a width the interval has at least."""
+    sums_of: dict[Key, list[int]] = {}
+    for index, relation in enumerate(grid.relations):
+        if relation.additive:
+            for part in relation.parts:
+                if part in hidden:
+                    sums_of.setdefault(part, []).append(index)
+    two_sums = {key: tuple(found) for key, found in sums_of.items()
+                if len(found) == 2 and all(grid.relations[i].additive for i in found)
+                and sum(1 for r in grid.relations if key in r.keys()) == 2}
+    by_sum: dict[int, list[Key]] = {}
+    for key, (first, second) in two_sums.items():
+        by_sum.setdefault(first, []).append(key)
+        by_sum.setdefault(second, []).append(key)
+    corner: dict[tuple[int, int], Key] = {}
+    for key, pair in two_sums.items():
+        corner[pair] = key
+    swings: dict[Key, int] = {}
+    value = grid.values.get
+    for x, (first, second) in two_sums.items():
+        rise = fall = 0
+        for y in by_sum[first]:
+            if y == x:
+                continue
+            y_other = two_sums[y][1] if two_sums[y][0] == first else two_sums[y][0]
+            for z in by_sum[second]:
+                if z == x:
+                    continue
+                z_other = two_sums[z][0] if two_sums[z][1] == second else two_sums[z][1]
+                w = corner.get((y_other, z_other)) or corner.get((z_other, y_other))
+                if w is None or w in (x, y, z):
+                    continue
+                rise = max(rise, min(value(y, 0), value(z, 0)) - 1)
+                fall = max(fall, min(value(x, 0), value(w, 0)) - 1)
+        swings[x] = rise + fall
+    return swings
 
 
 def _published_nonzero(grid: Grid, hidden: set[Key], keys: Iterable[Key]) -> list[Key]:
