@@ -4,12 +4,12 @@ case."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import asyncpg
 import pytest
 
-from tests.db import fetch
 from tests.isolation import _grant_unit_of_work
 from tests.sessions import login, open_session
 
@@ -135,8 +135,6 @@ NANKOKU = "392049"
 
 def test_the_grant_report_and_the_prefecture_page_give_the_same_participants_and_hubs(client, database_urls):
     """参加者数 is distinct people (not attendances) and 拠点数 community hubs (not every hub), on both sides."""
-    import datetime as dt
-
     from core.grants.counts import implementation_counts
     from core.programs import service as programs
     from core.programs.eligibility import Applicant
@@ -177,3 +175,27 @@ def test_the_grant_report_and_the_prefecture_page_give_the_same_participants_and
         api = client.get(f"/api/prefecture/aggregates?fiscal_year={AGREE_FY}&metric={metric}").json()
         row = next(m for m in api["municipalities"] if m["tenant_id"] == NANKOKU)
         assert row["total"] == {"value": report[key], "suppressed": False}, metric
+
+
+def test_every_metric_as_the_api_publishes_it_passes_the_checker(client, database_urls):
+    """Over the demo tenants' data (and whatever the session wrote): what the API publishes cannot be narrowed."""
+    from core.prefecture.aggregates import METRICS, months_of, table_relations
+    from core.prefecture.disclosure import leaks
+    from core.wareki import fiscal_year_of
+
+    login(client, open_session(database_urls, "390003", ("prefecture-admin",)))
+    for fiscal_year in {fiscal_year_of(dt.date.today()), FY}:
+        months = months_of(fiscal_year)
+        for key, metric in METRICS.items():
+            api = client.get(f"/api/prefecture/aggregates?fiscal_year={fiscal_year}&metric={key}").json()
+            published = {}
+            for row in api["municipalities"]:
+                for month, figure in zip(months, row["months"].values()):
+                    published[(row["tenant_id"], month)] = figure["value"]
+                published[(row["tenant_id"], None)] = row["total"]["value"]
+            for month, figure in zip(months, api["month_totals"].values()):
+                published[(None, month)] = figure["value"]
+            published[(None, None)] = api["total"]["value"]
+            hidden = {k for k, v in published.items() if v is None}
+            codes = [row["tenant_id"] for row in api["municipalities"]]
+            assert leaks(published, hidden, table_relations(metric, codes, months)) == [], (fiscal_year, key)
