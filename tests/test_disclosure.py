@@ -15,16 +15,31 @@ MONTHS = months_of(FY)
 CODES = ["394017", "392049", "392014", "393011"]  # 中土佐町, 南国市, 高知市, 東洋町
 
 
-def exact_rows(cells: dict[tuple[str, dt.date], int]) -> list[tuple[str, dt.date | None, int]]:
-    """What prefecture_counts returns for an additive count: the months and each municipality's 年度."""
+def exact_rows(cells: dict[tuple[str, dt.date], int], year_totals: dict[str, int] | None = None
+               ) -> list[tuple[str | None, dt.date | None, int]]:
+    """What prefecture_counts returns before the database hides 1–4: the months, each municipality's 年度 (the sum
+    unless ``year_totals`` gives a distinct count), each month's 県内計 and the grand total."""
+    codes = sorted({c for c, _ in cells})
+    totals = {code: sum(v for (c, _), v in cells.items() if c == code) for code in codes}
+    totals.update(year_totals or {})
     rows = [(code, month, value) for (code, month), value in cells.items()]
-    for code in {c for c, _ in cells}:
-        rows.append((code, None, sum(v for (c, _), v in cells.items() if c == code)))
+    rows += [(code, None, total) for code, total in totals.items()]
+    rows += [(None, month, sum(v for (_, m), v in cells.items() if m == month)) for month in {m for _, m in cells}]
+    rows.append((None, None, sum(totals.values())))
     return rows
 
 
+def as_the_database_sends(rows):
+    """prefecture_suppress: the database hides every count from 1 to 4 before it leaves."""
+    return [(code, month, None if value is not None and 0 < value < THRESHOLD else value)
+            for code, month, value in rows]
+
+
 def protected(cells, metric="consultations", codes=CODES, rows=None):
-    return metric_table(METRICS[metric], FY, codes, rows if rows is not None else exact_rows(cells))
+    rows = rows if rows is not None else exact_rows(cells)
+    if METRICS[metric].protected:
+        rows = as_the_database_sends(rows)
+    return metric_table(METRICS[metric], FY, codes, rows)
 
 
 def assert_safe(table):
@@ -96,9 +111,9 @@ def test_a_lonely_small_count_in_the_whole_table():
 
 def test_distinct_people_rows_are_protected_with_the_weaker_relation():
     # A count of distinct people: the 年度計 (12) is less than the sum of the months.
-    rows = [("394017", apr(0), 3), ("394017", apr(1), 9), ("394017", apr(2), 6), ("394017", None, 12),
-            ("392014", apr(0), 30), ("392014", apr(1), 31), ("392014", None, 50)]
-    table = protected(None, "participation", rows=rows)
+    cells = {("394017", apr(0)): 3, ("394017", apr(1)): 9, ("394017", apr(2)): 6,
+             ("392014", apr(0)): 30, ("392014", apr(1)): 31}
+    table = protected(None, "participation", rows=exact_rows(cells, {"394017": 12, "392014": 50}))
     assert_safe(table)
     assert table.cell("394017", apr(0)) is None
 
@@ -118,7 +133,7 @@ def test_random_sparse_tables_never_leak():
 
 
 def test_hubs_and_spending_are_not_people_and_are_published_as_they_are():
-    table = protected({("394017", apr(0)): 2}, "hubs", rows=[("394017", apr(0), 2), ("394017", None, 2)])
+    table = protected({("394017", apr(0)): 2}, "hubs")
     assert table.hidden == set() and table.cell("394017", apr(0)) == 2
 
 

@@ -16,9 +16,12 @@ from tests.sessions import login, open_session
 FY = 2030  # a year no other test uses
 
 
-def test_one_label_for_every_hidden_cell():
+def test_small_counts_are_hidden_in_sql_and_every_hidden_cell_has_one_label(database_urls):
     from core.prefecture.aggregates import display_count
+    from tests.db import fetch
 
+    rows = fetch(database_urls.app, "SELECT n, prefecture_suppress(n) AS shown FROM generate_series(0, 6) AS n")
+    assert {r["n"]: r["shown"] for r in rows} == {0: 0, 1: None, 2: None, 3: None, 4: None, 5: 5, 6: 6}
     assert [display_count(v) for v in (None, 0, 5, 12345)] == ["秘匿", "0", "5", "12,345"]
 
 

@@ -1,11 +1,12 @@
 """Counts across municipalities for the prefecture (集計): one table per metric and 年度, already protected.
 
 The prefecture never reads a municipality's rows: ``prefecture_counts`` (SQL, SECURITY DEFINER, refuses unless the
-transaction is bound to 390003) returns the counts per municipality and month and per municipality for the 年度,
-computed by the same SQL count functions the municipality's own reports use (``core.counts``, migration 0015).
-``metric_table`` turns them into a ``MetricTable`` through the disclosure control (``core.prefecture.disclosure``:
-primary and complementary suppression, checked): the exact values of hidden cells never leave this module, and
-every page, CSV, chart and API answer about these counts is made from a ``MetricTable``.
+transaction is bound to 390003) returns the counts per municipality and month, per municipality for the 年度, per
+month and in total, computed by the same SQL count functions the municipality's own reports use (``core.counts``,
+migration 0015), with every count of people from 1 to 4 already NULL (small counts never leave the database).
+``metric_table`` adds the complementary suppression (``core.prefecture.disclosure``, checked): the values of cells
+it hides never leave this module, and every page, CSV, chart and API answer about these counts is made from a
+``MetricTable``.
 """
 
 from __future__ import annotations
@@ -103,20 +104,14 @@ def table_relations(metric: Metric, codes: list[str], months: list[dt.date]) -> 
 
 
 def metric_table(metric: Metric, fiscal_year: int, codes: list[str],
-                 rows: list[tuple[str, dt.date | None, int]]) -> MetricTable:
-    """The published table from the exact counts ``rows`` (tenant, month or None for the 年度, value)."""
+                 rows: list[tuple[str | None, dt.date | None, int | None]]) -> MetricTable:
+    """The published table from ``prefecture_counts`` rows (tenant or None for all, month or None for the 年度,
+    value or None where the database already hid a count from 1 to 4)."""
     months = months_of(fiscal_year)
-    values: dict[Key, int] = {}
-    for code in codes:
-        values[(code, None)] = 0
-        for month in months:
-            values[(code, month)] = 0
+    values: dict[Key, int | None] = {(code, month): 0 for code in [*codes, None] for month in [*months, None]}
     for code, month, value in rows:
-        if code in codes and (month is None or month in months):
-            values[(code, month)] = int(value or 0)
-    for month in months:
-        values[(None, month)] = sum(values[(code, month)] for code in codes)
-    values[(None, None)] = sum(values[(code, None)] for code in codes)
+        if (code is None or code in codes) and (month is None or month in months):
+            values[(code, month)] = None if value is None else int(value)
     hidden = _protect(metric, tuple(codes), tuple(months), tuple(values.items())) if metric.protected else set()
     published = {key: (None if key in hidden else value) for key, value in values.items()}
     return MetricTable(metric, fiscal_year, months, list(codes), published)
@@ -129,8 +124,8 @@ def _protect(metric: Metric, codes: tuple[str, ...], months: tuple[dt.date, ...]
 
 
 async def exact_counts(session: AsyncSession, fiscal_year: int) -> dict[str, list[tuple[str, dt.date | None, int]]]:
-    """The exact counts of every metric (the caller's transaction must be bound to the prefecture). Only this
-    module calls it, and only to build protected tables."""
+    """The counts of every metric, small ones already hidden (the caller's transaction must be bound to the
+    prefecture). Only this module calls it, and only to build protected tables."""
     rows: dict[str, list] = defaultdict(list)
     for metric, tenant_id, month, value in await session.execute(
         text("SELECT metric, tenant_id, month, value FROM prefecture_counts(:fy)"), {"fy": fiscal_year}

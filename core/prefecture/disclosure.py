@@ -4,7 +4,8 @@ A published table is a set of cells (a municipality's month, its 年度計, a mo
 the linear relations between them. Hiding only the counts 1–4 (primary suppression) is not enough: a total printed
 beside them gives a hidden cell back by subtraction. So:
 
-1. **Primary suppression**: every count from 1 to ``THRESHOLD - 1`` is hidden.
+1. **Primary suppression**: every count from 1 to ``THRESHOLD - 1`` is hidden — by the database already
+   (``prefecture_counts`` returns NULL), so their values never reach the application.
 2. **Complementary suppression**: for each relation with exactly one hidden cell, the smallest non-zero published
    cell of that relation is hidden too (smallest value, ties broken by position: deterministic). Then the
    **checker** below runs; for each hidden cell it still finds too narrow, the smallest non-zero published cell of
@@ -55,10 +56,11 @@ class Relation:
 
 @dataclass
 class Grid:
-    """The true values of a table (what is never shown as such) and its relations. ``order`` fixes the
-    tie-break between equal values, so the same data always hides the same cells."""
+    """The values of a table and its relations; ``None`` is a count the database already hid (1–4, primary
+    suppression done in SQL: its value never reaches the application). ``order`` fixes the tie-break between equal
+    values, so the same data always hides the same cells."""
 
-    values: dict[Key, int]
+    values: dict[Key, int | None]
     relations: list[Relation]
     order: dict[Key, int] = field(default_factory=dict)
 
@@ -67,7 +69,16 @@ class Grid:
             self.order = {key: position for position, key in enumerate(self.values)}
 
     def rank(self, key: Key) -> tuple[int, int]:
-        return self.values.get(key, 0), self.order.get(key, len(self.order))
+        return self.values.get(key) or 0, self.order.get(key, len(self.order))
+
+    def at_least(self, key: Key) -> int:
+        """What the protector may assume of a cell: its value, or 1 for a count hidden by the database."""
+        value = self.values.get(key, 0)
+        return 1 if value is None else value
+
+    def at_most(self, key: Key) -> int:
+        value = self.values.get(key, 0)
+        return THRESHOLD - 1 if value is None else value
 
 
 @dataclass(frozen=True)
@@ -78,7 +89,8 @@ class Leak:
 
 
 def primary(grid: Grid) -> set[Key]:
-    return {key for key, value in grid.values.items() if 0 < value < THRESHOLD}
+    """Counts from 1 to 4: hidden already by the database (``None``), or here when a caller passes exact values."""
+    return {key for key, value in grid.values.items() if value is None or 0 < value < THRESHOLD}
 
 
 def protect(grid: Grid) -> set[Key]:
@@ -107,7 +119,8 @@ def protect(grid: Grid) -> set[Key]:
 
 def _narrow(grid: Grid, hidden: set[Key], unproven: set[Key]) -> list[Leak]:
     """The checker's verdict on ``unproven`` cells, sped up by what only the protector knows: the true value lies
-    in the interval, so a maximum at least ``THRESHOLD`` above it proves the width without the minimum."""
+    in the interval, so a maximum at least ``THRESHOLD`` above it (above 4 for a count the database hid) proves
+    the width without the minimum."""
     programme = _Programme(grid.values, hidden, grid.relations)
     swings = _rectangle_swings(grid, hidden)
     found = []
@@ -115,7 +128,7 @@ def _narrow(grid: Grid, hidden: set[Key], unproven: set[Key]) -> list[Leak]:
         if key not in unproven or swings.get(key, 0) >= THRESHOLD:
             continue
         high = programme.high(key)
-        if high - grid.values[key] >= THRESHOLD:
+        if high - grid.at_most(key) >= THRESHOLD:
             continue
         low = programme.low(key)
         if high - low < THRESHOLD:
@@ -145,7 +158,7 @@ def _rectangle_swings(grid: Grid, hidden: set[Key]) -> dict[Key, int]:
     for key, pair in two_sums.items():
         corner[pair] = key
     swings: dict[Key, int] = {}
-    value = grid.values.get
+    value = grid.at_least
     for x, (first, second) in two_sums.items():
         rise = fall = 0
         for y in by_sum[first]:
@@ -159,14 +172,14 @@ def _rectangle_swings(grid: Grid, hidden: set[Key]) -> dict[Key, int]:
                 w = corner.get((y_other, z_other)) or corner.get((z_other, y_other))
                 if w is None or w in (x, y, z):
                     continue
-                rise = max(rise, min(value(y, 0), value(z, 0)) - 1)
-                fall = max(fall, min(value(x, 0), value(w, 0)) - 1)
+                rise = max(rise, min(value(y), value(z)) - 1)
+                fall = max(fall, min(value(x), value(w)) - 1)
         swings[x] = rise + fall
     return swings
 
 
 def _published_nonzero(grid: Grid, hidden: set[Key], keys: Iterable[Key]) -> list[Key]:
-    return [k for k in keys if k not in hidden and grid.values.get(k, 0) > 0]
+    return [k for k in keys if k not in hidden and (grid.values.get(k) or 0) > 0]
 
 
 def _no_lone_hidden_cell(grid: Grid, hidden: set[Key]) -> None:

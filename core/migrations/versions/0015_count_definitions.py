@@ -6,10 +6,11 @@ security limits it to that tenant (the grant reports, the 実施計画 figures);
 see every tenant's rows — and only the counts leave. Every function returns one row per (tenant, month) and one
 per tenant for the whole period (month NULL), because a count of distinct people is not the sum of its months.
 
-``prefecture_counts`` replaces ``prefecture_monthly_aggregates``: it returns the exact counts, and the disclosure
-control (core/prefecture/disclosure.py: primary and complementary suppression, checked) is applied to them before
-any page, CSV, chart or API shows them. The per-cell ``prefecture_suppress`` could not do complementary
-suppression (it needs the whole table) and is dropped with the function that used it.
+``prefecture_counts`` replaces ``prefecture_monthly_aggregates``: per metric, one row per (municipality, month),
+per municipality (the 年度), per month (all municipalities) and the grand total, each count of people from 1 to 4
+already NULL (``prefecture_suppress``, primary suppression: small counts never leave the database). The
+complementary suppression needs the whole table and is done by core/prefecture/disclosure.py on what this returns,
+before any page, CSV, chart or API shows it.
 
 Revision ID: 0015
 Revises: 0012
@@ -91,7 +92,8 @@ COUNTS = {
         GROUP BY GROUPING SETS ((e.tenant_id, date_trunc('month', e.voucher_date)), (e.tenant_id))""",
 }
 
-# metric key of the prefecture's table → the count function
+# metric key of the prefecture's table → the count function (PLACES: not a count of people, never suppressed)
+PLACES = ("hubs", "spending")
 METRIC_FUNCTIONS = {
     "consultations": "count_consultations_received",
     "plans": "count_support_plans",
@@ -125,15 +127,25 @@ def upgrade() -> None:
         op.execute(f"CREATE FUNCTION {name}(p_first date, p_last date) {RETURNS} {SETTINGS} AS $${body}$$")
         op.execute(f"REVOKE ALL ON FUNCTION {name}(date, date) FROM PUBLIC")
         op.execute(f"GRANT EXECUTE ON FUNCTION {name}(date, date) TO {app_role()}")
-    queries = "\n  ".join(
-        f"RETURN QUERY SELECT '{metric}'::varchar, c.tenant_id, c.month, c.value FROM {function}(first_day, last_day) c;"
-        for metric, function in METRIC_FUNCTIONS.items()
-    )
+    queries = "\n  ".join(_metric_query(metric, function) for metric, function in METRIC_FUNCTIONS.items())
     op.execute(PREFECTURE_COUNTS % {"is_prefecture": IS_PREFECTURE, "queries": queries})
     op.execute("REVOKE ALL ON FUNCTION prefecture_counts(integer) FROM PUBLIC")
     op.execute(f"GRANT EXECUTE ON FUNCTION prefecture_counts(integer) TO {app_role()}")
     op.execute("DROP FUNCTION IF EXISTS prefecture_monthly_aggregates(integer)")
-    op.execute("DROP FUNCTION IF EXISTS prefecture_suppress(bigint)")
+
+
+def _metric_query(metric: str, function: str) -> str:
+    """The four groupings of one metric. Month totals and the grand total are sums over municipalities (a person is
+    counted within one municipality, so distinct counts add up across them); an empty group gives no row (0)."""
+    shown = "c.value" if metric in PLACES else "prefecture_suppress(c.value)"
+    summed = "sum(c.value)::bigint" if metric in PLACES else "prefecture_suppress(sum(c.value)::bigint)"
+    return f"""RETURN QUERY
+    WITH c AS (SELECT * FROM {function}(first_day, last_day))
+    SELECT '{metric}'::varchar, c.tenant_id, c.month, {shown} FROM c
+    UNION ALL SELECT '{metric}'::varchar, NULL::varchar, c.month, {summed} FROM c WHERE c.month IS NOT NULL
+      GROUP BY c.month
+    UNION ALL SELECT '{metric}'::varchar, NULL::varchar, NULL::date, {summed} FROM c WHERE c.month IS NULL
+      HAVING count(*) > 0;"""
 
 
 def downgrade() -> None:
@@ -142,5 +154,5 @@ def downgrade() -> None:
         op.execute(f"DROP FUNCTION IF EXISTS {name}(date, date)")
     for table in NEWLY_COUNTED:
         op.execute(f"DROP POLICY IF EXISTS prefecture_counts ON {table}")
-    # The per-cell suppression and the old aggregate function come back with 0009/0010 on a full downgrade;
-    # downgrading to 0012 alone leaves the prefecture without aggregates until upgraded again.
+    # The old aggregate function comes back with 0010 on a full downgrade; downgrading to 0012 alone leaves the
+    # prefecture without aggregates until upgraded again.
