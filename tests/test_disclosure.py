@@ -147,3 +147,13 @@ def test_the_checker_computes_the_interval_from_the_totals():
     assert low == 1 and math.isinf(high)
     assert [leak.key for leak in leaks({"t": 6}, {"a", "b"}, relations)] == ["a", "b"]  # [1, 5]: width 4 < 5
     assert THRESHOLD == 5
+
+
+def test_a_bound_the_solver_does_not_prove_counts_as_a_leak(monkeypatch):
+    from core.prefecture import disclosure
+
+    def gives_up(*_args, **_kwargs):
+        raise disclosure.SolverFailure("time limit reached")
+
+    monkeypatch.setattr(disclosure, "_optimum", gives_up)
+    assert [leak.key for leak in leaks({"t": 100}, {"a", "b"}, [Relation("t", ("a", "b"))])] == ["a", "b"]

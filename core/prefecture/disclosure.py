@@ -127,10 +127,14 @@ def _narrow(grid: Grid, hidden: set[Key], unproven: set[Key]) -> list[Leak]:
     for key in programme.hidden:
         if key not in unproven or swings.get(key, 0) >= THRESHOLD:
             continue
-        high = programme.high(key)
+        try:
+            high = programme.high(key)
+        except SolverFailure:
+            found.append(Leak(key, 0, 0))
+            continue
         if high - grid.at_most(key) >= THRESHOLD:
             continue
-        low = programme.low(key)
+        low, high = programme.interval(key)
         if high - low < THRESHOLD:
             found.append(Leak(key, low, high))
     return found
@@ -258,13 +262,18 @@ class _Programme:
 
     def low(self, key: Key) -> int:
         found = _optimum(self._objective(key, 1.0), self.matrix, self.lows, self.highs, self.exact_integers)
-        if found is None:  # infeasible: the published table contradicts itself, which is a bug upstream
-            raise ValueError(f"the published table is inconsistent around {key!r}")
         return math.ceil(found - 1e-6)
 
     def high(self, key: Key) -> float:
         found = _optimum(self._objective(key, -1.0), self.matrix, self.lows, self.highs, self.exact_integers)
-        return math.inf if found is None or -found >= UNBOUNDED else math.floor(-found + 1e-6)
+        return math.inf if -found >= UNBOUNDED else math.floor(-found + 1e-6)
+
+    def interval(self, key: Key) -> tuple[int, float]:
+        """(least, greatest); a bound the solver did not prove counts as no width at all (fails closed)."""
+        try:
+            return self.low(key), self.high(key)
+        except SolverFailure:
+            return 0, 0
 
 
 def intervals(published: dict[Key, int | None], hidden: Iterable[Key], relations: list[Relation],
@@ -276,12 +285,15 @@ def intervals(published: dict[Key, int | None], hidden: Iterable[Key], relations
     the intervals of those hidden cells alone.
     """
     programme = _Programme(published, hidden, relations)
-    return {key: (programme.low(key), programme.high(key))
-            for key in programme.hidden if only is None or key in only}
+    return {key: programme.interval(key) for key in programme.hidden if only is None or key in only}
 
 
-def _optimum(objective, matrix, lows, highs, exact_integers: bool) -> float | None:
-    """The minimum of ``objective`` over hidden cells in [1, UNBOUNDED]; None when infeasible."""
+class SolverFailure(Exception):
+    """The solver stopped without proving an optimum: the cell is treated as not protected (fail closed)."""
+
+
+def _optimum(objective, matrix, lows, highs, exact_integers: bool) -> float:
+    """The minimum of ``objective`` over hidden cells in [1, UNBOUNDED]."""
     size = len(objective)
     if exact_integers:
         constraints = [LinearConstraint(matrix, lows, highs)] if len(matrix) else []
@@ -296,9 +308,11 @@ def _optimum(objective, matrix, lows, highs, exact_integers: bool) -> float | No
                          b_ub=np.concatenate(upper_bounds) if len(matrix) else None,
                          A_eq=matrix[equal] if equal.any() else None, b_eq=lows[equal] if equal.any() else None,
                          bounds=[(1, UNBOUNDED)] * size, method="highs")
-    if answer.status == 2:
-        return None
-    return answer.fun if answer.status == 0 else -UNBOUNDED * 2
+    if answer.status == 0:
+        return answer.fun
+    if answer.status == 2:  # infeasible: the published table contradicts itself, which is a bug upstream
+        raise ValueError("the published table is inconsistent")
+    raise SolverFailure(answer.message)
 
 
 def leaks(published: dict[Key, int | None], hidden: Iterable[Key], relations: list[Relation],
