@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from core.businesses import Business  # noqa: F401  (the grant domain's 構成事業 are the five 事業)
+
 
 class Scheme(StrEnum):
     """交付の枠組み."""
@@ -20,16 +22,6 @@ SCHEME_LABELS: dict[str, str] = {
     Scheme.INTEGRATED: "重層的支援体制整備事業交付金",
     Scheme.TRANSITION: "移行準備事業",
 }
-
-
-class Business(StrEnum):
-    """構成事業: the five component businesses (社会福祉法 106-4 ②)."""
-
-    CONSULTATION = "consultation"  # 包括的相談支援事業
-    PARTICIPATION = "participation"  # 参加支援事業
-    COMMUNITY = "community"  # 地域づくり事業
-    OUTREACH = "outreach"  # アウトリーチ等を通じた継続的支援事業
-    MULTI_AGENCY = "multi_agency"  # 多機関協働事業（支援プランの作成を含む）
 
 
 BUSINESS_LABELS: dict[str, str] = {

@@ -18,6 +18,7 @@ import datetime as dt
 import uuid
 
 from sqlalchemy import DateTime, ForeignKeyConstraint, SmallInteger, String, Text, Uuid
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.database import Base, TenantOwned, Timestamps, new_id, utc_now
@@ -43,6 +44,7 @@ class Meeting(_Row, Timestamps, Base):
     minutes_updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     minutes_updated_by: Mapped[str | None] = mapped_column(String(64))
     created_by: Mapped[str] = mapped_column(String(64))
+    businesses: Mapped[list[str]] = mapped_column(ARRAY(String(20)), default=list, server_default="{}")  # the five 事業
 
 
 class MeetingMember(_Row, Base):

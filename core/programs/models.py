@@ -84,6 +84,7 @@ class Program(TenantOwned, Timestamps, Base):
     source: Mapped[str] = mapped_column(String(40), default="")
     code: Mapped[str | None] = mapped_column(String(60))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    businesses: Mapped[list[str]] = mapped_column(ARRAY(String(20)), default=list, server_default="{}")  # the five 事業
 
     __table_args__ = (UniqueConstraint("tenant_id", "source", "code"), _fk("hub_id", "program_hub", "fk_program_hub"))
 
@@ -209,6 +210,7 @@ class CommunityActivity(TenantOwned, Timestamps, Base):
     grew_from_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # the activity this one grew out of
     description: Mapped[str] = mapped_column(String(2000), default="")
     status: Mapped[str] = mapped_column(String(20), default="active")  # active | ended
+    businesses: Mapped[list[str]] = mapped_column(ARRAY(String(20)), default=list, server_default="{}")  # the five 事業
 
     __table_args__ = (
         _fk("origin_hub_id", "program_hub", "fk_community_activity_hub"),
