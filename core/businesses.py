@@ -32,3 +32,36 @@ BUSINESS_NAMES: dict[str, str] = {
 
 def business_name(code: str | None) -> str:
     return BUSINESS_NAMES.get(code or "", code or "—")
+
+
+def read_businesses(data, key: str = "businesses") -> tuple[list[str], str | None]:
+    """The 事業 codes in ``data[key]`` (a list, or one code as a form sends it), in the Act's order, and an error
+    message in Japanese when a value is not one of the five."""
+    value = data.get(key) if hasattr(data, "get") else None
+    if value is None or value == "":
+        return [], None
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list) or any(not isinstance(v, str) or v not in BUSINESS_NAMES for v in values):
+        return [], "事業は次から選んでください: " + "、".join(BUSINESS_NAMES.values())
+    return [b for b in Business if b.value in values], None
+
+
+def fiscal_year_bounds(fiscal_year: int):
+    """First day of the 年度 and first day of the next (April–March), for half-open date ranges."""
+    import datetime as dt
+
+    return dt.date(fiscal_year, 4, 1), dt.date(fiscal_year + 1, 4, 1)
+
+
+async def count_by_business(session, model, *conditions) -> dict[str, int]:
+    """Rows of ``model`` (which has a ``businesses`` array) matching ``conditions``, counted under each 事業 they
+    name; a row of two 事業 counts once under each. Every 事業 is present (0 when none). Runs in the caller's
+    transaction, so row-level security keeps it to the tenant."""
+    from sqlalchemy import func, select
+
+    business = func.unnest(model.businesses).label("business")
+    inner = select(business).where(*conditions).subquery()
+    rows = (await session.execute(select(inner.c.business, func.count()).group_by(inner.c.business))).all()
+    counts = {b.value: 0 for b in Business}
+    counts.update({code: int(n) for code, n in rows if code in counts})
+    return counts

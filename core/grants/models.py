@@ -180,3 +180,25 @@ class GrantCostShareRate(Base):
             name="parts",
         ),
     )
+
+
+class GrantCostShareReference(Base):
+    """負担割合 per 事業 × 分野 (global reference data, migration 0018b), with the document it was read from.
+
+    Like ``GrantCostShareRate`` but per 事業, and with the 第2号保険料 (支払基金交付金) that the 一般介護予防事業 part of
+    地域づくり carries. The row in force for a 年度 is the latest ``effective_from`` not after it.
+    """
+
+    __tablename__ = "grant_cost_share_reference"
+
+    business: Mapped[str] = mapped_column(String(20), primary_key=True)
+    field: Mapped[str] = mapped_column(String(20), primary_key=True)
+    effective_from: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    funding_stream: Mapped[str] = mapped_column(String(200))
+    state: Mapped[int] = mapped_column(Integer)
+    prefecture: Mapped[int] = mapped_column(Integer)
+    municipality: Mapped[int] = mapped_column(Integer)
+    insurance: Mapped[int] = mapped_column(Integer)
+    insurance_2: Mapped[int] = mapped_column(Integer)
+    denominator: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(500))

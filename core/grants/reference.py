@@ -62,12 +62,13 @@ class FiscalYearStatus(StrEnum):
 STATUS_LABELS: dict[str, str] = {FiscalYearStatus.OPEN: "受付中", FiscalYearStatus.CLOSED: "締め済み"}
 
 # Who pays, in the order the cost-share columns are printed (負担区分).
-PAYERS: tuple[str, ...] = ("state", "prefecture", "municipality", "insurance")
+PAYERS: tuple[str, ...] = ("state", "prefecture", "municipality", "insurance", "insurance_2")
 PAYER_LABELS: dict[str, str] = {
     "state": "国",
     "prefecture": "県",
     "municipality": "市町村",
     "insurance": "1号保険料",
+    "insurance_2": "2号保険料",  # 支払基金交付金: only the 一般介護予防事業 part of 地域づくり (高齢)
 }
 
 

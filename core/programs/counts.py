@@ -26,7 +26,8 @@ import datetime as dt
 from sqlalchemy import String, and_, cast, distinct, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.programs.models import Attendance, Enrolment, Partner, Program, ProgramSession
+from core.businesses import count_by_business
+from core.programs.models import Attendance, CommunityActivity, Enrolment, Partner, Program, ProgramSession
 
 COUNT_KEYS = (
     "participation_participants",
@@ -99,3 +100,18 @@ async def counts_between(session: AsyncSession, first: dt.date, last: dt.date) -
         "community_participants": int(anonymous or 0) + int(named or 0),
         "community_agencies": int(await session.scalar(partners(("agency", "business"), "community")) or 0),
     }
+
+
+async def programs_by_business(session: AsyncSession, fiscal_year: int) -> dict[str, int]:
+    """Programmes that held at least one (not cancelled) session in the 年度, under each of their 事業."""
+    start, end = period(fiscal_year, fiscal=True)
+    held = select(ProgramSession.program_id).where(ProgramSession.held_on >= start, ProgramSession.held_on <= end,
+                                                   ProgramSession.status != "cancelled")
+    return await count_by_business(session, Program, Program.id.in_(held))
+
+
+async def activities_by_business(session: AsyncSession, fiscal_year: int) -> dict[str, int]:
+    """Community activities going on in the 年度 (started by its end, or start unknown, and not ended)."""
+    _start, end = period(fiscal_year, fiscal=True)
+    return await count_by_business(session, CommunityActivity, CommunityActivity.status == "active",
+                                   or_(CommunityActivity.started_on.is_(None), CommunityActivity.started_on <= end))

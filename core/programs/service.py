@@ -103,7 +103,7 @@ async def get_hub(session: AsyncSession, hub_id: Any) -> Hub:
 
 async def create_program(session: AsyncSession, values: dict[str, Any]) -> Program:
     await get_hub(session, values["hub_id"])
-    program = Program(**values)
+    program = Program(**{"businesses": [values.get("kind")], **values})  # by default the 事業 its kind names
     session.add(program)
     await session.flush()
     await record(session, AuditAction.CREATE, "program", program.id)
@@ -397,6 +397,7 @@ async def install_catalog(session: AsyncSession, source: str, definitions: Seque
             "drop_in": bool(getattr(definition, "drop_in", False)),
             "capacity": definition.capacity,
         }
+        values["businesses"] = [values["kind"]]  # a plugin's programme belongs to the 事業 its kind names
         program = await session.scalar(select(Program).where(Program.source == source,
                                                              Program.code == definition.code))
         if program is None:
@@ -463,7 +464,7 @@ async def list_partners(session: AsyncSession) -> list[Partner]:
 
 async def add_activity(session: AsyncSession, values: dict[str, Any]) -> CommunityActivity:
     await _check_links(session, values)
-    activity = CommunityActivity(**values)
+    activity = CommunityActivity(**{"businesses": ["community"], **values})  # 地域づくり unless told otherwise
     session.add(activity)
     await session.flush()
     await record(session, AuditAction.CREATE, "community_activity", activity.id)

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.audit.trail import AuditAction, record
 from core.documents.pdf import PdfUnavailable, html_to_pdf
-from core.grants import service
+from core.grants import service, time_study
 from core.grants.api import (
     ADMIN_ROLES,
     EDIT_ROLES,
@@ -177,9 +177,11 @@ class GrantsController(Controller):
         entries = await service.list_entries(db, ledger, year.id)
         total = await service.ledger_total(db, ledger, year)
         default_day = min(max(dt.date.today(), year.starts_on), year.ends_on)
+        months, staff = await time_study.summary(db, year) if ledger is service.TIME else ([], [])
         context = await _context(
             request, year=year, year_label=fiscal_year_label(year.fiscal_year), ledger=ledger,
             segment=LEDGER_PATHS[ledger.key][0], entries=entries, total=total, errors=errors or [],
+            study_months=months, study_staff=staff,
             values=values or {"voucher_date": default_day.isoformat(), "period_month": default_day.strftime("%Y-%m")},
         )
         return render("grants/ledger.html", context, status)
@@ -202,6 +204,25 @@ class GrantsController(Controller):
             return Redirect(here, status_code=303)
         await flash(request, "success", f"{ledger.label}を登録しました。")
         return Redirect(here, status_code=303)
+
+    @post("/years/{year_id:str}/time-entries/import")
+    async def import_time_study(self, request: Request, year_id: FromPath[str], db: NamedDependency[AsyncSession]) -> Response:
+        """タイムスタディをCSVから取り込む: every row or none (core.grants.time_study)."""
+        year = await self._year_or_404(db, year_id)
+        if denied := _deny(request, EDIT_ROLES, "交付金の記録を登録できるのは、コーディネーターまたは団体管理者です。"):
+            return denied
+        upload = (await request.form()).get("file") if request.headers.get("content-type", "").startswith(
+            "multipart/form-data") else None
+        raw = await upload.read() if hasattr(upload, "read") else b""
+        try:
+            added = await time_study.import_csv(db, year.id, raw)
+        except ValidationFailed as exc:
+            return await self._ledger_page(request, db, service.TIME, year, exc.errors, None, invalid_status(request))
+        except GrantError as exc:
+            await flash(request, "error", exc.message)
+            return Redirect(f"/grants/years/{year.id}/time-entries", status_code=303)
+        await flash(request, "success", f"タイムスタディを{added:,}行取り込みました。")
+        return Redirect(f"/grants/years/{year.id}/time-entries", status_code=303)
 
     # -- corrections (one pair of routes per ledger: each ledger names its own entry parameter) -----------------
 
