@@ -27,6 +27,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from core.database import Base, TenantOwned, Timestamps, new_id
@@ -202,3 +203,29 @@ class GrantCostShareReference(Base):
     insurance_2: Mapped[int] = mapped_column(Integer)
     denominator: Mapped[int] = mapped_column(Integer)
     source: Mapped[str] = mapped_column(String(500))
+
+
+class ImplementationPlan(TenantOwned, Base):
+    """重層的支援体制整備事業実施計画 (社会福祉法第106条の5), one version of one 年度 (migration 0018c).
+
+    Versions are never edited: a save adds the next version. ``figures`` freezes the system's counts of the 年度
+    at the save; ``sent_at`` marks the version sent to the prefecture (the latest sent one is what it reads).
+    """
+
+    __tablename__ = "implementation_plan"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    fiscal_year: Mapped[int] = mapped_column(SmallInteger)
+    version: Mapped[int] = mapped_column(SmallInteger)
+    sections: Mapped[dict] = mapped_column(JSONB, default=dict)
+    figures: Mapped[dict] = mapped_column(JSONB, default=dict)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_by_name: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=lambda: dt.datetime.now(dt.UTC))
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_by: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (
+        Index("uq_implementation_plan_tenant_id_fiscal_year_version", "tenant_id", "fiscal_year", "version",
+              unique=True),
+    )

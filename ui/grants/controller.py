@@ -47,6 +47,7 @@ from core.grants.schemas import ValidationFailed
 from core.grants.service import LEDGERS, GrantError, Ledger
 from core.wareki import fiscal_year_label, fiscal_year_of
 from ui.errors import respond
+from ui.plans import pages as plan_pages
 from ui.page import flash, form_fields, invalid_status, page_context, render
 
 SEGMENTS = {segment: key for key, (segment, _) in LEDGER_PATHS.items()}
@@ -224,6 +225,30 @@ class GrantsController(Controller):
         await flash(request, "success", f"タイムスタディを{added:,}行取り込みました。")
         return Redirect(f"/grants/years/{year.id}/time-entries", status_code=303)
 
+    # -- 実施計画 (ui/plans/pages.py) ------------------------------------------------------------------------
+
+    @get("/plans")
+    async def plans_index(self, request: Request, db: NamedDependency[AsyncSession]) -> Template:
+        return await plan_pages.index(request, db)
+
+    @get("/plans/{fiscal_year:int}")
+    async def plan_year(self, request: Request, fiscal_year: FromPath[int], db: NamedDependency[AsyncSession]) -> Template:
+        return await plan_pages.year_page(request, db, fiscal_year)
+
+    @post("/plans/{fiscal_year:int}")
+    async def plan_save(self, request: Request, fiscal_year: FromPath[int], db: NamedDependency[AsyncSession]) -> Response:
+        return await plan_pages.save(request, db, fiscal_year)
+
+    @get("/plans/{fiscal_year:int}/versions/{name:str}")
+    async def plan_print(self, request: Request, fiscal_year: FromPath[int], name: FromPath[str],
+                         db: NamedDependency[AsyncSession]) -> Response:
+        return await plan_pages.print_version(request, db, fiscal_year, name)
+
+    @post("/plans/{fiscal_year:int}/versions/{version:int}/send")
+    async def plan_send(self, request: Request, fiscal_year: FromPath[int], version: FromPath[int],
+                        db: NamedDependency[AsyncSession]) -> Response:
+        return await plan_pages.send(request, db, fiscal_year, version)
+
     # -- corrections (one pair of routes per ledger: each ledger names its own entry parameter) -----------------
 
     @get(["/budget-lines/{budget_line_id:str}", "/expenditures/{expenditure_id:str}",
@@ -370,11 +395,17 @@ class GrantsController(Controller):
 
 
 class PrefectureGrantsController(Controller):
-    """県集計: spending per municipality and business across the 34, from the aggregate function only."""
+    """県集計: spending per municipality and business across the 34, from the aggregate function only; and the
+    実施計画 the municipalities sent (``/prefecture/grants/plans``)."""
 
     path = "/prefecture/grants"
     include_in_schema = False
     guards = [prefecture_only]
+
+    @get("/plans")
+    async def plans_sent(self, request: Request, db: NamedDependency[AsyncSession],
+                         fiscal_year: FromQuery[int | None] = None) -> Template:
+        return await plan_pages.prefecture_page(request, db, fiscal_year)
 
     @get("/")
     async def overview(self, request: Request, db: NamedDependency[AsyncSession],
