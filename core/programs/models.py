@@ -35,6 +35,7 @@ from sqlalchemy import (
     Time,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -104,6 +105,7 @@ class Slot(TenantOwned, Timestamps, Base):
     valid_from: Mapped[dt.date | None] = mapped_column(Date)
     valid_until: Mapped[dt.date | None] = mapped_column(Date)
     code: Mapped[str | None] = mapped_column(String(60))  # catalog slot key, for idempotent installs
+    time_confirmed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))  # False: 時間は拠点で確認
 
     __table_args__ = (_fk("program_id", "program", "fk_program_slot_program"),)
 
@@ -148,6 +150,7 @@ class Enrolment(TenantOwned, Timestamps, Base):
     enrolled_on: Mapped[dt.date] = mapped_column(Date)
     ended_on: Mapped[dt.date | None] = mapped_column(Date)
     enrolled_by: Mapped[str] = mapped_column(String(64))
+    override_reason: Mapped[str | None] = mapped_column(String(500))  # enrolled outside guidance (概ね…): why
 
     __table_args__ = (_fk("program_id", "program", "fk_program_enrolment_program"),)
 

@@ -261,6 +261,7 @@ class EnrolmentInput:
     case_id: uuid.UUID | None
     enrolled_on: dt.date
     applicant: Applicant
+    override_reason: str | None = None  # why a coordinator enrols despite guidance (「概ね」) the person is outside
 
 
 KANA = re.compile(r"^[\u3041-\u3096\u30a1-\u30fa\u30fc\u30fb\s・ー]*$")
@@ -293,8 +294,9 @@ def parse_enrolment(data: Any, today: dt.date) -> EnrolmentInput:
         program_member=tuple(members),
         employment_prep_user=f.tristate("employment_prep_user", "就労準備支援事業の利用"),
     )
+    override = f.text("override_reason", "目安を外れて登録する理由", 500, required=False) or None
     f.done()
-    return EnrolmentInput(name, kana, case_id, enrolled_on, applicant)
+    return EnrolmentInput(name, kana, case_id, enrolled_on, applicant, override)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import delete, or_, select
@@ -37,6 +37,10 @@ from core.programs.schemas import (
     ValidationFailed,
 )
 from core.tenancy.context import current_tenant_id
+
+
+# who may enrol someone outside guidance (「概ね」) with a recorded reason: the coordinators of the tenant
+OVERRIDE_ROLES = ("coordinator", "tenant-admin")
 
 
 class ProgramError(Exception):
@@ -233,16 +237,28 @@ async def check_eligibility(session: AsyncSession, program: Program, data: Enrol
 
 
 async def enrol(session: AsyncSession, program_id: Any, data: EnrolmentInput,
-                rules: RuleSource | None = None) -> Enrolment:
-    """Enrol a resident after the eligibility rules allowed it; raises ``NotEligible`` (nothing written) if not."""
+                rules: RuleSource | None = None, *, may_override: bool = False) -> Enrolment:
+    """Enrol a resident after the eligibility rules allowed it; raises ``NotEligible`` (nothing written) if not.
+
+    A refusal by guidance alone (「概ね18歳～50歳」, ``Decision.overridable``) is not final: a coordinator
+    (``may_override``) enrols the person anyway by giving ``data.override_reason``, which the enrolment keeps.
+    """
     program = await get_program(session, program_id)
     decision = await check_eligibility(session, program, data, rules)
+    override = None
     if not decision.eligible:
-        raise NotEligible(decision)
+        if not (decision.overridable and may_override and data.override_reason):
+            if decision.overridable:
+                hint = ("この条件は目安です。コーディネーターが「目安を外れて登録する理由」を記入すれば登録できます。"
+                        if may_override or not data.override_reason else
+                        "目安を外れての登録は、コーディネーターまたは団体管理者が行います。")
+                decision = replace(decision, reasons=(*decision.reasons, hint))
+            raise NotEligible(decision)
+        override = data.override_reason
     enrolment = Enrolment(
         program_id=program.id, person_name=data.person_name, person_kana=data.person_kana, case_id=data.case_id,
         applicant=data.applicant.stored(), eligibility_rules=list(decision.rules), enrolled_on=data.enrolled_on,
-        enrolled_by=_actor(),
+        enrolled_by=_actor(), override_reason=override,
     )
     session.add(enrolment)
     await session.flush()
@@ -303,6 +319,7 @@ async def record_attendance(session: AsyncSession, session_id: Any, data: Attend
 
 # -- the weekly timetable --------------------------------------------------------------------------------------
 
+TIME_AT_HUB = "時間は拠点で確認"  # a slot whose source names only the half-day (Slot.time_confirmed is false)
 PERIODS = [("morning", "午前", dt.time(0, 0)), ("afternoon", "午後", dt.time(12, 0)), ("evening", "夜", dt.time(18, 0))]
 
 
@@ -321,6 +338,8 @@ class TimetableEntry:
 
     @property
     def times(self) -> str:
+        if not getattr(self.slot, "time_confirmed", True):
+            return TIME_AT_HUB
         return f"{self.slot.start_time:%H:%M}～{self.slot.end_time:%H:%M}"
 
 
@@ -361,7 +380,9 @@ class Installed:
 
 
 def _slot_key(slot: Any) -> str:
-    return f"{slot.start:%H%M}-{slot.end:%H%M}-{getattr(slot, 'label', '')}"
+    unconfirmed = "" if getattr(slot, "time_confirmed", True) else "-tbc"  # 時間は拠点で確認
+    note = getattr(slot, "note", "")  # a slot with its own remark stays apart from same-time slots without one
+    return f"{slot.start:%H%M}-{slot.end:%H%M}-{getattr(slot, 'label', '')}{unconfirmed}" + (f"-{note[:12]}" if note else "")
 
 
 async def install_catalog(session: AsyncSession, source: str, definitions: Sequence[Any]) -> Installed:
@@ -420,9 +441,16 @@ async def install_catalog(session: AsyncSession, source: str, definitions: Seque
             entry = merged.setdefault(_slot_key(slot), {
                 "weekdays": set(), "start_time": slot.start, "end_time": slot.end,
                 "band_label": slot.label, "valid_from": slot.valid_from, "valid_until": slot.valid_until,
+                "time_confirmed": getattr(slot, "time_confirmed", True), "note": getattr(slot, "note", "")[:200],
             })
             entry["weekdays"].add(slot.weekday)
         existing = {s.code: s for s in await list_slots(session, [program.id]) if s.code}
+        # a catalog slot the catalog no longer has ends yesterday (its past sessions keep pointing at it)
+        yesterday = dt.date.today() - dt.timedelta(days=1)
+        for code, stale in existing.items():
+            if code not in merged and (stale.valid_until is None or stale.valid_until > yesterday):
+                stale.valid_until = yesterday
+                result.updated += 1
         for code, entry in merged.items():
             weekdays = sorted(entry.pop("weekdays"))
             slot = existing.get(code)
