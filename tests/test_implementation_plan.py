@@ -12,7 +12,7 @@ from core.wareki import fiscal_year_of
 from tests.cases_support import intake_body, principal, unit_of_work
 from tests.sessions import login, open_session
 
-MUNICIPALITY = "393649"  # a tenant only this module uses: its cases are exactly the ones made here
+MUNICIPALITY = "394106"  # a tenant only this module uses: its cases are exactly the ones made here
 PREFECTURE = "390003"
 HTML = {"accept": "text/html"}
 
@@ -35,21 +35,24 @@ def six_cases(database_urls):
 def test_a_plan_is_versioned_counted_printed_and_sent_to_the_prefecture(client, database_urls, six_cases):
     year = fiscal_year_of(today())
     staff = login(client, open_session(database_urls, MUNICIPALITY, ("staff",)))
-    refused = client.post(f"/grants/plans/{year}", data={"csrf_token": staff.csrf, "policy": "x"}, headers=HTML)
+    refused = client.post("/grants/plans", data={"csrf_token": staff.csrf, "fiscal_year": year, "policy": "x"},
+                          headers=HTML)
     assert refused.status_code == 403
 
     admin = login(client, open_session(database_urls, MUNICIPALITY, ("tenant-admin",), display_name="高橋 誠"))
-    empty = client.post(f"/grants/plans/{year}", data={"csrf_token": admin.csrf, "policy": ""}, headers=HTML)
+    empty = client.post("/grants/plans", data={"csrf_token": admin.csrf, "fiscal_year": year, "policy": ""},
+                        headers=HTML)
     assert empty.status_code == 422 and "少なくとも1つの項目" in empty.text
     for text in ("断らない相談を町全体で", "断らない相談を町全体で進める"):
-        saved = client.post(f"/grants/plans/{year}", headers=HTML, follow_redirects=False, data={
-            "csrf_token": admin.csrf, "policy": text, "structure": "福祉課に包括化推進員1名",
+        saved = client.post("/grants/plans", headers=HTML, follow_redirects=False, data={
+            "csrf_token": admin.csrf, "fiscal_year": year, "policy": text, "structure": "福祉課に包括化推進員1名",
             "method_participation": "社協と協力事業者の開拓", "targets": "相談受付 年60件"})
         assert saved.status_code == 303
-    page = client.get(f"/grants/plans/{year}", headers=HTML).text
+    page = client.get(f"/grants/plans?fiscal_year={year}", headers=HTML).text
     assert "第2版" in page and "第1版" in page and "断らない相談を町全体で進める" in page
+    second = re.findall(r'href="/grants/plan-versions/([0-9a-f-]+)/pdf"', page)[0]  # newest version first
 
-    pdf = client.get(f"/grants/plans/{year}/versions/2.pdf")
+    pdf = client.get(f"/grants/plan-versions/{second}/pdf")
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     from tests.pdf_support import assert_fonts_embedded, pdf_text
 
@@ -59,9 +62,10 @@ def test_a_plan_is_versioned_counted_printed_and_sent_to_the_prefecture(client, 
                     "相談受付件数", "包括的相談支援事業"):
         assert heading in text, heading
     assert re.search(r"相談受付件数\s*6", text)
-    assert client.get(f"/grants/plans/{year}/versions/9.pdf", headers=HTML).status_code == 404
+    missing = "00000000-0000-0000-0000-000000000000"
+    assert client.get(f"/grants/plan-versions/{missing}/pdf", headers=HTML).status_code == 404
 
-    sent = client.post(f"/grants/plans/{year}/versions/2/send", data={"csrf_token": admin.csrf}, headers=HTML,
+    sent = client.post(f"/grants/plan-versions/{second}/send", data={"csrf_token": admin.csrf}, headers=HTML,
                        follow_redirects=False)
     assert sent.status_code == 303
 

@@ -11,6 +11,7 @@ of the 年度 at the save, from the same functions the grant reports and the pre
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -79,14 +80,6 @@ async def years(session: AsyncSession) -> list[tuple[int, int, dt.datetime | Non
     return [(int(y), int(v), sent) for y, v, sent in rows]
 
 
-async def get_version(session: AsyncSession, fiscal_year: int, version: int) -> ImplementationPlan:
-    plan = await session.scalar(select(ImplementationPlan).where(ImplementationPlan.fiscal_year == fiscal_year,
-                                                                 ImplementationPlan.version == version))
-    if plan is None:
-        raise PlanNotFound()
-    return plan
-
-
 async def save(session: AsyncSession, fiscal_year: int, data: Mapping[str, Any],
                author_name: str | None = None) -> ImplementationPlan:
     """A new version of the 年度's plan with the text given and the 年度's figures as of now."""
@@ -107,9 +100,21 @@ async def save(session: AsyncSession, fiscal_year: int, data: Mapping[str, Any],
     return plan
 
 
-async def send(session: AsyncSession, fiscal_year: int, version: int) -> ImplementationPlan:
+async def get_plan(session: AsyncSession, plan_id: object) -> ImplementationPlan:
+    """One version by its id (RLS keeps it to the tenant: another tenant's id is simply not found)."""
+    try:
+        key = uuid.UUID(str(plan_id))
+    except ValueError:
+        raise PlanNotFound() from None
+    plan = await session.scalar(select(ImplementationPlan).where(ImplementationPlan.id == key))
+    if plan is None:
+        raise PlanNotFound()
+    return plan
+
+
+async def send(session: AsyncSession, plan: ImplementationPlan) -> ImplementationPlan:
     """Send a version to the prefecture's console (the latest sent version is the one it reads)."""
-    plan = await get_version(session, fiscal_year, version)
+    fiscal_year, version = plan.fiscal_year, plan.version
     plan.sent_at = dt.datetime.now(dt.UTC)
     plan.sent_by = current_actor()
     await session.flush()

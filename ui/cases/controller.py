@@ -202,11 +202,11 @@ class CasesController(Controller):
             return respond(request, 403, message=exc.message)
         return await self._case_page(request, db, case)
 
-    @get("/{case_id:uuid}/forms/{name:str}")
-    async def print_form(self, request: Request, case_id: FromPath[uuid.UUID], name: FromPath[str],
+    @get("/{case_id:uuid}/forms/{form_file:str}")
+    async def print_form(self, request: Request, case_id: FromPath[uuid.UUID], form_file: FromPath[str],
                          db: NamedDependency[AsyncSession]) -> Response:
         """帳票: 相談受付・申込票, アセスメントシート, 支援プラン, 評価シート, 終結記録 as PDF (ui/cases/forms.py)."""
-        return await forms.print_form(request, db, case_id, name, LABELS)
+        return await forms.print_form(request, db, case_id, form_file, LABELS)
 
     async def _case_page(self, request, db, case, form: str | None = None, errors=None, values=None, status=200) -> Template:
         file = await service.case_file(db, case)

@@ -228,26 +228,25 @@ class GrantsController(Controller):
     # -- 実施計画 (ui/plans/pages.py) ------------------------------------------------------------------------
 
     @get("/plans")
-    async def plans_index(self, request: Request, db: NamedDependency[AsyncSession]) -> Template:
-        return await plan_pages.index(request, db)
+    async def plans(self, request: Request, db: NamedDependency[AsyncSession],
+                    fiscal_year: FromQuery[str | None] = None) -> Response:
+        """The 年度 list, or with ``?fiscal_year=`` that 年度's plan (the year is in the query, not the path: it
+        names no object of the tenant)."""
+        if fiscal_year is None:
+            return await plan_pages.index(request, db)
+        return await plan_pages.year_page(request, db, plan_pages.read_year(fiscal_year))
 
-    @get("/plans/{fiscal_year:int}")
-    async def plan_year(self, request: Request, fiscal_year: FromPath[int], db: NamedDependency[AsyncSession]) -> Template:
-        return await plan_pages.year_page(request, db, fiscal_year)
+    @post("/plans")
+    async def plan_save(self, request: Request, db: NamedDependency[AsyncSession]) -> Response:
+        return await plan_pages.save(request, db)
 
-    @post("/plans/{fiscal_year:int}")
-    async def plan_save(self, request: Request, fiscal_year: FromPath[int], db: NamedDependency[AsyncSession]) -> Response:
-        return await plan_pages.save(request, db, fiscal_year)
+    @get("/plan-versions/{plan_id:str}/pdf")
+    async def plan_print(self, request: Request, plan_id: FromPath[str], db: NamedDependency[AsyncSession]) -> Response:
+        return await plan_pages.print_version(request, db, plan_id)
 
-    @get("/plans/{fiscal_year:int}/versions/{name:str}")
-    async def plan_print(self, request: Request, fiscal_year: FromPath[int], name: FromPath[str],
-                         db: NamedDependency[AsyncSession]) -> Response:
-        return await plan_pages.print_version(request, db, fiscal_year, name)
-
-    @post("/plans/{fiscal_year:int}/versions/{version:int}/send")
-    async def plan_send(self, request: Request, fiscal_year: FromPath[int], version: FromPath[int],
-                        db: NamedDependency[AsyncSession]) -> Response:
-        return await plan_pages.send(request, db, fiscal_year, version)
+    @post("/plan-versions/{plan_id:str}/send")
+    async def plan_send(self, request: Request, plan_id: FromPath[str], db: NamedDependency[AsyncSession]) -> Response:
+        return await plan_pages.send(request, db, plan_id)
 
     # -- corrections (one pair of routes per ledger: each ledger names its own entry parameter) -----------------
 

@@ -45,10 +45,11 @@ def _name(code: str) -> str:
         return code
 
 
-def _year(raw: int) -> int:
-    if not 2000 <= raw <= 2100:
+def read_year(raw: str | int) -> int:
+    text = str(raw).strip()
+    if not text.isdigit() or not 2000 <= int(text) <= 2100:
         raise NotFoundException(detail="指定された年度の実施計画はありません。")
-    return raw
+    return int(text)
 
 
 ACTIVE = "/grants"
@@ -63,7 +64,6 @@ async def index(request: Request, db: AsyncSession) -> Template:
 
 async def year_page(request: Request, db: AsyncSession, fiscal_year: int, errors=None, values=None,
                     status: int = 200) -> Template:
-    fiscal_year = _year(fiscal_year)
     versions = await plans.versions(db, fiscal_year)
     latest = versions[0] if versions else None
     context = await page_context(
@@ -74,11 +74,14 @@ async def year_page(request: Request, db: AsyncSession, fiscal_year: int, errors
     return render("plans/year.html", context, status)
 
 
-async def save(request: Request, db: AsyncSession, fiscal_year: int) -> Response:
-    fiscal_year = _year(fiscal_year)
+async def save(request: Request, db: AsyncSession) -> Response:
     if not _has(request, EDIT_ROLES):
         return respond(request, 403, message="実施計画を書けるのは、コーディネーターまたは団体管理者です。")
     form = await form_fields(request)
+    raw_year = form.pop("fiscal_year", "")
+    if not raw_year.strip().isdigit() or not 2000 <= int(raw_year) <= 2100:
+        return respond(request, 422, errors=[{"key": "fiscal_year", "message": "年度は2000～2100年度で指定してください。"}])
+    fiscal_year = int(raw_year)
     principal = request.scope["user"]
     try:
         async with db.begin_nested():
@@ -86,11 +89,11 @@ async def save(request: Request, db: AsyncSession, fiscal_year: int) -> Response
     except ValidationFailed as exc:
         return await year_page(request, db, fiscal_year, exc.errors, form, invalid_status(request))
     await flash(request, "success", f"実施計画を保存しました（第{plan.version}版）。件数はシステムの集計を記録しました。")
-    return Redirect(f"{PATH}/{fiscal_year}", status_code=303)
+    return Redirect(f"{PATH}?fiscal_year={fiscal_year}", status_code=303)
 
 
-async def print_version(request: Request, db: AsyncSession, fiscal_year: int, name: str) -> Response:
-    plan = await _version(db, _year(fiscal_year), name.removesuffix(".pdf") if name.endswith(".pdf") else "")
+async def print_version(request: Request, db: AsyncSession, plan_id: str) -> Response:
+    plan = await _version(db, plan_id)
     principal = request.scope["user"]
     html = request.app.template_engine.get_template("plans/print.html").render(
         plan=plan, title=plans.title(plan.fiscal_year), tenant_name=principal.tenant_name or principal.tenant_id,
@@ -104,22 +107,17 @@ async def print_version(request: Request, db: AsyncSession, fiscal_year: int, na
         "Content-Disposition": f'attachment; filename="implementation-plan-{plan.fiscal_year}-v{plan.version}.pdf"'})
 
 
-async def send(request: Request, db: AsyncSession, fiscal_year: int, version: int) -> Response:
+async def send(request: Request, db: AsyncSession, plan_id: str) -> Response:
     if not _has(request, ADMIN_ROLES):
         return respond(request, 403, message="実施計画を県に送れるのは団体管理者です。")
-    try:
-        plan = await plans.send(db, _year(fiscal_year), version)
-    except plans.PlanNotFound as exc:
-        raise NotFoundException(detail=exc.message) from None
+    plan = await plans.send(db, await _version(db, plan_id))
     await flash(request, "success", f"第{plan.version}版を県に送りました。")
-    return Redirect(f"{PATH}/{fiscal_year}", status_code=303)
+    return Redirect(f"{PATH}?fiscal_year={plan.fiscal_year}", status_code=303)
 
 
-async def _version(db, fiscal_year: int, raw: str):
-    if not raw.isdigit():
-        raise NotFoundException(detail="指定された実施計画は見つかりません。")
+async def _version(db, plan_id: str):
     try:
-        return await plans.get_version(db, fiscal_year, int(raw))
+        return await plans.get_plan(db, plan_id)
     except plans.PlanNotFound as exc:
         raise NotFoundException(detail=exc.message) from None
 
