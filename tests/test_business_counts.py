@@ -65,3 +65,21 @@ def test_an_unknown_business_is_refused_in_japanese(database_urls):
     with pytest.raises(ValidationFailed) as refused:
         unit_of_work(database_urls, TENANT, work)
     assert refused.value.errors[0]["field"] == "businesses" and "包括的相談支援事業" in refused.value.errors[0]["message"]
+
+
+def test_a_meeting_and_a_programme_take_their_business_from_the_forms(client, database_urls):
+    from tests.sessions import login, open_session
+
+    session = login(client, open_session(database_urls, TENANT, ("staff", "coordinator", "tenant-admin")))
+    page = client.get("/meetings", headers={"accept": "text/html"})
+    assert page.status_code == 200 and 'name="businesses"' in page.text
+    created = client.post("/meetings", headers={"accept": "text/html"}, follow_redirects=False, data={
+        "csrf_token": session.csrf, "kind": "support_meeting", "businesses": "outreach",
+        "starts_at": f"{today().isoformat()}T10:00", "place": "役場 2階"})
+    assert created.status_code == 303, created.text[:500]
+    detail = client.get(created.headers["location"], headers={"accept": "text/html"}).text
+    assert "アウトリーチ等を通じた継続的支援事業" in detail
+    refused = client.post("/meetings", headers={"accept": "text/html"}, data={
+        "csrf_token": session.csrf, "kind": "support_meeting", "businesses": "welfare",
+        "starts_at": f"{today().isoformat()}T10:00", "place": "役場"})
+    assert refused.status_code == 422 and "事業は次から選んでください" in refused.text

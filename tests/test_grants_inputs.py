@@ -76,6 +76,8 @@ def test_a_year_is_apportioned_by_its_case_records_and_the_business_by_field_sha
     got = {(r.business, r.field): (r.total_yen, r.parts) for r in pairs}
     assert got == EXPECTED_BY_PAIR
     assert all("交付要綱" in r.source for r in pairs)
+    prevention = next(r for r in pairs if r.business == "community")
+    assert prevention.rate_text == "国25%・県12.5%・市町村12.5%・1号保険料23%・2号保険料27%"  # as the 要綱 writes it
     payers = {p: sum(c.parts[p] for c in by_field) for p in EXPECTED_PAYERS}
     assert payers == EXPECTED_PAYERS and sum(payers.values()) == 1_200_000 == result.total_yen
 
@@ -86,12 +88,12 @@ def test_a_time_study_csv_is_imported_whole_or_refused_with_line_numbers(databas
     from core.grants import service, time_study
     from core.grants.schemas import ValidationFailed
 
-    good = ("従事者,対象月,事業,分野,分\r\n推進員A,2045-04,包括的相談支援事業,高齢,120\r\n"
-            "推進員A,2045-05,参加支援事業,障害,90\r\n推進員B,2045-04,consultation,child,30\r\n").encode("cp932")
-    bad = "従事者,対象月,事業,分野,時間\n推進員C,2045-04,福祉事業,高齢,1.5\n推進員C,2045-13,参加支援事業,高齢,2\n".encode()
+    good = ("従事者,対象月,事業,分野,分\r\n推進員A,2071-04,包括的相談支援事業,高齢,120\r\n"
+            "推進員A,2071-05,参加支援事業,障害,90\r\n推進員B,2071-04,consultation,child,30\r\n").encode("cp932")
+    bad = "従事者,対象月,事業,分野,時間\n推進員C,2071-04,福祉事業,高齢,1.5\n推進員C,2071-13,参加支援事業,高齢,2\n".encode()
 
     async def make_year(s):
-        return (await service.create_year(s, {"fiscal_year": 2045})).id
+        return (await service.create_year(s, {"fiscal_year": 2071})).id
 
     year_id = unit_of_work(database_urls, "394017", make_year)
 
@@ -100,9 +102,9 @@ def test_a_time_study_csv_is_imported_whole_or_refused_with_line_numbers(databas
         return added, await time_study.summary(s, await service.get_year(s, year_id))
 
     added, (months, staff) = unit_of_work(database_urls, "394017", import_good)
-    assert added == 3 and months[0] == "2045-04" and months[-1] == "2046-03"
+    assert added == 3 and months[0] == "2071-04" and months[-1] == "2072-03"
     a = next(x for x in staff if x.staff_label == "推進員A")
-    assert a.minutes_by_month["2045-04"] == 120 and a.minutes_by_month["2045-05"] == 90 and a.total_minutes == 210
+    assert a.minutes_by_month["2071-04"] == 120 and a.minutes_by_month["2071-05"] == 90 and a.total_minutes == 210
 
     async def import_bad(s):
         await time_study.import_csv(s, year_id, bad)
@@ -122,12 +124,12 @@ def test_the_time_study_page_imports_a_csv_and_shows_the_sums(client, database_u
     from tests.sessions import login, open_session
 
     session = login(client, open_session(database_urls, "394017", ("coordinator",)))
-    year_id = client.post("/api/grants/years", json={"fiscal_year": 2046}, headers={"X-CSRF-Token": session.csrf})
+    year_id = client.post("/api/grants/years", json={"fiscal_year": 2072}, headers={"X-CSRF-Token": session.csrf})
     assert year_id.status_code == 403  # a coordinator may not open a year; the admin does
     admin = login(client, open_session(database_urls, "394017", ("tenant-admin",)))
-    year_id = client.post("/api/grants/years", json={"fiscal_year": 2046},
+    year_id = client.post("/api/grants/years", json={"fiscal_year": 2072},
                           headers={"X-CSRF-Token": admin.csrf}).json()["id"]
-    csv_text = "従事者,対象月,事業,分野,時間\n相談支援員D,2046-07,多機関協働事業,生活困窮,2.5\n".encode()
+    csv_text = "従事者,対象月,事業,分野,時間\n相談支援員D,2072-07,多機関協働事業,生活困窮,2.5\n".encode()
     response = client.post(f"/grants/years/{year_id}/time-entries/import", data={"csrf_token": admin.csrf},
                            files={"file": ("study.csv", csv_text, "text/csv")}, headers={"accept": "text/html"},
                            follow_redirects=True)

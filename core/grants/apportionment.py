@@ -402,11 +402,26 @@ class BusinessCostShare:
 
     @property
     def rate_text(self) -> str:
-        """``385 : 192.5 …`` is not how rates are read; parts over the denominator are: ``2 : 1 : 1 : 0 : 0（/4）``."""
+        """The rate as the 要綱 writes it: ``国1/2・県1/4・市町村1/4``, or percentages for parts of 100/1000/10000
+        (``国38.5%・県19.25%…``); payers with no part are left out."""
+        from decimal import Decimal
+        from fractions import Fraction
+
+        from core.grants.reference import PAYER_LABELS, PAYERS
+
         if not self.rate:
             return "—"
         *parts, denominator = self.rate
-        return " : ".join(str(p) for p in parts) + f"（/{denominator}）"
+        words = []
+        for payer, part in zip(PAYERS, parts):
+            if not part:
+                continue
+            if denominator in (100, 1000, 10000):  # exact decimal: no float ever touches a rate
+                value = format((Decimal(part) * 100 / Decimal(denominator)).normalize(), "f") + "%"
+            else:
+                value = str(Fraction(part, denominator))
+            words.append(f"{PAYER_LABELS[payer]}{value}")
+        return "・".join(words)
 
 
 def business_cost_shares(result: Apportionment, references: dict[tuple[str, str], object]) -> list[BusinessCostShare]:
