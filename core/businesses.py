@@ -7,7 +7,10 @@ because the domains may not import each other (docs: ARCHITECTURE.md, "Which way
 
 from __future__ import annotations
 
+import datetime as dt
 from enum import StrEnum
+
+from sqlalchemy import func, select
 
 
 class Business(StrEnum):
@@ -46,10 +49,8 @@ def read_businesses(data, key: str = "businesses") -> tuple[list[str], str | Non
     return [b for b in Business if b.value in values], None
 
 
-def fiscal_year_bounds(fiscal_year: int):
+def fiscal_year_bounds(fiscal_year: int) -> tuple[dt.date, dt.date]:
     """First day of the 年度 and first day of the next (April–March), for half-open date ranges."""
-    import datetime as dt
-
     return dt.date(fiscal_year, 4, 1), dt.date(fiscal_year + 1, 4, 1)
 
 
@@ -57,8 +58,6 @@ async def count_by_business(session, model, *conditions) -> dict[str, int]:
     """Rows of ``model`` (which has a ``businesses`` array) matching ``conditions``, counted under each 事業 they
     name; a row of two 事業 counts once under each. Every 事業 is present (0 when none). Runs in the caller's
     transaction, so row-level security keeps it to the tenant."""
-    from sqlalchemy import func, select
-
     business = func.unnest(model.businesses).label("business")
     inner = select(business).where(*conditions).subquery()
     rows = (await session.execute(select(inner.c.business, func.count()).group_by(inner.c.business))).all()
