@@ -63,10 +63,13 @@ def test_a_year_is_apportioned_by_its_case_records_and_the_business_by_field_sha
         await service.add_entry(s, service.EXPENDITURE, year.id,
                                 _spend(200_000, "community", "elderly", today().isoformat()))
         result = await service.compute_apportionment(s, year)
-        return (result, await service.compute_business_cost_shares(s, year, result),
-                await service.compute_cost_shares(s, year, result))
+        from core.grants.reports import build_report
 
-    result, pairs, by_field = unit_of_work(database_urls, OTOYO, work)
+        report = await build_report(s, year, "results", OTOYO, "大豊町")
+        return (result, await service.compute_business_cost_shares(s, year, result),
+                await service.compute_cost_shares(s, year, result), report)
+
+    result, pairs, by_field, report = unit_of_work(database_urls, OTOYO, work)
     consultation = next(b for b in result.businesses if b.business == "consultation")
     weights = {f.field: f.weight for f in consultation.fields}
     assert weights == {"elderly": 3, "disability": 1, "child": 0, "poverty": 2, "new_functions": 0}
@@ -80,6 +83,8 @@ def test_a_year_is_apportioned_by_its_case_records_and_the_business_by_field_sha
     assert prevention.rate_text == "国25%・県12.5%・市町村12.5%・1号保険料23%・2号保険料27%"  # as the 要綱 writes it
     payers = {p: sum(c.parts[p] for c in by_field) for p in EXPECTED_PAYERS}
     assert payers == EXPECTED_PAYERS and sum(payers.values()) == 1_200_000 == result.total_yen
+    # the 実績報告（案） reports the 国 part as its amount, and prints the same 事業 × 分野 rows
+    assert report.state_total == 575_833 and len(report.business_shares) == 4
 
 
 def test_a_time_study_csv_is_imported_whole_or_refused_with_line_numbers(database_urls):

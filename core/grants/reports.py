@@ -66,6 +66,11 @@ class Report:
         return self.actual_shares if self.actual_shares is not None else self.budget_shares
 
     @property
+    def state_total(self) -> int:
+        """国の負担分 of the main figures: the amount the cover of the 申請書/報告書 asks for or reports."""
+        return sum(c.parts.get("state", 0) for c in self.main_shares)
+
+    @property
     def filename(self) -> str:
         return f"grant-{self.kind}-{self.year.fiscal_year}-{self.tenant_id}"
 
