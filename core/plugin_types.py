@@ -188,6 +188,9 @@ class TimetableSlot:
 
     ``weekday`` follows ``datetime.date.weekday()`` (0 = Monday). ``weeks_of_month`` limits the slot to some weeks
     (``(1, 3)``: first and third); empty means every week. ``valid_from``/``valid_until`` bound the season.
+    ``time_confirmed=False``: the source names only the half-day (午前/午後); ``start``/``end`` are then that
+    half-day's bounds, used to place the slot, and people are shown 「時間は拠点で確認」 instead of times.
+    ``note``: a remark shown with the slot (e.g. where the source's weekly sheet and its text disagree).
     """
 
     weekday: int
@@ -199,6 +202,8 @@ class TimetableSlot:
     valid_from: dt.date | None = None
     valid_until: dt.date | None = None
     label: str = ""
+    time_confirmed: bool = True
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -235,6 +240,9 @@ class EligibilityResult:
     eligible: bool
     rules: tuple[str, ...] = ()
     reasons: tuple[str, ...] = ()
+    # codes among the refusing ``rules`` that are guidance rather than conditions (「概ね18歳～50歳」): when every
+    # refusing rule is guidance, a coordinator may enrol the person anyway, and the reason is recorded
+    guidance: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -285,6 +285,25 @@ def make_community_activity(urls: DatabaseUrls, tenant_id: str) -> str:
     return _programs_work(urls, tenant_id, work)
 
 
+# -- printed case forms and 実施計画 (issue 22) --------------------------------------------------------------------
+
+
+@object_maker("form_file")
+def make_case_form_name(urls: DatabaseUrls, tenant_id: str) -> str:
+    return "intake.pdf"  # names a form, not an object: tenant B's case (case_id) is what must stay out of reach
+
+
+@object_maker("plan_id")
+def make_implementation_plan(urls: DatabaseUrls, tenant_id: str) -> str:
+    from core.grants import implementation_plan
+
+    async def work(session):
+        plan = await implementation_plan.save(session, 2029, {"policy": "隔離テストの実施計画"})
+        return str(plan.id)
+
+    return _grant_unit_of_work(urls, tenant_id, work)
+
+
 import tests.meetings_isolation  # noqa: E402,F401  (meeting_id, member_id, item_id)
 
 

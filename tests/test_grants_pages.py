@@ -137,7 +137,7 @@ def test_results_report_csv_reads_back_in_japanese(admin):
     assert ["合計", "", "", "", "1000001", "", ""] in rows
     assert ["相談受付件数", "0"] in rows
     assert ["参加支援事業 協力事業者数", "0"] in rows
-    elderly_share = next(r for r in rows if r[:1] == ["高齢"] and len(r) == 7)
+    elderly_share = next(r for r in rows if r[:1] == ["高齢"] and len(r) == 8)  # five payers now
     assert sum(int(x) for x in elderly_share[3:]) == int(elderly_share[2])
 
     application = admin.get(f"/grants/years/{year_id}/reports/application.csv").content.decode("utf-8-sig")

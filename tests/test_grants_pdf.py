@@ -25,7 +25,8 @@ def test_results_report_pdf_carries_the_japanese_text(client, database_urls):
         assert response.status_code == 200 and response.headers["content-type"] == "application/pdf"
         reader = PdfReader(io.BytesIO(response.content))
         text = unicodedata.normalize("NFKC", "".join(p.extract_text() for p in reader.pages))
-        for words in (title, "令和33年度", "重層的支援体制整備事業交付金", "中土佐町", "相談受付件数", "地域づくり"):
+        for words in (title, "令和33年度", "重層的支援体制整備事業交付金", "中土佐町", "相談受付件数", "地域づくり",
+                      "厚生労働大臣", "別紙"):
             assert words in text, words
         if kind == "results":
             assert "654,321円" in text

@@ -112,7 +112,8 @@ def test_known_time_entries_split_the_shared_cost_to_the_yen(database_urls):
     assert result.total_yen == 1_050_000 == sum(result.by_field.values())
     # 高齢: 国 38.5%, 県 19.25%, 市町村 19.25%, 1号保険料 23% (data in grant_cost_share_rate).
     elderly = next(c for c in shares if c.field == "elderly")
-    assert elderly.parts == {"state": 231_000, "prefecture": 115_500, "municipality": 115_500, "insurance": 138_000}
+    assert elderly.parts == {"state": 231_000, "prefecture": 115_500, "municipality": 115_500, "insurance": 138_000,
+                            "insurance_2": 0}
     for share in shares:
         assert sum(share.parts.values()) == share.total_yen
 

@@ -14,6 +14,7 @@ GLOBAL_TABLES = {
     "oidc_login": "OIDC state/nonce/PKCE of logins in flight (no tenant yet)",
     "ended_keycloak_session": "sids of logged-out Keycloak sessions, checked before a bearer token's tenant is known",
     "grant_cost_share_rate": "national cost-share ratios of the grant per field and year (public reference data)",
+    "grant_cost_share_reference": "the 交付要綱's cost-share ratios per 事業 × 分野 and year, with source (public reference data)",
     "plugin_version": "the prefecture's catalog of plugin versions and approvals (no tenant or personal data)",
     "plugin_vendor_user": "which login speaks for which plugin vendor in the vendor seat (set by the prefecture)",
     "plugin_generation": "one counter bumped on any plugin enablement change, so every instance refreshes its cache",

@@ -24,6 +24,7 @@ def navigation(request: Request, active: str) -> list[NavEntry]:
         entries = [("ホーム", "/")]
         if principal.has_role("prefecture-admin"):
             entries.append(("交付金（県集計）", "/prefecture/grants"))
+            entries.append(("実施計画（市町村）", "/prefecture/grants/plans"))
             entries += [("県の管理", "/prefecture"), ("団体の導入", "/prefecture/onboarding"),
                         ("ロードマップ", "/prefecture/roadmap"), ("実態調査", "/prefecture/surveys"),
                         ("年間スケジュール", "/prefecture/schedule"), ("集計", "/prefecture/aggregates")]
@@ -32,6 +33,7 @@ def navigation(request: Request, active: str) -> list[NavEntry]:
         entries.append(("会議", "/meetings"))
         entries += [("事業・拠点", "/programs"), ("地域資源", "/resources")]
         entries.append(("交付金", "/grants"))
+        entries.append(("実施計画", "/grants/plans"))
         if principal.has_role("tenant-admin"):
             entries.append(("実態調査の回答", "/survey"))
             entries += [("職員の管理", "/admin/staff"), ("緊急閲覧の確認", "/admin/break-glass")]

@@ -16,6 +16,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
+from core.businesses import BUSINESS_NAMES, business_name
 from core.wareki import fiscal_year_label, jdate, jdatetime, to_wareki
 from ui.labels import FLASH_LEVELS, ROLE_LABELS, error_text, role_names
 
@@ -49,8 +50,10 @@ def create_environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(jdate=jdate, jdatetime=jdatetime, wareki=to_wareki, fiscal_year=fiscal_year_label)
-    env.globals.update(role_labels=ROLE_LABELS, role_names=role_names, flash_levels=FLASH_LEVELS, error_text=error_text)
+    env.filters.update(jdate=jdate, jdatetime=jdatetime, wareki=to_wareki, fiscal_year=fiscal_year_label,
+                       business_name=business_name)
+    env.globals.update(business_names=BUSINESS_NAMES, role_labels=ROLE_LABELS, role_names=role_names,
+                       flash_levels=FLASH_LEVELS, error_text=error_text)
     return env
 
 

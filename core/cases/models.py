@@ -125,6 +125,9 @@ class SupportCase(_Row, Timestamps, Base):
     created_by: Mapped[str] = mapped_column(String(64))
     # answers to the intake fields the tenant's plugins add (kyosei_extra_intake_fields), by field name
     extras: Mapped[dict] = mapped_column(JSONB, default=dict, server_default=text("'{}'::jsonb"))
+    # the five 事業 (core.grants.reference.Business): the one that took the case up, and all those involved
+    lead_business: Mapped[str] = mapped_column(String(20), default="consultation", server_default="consultation")
+    businesses: Mapped[list[str]] = mapped_column(ARRAY(String(20)), default=list, server_default="{}")
     __table_args__ = (
         _fk(["household_id"], "household"),
         _fk(["person_id"], "person"),
@@ -220,6 +223,8 @@ class Assessment(_Row, Base):
     case_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     assessed_on: Mapped[dt.date] = mapped_column(Date)
     summary: Mapped[str | None] = mapped_column(Text)
+    # the national sheet's items by code (core.cases.assessment_sheet.SECTIONS): 生活歴, 健康, 就労 …
+    sections: Mapped[dict] = mapped_column(JSONB, default=dict, server_default=text("'{}'::jsonb"))
     recorded_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
     __table_args__ = (_fk(["case_id"], "support_case"), Index("ix_assessment_tenant_id_case_id", "tenant_id", "case_id"))
@@ -247,6 +252,7 @@ class SupportPlan(_Row, Base):
     review_on: Mapped[dt.date | None] = mapped_column(Date)
     agreed_on: Mapped[dt.date | None] = mapped_column(Date)
     agreed_note: Mapped[str | None] = mapped_column(String(500))  # where: e.g. the meeting that agreed it
+    addressed_item_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid), default=list, server_default="{}")  # 課題
     recorded_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
     __table_args__ = (_fk(["case_id"], "support_case"),

@@ -23,6 +23,8 @@ from typing import Any
 
 import msgspec
 
+from core.businesses import BUSINESS_NAMES as BUSINESS_LABELS
+from core.cases.assessment_sheet import read_sections
 from core.field_input import FieldReader, InputInvalid, parse_json_object
 from core.text_rules import has_control_character, has_emoji
 
@@ -333,6 +335,8 @@ class IntakeIn(msgspec.Struct, kw_only=True):
     tags: list[str] = []
     summary: str | None = None
     consent_given: bool = False
+    lead_business: str = "consultation"  # the 事業 that took the case up (core.grants.reference.Business)
+    businesses: list[str] = []  # every 事業 involved, the lead one included
 
 
 class ConsentIn(msgspec.Struct, kw_only=True):
@@ -357,6 +361,7 @@ class AssessmentIn(msgspec.Struct, kw_only=True):
     assessed_on: dt.date
     summary: str | None = None
     items: list[AssessmentItemIn] = []
+    sections: dict[str, str] = {}  # the national sheet's items (core.cases.assessment_sheet.SECTIONS)
 
 
 class PlanRoleIn(msgspec.Struct, kw_only=True):
@@ -369,6 +374,7 @@ class PlanIn(msgspec.Struct, kw_only=True):
     goals: str
     review_on: dt.date | None = None
     roles: list[PlanRoleIn] = []
+    issue_ids: list[uuid.UUID] = []  # the assessment items (課題) the plan addresses
 
 
 class RecordIn(msgspec.Struct, kw_only=True):
@@ -454,12 +460,15 @@ def parse_intake(data: Mapping[str, Any]) -> IntakeIn:
     tags = r.tags()
     summary = r.text("summary", "相談内容", MAX_FREE_TEXT, free=True)
     consent = r.boolean("consent_given", "情報共有への同意")
+    lead_business = r.choice("lead_business", "受け付けた事業", BUSINESS_LABELS) or "consultation"
+    businesses = r.choices("businesses", "関わる事業", BUSINESS_LABELS)
     r.done()
     return IntakeIn(
         received_on=received_on, receiving_staff=staff, route=route, receiving_agency_id=agency_id,  # type: ignore[arg-type]
         household_id=household_id, household_label=label, household_address=household_address, person_id=person_id,
         members=members, visitor_name=visitor, visitor_relation=relation, problems=problems, problem_other=other,
         fields=fields, tags=tags, summary=summary, consent_given=bool(consent),
+        lead_business=lead_business, businesses=list(dict.fromkeys([lead_business, *businesses])),
     )
 
 
@@ -500,10 +509,11 @@ def parse_assessment(data: Mapping[str, Any]) -> AssessmentIn:
         field = ir.choice("field", "分野", FIELD_LABELS)
         if person and problem:
             items.append(AssessmentItemIn(person_id=person, problem=problem, field=field))
-    if not items and not summary:
+    sections = read_sections(r, data)
+    if not items and not summary and not sections:
         r.fail("items", "世帯員ごとの課題か総合所見を、少なくとも1つ入力してください。")
     r.done()
-    return AssessmentIn(assessed_on=day, summary=summary, items=items)  # type: ignore[arg-type]
+    return AssessmentIn(assessed_on=day, summary=summary, items=items, sections=sections)  # type: ignore[arg-type]
 
 
 def parse_plan(data: Mapping[str, Any]) -> PlanIn:
@@ -518,8 +528,9 @@ def parse_plan(data: Mapping[str, Any]) -> PlanIn:
         actions = rr.text("actions", "具体的な支援内容", 2000, free=True)
         if role:
             roles.append(PlanRoleIn(role=role, agency_id=agency, actions=actions))
+    issue_ids = r.uuids("issue_ids", "このプランで取り組む課題")
     r.done()
-    return PlanIn(goals=goals, review_on=review, roles=roles)  # type: ignore[arg-type]
+    return PlanIn(goals=goals, review_on=review, roles=roles, issue_ids=issue_ids)  # type: ignore[arg-type]
 
 
 def parse_record(data: Mapping[str, Any]) -> RecordIn:

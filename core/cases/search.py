@@ -23,6 +23,7 @@ from sqlalchemy import and_, exists, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from core.businesses import count_by_business, fiscal_year_bounds
 from core.audit.trail import AuditAction, record
 from core.auth.principal import Principal, Role
 from core.cases import schemas
@@ -290,3 +291,25 @@ async def consultations_received(session: AsyncSession, fiscal_year: int) -> int
     from core import counts
 
     return await counts.consultations_received(session, *counts.fiscal_year_period(fiscal_year))
+
+
+async def cases_by_business(session: AsyncSession, fiscal_year: int) -> dict[str, int]:
+    """Cases received in the 年度, under each of the five 事業 involved (the same cases 相談受付件数 counts)."""
+
+    start, end = fiscal_year_bounds(fiscal_year)
+    return await count_by_business(session, SupportCase, SupportCase.received_on >= start, SupportCase.received_on < end)
+
+
+async def caseload_by_business_field(session: AsyncSession, fiscal_year: int) -> dict[tuple[str, str], int]:
+    """Cases handled in the 年度 (received before its end, not closed before its start), counted once under each
+    pair of a 事業 involved and a 分野 of the case; a case with no 分野 counts under ``new_functions`` (the
+    cross-field work the grant's 新たな機能 pays for). What the grant's case-record apportionment weighs by."""
+    start, end = fiscal_year_bounds(fiscal_year)
+    rows = await session.execute(select(SupportCase.businesses, SupportCase.fields).where(
+        SupportCase.received_on < end, or_(SupportCase.closed_on.is_(None), SupportCase.closed_on >= start)))
+    counts: dict[tuple[str, str], int] = {}
+    for businesses, fields in rows:
+        for business in businesses or ["consultation"]:
+            for field in fields or ["new_functions"]:
+                counts[(business, field)] = counts.get((business, field), 0) + 1
+    return counts

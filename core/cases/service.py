@@ -362,6 +362,7 @@ async def create_intake(session: AsyncSession, data: Mapping[str, Any] | schemas
         visitor_name=intake.visitor_name, visitor_relation=intake.visitor_relation, problems=intake.problems,
         problem_other=intake.problem_other, fields=intake.fields, tags=intake.tags, summary=intake.summary,
         consent_at_intake=intake.consent_given, created_by=_actor(), extras=extras,
+        lead_business=intake.lead_business, businesses=list(dict.fromkeys([intake.lead_business, *intake.businesses])),
     )
     session.add(case)
     await session.flush()
@@ -376,12 +377,15 @@ async def create_intake(session: AsyncSession, data: Mapping[str, Any] | schemas
 
 
 async def update_case_labels(session: AsyncSession, case: SupportCase, data: Mapping[str, Any]) -> SupportCase:
-    """Change the fields (分野) and tags of a case."""
+    """Change the fields (分野) and tags of a case, and the 事業 involved when given."""
     r = schemas.Reader(data)
     fields = r.choices("fields", "分野", schemas.FIELD_LABELS)
     tags = r.tags()
+    businesses = r.choices("businesses", "関わる事業", schemas.BUSINESS_LABELS) if "businesses" in data else None
     r.done()
     case.fields, case.tags = fields, tags
+    if businesses is not None:  # the 事業 that took the case up stays involved
+        case.businesses = list(dict.fromkeys([case.lead_business, *businesses]))
     await session.flush()
     await record(session, AuditAction.UPDATE, "case", case.id, reason="fields/tags")
     return case
@@ -526,7 +530,7 @@ async def add_assessment(session: AsyncSession, case: SupportCase,
         raise ValidationFailed([{"field": f"items[{i}].person_id", "message": "この世帯の世帯員ではありません。"}
                                 for i in bad])
     assessment = Assessment(case_id=case.id, assessed_on=parsed.assessed_on, summary=parsed.summary,
-                            recorded_by=_actor())
+                            sections=dict(parsed.sections), recorded_by=_actor())
     session.add(assessment)
     await session.flush()
     for item in parsed.items:
@@ -569,9 +573,13 @@ async def create_plan(session: AsyncSession, case: SupportCase, data: Mapping[st
     if case.status in workflow.TERMINAL_STATUSES or case.status == "intake":
         raise TransitionRefused("受付・終結・中断の状態ではプランを作成できません。")
     await _check_agencies(session, [r.agency_id for r in parsed.roles], lambda n: f"roles[{n}].agency_id")
+    if parsed.issue_ids:
+        known = {i.id for _a, items in await assessments(session, case.id) for i in items}
+        if not set(parsed.issue_ids) <= known:
+            raise ValidationFailed([{"field": "issue_ids", "message": "このケースのアセスメントにない課題が含まれています。"}])
     version = (await session.scalar(select(func.max(SupportPlan.version)).where(SupportPlan.case_id == case.id)) or 0) + 1
     plan = SupportPlan(case_id=case.id, version=version, goals=parsed.goals, review_on=parsed.review_on,
-                       recorded_by=_actor())
+                       addressed_item_ids=list(parsed.issue_ids), recorded_by=_actor())
     session.add(plan)
     await session.flush()
     for role in parsed.roles:

@@ -153,7 +153,26 @@ class CaseloadRule:
         ]
 
 
-BUILT_IN_RULES: tuple[ApportionmentRule, ...] = (TimeStudyRule(), CaseloadRule())
+class CaseRecordsRule:
+    """相談ケース数按分: weights are the cases handled in the 年度, per 事業 involved and 分野, counted from the case
+    records themselves (``core.grants.counts.caseload_from_cases``), so nobody types them in."""
+
+    key = "case_records"
+    label = "相談ケース数（ケース記録から集計）"
+    unit = "件"
+
+    async def drivers(self, session: AsyncSession, fiscal_year) -> list[Driver]:
+        from core.grants.counts import caseload_from_cases
+
+        counts = await caseload_from_cases(session, fiscal_year.fiscal_year)
+        return [
+            Driver(b.value, f.value, counts[(b.value, f.value)], f"cases:{b.value}:{f.value}",
+                   f"{fiscal_year.fiscal_year}年度に対応したケース {counts[(b.value, f.value)]:,}件")
+            for b in Business for f in Field if counts.get((b.value, f.value))
+        ]
+
+
+BUILT_IN_RULES: tuple[ApportionmentRule, ...] = (TimeStudyRule(), CaseloadRule(), CaseRecordsRule())
 
 
 class PluginRuleFailed(Exception):
@@ -359,8 +378,85 @@ def cost_shares(by_field: dict[str, int], rates: dict[str, object]) -> list[Cost
         if rate is None:
             result.append(CostShare(f.value, total, "（負担割合未登録）", {p: 0 for p in PAYERS}))
             continue
-        parts = split_yen(total, [(p, getattr(rate, p)) for p in PAYERS]) if total else {p: 0 for p in PAYERS}
+        # the per-field table (0008) has no 2号保険料 column: that payer's part is 0 there
+        parts = split_yen(total, [(p, getattr(rate, p, 0)) for p in PAYERS]) if total else {p: 0 for p in PAYERS}
         result.append(CostShare(f.value, total, rate.funding_stream, parts))
+    return result
+
+
+@dataclass(frozen=True)
+class BusinessCostShare:
+    """負担区分 of one 事業 × 分野 total, by that pair's rate (``grant_cost_share_reference``)."""
+
+    business: str
+    field: str
+    total_yen: int
+    funding_stream: str
+    rate: tuple[int, ...]  # parts in PAYERS order, then the denominator: what the split used
+    source: str
+    parts: dict[str, int]
+
+    @property
+    def label(self) -> str:
+        return f"{business_label(self.business)}・{field_label(self.field)}"
+
+    @property
+    def rate_text(self) -> str:
+        """The rate as the 要綱 writes it: ``国1/2・県1/4・市町村1/4``, or percentages for parts of 100/1000/10000
+        (``国38.5%・県19.25%…``); payers with no part are left out."""
+        from decimal import Decimal
+        from fractions import Fraction
+
+        from core.grants.reference import PAYER_LABELS, PAYERS
+
+        if not self.rate:
+            return "—"
+        *parts, denominator = self.rate
+        words = []
+        for payer, part in zip(PAYERS, parts):
+            if not part:
+                continue
+            if denominator in (100, 1000, 10000):  # exact decimal: no float ever touches a rate
+                value = format((Decimal(part) * 100 / Decimal(denominator)).normalize(), "f") + "%"
+            else:
+                value = str(Fraction(part, denominator))
+            words.append(f"{PAYER_LABELS[payer]}{value}")
+        return "・".join(words)
+
+
+def business_cost_shares(result: Apportionment, references: dict[tuple[str, str], object]) -> list[BusinessCostShare]:
+    """Split each 事業 × 分野 total of an apportionment by that pair's rate (largest remainder, canonical payer
+    order); pairs with no yen are left out, a pair without a rate gets no parts and says so."""
+    from core.grants.reference import PAYERS
+
+    rows = []
+    for b in result.businesses:
+        for share in b.fields:
+            total = share.total_yen
+            if not total:
+                continue
+            ref = references.get((b.business, share.field))
+            if ref is None:
+                rows.append(BusinessCostShare(b.business, share.field, total, "（負担割合未登録）", (), "",
+                                              {p: 0 for p in PAYERS}))
+                continue
+            weights = [(p, getattr(ref, p)) for p in PAYERS]
+            rows.append(BusinessCostShare(b.business, share.field, total, ref.funding_stream,
+                                          (*(w for _, w in weights), ref.denominator), ref.source,
+                                          split_yen(total, weights)))
+    return rows
+
+
+def field_totals_of(rows: list[BusinessCostShare]) -> list[CostShare]:
+    """The per-field 負担区分 as the sum of its 事業 rows (so field and 事業 tables always agree to the yen)."""
+    from core.grants.reference import PAYERS
+
+    result = []
+    for f in Field:
+        mine = [r for r in rows if r.field == f.value]
+        streams = list(dict.fromkeys(r.funding_stream for r in mine))
+        parts = {p: sum(r.parts[p] for r in mine) for p in PAYERS}
+        result.append(CostShare(f.value, sum(r.total_yen for r in mine), "／".join(streams) or "—", parts))
     return result
 
 

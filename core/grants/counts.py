@@ -36,3 +36,37 @@ async def implementation_counts(session: AsyncSession, fiscal_year: int) -> dict
         if key in counts:
             counts[key] = int(value)
     return counts
+
+
+# Record kind → the words a table prints, for the counts per 事業.
+BUSINESS_COUNT_LABELS: dict[str, str] = {
+    "cases": "相談ケース（受付）",
+    "meetings": "会議（開催）",
+    "programmes": "事業・プログラム（開催あり）",
+    "activities": "地域の活動（継続中）",
+}
+
+
+async def business_counts(session: AsyncSession, fiscal_year: int) -> dict[str, dict[str, int]]:
+    """Records of the 年度 under each of the five 事業: record kind → 事業 code → count.
+
+    Each domain counts its own records (``cases_by_business``, ``meetings_by_business``, ``programs_by_business``,
+    ``activities_by_business``); a record naming two 事業 counts under both, so columns do not add up to a total.
+    """
+    from core.cases.search import cases_by_business
+    from core.meetings.service import meetings_by_business
+    from core.programs.counts import activities_by_business, programs_by_business
+
+    return {
+        "cases": await cases_by_business(session, fiscal_year),
+        "meetings": await meetings_by_business(session, fiscal_year),
+        "programmes": await programs_by_business(session, fiscal_year),
+        "activities": await activities_by_business(session, fiscal_year),
+    }
+
+
+async def caseload_from_cases(session: AsyncSession, fiscal_year: int) -> dict[tuple[str, str], int]:
+    """Caseload per (事業, 分野) of the 年度, counted from the case records (the cases domain's definition)."""
+    from core.cases.search import caseload_by_business_field
+
+    return await caseload_by_business_field(session, fiscal_year)

@@ -27,6 +27,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from core.database import Base, TenantOwned, Timestamps, new_id
@@ -179,4 +180,52 @@ class GrantCostShareRate(Base):
             "AND denominator > 0 AND state + prefecture + municipality + insurance = denominator",
             name="parts",
         ),
+    )
+
+
+class GrantCostShareReference(Base):
+    """負担割合 per 事業 × 分野 (global reference data, migration 0018b), with the document it was read from.
+
+    Like ``GrantCostShareRate`` but per 事業, and with the 第2号保険料 (支払基金交付金) that the 一般介護予防事業 part of
+    地域づくり carries. The row in force for a 年度 is the latest ``effective_from`` not after it.
+    """
+
+    __tablename__ = "grant_cost_share_reference"
+
+    business: Mapped[str] = mapped_column(String(20), primary_key=True)
+    field: Mapped[str] = mapped_column(String(20), primary_key=True)
+    effective_from: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    funding_stream: Mapped[str] = mapped_column(String(200))
+    state: Mapped[int] = mapped_column(Integer)
+    prefecture: Mapped[int] = mapped_column(Integer)
+    municipality: Mapped[int] = mapped_column(Integer)
+    insurance: Mapped[int] = mapped_column(Integer)
+    insurance_2: Mapped[int] = mapped_column(Integer)
+    denominator: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(500))
+
+
+class ImplementationPlan(TenantOwned, Base):
+    """重層的支援体制整備事業実施計画 (社会福祉法第106条の5), one version of one 年度 (migration 0018c).
+
+    Versions are never edited: a save adds the next version. ``figures`` freezes the system's counts of the 年度
+    at the save; ``sent_at`` marks the version sent to the prefecture (the latest sent one is what it reads).
+    """
+
+    __tablename__ = "implementation_plan"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    fiscal_year: Mapped[int] = mapped_column(SmallInteger)
+    version: Mapped[int] = mapped_column(SmallInteger)
+    sections: Mapped[dict] = mapped_column(JSONB, default=dict)
+    figures: Mapped[dict] = mapped_column(JSONB, default=dict)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_by_name: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=lambda: dt.datetime.now(dt.UTC))
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_by: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (
+        Index("uq_implementation_plan_tenant_id_fiscal_year_version", "tenant_id", "fiscal_year", "version",
+              unique=True),
     )

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from core.businesses import Business  # noqa: F401  (the grant domain's 構成事業 are the five 事業)
+
 
 class Scheme(StrEnum):
     """交付の枠組み."""
@@ -20,16 +22,6 @@ SCHEME_LABELS: dict[str, str] = {
     Scheme.INTEGRATED: "重層的支援体制整備事業交付金",
     Scheme.TRANSITION: "移行準備事業",
 }
-
-
-class Business(StrEnum):
-    """構成事業: the five component businesses (社会福祉法 106-4 ②)."""
-
-    CONSULTATION = "consultation"  # 包括的相談支援事業
-    PARTICIPATION = "participation"  # 参加支援事業
-    COMMUNITY = "community"  # 地域づくり事業
-    OUTREACH = "outreach"  # アウトリーチ等を通じた継続的支援事業
-    MULTI_AGENCY = "multi_agency"  # 多機関協働事業（支援プランの作成を含む）
 
 
 BUSINESS_LABELS: dict[str, str] = {
@@ -70,12 +62,13 @@ class FiscalYearStatus(StrEnum):
 STATUS_LABELS: dict[str, str] = {FiscalYearStatus.OPEN: "受付中", FiscalYearStatus.CLOSED: "締め済み"}
 
 # Who pays, in the order the cost-share columns are printed (負担区分).
-PAYERS: tuple[str, ...] = ("state", "prefecture", "municipality", "insurance")
+PAYERS: tuple[str, ...] = ("state", "prefecture", "municipality", "insurance", "insurance_2")
 PAYER_LABELS: dict[str, str] = {
     "state": "国",
     "prefecture": "県",
     "municipality": "市町村",
     "insurance": "1号保険料",
+    "insurance_2": "2号保険料",  # 支払基金交付金: only the 一般介護予防事業 part of 地域づくり (高齢)
 }
 
 

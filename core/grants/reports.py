@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.grants import service
-from core.grants.apportionment import Apportionment, CostShare
+from core.grants.apportionment import Apportionment, BusinessCostShare, CostShare
 from core.grants.counts import COUNT_LABELS, implementation_counts
 from core.grants.models import GrantFiscalYear
 from core.grants.reference import PAYER_LABELS, PAYERS, SCHEME_LABELS, STATUS_LABELS, Field, field_label
@@ -39,6 +39,7 @@ class Report:
     actual: Apportionment | None  # results only
     actual_shares: list[CostShare] | None
     counts: dict[str, int]
+    business_shares: list[BusinessCostShare] = field(default_factory=list)  # 事業 × 分野, of the main figures
 
     @property
     def title(self) -> str:
@@ -65,6 +66,11 @@ class Report:
         return self.actual_shares if self.actual_shares is not None else self.budget_shares
 
     @property
+    def state_total(self) -> int:
+        """国の負担分 of the main figures: the amount the cover of the 申請書/報告書 asks for or reports."""
+        return sum(c.parts.get("state", 0) for c in self.main_shares)
+
+    @property
     def filename(self) -> str:
         return f"grant-{self.kind}-{self.year.fiscal_year}-{self.tenant_id}"
 
@@ -77,7 +83,10 @@ async def build_report(session: AsyncSession, year: GrantFiscalYear, kind: str, 
         actual = await service.compute_apportionment(session, year, "expenditure")
         actual_shares = await service.compute_cost_shares(session, year, actual)
     counts = await implementation_counts(session, year.fiscal_year)
-    return Report(kind, year, tenant_id, tenant_name, budget, budget_shares, actual, actual_shares, counts)
+    main = actual if actual is not None else budget
+    business_shares = await service.compute_business_cost_shares(session, year, main)
+    return Report(kind, year, tenant_id, tenant_name, budget, budget_shares, actual, actual_shares, counts,
+                  business_shares)
 
 
 def report_csv(report: Report) -> bytes:
@@ -100,6 +109,11 @@ def report_csv(report: Report) -> bytes:
         w.writerow([b.label, "事業計", "", "", b.total_yen, b.weight_total, ""])
     w.writerow(["合計", "", "", "", report.main.total_yen, "", ""])
     w.writerow([])
+    if report.business_shares:
+        w.writerow(["事業・分野", "財源", "負担割合", f"{heading}（円）", *[f"{PAYER_LABELS[p]}（円）" for p in PAYERS], "出典"])
+        for c in report.business_shares:
+            w.writerow([c.label, c.funding_stream, c.rate_text, c.total_yen, *[c.parts[p] for p in PAYERS], c.source])
+        w.writerow([])
     w.writerow(["分野", "財源", f"{heading}（円）", *[f"{PAYER_LABELS[p]}（円）" for p in PAYERS]])
     for c in report.main_shares:
         w.writerow([c.label, c.funding_stream, c.total_yen, *[c.parts[p] for p in PAYERS]])

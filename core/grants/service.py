@@ -34,16 +34,20 @@ from core.grants.apportionment import (
     BUILT_IN_RULES,
     Apportionment,
     ApportionmentRule,
+    BusinessCostShare,
     CostShare,
     apportion,
     available_rules,
+    business_cost_shares,
     cost_shares,
+    field_totals_of,
     plugin_rules,
 )
 from core.grants.models import (
     GrantBudgetLine,
     GrantCaseloadCount,
     GrantCostShareRate,
+    GrantCostShareReference,
     GrantExpenditure,
     GrantFiscalYear,
     GrantTimeEntry,
@@ -402,7 +406,31 @@ async def cost_share_rates(session: AsyncSession, fiscal_year: int) -> dict[str,
     return rates
 
 
+async def cost_share_references(session: AsyncSession, fiscal_year: int) -> dict[tuple[str, str], GrantCostShareReference]:
+    """The 事業 × 分野 rate in force per pair: the latest ``effective_from`` not after the year."""
+    rows = await session.scalars(
+        select(GrantCostShareReference)
+        .where(GrantCostShareReference.effective_from <= fiscal_year)
+        .order_by(GrantCostShareReference.business, GrantCostShareReference.field,
+                  GrantCostShareReference.effective_from.desc())
+    )
+    references: dict[tuple[str, str], GrantCostShareReference] = {}
+    for ref in rows:
+        references.setdefault((ref.business, ref.field), ref)
+    return references
+
+
+async def compute_business_cost_shares(session: AsyncSession, year: GrantFiscalYear,
+                                       result: Apportionment) -> list[BusinessCostShare]:
+    return business_cost_shares(result, await cost_share_references(session, year.fiscal_year))
+
+
 async def compute_cost_shares(session: AsyncSession, year: GrantFiscalYear, result: Apportionment) -> list[CostShare]:
+    """負担区分 per field: the sum of the 事業 × 分野 splits when the reference table covers the year, else the
+    older per-field rates."""
+    references = await cost_share_references(session, year.fiscal_year)
+    if references:
+        return field_totals_of(business_cost_shares(result, references))
     return cost_shares(result.by_field, await cost_share_rates(session, year.fiscal_year))
 
 

@@ -19,6 +19,7 @@ import datetime as dt
 import uuid
 
 from sqlalchemy import Date, DateTime, ForeignKeyConstraint, SmallInteger, String, Text, Uuid
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.database import Base, TenantOwned, Timestamps, new_id, utc_now
@@ -46,6 +47,7 @@ class Meeting(_Row, Timestamps, Base):
     minutes_finalised_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # 確定: no more changes
     minutes_finalised_by: Mapped[str | None] = mapped_column(String(64))
     created_by: Mapped[str] = mapped_column(String(64))
+    businesses: Mapped[list[str]] = mapped_column(ARRAY(String(20)), default=list, server_default="{}")  # the five 事業
 
 
 class MeetingMember(_Row, Base):

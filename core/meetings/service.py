@@ -37,6 +37,7 @@ from sqlalchemy.orm import aliased
 from core.audit.trail import AuditAction, current_actor, record
 from core.auth import staff_directory
 from core.auth.principal import Principal, Role
+from core.businesses import Business, count_by_business, fiscal_year_bounds, read_businesses
 from core.cases import service as cases
 from core.text_rules import text_problem
 from core.cases import workflow
@@ -50,7 +51,7 @@ from core.meetings.decisions import KindRules
 from core.meetings.kinds import MEMBER_ROLE_LABELS, sharing_kind
 from core.meetings.models import AgendaItem, Meeting, MeetingMember, MeetingSeat
 from core.plugin_types import MeetingKindDefinition, RoleDefinition
-from core.wareki import jdate, jdatetime
+from core.wareki import TOKYO, jdate, jdatetime
 
 __all__ = ["CaseError", "DecisionRefused", "Forbidden", "NotFound", "SharingRefused", "ValidationFailed"]
 
@@ -156,10 +157,14 @@ async def create_meeting(session: AsyncSession, data: Mapping[str, Any],
         errors.append({"field": "place", "message": "場所かオンライン会議のURLを入力してください。"})
     if starts and ends and ends < starts:
         errors.append({"field": "ends_at", "message": "終了日時は開始日時より後にしてください。"})
+    businesses, business_error = read_businesses(data)
+    if business_error:
+        errors.append({"field": "businesses", "message": business_error})
     if errors:
         raise ValidationFailed(errors)
     meeting = Meeting(kind=kind, title=title or kinds[kind].label, starts_at=starts, ends_at=ends, place=place,
-                      online_url=online, created_by=_actor())
+                      online_url=online, created_by=_actor(),
+                      businesses=businesses or [Business.MULTI_AGENCY.value])  # 支援会議・重層的支援会議: 多機関協働
     session.add(meeting)
     await session.flush()
     await record(session, AuditAction.CREATE, "meeting", meeting.id)
@@ -753,3 +758,9 @@ async def progress_check(session: AsyncSession, principal: Principal) -> Progres
     await record(session, AuditAction.READ, "case", None, reason="meeting progress check")
     return Progress([ProgressRow(c, name or "", owners.get(c.id, []), last.get(c.id)) for c, name in found],
                     [ProgramRow(p, hub or "") for p, hub in programs])
+
+
+async def meetings_by_business(session: AsyncSession, fiscal_year: int) -> dict[str, int]:
+    """Meetings held (started, Tokyo time) in the 年度, under each of the five 事業 they belong to."""
+    start, end = (dt.datetime.combine(d, dt.time(), TOKYO) for d in fiscal_year_bounds(fiscal_year))
+    return await count_by_business(session, Meeting, Meeting.starts_at >= start, Meeting.starts_at < end)

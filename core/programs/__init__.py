@@ -10,8 +10,8 @@ Where things are (the usual domain shape):
   timetable grid, the idempotent install of a plugin's catalog, partners, activities (growth log), resources.
 - ``eligibility.py`` — the applicant's facts and the rule seam; plugin rules come through the hook
   ``kyosei_check_eligibility`` via the plugin platform's ``PluginHost``.
-- ``holidays.py`` — Japanese public holidays computed from the law's rules (2007–2099), tested against the
-  official lists 2019–2027.
+- ``holidays.py`` — Japanese public holidays from the jpholiday package (kept current with the Cabinet
+  Office's announcements), tested against the official lists 2019–2027.
 - ``counts.py`` — ``program_counts(session, fiscal_year, month=None)`` (年度): the implementation-plan counts
   the grants and prefecture domains call (keys as in ``core.grants.counts.COUNT_LABELS``).
 - ``api.py`` — the JSON API under ``/api/programs`` and the roles; HTML pages are in ``ui/programs``.

@@ -82,13 +82,15 @@ async def list_hubs(db: NamedDependency[AsyncSession]) -> list[dict[str, Any]]:
 
 @get("/hubs/{hub_id:str}/timetable")
 async def hub_timetable(hub_id: FromPath[str], db: NamedDependency[AsyncSession]) -> dict[str, Any]:
-    grid = await service.timetable(db, hub_id)
+    grid = await service.timetable(db, hub_id, dt.date.today())
     return {
         "hub": _hub(grid.hub),
         "slots": [
+            # a slot whose times the source does not give has no start/end here, only its period and 「時間は拠点で確認」
             {"program": e.program.name, "program_id": str(e.program.id), "weekday": weekday,
-             "start": f"{e.slot.start_time:%H:%M}", "end": f"{e.slot.end_time:%H:%M}", "band": e.slot.band_label,
-             "period": label}
+             "start": f"{e.slot.start_time:%H:%M}" if e.slot.time_confirmed else None,
+             "end": f"{e.slot.end_time:%H:%M}" if e.slot.time_confirmed else None, "times": e.times,
+             "band": e.slot.band_label, "note": e.slot.note, "period": label}
             for label, cells in grid.rows for weekday, cell in enumerate(cells) for e in cell
         ],
     }
@@ -115,8 +117,11 @@ async def get_program(program_id: FromPath[str], db: NamedDependency[AsyncSessio
 async def enrol(request: Request, program_id: FromPath[str], db: NamedDependency[AsyncSession]) -> dict[str, Any]:
     data = parse_enrolment(await _body(request), dt.date.today())
     rules = hook_rule_source(getattr(request.app.state, "plugins", None))
-    enrolment = await service.enrol(db, program_id, data, rules, request.scope["user"])
-    return {"id": str(enrolment.id), "program_id": str(enrolment.program_id), "rules": enrolment.eligibility_rules}
+    principal = request.scope["user"]
+    may_override = principal.has_role(*service.OVERRIDE_ROLES)
+    enrolment = await service.enrol(db, program_id, data, rules, principal, may_override=may_override)
+    return {"id": str(enrolment.id), "program_id": str(enrolment.program_id), "rules": enrolment.eligibility_rules,
+            "override_reason": enrolment.override_reason}
 
 
 @post("/sessions/{program_session_id:str}/attendance",

@@ -30,7 +30,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import counts
-from core.programs.models import Partner
+from core.businesses import count_by_business
+from core.programs.models import Attendance, CommunityActivity, Enrolment, Partner, Program, ProgramSession
 
 COUNT_KEYS = (
     "participation_participants",
@@ -72,3 +73,18 @@ async def counts_between(session: AsyncSession, first: dt.date, last: dt.date) -
         "community_participants": await counts.community_participants(session, first, last),
         "community_agencies": int(await session.scalar(partners(("agency", "business"), "community")) or 0),
     }
+
+
+async def programs_by_business(session: AsyncSession, fiscal_year: int) -> dict[str, int]:
+    """Programmes that held at least one (not cancelled) session in the 年度, under each of their 事業."""
+    start, end = period(fiscal_year)
+    held = select(ProgramSession.program_id).where(ProgramSession.held_on >= start, ProgramSession.held_on <= end,
+                                                   ProgramSession.status != "cancelled")
+    return await count_by_business(session, Program, Program.id.in_(held))
+
+
+async def activities_by_business(session: AsyncSession, fiscal_year: int) -> dict[str, int]:
+    """Community activities going on in the 年度 (started by its end, or start unknown, and not ended)."""
+    _start, end = period(fiscal_year)
+    return await count_by_business(session, CommunityActivity, CommunityActivity.status == "active",
+                                   or_(CommunityActivity.started_on.is_(None), CommunityActivity.started_on <= end))

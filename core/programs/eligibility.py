@@ -146,6 +146,7 @@ class Decision:
     eligible: bool
     reasons: tuple[str, ...] = ()
     rules: tuple[str, ...] = ()
+    overridable: bool = False  # refused only by guidance (概ね…): a coordinator may enrol with a recorded reason
 
 
 def age_range_rule(min_age: int | None, max_age: int | None, age: int | None) -> Decision | None:
@@ -176,9 +177,11 @@ async def decide(
     if program_code:
         answer = await source.check(tenant_id, program_code, facts)
         if answer is not None:
-            decisions.append(Decision(answer.eligible, tuple(answer.reasons), tuple(answer.rules)))
+            guidance_only = bool(answer.rules) and set(answer.rules) <= set(getattr(answer, "guidance", ()) or ())
+            decisions.append(Decision(answer.eligible, tuple(answer.reasons), tuple(answer.rules),
+                                      overridable=not answer.eligible and guidance_only))
     refused = [d for d in decisions if not d.eligible]
     if refused:
         return Decision(False, tuple(r for d in refused for r in d.reasons) or ("参加の条件を満たしていません。",),
-                        tuple(c for d in refused for c in d.rules))
+                        tuple(c for d in refused for c in d.rules), overridable=all(d.overridable for d in refused))
     return Decision(True, tuple(r for d in decisions for r in d.reasons), tuple(c for d in decisions for c in d.rules))

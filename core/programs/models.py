@@ -35,6 +35,7 @@ from sqlalchemy import (
     Time,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -84,6 +85,7 @@ class Program(TenantOwned, Timestamps, Base):
     source: Mapped[str] = mapped_column(String(40), default="")
     code: Mapped[str | None] = mapped_column(String(60))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    businesses: Mapped[list[str]] = mapped_column(ARRAY(String(20)), default=list, server_default="{}")  # the five 事業
 
     __table_args__ = (UniqueConstraint("tenant_id", "source", "code"), _fk("hub_id", "program_hub", "fk_program_hub"))
 
@@ -103,6 +105,7 @@ class Slot(TenantOwned, Timestamps, Base):
     valid_from: Mapped[dt.date | None] = mapped_column(Date)
     valid_until: Mapped[dt.date | None] = mapped_column(Date)
     code: Mapped[str | None] = mapped_column(String(60))  # catalog slot key, for idempotent installs
+    time_confirmed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))  # False: 時間は拠点で確認
 
     __table_args__ = (_fk("program_id", "program", "fk_program_slot_program"),)
 
@@ -147,6 +150,7 @@ class Enrolment(TenantOwned, Timestamps, Base):
     enrolled_on: Mapped[dt.date] = mapped_column(Date)
     ended_on: Mapped[dt.date | None] = mapped_column(Date)
     enrolled_by: Mapped[str] = mapped_column(String(64))
+    override_reason: Mapped[str | None] = mapped_column(String(500))  # enrolled outside guidance (概ね…): why
 
     __table_args__ = (_fk("program_id", "program", "fk_program_enrolment_program"),)
 
@@ -209,6 +213,7 @@ class CommunityActivity(TenantOwned, Timestamps, Base):
     grew_from_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # the activity this one grew out of
     description: Mapped[str] = mapped_column(String(2000), default="")
     status: Mapped[str] = mapped_column(String(20), default="active")  # active | ended
+    businesses: Mapped[list[str]] = mapped_column(ARRAY(String(20)), default=list, server_default="{}")  # the five 事業
 
     __table_args__ = (
         _fk("origin_hub_id", "program_hub", "fk_community_activity_hub"),

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from core.businesses import read_businesses
 from core.field_input import FieldReader, InputInvalid
 from core.programs.eligibility import Applicant
 from core.text_rules import text_problem
@@ -173,6 +174,14 @@ def parse_hub(data: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
+def _businesses(f: Fields, data: Mapping[str, Any], default: str | None) -> list[str]:
+    """The five 事業 the record belongs to; by default the one its kind names (参加支援 or 地域づくり)."""
+    businesses, error = read_businesses(data)
+    if error:
+        f.fail("businesses", error)
+    return businesses or ([default] if default else [])
+
+
 def parse_program(data: Mapping[str, Any]) -> dict[str, Any]:
     f = Fields(data)
     values = {
@@ -190,6 +199,7 @@ def parse_program(data: Mapping[str, Any]) -> dict[str, Any]:
     }
     if values["min_age"] is not None and values["max_age"] is not None and values["min_age"] > values["max_age"]:
         f.fail("max_age", "対象年齢の上限は下限以上にしてください。")
+    values["businesses"] = _businesses(f, data, values["kind"])
     f.done()
     return values
 
@@ -251,6 +261,7 @@ class EnrolmentInput:
     case_ref: str | None  # a case number (or id) as typed; ``service.enrol`` resolves and checks it
     enrolled_on: dt.date
     applicant: Applicant
+    override_reason: str | None = None  # why a coordinator enrols despite guidance (「概ね」) the person is outside
 
 
 KANA = re.compile(r"^[\u3041-\u3096\u30a1-\u30fa\u30fc\u30fb\s・ー]*$")
@@ -286,8 +297,9 @@ def parse_enrolment(data: Any, today: dt.date) -> EnrolmentInput:
         program_member=tuple(members),
         employment_prep_user=f.tristate("employment_prep_user", "就労準備支援事業の利用"),
     )
+    override = f.text("override_reason", "目安を外れて登録する理由", 500, required=False) or None
     f.done()
-    return EnrolmentInput(name, kana, case_ref or None, enrolled_on, applicant)
+    return EnrolmentInput(name, kana, case_ref or None, enrolled_on, applicant, override)
 
 
 @dataclass(frozen=True)
@@ -345,6 +357,7 @@ def parse_activity(data: Mapping[str, Any]) -> dict[str, Any]:
         "grew_from_id": f.uuid("grew_from_id", "元になった活動"),
         "description": f.text("description", "内容", 2000, required=False),
     }
+    values["businesses"] = _businesses(f, data, "community")
     f.done()
     return values
 

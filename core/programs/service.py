@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import delete, or_, select
@@ -42,6 +42,10 @@ from core.programs.schemas import (
     ValidationFailed,
 )
 from core.tenancy.context import current_tenant_id
+
+
+# who may enrol someone outside guidance (「概ね」) with a recorded reason: the coordinators of the tenant
+OVERRIDE_ROLES = ("coordinator", "tenant-admin")
 
 
 class ProgramError(Exception):
@@ -108,7 +112,7 @@ async def get_hub(session: AsyncSession, hub_id: Any) -> Hub:
 
 async def create_program(session: AsyncSession, values: dict[str, Any]) -> Program:
     await get_hub(session, values["hub_id"])
-    program = Program(**values)
+    program = Program(**{"businesses": [values.get("kind")], **values})  # by default the 事業 its kind names
     session.add(program)
     await session.flush()
     await record(session, AuditAction.CREATE, "program", program.id)
@@ -238,11 +242,15 @@ async def check_eligibility(session: AsyncSession, program: Program, data: Enrol
 
 
 async def enrol(session: AsyncSession, program_id: Any, data: EnrolmentInput,
-                rules: RuleSource | None = None, principal: Principal | None = None) -> Enrolment:
+                rules: RuleSource | None = None, principal: Principal | None = None, *,
+                may_override: bool = False) -> Enrolment:
     """Enrol a resident after the eligibility rules allowed it; raises ``NotEligible`` (nothing written) if not.
 
     A linked 相談ケース must be one ``principal`` may see, with a consent in force for 参加支援
-    (``participation_support``); otherwise ``ValidationFailed`` on ``case_number`` (nothing written)."""
+    (``participation_support``); otherwise ``ValidationFailed`` on ``case_number`` (nothing written).
+    A refusal by guidance alone (「概ね18歳～50歳」, ``Decision.overridable``) is not final: a coordinator
+    (``may_override``) enrols the person anyway by giving ``data.override_reason``, which the enrolment keeps.
+    """
     program = await get_program(session, program_id)
     case_id = None
     if data.case_ref:
@@ -253,12 +261,20 @@ async def enrol(session: AsyncSession, program_id: Any, data: EnrolmentInput,
         except CaseLinkRefused as exc:
             raise ValidationFailed([{"field": "case_number", "message": exc.message}]) from None
     decision = await check_eligibility(session, program, data, rules)
+    override = None
     if not decision.eligible:
-        raise NotEligible(decision)
+        if not (decision.overridable and may_override and data.override_reason):
+            if decision.overridable:
+                hint = ("この条件は目安です。コーディネーターが「目安を外れて登録する理由」を記入すれば登録できます。"
+                        if may_override or not data.override_reason else
+                        "目安を外れての登録は、コーディネーターまたは団体管理者が行います。")
+                decision = replace(decision, reasons=(*decision.reasons, hint))
+            raise NotEligible(decision)
+        override = data.override_reason
     enrolment = Enrolment(
         program_id=program.id, person_name=data.person_name, person_kana=data.person_kana, case_id=case_id,
         applicant=data.applicant.stored(), eligibility_rules=list(decision.rules), enrolled_on=data.enrolled_on,
-        enrolled_by=_actor(),
+        enrolled_by=_actor(), override_reason=override,
     )
     session.add(enrolment)
     await session.flush()
@@ -319,6 +335,7 @@ async def record_attendance(session: AsyncSession, session_id: Any, data: Attend
 
 # -- the weekly timetable --------------------------------------------------------------------------------------
 
+TIME_AT_HUB = "時間は拠点で確認"  # a slot whose source names only the half-day (Slot.time_confirmed is false)
 PERIODS = [("morning", "午前", dt.time(0, 0)), ("afternoon", "午後", dt.time(12, 0)), ("evening", "夜", dt.time(18, 0))]
 
 
@@ -337,6 +354,8 @@ class TimetableEntry:
 
     @property
     def times(self) -> str:
+        if not getattr(self.slot, "time_confirmed", True):
+            return TIME_AT_HUB
         return f"{self.slot.start_time:%H:%M}～{self.slot.end_time:%H:%M}"
 
 
@@ -377,7 +396,9 @@ class Installed:
 
 
 def _slot_key(slot: Any) -> str:
-    return f"{slot.start:%H%M}-{slot.end:%H%M}-{getattr(slot, 'label', '')}"
+    unconfirmed = "" if getattr(slot, "time_confirmed", True) else "-tbc"  # 時間は拠点で確認
+    note = getattr(slot, "note", "")  # a slot with its own remark stays apart from same-time slots without one
+    return f"{slot.start:%H%M}-{slot.end:%H%M}-{getattr(slot, 'label', '')}{unconfirmed}" + (f"-{note[:12]}" if note else "")
 
 
 async def install_catalog(session: AsyncSession, source: str, definitions: Sequence[Any]) -> Installed:
@@ -413,6 +434,7 @@ async def install_catalog(session: AsyncSession, source: str, definitions: Seque
             "drop_in": bool(getattr(definition, "drop_in", False)),
             "capacity": definition.capacity,
         }
+        values["businesses"] = [values["kind"]]  # a plugin's programme belongs to the 事業 its kind names
         program = await session.scalar(select(Program).where(Program.source == source,
                                                              Program.code == definition.code))
         if program is None:
@@ -435,9 +457,16 @@ async def install_catalog(session: AsyncSession, source: str, definitions: Seque
             entry = merged.setdefault(_slot_key(slot), {
                 "weekdays": set(), "start_time": slot.start, "end_time": slot.end,
                 "band_label": slot.label, "valid_from": slot.valid_from, "valid_until": slot.valid_until,
+                "time_confirmed": getattr(slot, "time_confirmed", True), "note": getattr(slot, "note", "")[:200],
             })
             entry["weekdays"].add(slot.weekday)
         existing = {s.code: s for s in await list_slots(session, [program.id]) if s.code}
+        # a catalog slot the catalog no longer has ends yesterday (its past sessions keep pointing at it)
+        yesterday = dt.date.today() - dt.timedelta(days=1)
+        for code, stale in existing.items():
+            if code not in merged and (stale.valid_until is None or stale.valid_until > yesterday):
+                stale.valid_until = yesterday
+                result.updated += 1
         for code, entry in merged.items():
             weekdays = sorted(entry.pop("weekdays"))
             slot = existing.get(code)
@@ -479,7 +508,7 @@ async def list_partners(session: AsyncSession) -> list[Partner]:
 
 async def add_activity(session: AsyncSession, values: dict[str, Any]) -> CommunityActivity:
     await _check_links(session, values)
-    activity = CommunityActivity(**values)
+    activity = CommunityActivity(**{"businesses": ["community"], **values})  # 地域づくり unless told otherwise
     session.add(activity)
     await session.flush()
     await record(session, AuditAction.CREATE, "community_activity", activity.id)

@@ -13,6 +13,7 @@ need_apt=()
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 fc-list 2>/dev/null | grep -qi 'Noto Sans CJK' || need_apt+=(fonts-noto-cjk)
 fc-list 2>/dev/null | grep -qi 'IPAexGothic' || need_apt+=(fonts-ipaexfont-gothic)  # TrueType, for printed documents
+command -v pdftoppm >/dev/null 2>&1 || need_apt+=(poppler-utils)  # tests render printed forms to PNG
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     log "apt-get install ${need_apt[*]}"

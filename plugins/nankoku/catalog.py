@@ -1,14 +1,25 @@
 """南国市's activity hub: its programmes and weekly timetable, as in the prefecture's briefing (seed document).
 
-Times the briefing states are used as they are: MORITO ROOM 月 10:00–16:00, カフェ・ド・ポム 火 8:45–12:00,
-独居高齢者の集い 水・金 14:00–18:00. The briefing's weekly sheet places the rest only by half-day (午前/午後); for
-those the times below are this plugin's assumptions, which the municipality edits after installing:
+Faithful to the source, nothing invented:
 
-- 子どもの学習支援 土・日: 午前 小学3～4年生（国語・算数） 10:00–12:00, 午後 小学5～6年生（国語・算数・理科・社会）
-  13:00–15:00 (the sheet shows 3–4年 on both mornings and 5–6年 in the afternoon);
-- つぐみアカデミー 水 午前 10:00–12:00 (on the sheet; the briefing gives no description);
-- 個別支援 木 午前 10:00–12:00, normally for the hub's members (※原則 拠点参加者 対象);
-- みんなの居場所 火 午後 13:00–16:00, a drop-in place counted by anonymous headcount.
+- Times are used only where the briefing's text states them: MORITO ROOM 月 10:00～16:00, カフェ・ド・ポム 火
+  8:45～12:00, 独居高齢者の集い 水・金 14:00～18:00.
+- Everything else is placed by the half-day cell of the briefing's weekly sheet (午前/午後) with
+  ``time_confirmed=False``: people see 「時間は拠点で確認」, and the slot's times are only the half-day's bounds
+  (午前 9:00～12:00, 午後 13:00～17:00) that put it in the right row. That is 子どもの学習の場 (土 午前 小学3～4年生,
+  日 午前 小学3～4年生, 日 午後 小学5～6年生), つぐみアカデミー (水 午前), 個別支援 (木 午前, ※原則 拠点参加者 対象)
+  and みんなの居場所 (火 午後).
+
+Where the sheet and the text disagree (noted on the slot, shown with it):
+
+- 独居高齢者の集い: the text says 水曜日・金曜日 14:00～18:00; the sheet puts it on 水 and **土** afternoons. The text
+  is followed (it gives times); the Friday slot says so.
+- MORITO ROOM: the text says 10:00～16:00; the sheet shows it only in the 月 morning cell.
+- 子どもの学習支援: the text says 〈土曜日・日曜日〉 without times or grades per day; the sheet has 小学3～4年生 on both
+  mornings and 小学5～6年生 only on the Sunday afternoon, which is what the slots follow.
+
+「概ね18歳～50歳」 (MORITO ROOM) is guidance, not a condition: ``rules.py`` marks it so, and a coordinator can enrol
+someone outside it with a recorded reason.
 
 Besides the public ``ProgramDefinition`` fields, ``HubProgram`` carries the programme's kind (参加支援/地域づくり),
 purpose, target group, content, whether it is a drop-in place, and its hub; the core catalog installer reads
@@ -52,8 +63,21 @@ def _t(text: str) -> dt.time:
     return dt.time.fromisoformat(text)
 
 
-def _slots(weekdays: tuple[int, ...], start: str, end: str, label: str = "") -> tuple[TimetableSlot, ...]:
-    return tuple(TimetableSlot(weekday=d, start=_t(start), end=_t(end), place=PLACE, label=label) for d in weekdays)
+def _slots(weekdays: tuple[int, ...], start: str, end: str, label: str = "",
+           note: str = "") -> tuple[TimetableSlot, ...]:
+    return tuple(TimetableSlot(weekday=d, start=_t(start), end=_t(end), place=PLACE, label=label, note=note)
+                 for d in weekdays)
+
+
+# The half-day cells of the weekly sheet, for slots whose times the briefing does not give.
+MORNING = ("09:00", "12:00")
+AFTERNOON = ("13:00", "17:00")
+
+
+def _half_day(weekdays: tuple[int, ...], half: tuple[str, str], label: str = "") -> tuple[TimetableSlot, ...]:
+    """Placed by the sheet's 午前/午後 cell only: shown as 「時間は拠点で確認」."""
+    return tuple(TimetableSlot(weekday=d, start=_t(half[0]), end=_t(half[1]), place=PLACE, label=label,
+                               time_confirmed=False) for d in weekdays)
 
 
 MON, TUE, WED, THU, FRI, SAT, SUN = range(7)
@@ -65,7 +89,7 @@ CATALOG: tuple[HubProgram, ...] = (
         purpose="ひきこもり・ニートの社会参加、対人関係構築及び親の不安解消",
         target_group="ニート、ひきこもりの方、または経験者（概ね18歳～50歳）",
         content="やりがいを見つけるプログラムや生活能力の向上、運動、自由な活動など",
-        slots=_slots((MON,), "10:00", "16:00"),
+        slots=_slots((MON,), "10:00", "16:00", note="資料の週間表では午前の欄のみ。時間は本文による"),
         eligibility=(EligibilityRule("age_18_50", "概ね18歳～50歳"),
                      EligibilityRule("withdrawal_history", "ニート、ひきこもりの方、または経験者")),
     ),
@@ -84,7 +108,8 @@ CATALOG: tuple[HubProgram, ...] = (
         purpose="南国市の独居高齢者の交流場作り、相互関係を結ぶことで孤立を防ぐ",
         target_group="65歳以上の要介護認定を受けていない方で、子どもがいない、または県外にいる方",
         content="買い物、生活支援、夕食を一緒に食べる等、孤立を防ぐ",
-        slots=_slots((WED, FRI), "14:00", "18:00", "65歳以上"),
+        slots=_slots((WED,), "14:00", "18:00", "65歳以上")
+        + _slots((FRI,), "14:00", "18:00", "65歳以上", note="資料の週間表では金曜ではなく土曜の午後。本文（水・金）に従う"),
         eligibility=(EligibilityRule("age_65", "65歳以上"),
                      EligibilityRule("no_care_certification", "要介護認定を受けていない"),
                      EligibilityRule("no_children_nearby", "子どもがいない、または県外にいる")),
@@ -95,25 +120,25 @@ CATALOG: tuple[HubProgram, ...] = (
         purpose="家庭学習の定着、学習を通して、自信や意欲を育む",
         target_group="塾に通っていない小学3～6年生",
         content="小学3～4年生（国語・算数）、小学5～6年生（国語・算数・理科・社会）、課外学習の実施（不定期）",
-        slots=_slots((SAT, SUN), "10:00", "12:00", "小学3～4年生（国語・算数）")
-        + _slots((SAT, SUN), "13:00", "15:00", "小学5～6年生（国語・算数・理科・社会）"),
+        slots=_half_day((SAT, SUN), MORNING, "小学3～4年生（国語・算数）")
+        + _half_day((SUN,), AFTERNOON, "小学5～6年生（国語・算数・理科・社会）"),
         eligibility=(EligibilityRule("grade_3_6", "小学3～6年生"),
                      EligibilityRule("no_cram_school", "塾に通っていない")),
     ),
     HubProgram(
         code=TSUGUMI_ACADEMY, name="つぐみアカデミー", field="other", place=PLACE,
-        description="", slots=_slots((WED,), "10:00", "12:00"),
+        description="", slots=_half_day((WED,), MORNING),
     ),
     HubProgram(
         code=INDIVIDUAL_SUPPORT, name="個別支援", field="other", place=PLACE,
         description="拠点参加者への個別の支援", purpose="拠点参加者への個別の支援",
-        target_group="原則として拠点の参加者", slots=_slots((THU,), "10:00", "12:00"),
+        target_group="原則として拠点の参加者", slots=_half_day((THU,), MORNING),
         eligibility=(EligibilityRule("hub_member", "原則として拠点の参加者"),),
     ),
     HubProgram(
         code=MINNA_NO_IBASHO, name="みんなの居場所", field="other", place=PLACE, kind="community", drop_in=True,
         description="誰でも気軽に立ち寄れる居場所", purpose="誰でも気軽に立ち寄れる居場所", target_group="どなたでも",
-        slots=_slots((TUE,), "13:00", "16:00"),
+        slots=_half_day((TUE,), AFTERNOON),
     ),
 )
 

@@ -17,15 +17,21 @@ from plugins.nankoku import catalog
 Person = Mapping[str, Any]
 
 
+# Rules the briefing words as guidance (「概ね」): a coordinator may enrol someone outside them, giving a reason.
+GUIDANCE = ("age_18_50",)
+
+
 def _result(failures: list[tuple[str, str]], passed: tuple[str, ...]) -> EligibilityResult:
     if failures:
-        return EligibilityResult(False, tuple(code for code, _ in failures), tuple(reason for _, reason in failures))
+        codes = tuple(code for code, _ in failures)
+        return EligibilityResult(False, codes, tuple(reason for _, reason in failures),
+                                 guidance=tuple(c for c in codes if c in GUIDANCE))
     return EligibilityResult(True, passed)
 
 
 def morito_room(person: Person) -> EligibilityResult:
-    """ニート、ひきこもりの方、または経験者（概ね18歳～50歳）. "概ね" leaves the edges to staff: 18–50 is checked
-    with no tolerance here, and staff can enrol an older person through the coordinator after discussion."""
+    """ニート、ひきこもりの方、または経験者（概ね18歳～50歳）. "概ね" is guidance: outside 18–50 the answer is a
+    refusal marked as guidance, which a coordinator may override with a recorded reason (the core keeps it)."""
     failures = []
     age = person.get("age")
     if age is None:

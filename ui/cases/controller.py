@@ -22,17 +22,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.auth import staff_directory
 from core.auth.principal import Role
-from core.cases import extensions, schemas, search, service, workflow
+from core.cases import assessment_sheet, extensions, schemas, search, service, workflow
+from core.documents import case_forms
 from core.cases.api import municipal_user
 from core.cases.schemas import ValidationFailed, today
 from core.cases.service import BreakGlassRequired, CaseError, Forbidden, NotFound
 from core.meetings import flow as meeting_flow
 from core.wareki import fiscal_year_label, fiscal_year_of
+from ui.cases import forms
 from ui.errors import respond
 from ui.page import flash, invalid_status, page_context, render
 
 EXTRAS_PREFIX = "extras."
-LIST_FIELDS = ("problems", "fields", "agency_ids", "meeting_kinds", "items", "purposes")
+LIST_FIELDS = ("problems", "fields", "agency_ids", "meeting_kinds", "items", "purposes", "issue_ids", "businesses")
 LABELS = {
     "status_labels": schemas.STATUS_LABELS, "field_labels": schemas.FIELD_LABELS, "route_labels": schemas.ROUTE_LABELS,
     "problem_labels": schemas.PROBLEM_LABELS, "sex_labels": schemas.SEX_LABELS, "suggested_tags": schemas.SUGGESTED_TAGS,
@@ -40,6 +42,8 @@ LABELS = {
     "next_step_labels": schemas.NEXT_STEP_LABELS, "meeting_kind_labels": schemas.MEETING_KIND_LABELS,
     "info_item_labels": schemas.INFO_ITEM_LABELS, "consent_method_labels": schemas.CONSENT_METHOD_LABELS,
     "referral_status_labels": schemas.REFERRAL_STATUS_LABELS, "assignee_role_labels": schemas.ASSIGNEE_ROLE_LABELS,
+    "business_names": schemas.BUSINESS_LABELS, "assessment_sections": assessment_sheet.SECTIONS,
+    "case_form_titles": case_forms.FORM_TITLES,
 }
 
 
@@ -217,6 +221,12 @@ class CasesController(Controller):
         except Forbidden as exc:
             return respond(request, 403, message=exc.message)
         return await self._case_page(request, db, case)
+
+    @get("/{case_id:uuid}/forms/{form_file:str}")
+    async def print_form(self, request: Request, case_id: FromPath[uuid.UUID], form_file: FromPath[str],
+                         db: NamedDependency[AsyncSession]) -> Response:
+        """帳票: 相談受付・申込票, アセスメントシート, 支援プラン, 評価シート, 終結記録 as PDF (ui/cases/forms.py)."""
+        return await forms.print_form(request, db, case_id, form_file, LABELS)
 
     async def _case_page(self, request, db, case, form: str | None = None, errors=None, values=None, status=200) -> Template:
         file = await service.case_file(db, case, _user(request))

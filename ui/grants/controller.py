@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.audit.trail import AuditAction, record
 from core.documents.pdf import PdfUnavailable, html_to_pdf
-from core.grants import service
+from core.grants import service, time_study
 from core.grants.api import (
     ADMIN_ROLES,
     EDIT_ROLES,
@@ -47,6 +47,7 @@ from core.grants.schemas import ValidationFailed
 from core.grants.service import LEDGERS, GrantError, Ledger
 from core.wareki import fiscal_year_label, fiscal_year_of
 from ui.errors import respond
+from ui.plans import pages as plan_pages
 from ui.page import flash, form_fields, invalid_status, page_context, render
 
 SEGMENTS = {segment: key for key, (segment, _) in LEDGER_PATHS.items()}
@@ -177,9 +178,11 @@ class GrantsController(Controller):
         entries = await service.list_entries(db, ledger, year.id)
         total = await service.ledger_total(db, ledger, year)
         default_day = min(max(dt.date.today(), year.starts_on), year.ends_on)
+        months, staff = await time_study.summary(db, year) if ledger is service.TIME else ([], [])
         context = await _context(
             request, year=year, year_label=fiscal_year_label(year.fiscal_year), ledger=ledger,
             segment=LEDGER_PATHS[ledger.key][0], entries=entries, total=total, errors=errors or [],
+            study_months=months, study_staff=staff,
             values=values or {"voucher_date": default_day.isoformat(), "period_month": default_day.strftime("%Y-%m")},
         )
         return render("grants/ledger.html", context, status)
@@ -202,6 +205,48 @@ class GrantsController(Controller):
             return Redirect(here, status_code=303)
         await flash(request, "success", f"{ledger.label}を登録しました。")
         return Redirect(here, status_code=303)
+
+    @post("/years/{year_id:str}/time-entries/import")
+    async def import_time_study(self, request: Request, year_id: FromPath[str], db: NamedDependency[AsyncSession]) -> Response:
+        """タイムスタディをCSVから取り込む: every row or none (core.grants.time_study)."""
+        year = await self._year_or_404(db, year_id)
+        if denied := _deny(request, EDIT_ROLES, "交付金の記録を登録できるのは、コーディネーターまたは団体管理者です。"):
+            return denied
+        upload = (await request.form()).get("file") if request.headers.get("content-type", "").startswith(
+            "multipart/form-data") else None
+        raw = await upload.read() if hasattr(upload, "read") else b""
+        try:
+            added = await time_study.import_csv(db, year.id, raw)
+        except ValidationFailed as exc:
+            return await self._ledger_page(request, db, service.TIME, year, exc.errors, None, invalid_status(request))
+        except GrantError as exc:
+            await flash(request, "error", exc.message)
+            return Redirect(f"/grants/years/{year.id}/time-entries", status_code=303)
+        await flash(request, "success", f"タイムスタディを{added:,}行取り込みました。")
+        return Redirect(f"/grants/years/{year.id}/time-entries", status_code=303)
+
+    # -- 実施計画 (ui/plans/pages.py) ------------------------------------------------------------------------
+
+    @get("/plans")
+    async def plans(self, request: Request, db: NamedDependency[AsyncSession],
+                    fiscal_year: FromQuery[str | None] = None) -> Response:
+        """The 年度 list, or with ``?fiscal_year=`` that 年度's plan (the year is in the query, not the path: it
+        names no object of the tenant)."""
+        if fiscal_year is None:
+            return await plan_pages.index(request, db)
+        return await plan_pages.year_page(request, db, plan_pages.read_year(fiscal_year))
+
+    @post("/plans")
+    async def plan_save(self, request: Request, db: NamedDependency[AsyncSession]) -> Response:
+        return await plan_pages.save(request, db)
+
+    @get("/plan-versions/{plan_id:str}/pdf")
+    async def plan_print(self, request: Request, plan_id: FromPath[str], db: NamedDependency[AsyncSession]) -> Response:
+        return await plan_pages.print_version(request, db, plan_id)
+
+    @post("/plan-versions/{plan_id:str}/send")
+    async def plan_send(self, request: Request, plan_id: FromPath[str], db: NamedDependency[AsyncSession]) -> Response:
+        return await plan_pages.send(request, db, plan_id)
 
     # -- corrections (one pair of routes per ledger: each ledger names its own entry parameter) -----------------
 
@@ -349,11 +394,17 @@ class GrantsController(Controller):
 
 
 class PrefectureGrantsController(Controller):
-    """県集計: spending per municipality and business across the 34, from the aggregate function only."""
+    """県集計: spending per municipality and business across the 34, from the aggregate function only; and the
+    実施計画 the municipalities sent (``/prefecture/grants/plans``)."""
 
     path = "/prefecture/grants"
     include_in_schema = False
     guards = [prefecture_only]
+
+    @get("/plans")
+    async def plans_sent(self, request: Request, db: NamedDependency[AsyncSession],
+                         fiscal_year: FromQuery[int | None] = None) -> Template:
+        return await plan_pages.prefecture_page(request, db, fiscal_year)
 
     @get("/")
     async def overview(self, request: Request, db: NamedDependency[AsyncSession],

@@ -45,7 +45,7 @@ from core.programs.schemas import (
     parse_resource,
     parse_slot,
 )
-from core.programs.service import NotEligible, ProgramError
+from core.programs.service import OVERRIDE_ROLES, NotEligible, ProgramError
 from core.wareki import fiscal_year_label
 from ui.errors import respond
 from ui.page import flash, invalid_status, page_context, render
@@ -279,10 +279,12 @@ class ProgramsController(Controller):
 
         async def work(form):
             return await service.enrol(db, program_id, parse_enrolment(form, dt.date.today()), rules,
-                                       request.scope["user"])
+                                       request.scope["user"],
+                                       may_override=request.scope["user"].has_role(*OVERRIDE_ROLES))
 
         return await self._program_action(request, db, program_id, EDIT_ROLES, "参加登録をする権限がありません。",
-                                          "enrol", work, lambda e: f"{e.person_name}さんを参加登録しました。")
+                                          "enrol", work, lambda e: f"{e.person_name}さんを参加登録しました。"
+                                          + ("（目安を外れての登録として理由を記録しました）" if e.override_reason else ""))
 
     # -- one session: attendance sheet and cancellation ---------------------------------------------------------
 

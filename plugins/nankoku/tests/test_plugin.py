@@ -20,6 +20,20 @@ def test_catalog_and_rules_for_nankoku_only(kyosei_plugin_app):  # noqa: F811
         assert {"program": "MORITO ROOM（モリトルーム）", "weekday": 0, "start": "10:00", "end": "16:00"}.items() <= next(
             s for s in slots if s["weekday"] == 0).items()
         assert sorted(s["weekday"] for s in slots if s["program"] == "独居高齢者の集い") == [2, 4]
+        tsugumi = next(s for s in slots if s["program"] == "つぐみアカデミー")
+        assert (tsugumi["weekday"], tsugumi["period"], tsugumi["start"], tsugumi["times"]) == (2, "午前", None,
+                                                                                             "時間は拠点で確認")
+        page = client.get(f"/programs/hubs/{hub['id']}").text
+        assert page.count("時間は拠点で確認") == 6 and "資料の週間表では金曜ではなく土曜の午後" in page
+
+        morito = next(p["id"] for p in client.get("/api/programs").json() if p["code"] == "morito_room")
+        older = {"person_name": "南国 三", "age": "55", "withdrawal_history": "yes"}
+        guided = client.post(f"/programs/{morito}/enrolments", follow_redirects=False, data=older)
+        assert guided.status_code == 422 and "目安を外れて登録する理由" in guided.text
+        overridden = client.post(f"/programs/{morito}/enrolments", follow_redirects=False,
+                                 data={**older, "override_reason": "親の会から紹介。本人の希望が強く、週1回から参加"})
+        assert overridden.status_code == 303
+        assert "親の会から紹介" in client.get(f"/programs/{morito}").text
 
         seniors = next(p["id"] for p in client.get("/api/programs").json() if p["code"] == "seniors_gathering")
         refused = client.post(f"/programs/{seniors}/enrolments", follow_redirects=False,

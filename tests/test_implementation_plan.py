@@ -1,0 +1,91 @@
+"""実施計画: written per 年度 in versions, figures filled from the system's counts (equal to what the prefecture
+sees for the same 年度), printable, and sent to the prefecture's page; refused for the wrong roles."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from core.cases.schemas import today
+from core.wareki import fiscal_year_of
+from tests.cases_support import intake_body, principal, unit_of_work
+from tests.sessions import login, open_session
+
+MUNICIPALITY = "394106"  # a tenant only this module uses: its cases are exactly the ones made here
+PREFECTURE = "390003"
+HTML = {"accept": "text/html"}
+
+
+@pytest.fixture()
+def six_cases(database_urls):
+    from core.cases import service as cases
+    from tenants.seed import seed_demo_tenants
+    from tests.conftest import run
+
+    run(seed_demo_tenants(database_urls.owner, codes=(MUNICIPALITY,)))
+
+    async def work(s):
+        for _ in range(6):
+            await cases.create_intake(s, intake_body(received_on=today().isoformat()), principal(MUNICIPALITY))
+
+    unit_of_work(database_urls, MUNICIPALITY, work)
+
+
+def test_a_plan_is_versioned_counted_printed_and_sent_to_the_prefecture(client, database_urls, six_cases):
+    year = fiscal_year_of(today())
+    staff = login(client, open_session(database_urls, MUNICIPALITY, ("staff",)))
+    refused = client.post("/grants/plans", data={"csrf_token": staff.csrf, "fiscal_year": year, "policy": "x"},
+                          headers=HTML)
+    assert refused.status_code == 403
+
+    admin = login(client, open_session(database_urls, MUNICIPALITY, ("tenant-admin",), display_name="高橋 誠"))
+    empty = client.post("/grants/plans", data={"csrf_token": admin.csrf, "fiscal_year": year, "policy": ""},
+                        headers=HTML)
+    assert empty.status_code == 422 and "少なくとも1つの項目" in empty.text
+    for text in ("断らない相談を町全体で", "断らない相談を町全体で進める"):
+        saved = client.post("/grants/plans", headers=HTML, follow_redirects=False, data={
+            "csrf_token": admin.csrf, "fiscal_year": year, "policy": text, "structure": "福祉課に包括化推進員1名",
+            "method_participation": "社協と協力事業者の開拓", "targets": "相談受付 年60件"})
+        assert saved.status_code == 303
+    page = client.get(f"/grants/plans?fiscal_year={year}", headers=HTML).text
+    assert "第2版" in page and "第1版" in page and "断らない相談を町全体で進める" in page
+    second = re.findall(r'href="/grants/plan-versions/([0-9a-f-]+)/pdf"', page)[0]  # newest version first
+
+    pdf = client.get(f"/grants/plan-versions/{second}/pdf")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    from tests.pdf_support import assert_fonts_embedded, pdf_text
+
+    assert_fonts_embedded(pdf.content)
+    text = pdf_text(pdf.content)
+    for heading in ("重層的支援体制整備事業実施計画", "基本方針", "実施体制", "参加支援事業の実施方法", "目標",
+                    "相談受付件数", "包括的相談支援事業"):
+        assert heading in text, heading
+    assert re.search(r"相談受付件数\s*6", text)
+    missing = "00000000-0000-0000-0000-000000000000"
+    assert client.get(f"/grants/plan-versions/{missing}/pdf", headers=HTML).status_code == 404
+
+    sent = client.post(f"/grants/plan-versions/{second}/send", data={"csrf_token": admin.csrf}, headers=HTML,
+                       follow_redirects=False)
+    assert sent.status_code == 303
+
+    prefecture = login(client, open_session(database_urls, PREFECTURE, ("prefecture-admin",)))
+    console = client.get(f"/prefecture/grants/plans?fiscal_year={year}", headers=HTML)
+    assert console.status_code == 200
+    assert "断らない相談を町全体で進める" in console.text and "第2版" in console.text
+
+    # one definition per count: the plan's figure is the count the prefecture's aggregate shows for the 年度
+    from core.grants import implementation_plan as plans
+    from core.prefecture.aggregates import monthly_aggregates
+
+    async def both(s):
+        tables = await monthly_aggregates(s, year)
+        return tables["consultations"].by_tenant.get(MUNICIPALITY), await plans.sent_to_prefecture(s, year)
+
+    aggregate, sent_plans = unit_of_work(database_urls, PREFECTURE, both)
+    mine = next(p for p in sent_plans if p.tenant_id == MUNICIPALITY)
+    assert mine.figures["implementation"]["consultations_received"] == 6 == aggregate
+    assert mine.figures["businesses"]["cases"]["consultation"] == 6
+
+    # a municipality reads no other municipality's plans through the prefecture's function
+    assert unit_of_work(database_urls, MUNICIPALITY, lambda s: plans.sent_to_prefecture(s, year)) == []
