@@ -103,9 +103,10 @@ async def list_programs(db: NamedDependency[AsyncSession]) -> list[dict[str, Any
 
 @get("/counts")
 async def counts(request: Request, db: NamedDependency[AsyncSession]) -> dict[str, Any]:
+    """The 実施計画 counts of a 年度 (``year``: the Western year it starts in) or of one month of it."""
     query = {k: v for k, v in request.query_params.items() if isinstance(v, str)}
     year, month = parse_period(query, dt.date.today())
-    return {"year": year, "month": month, "counts": await program_counts(db, year, month)}
+    return {"year": year, "fiscal_year": year, "month": month, "counts": await program_counts(db, year, month)}
 
 
 @get("/{program_id:str}")
