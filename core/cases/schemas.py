@@ -144,7 +144,7 @@ class Reader(FieldReader):
             else:
                 self.fail(name, f"{label}は、ひらがな・カタカナ・スペース・長音記号（ー）だけで入力してください。")
             return None
-        return normal
+        return value  # stored as typed (ﾔﾏﾀﾞ stays ﾔﾏﾀﾞ); search compares keys (core.text_rules.search_key)
 
     # dates ------------------------------------------------------------------------------------------------------
     def date(self, name: str, label: str, *, required: bool = False, not_future: bool = False,
