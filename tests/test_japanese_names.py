@@ -157,3 +157,26 @@ def test_migration_backfills_the_keys_of_existing_rows_and_indexes_them(pg_serve
     indexes = {r[0] for r in fetch(urls.owner, "SELECT indexname FROM pg_indexes WHERE indexdef LIKE '%gin_trgm_ops%'")}
     assert {"ix_person_tenant_id_name_key_trgm", "ix_person_tenant_id_kana_key_trgm",
             "ix_community_resource_tenant_id_name_key_trgm", "ix_staff_directory_tenant_id_display_name_key_trgm"} <= indexes
+
+
+# -- dates as people type them ----------------------------------------------------------------------------------
+
+
+def test_intake_dates_accept_wareki_and_refuse_iso_week_dates_with_both_forms_shown(database_urls):
+    who = principal(TENANT, ("staff",))
+
+    async def accepted(session):
+        case = await service.create_intake(session, intake_body(received_on="令和7年4月1日", members=[
+            {"name": "和暦 太郎", "kana": "われき たろう", "birth_date": "S47.4.1", "sex": "male"}]), who)
+        person = await session.get(Person, (TENANT, case.person_id))
+        return case.received_on.isoformat(), person.birth_date.isoformat()
+
+    assert unit_of_work(database_urls, TENANT, accepted, actor=who.sub) == ("2025-04-01", "1972-04-01")
+
+    async def refused(session):
+        await service.create_intake(session, intake_body(received_on="2026-W14-3"), who)
+
+    with pytest.raises(ValidationFailed) as error:
+        unit_of_work(database_urls, TENANT, refused, actor=who.sub)
+    message = next(e["message"] for e in error.value.errors if e["field"] == "received_on")
+    assert "2025-04-01" in message and "令和7年4月1日" in message
