@@ -6,6 +6,7 @@ Each answer must be a handled one (redirect, 4xx page), never a server error.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from urllib.parse import quote, unquote_to_bytes
@@ -171,3 +172,28 @@ def test_thirty_tag_boxes_on_the_form_are_refused_like_thirty_tags_in_the_api(cl
     assert response.status_code == 422
     assert "20個まで" in response.text
     assert fetch(database_urls.owner, "SELECT tags FROM support_case WHERE id = $1", case_id, tenant=TENANT)[0][0] == before
+
+
+def test_names_that_must_never_be_stored_are_refused_in_forms_and_json_alike(client, database_urls):
+    """BOM, bidi overrides, U+FFFD, C1 controls … in a name: the form re-renders with the Japanese message (422),
+    the API answers problem+json 422 naming the field, and no agency is written either way."""
+    from tests.db import fetch
+    from tests.japanese_input import REFUSED
+
+    session = login(client, open_session(database_urls, TENANT, ALL_ROLES))
+    before = fetch(database_urls.owner, "SELECT count(*) FROM agency", tenant=TENANT)[0][0]
+    for value, fragment in REFUSED:
+        if "\ud800" in value:  # a lone surrogate cannot be sent as form bytes at all (the guard's 400 covers those)
+            continue
+        form = client.post("/agencies", data={"name": value, "csrf_token": session.csrf}, follow_redirects=False)
+        assert form.status_code == 422 and fragment in form.text, (value, form.status_code)
+    for value, fragment in REFUSED:
+        api = client.post("/api/agencies", content=json.dumps({"name": value}).encode(),  # \ud800 as an escape
+                          headers={"x-csrf-token": session.csrf, "content-type": "application/json"})
+        if "\ud800" in value:  # the JSON decoder itself refuses a lone surrogate escape: the body is unreadable
+            assert api.status_code == 400 and api.json()["errors"][0]["field"] == "body"
+            continue
+        assert api.status_code == 422, (value, api.status_code)
+        assert any(e["field"] == "name" and (fragment in e["message"] or "制御文字" in e["message"])
+                   for e in api.json()["errors"]), (value, api.json())
+    assert fetch(database_urls.owner, "SELECT count(*) FROM agency", tenant=TENANT)[0][0] == before
