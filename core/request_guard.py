@@ -1,7 +1,8 @@
 """What a request may carry before any handler sees it: size, field count, read time, and bytes that are text.
 
-One ASGI middleware, outermost after the request id, answers problem+json in Japanese and never lets the request
-reach a handler (so nothing is stored) when:
+One ASGI middleware, after the request id and the security headers, refuses in Japanese and never lets the
+request reach a handler (so nothing is stored) — problem+json for API clients, the app's error page for a browser
+(``Accept: text/html`` or htmx) — when:
 
 - the query string, the path, a form field or a JSON body holds bytes that are not UTF-8 (``%FF``, the overlong
   ``%C0%AF``, an encoded surrogate ``%ED%A0%80``): **400**;
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes
 
 import msgspec
+from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -204,6 +206,12 @@ def request_guard_middleware(app: ASGIApp) -> ASGIApp:
             body, messages = await _read_body(receive, limits)
             check_body(headers.get(b"content-type", b"").decode("latin-1"), body, limits)
         except Refused as refused:
+            accept = headers.get(b"accept", b"")
+            if b"text/html" in accept or headers.get(b"hx-request"):
+                # a browser: the app's error page (ui/errors.py) shows the same Japanese text
+                messages = [e["message"] for e in refused.errors or [] if e["message"] != refused.detail]
+                raise HTTPException(status_code=refused.status, detail=" ".join([refused.detail, *messages]),
+                                    headers={"Connection": "close"} if refused.status in (408, 413) else None)
             await _answer(send, refused, request_id)
             return
 

@@ -197,3 +197,13 @@ def test_names_that_must_never_be_stored_are_refused_in_forms_and_json_alike(cli
         assert any(e["field"] == "name" and (fragment in e["message"] or "制御文字" in e["message"])
                    for e in api.json()["errors"]), (value, api.json())
     assert fetch(database_urls.owner, "SELECT count(*) FROM agency", tenant=TENANT)[0][0] == before
+
+
+def test_a_browser_gets_the_refusal_as_a_japanese_page(client, database_urls):
+    session = login(client, open_session(database_urls, TENANT, ALL_ROLES))
+    response = client.post("/agencies", content=f"name=%FF%FE&csrf_token={session.csrf}".encode(),
+                           headers={"content-type": "application/x-www-form-urlencoded", "accept": "text/html"})
+    assert response.status_code == 400 and response.headers["content-type"].startswith("text/html")
+    assert "文字として読めないバイト列" in response.text
+    page = client.get("/cases?q=%00", headers={"accept": "text/html"})
+    assert page.status_code == 422 and "制御文字" in page.text
