@@ -173,3 +173,21 @@ def parse_date(text: str) -> date:
     if day < era.start or (following is not None and day >= following.start):
         raise ValueError(f"{text!r} is not a day of {era_name}")
     return day
+
+
+_TIME = re.compile(r"(\d{1,2}):(\d{2})(:\d{2}(?:\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?")
+DATETIME_FORMS = "2026-04-01T10:00 または 令和8年4月1日 10:00"
+
+
+def parse_datetime(text: str) -> datetime:
+    """A date (``parse_date``: ISO or 和暦) and a time ``H:MM`` or ``HH:MM[:SS]``, joined by ``T`` or a space,
+    with an optional UTC offset; naive when none is given. ``2026-W14-3T10:00`` and a bare hour are refused."""
+    if not isinstance(text, str):
+        raise ValueError("not text")
+    normal = unicodedata.normalize("NFKC", text).strip()
+    match = re.fullmatch(r"(.+?)(?:T|\s+)(\S+)", normal)
+    time = _TIME.fullmatch(match[2]) if match else None
+    if time is None:
+        raise ValueError(f"not a date and time: {text!r}")
+    clock = f"{int(time[1]):02d}:{time[2]}{time[3] or ''}{time[4] or ''}"
+    return datetime.fromisoformat(f"{parse_date(match[1]).isoformat()}T{clock}")

@@ -136,3 +136,24 @@ def test_anything_else_is_refused(typed):
 
     with pytest.raises(ValueError):
         parse_date(typed)
+
+
+@pytest.mark.parametrize(("typed", "moment"), [
+    ("2026-04-01T10:00", "2026-04-01T10:00:00"),
+    ("2026-04-01 9:05", "2026-04-01T09:05:00"),
+    ("令和8年4月1日 10:00", "2026-04-01T10:00:00"),
+    ("R8.4.1 13:30", "2026-04-01T13:30:00"),
+    ("2026-04-01T10:00+09:00", "2026-04-01T10:00:00+09:00"),
+])
+def test_a_date_and_time_is_read_from_iso_or_wareki(typed, moment):
+    from core.wareki import parse_datetime
+
+    assert parse_datetime(typed).isoformat() == moment
+
+
+@pytest.mark.parametrize("typed", ["2026-W14-3T10:00", "2026-04-01T10", "2026-04-01", "2026-04-01T25:00", "10:00"])
+def test_other_dates_and_times_are_refused(typed):
+    from core.wareki import parse_datetime
+
+    with pytest.raises(ValueError):
+        parse_datetime(typed)
