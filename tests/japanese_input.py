@@ -29,8 +29,22 @@ NAME_FAMILIES: list[tuple[str, tuple[str, ...]]] = [
     ("さくらい しずか", ("櫻井 静香", "桜井 静香")),
     ("とくなが さとし", ("德永 聡", "徳永 聡")),
     ("まなべ かおり", ("眞鍋 香織", "真鍋 香織")),
+    ("やなぎた のぼる", ("栁田 昇", "柳田 昇")),
+    ("せと ゆい", ("瀨戸 結衣", "瀬戸 結衣")),
+    ("まきはら たかし", ("槇原 隆", "槙原 隆", "槙原 \uf9dc")),  # 隆 as the compatibility ideograph U+F9DC
+    ("はまだ さくら", ("濵田 さくら", "浜田 さくら")),
+    ("のざき りょう", ("野﨑 涼", "野崎 涼")),
+    ("ふじさわ まい", ("藤澤 舞", "藤沢 舞")),
+    ("くわばら いさむ", ("桒原 勇", "桑原 勇")),
+    ("ほうじょう まさこ", ("北條 政子", "北条 政子")),
+    ("おおつか じゅん", ("大\ufa10 純", "大塚 純")),  # 塚 as the compatibility ideograph U+FA10
     ("ぱく じゅん", ("ﾊﾟｸ ｼﾞｭﾝ", "パク ジュン", "ぱく じゅん")),
     ("すみす じょん", ("ＳＭＩＴＨ　Ｊｏｈｎ", "Smith John", "smith john")),
+]
+
+# Different names that must stay different (the 異体字 fold must not join them).
+DISTINCT_NAMES: list[tuple[str, str]] = [
+    ("渡部", "渡辺"), ("包", "判"), ("斉藤", "斎藤"), ("かき", "がき"), ("はは", "ぱぱ"),
 ]
 
 # Parts of names staff type: each finds every form of its family (partial match).

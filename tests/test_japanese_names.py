@@ -20,7 +20,7 @@ from core.cases.schemas import ValidationFailed
 from core.programs import service as programs
 from core.text_rules import search_key, text_problem
 from tests.cases_support import intake_body, principal, unit_of_work
-from tests.japanese_input import NAME_FAMILIES, PARTIAL_QUERIES, REFUSED
+from tests.japanese_input import DISTINCT_NAMES, NAME_FAMILIES, PARTIAL_QUERIES, REFUSED
 
 TENANT = "394017"
 
@@ -29,6 +29,11 @@ TENANT = "394017"
 def test_every_form_of_a_name_has_one_search_key(kana, forms):
     assert len({search_key(form) for form in forms}) == 1, [search_key(f) for f in forms]
     assert search_key(kana) != ""
+
+
+@pytest.mark.parametrize(("one", "other"), DISTINCT_NAMES)
+def test_different_names_keep_different_keys(one, other):
+    assert search_key(one) != search_key(other)
 
 
 def test_names_are_stored_exactly_and_every_form_finds_every_other(database_urls):
