@@ -12,7 +12,7 @@ import uuid
 import uuid_utils
 from collections.abc import AsyncIterator
 
-from sqlalchemy import DateTime, MetaData, String, event, func, text
+from sqlalchemy import DateTime, MetaData, String, event, func, inspect, text
 from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
@@ -41,8 +41,13 @@ def _refresh_search_keys(mapper, connection, target) -> None:
     A model lists its keys as ``__search_keys__ = {"name_key": "name", …}`` (key column: source column); a Core
     ``insert()``/``update()`` bypasses this and must pass the keys itself (see core/auth/staff_directory.py).
     """
-    for key_column, source in getattr(target, "__search_keys__", {}).items():
-        setattr(target, key_column, search_key(getattr(target, source)))
+    keys = getattr(target, "__search_keys__", None)
+    if not keys:
+        return
+    unloaded = inspect(target).unloaded  # an expired source was not changed; loading it here would block (async)
+    for key_column, source in keys.items():
+        if source not in unloaded:
+            setattr(target, key_column, search_key(getattr(target, source)))
 
 
 def new_id() -> uuid.UUID:

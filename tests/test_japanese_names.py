@@ -185,3 +185,21 @@ def test_intake_dates_accept_wareki_and_refuse_iso_week_dates_with_both_forms_sh
         unit_of_work(database_urls, TENANT, refused, actor=who.sub)
     message = next(e["message"] for e in error.value.errors if e["field"] == "received_on")
     assert "2025-04-01" in message and "令和7年4月1日" in message
+
+
+def test_a_renamed_person_is_found_by_the_new_name_only(database_urls):
+    who = principal(TENANT, ("staff",))
+
+    async def work(session):
+        member = {"name": "改名 前子", "kana": "かいめい まえこ", "birth_date": "1980-01-01", "sex": "female"}
+        case = await service.create_intake(session, intake_body(members=[member]), who)
+        person = await session.get(Person, (TENANT, case.person_id))
+        person.name = "髙島 後子"
+        await session.flush()
+        found = {q: case.person_id in {r.person.id for r in (await search.search_cases(
+            session, who, search.CaseQuery(q=q))).rows} for q in ("高島", "改名")}
+        return person.name_key, found
+
+    key, found = unit_of_work(database_urls, TENANT, work, actor=who.sub)
+    assert key == "高島後子"
+    assert found == {"高島": True, "改名": False}
