@@ -43,7 +43,7 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
             # Path only: query strings can carry search terms (names), which must never reach a log.
             log.info(
                 "request",
-                method=scope["method"],
+                method=scope.get("method_as_sent", scope["method"]),  # HEAD runs as GET (head_as_get)
                 path=scope["path"],
                 status=status,
                 duration_ms=round((time.perf_counter() - started) * 1000, 1),
@@ -65,4 +65,4 @@ def head_as_get(scope: Scope, send: Send) -> tuple[Scope, Send]:
             message = {**message, "body": b""}
         await send(message)
 
-    return {**scope, "method": "GET"}, send_headers_only
+    return {**scope, "method": "GET", "method_as_sent": "HEAD"}, send_headers_only
