@@ -45,7 +45,7 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
             # Path only: query strings can carry search terms (names), which must never reach a log.
             log.info(
                 "request",
-                method=scope["method"],
+                method=scope.get("method_as_sent", scope["method"]),  # HEAD runs as GET (head_as_get)
                 path=_SECRET_IN_PATH.sub(r"\1[secret]", scope["path"]),
                 status=status,
                 duration_ms=round((time.perf_counter() - started) * 1000, 1),
@@ -53,3 +53,18 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
             structlog.contextvars.clear_contextvars()
 
     return middleware
+
+
+def head_as_get(scope: Scope, send: Send) -> tuple[Scope, Send]:
+    """``HEAD`` wherever ``GET`` works (RFC 9110 §9.3.2): the request runs as GET and the body is dropped, so the
+    status and headers (Content-Length, Content-Type …) are exactly the GET's. Handlers declare GET only.
+
+    Called before routing (``core.app.KyoseiApp``): Litestar routes HEAD only to explicit ``@head`` handlers.
+    """
+
+    async def send_headers_only(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            message = {**message, "body": b""}
+        await send(message)
+
+    return {**scope, "method": "GET", "method_as_sent": "HEAD"}, send_headers_only

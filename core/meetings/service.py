@@ -40,6 +40,7 @@ from core.auth.principal import Principal, Role
 from core.businesses import Business, count_by_business, fiscal_year_bounds, read_businesses
 from core.cases import service as cases
 from core.text_rules import text_problem
+from core.wareki import DATETIME_FORMS, parse_datetime
 from core.cases import workflow
 from core.cases.models import SupportCase
 from core.cases.service import CaseError, Forbidden, NotFound, SharingRefused
@@ -114,11 +115,11 @@ def _when(data: Mapping[str, Any], key: str, label: str, errors: list, required=
     value = raw if isinstance(raw, dt.datetime) else None
     if isinstance(raw, str) and not text_problem(raw, label, 40, multiline=False):
         try:
-            value = dt.datetime.fromisoformat(raw.strip())
+            value = parse_datetime(raw)
         except ValueError:
             value = None
     if value is None:
-        errors.append({"field": key, "message": f"{label}は「2026-04-01T10:00」の形で入力してください。"})
+        errors.append({"field": key, "message": f"{label}は {DATETIME_FORMS} の形で入力してください。"})
         return None
     if value.year not in YEARS:
         errors.append({"field": key, "message": f"{label}は2000年から2100年までの日時を入力してください。"})
