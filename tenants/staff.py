@@ -38,6 +38,7 @@ from core.database import utc_now
 from core.field_input import FieldReader, InputInvalid
 from core.plugin_types import RoleDefinition
 from core.plugins.unit_of_work import ask_plugins
+from core.text_rules import search_key
 from infra.keycloak.admin import KeycloakAdminError
 from infra.keycloak.realm import MUNICIPAL_ROLES
 from tenants.directory import IdentityDirectory
@@ -181,7 +182,8 @@ async def list_staff(session: AsyncSession, directory: IdentityDirectory, tenant
     if unlisted:
         await session.execute(insert(StaffEntry).values([
             {"tenant_id": tenant_id, "user_sub": m.user_id, "username": m.username[:255] or m.user_id,
-             "display_name": (m.display_name or m.username or m.user_id)[:255]} for m in unlisted
+             "display_name": (m.display_name or m.username or m.user_id)[:255],
+             "display_name_key": search_key((m.display_name or m.username or m.user_id)[:255])} for m in unlisted
         ]).on_conflict_do_nothing(index_elements=["tenant_id", "user_sub"]))
     present = {m.user_id for m in staff}
     staff += [StaffMember(user_id=e.user_sub, username=e.username, display_name=e.display_name, enabled=False,
@@ -246,7 +248,7 @@ async def invite(session: AsyncSession, directory: IdentityDirectory, principal:
     await _apply_roles(directory, org_id, user_id, set(roles), options, groups, held)
     display = f"{family} {given}" if existing is None else _name(existing)
     stmt = insert(StaffEntry).values(tenant_id=tenant_id, user_sub=user_id, username=email, display_name=display[:255],
-                                     last_seen_at=None, retired_at=None)
+                                     display_name_key=search_key(display[:255]), last_seen_at=None, retired_at=None)
     await session.execute(stmt.on_conflict_do_update(index_elements=["tenant_id", "user_sub"],
                                                      set_={"retired_at": None}))
     await record(session, AuditAction.CREATE, "staff", user_id, reason="invited" if existing is None else "added")
@@ -316,7 +318,8 @@ async def retire(session: AsyncSession, directory: IdentityDirectory, principal:
         await _kc(directory.set_user_enabled, user_id, False)
     await _kc(directory.logout_user, user_id)
     stmt = insert(StaffEntry).values(tenant_id=tenant_id, user_sub=user_id, username=rep.get("username", user_id),
-                                     display_name=_name(rep)[:255], retired_at=utc_now())
+                                     display_name=_name(rep)[:255], display_name_key=search_key(_name(rep)[:255]),
+                                     retired_at=utc_now())
     await session.execute(stmt.on_conflict_do_update(index_elements=["tenant_id", "user_sub"],
                                                      set_={"retired_at": stmt.excluded.retired_at}))
     await record(session, AuditAction.UPDATE, "staff", user_id,
