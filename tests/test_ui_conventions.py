@@ -1,0 +1,67 @@
+"""Conventions every page shares (issue 19): styles in the stylesheet, the htmx error script on every page, the
+address bar kept on a re-rendered form (post/redirect/get under htmx), the favicon."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.sessions import login, open_session
+from ui.templating import STATIC_DIR, TEMPLATE_DIR
+
+HTML = {"accept": "text/html"}
+# Printed documents (WeasyPrint, no hx-boost) keep their own print styles.
+PRINT_TEMPLATES = {"grants/report_print.html", "meetings/minutes_pdf.html"}
+
+
+def test_no_page_template_carries_its_own_styles():
+    # hx-boost swaps only <body>: a <style> in a page's head was lost when the page was reached through the menu.
+    offenders = []
+    for path in TEMPLATE_DIR.rglob("*.html"):
+        name = path.relative_to(TEMPLATE_DIR).as_posix()
+        text = path.read_text(encoding="utf-8")
+        if name not in PRINT_TEMPLATES and ("<style" in text or re.search(r"{%\s*block head\s*%}.+?{%\s*endblock", text, re.S)
+                                            and name != "base.html"):
+            offenders.append(name)
+    assert offenders == []
+
+
+def test_every_class_the_old_page_styles_gave_is_in_the_stylesheet():
+    css = (STATIC_DIR / "kyosei.css").read_text(encoding="utf-8")
+    for cls in ("data-table", "panel", "timetable", "attendance-list", "cards", "status--closed", "phase--preparation",
+                "yen--negative", "field-error", "facts", "sub-nav"):
+        assert f".{cls}" in css, cls
+
+
+@pytest.fixture()
+def worker(client, database_urls):
+    return login(client, open_session(database_urls, "394017", ("staff",), display_name="中村 健"))
+
+
+def test_every_page_loads_the_htmx_error_script_and_the_favicon(client, worker):
+    page = client.get("/cases", headers=HTML)
+    assert '<script src="/static/kyosei.js" defer></script>' in page.text
+    script = client.get("/static/kyosei.js")
+    assert script.status_code == 200 and "通信できませんでした" in script.text and "htmx:beforeSwap" in script.text
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+    assert "<svg" in icon.text
+
+
+def test_a_form_refused_under_htmx_keeps_the_address_of_the_page_it_came_from(client, worker):
+    # the re-rendered form is answered 200 to htmx; without HX-Push-Url: false htmx put /cases (the POST URL) into
+    # the address bar and a reload asked GET /cases/new's form data from nowhere
+    answer = client.post("/cases", data={"csrf_token": worker.csrf, "members-0-name": ""},
+                         headers={**HTML, "HX-Request": "true", "HX-Boosted": "true"}, follow_redirects=False)
+    assert answer.status_code == 200 and 'id="form-errors"' in answer.text
+    assert answer.headers["hx-push-url"] == "false"
+
+
+def test_a_plain_get_and_a_redirected_post_leave_the_address_to_htmx(client, worker):
+    page = client.get("/cases/new", headers={**HTML, "HX-Request": "true"})
+    assert "hx-push-url" not in page.headers
+    # a refused post outside htmx (a plain browser) is no htmx matter either
+    plain = client.post("/cases", data={"csrf_token": worker.csrf, "members-0-name": ""}, headers=HTML,
+                        follow_redirects=False)
+    assert plain.status_code == 422 and "hx-push-url" not in plain.headers
