@@ -65,3 +65,22 @@ def test_a_plain_get_and_a_redirected_post_leave_the_address_to_htmx(client, wor
     plain = client.post("/cases", data={"csrf_token": worker.csrf, "members-0-name": ""}, headers=HTML,
                         follow_redirects=False)
     assert plain.status_code == 422 and "hx-push-url" not in plain.headers
+
+
+def duplicate_ids(html: str) -> list[str]:
+    ids = re.findall(r'\sid="([^"]+)"', html)
+    return sorted({i for i in ids if ids.count(i) > 1})
+
+
+def test_no_page_gives_two_elements_the_same_id(client, worker):
+    # two forms of one page sharing field names gave two controls id="f-agency_id": the second one's label named
+    # the first control, and the second control had no name for a screen reader
+    from tests.test_cases_pages import intake_form
+
+    created = client.post("/cases", data=intake_form(worker.csrf), headers=HTML, follow_redirects=False)
+    assert created.status_code == 303, created.text
+    for path in ("/cases", "/cases/new", created.headers["location"], "/programs", "/agencies", "/households",
+                 "/meetings", "/grants", "/resources"):
+        page = client.get(path, headers=HTML)
+        assert page.status_code == 200, path
+        assert duplicate_ids(page.text) == [], path

@@ -168,11 +168,13 @@ class ProgramsController(Controller):
     async def install_catalog(self, request: Request, db: NamedDependency[AsyncSession]) -> Response:
         if denied := _deny(request, ADMIN_ROLES, "プラグインの事業カタログを取り込めるのは団体管理者です。"):
             return denied
-        results = await service.install_plugin_catalogs(db, getattr(request.app.state, "plugins", None))
+        host = getattr(request.app.state, "plugins", None)
+        results = await service.install_plugin_catalogs(db, host)
         if not results:
             await flash(request, "info", "取り込める事業カタログはありません（有効なプラグインが提供していません）。")
         for plugin, done in results.items():
-            await flash(request, "success", f"{plugin} の事業カタログを取り込みました（拠点{done.hubs}件、事業"
+            label = host.plugins[plugin].info.display_name  # the plugin's own name is internal (nankoku)
+            await flash(request, "success", f"「{label}」の事業カタログを取り込みました（拠点{done.hubs}件、事業"
                                              f"{done.programs}件、時間枠{done.slots}件を追加、{done.updated}件を更新）。")
         return Redirect("/programs", status_code=303)
 
