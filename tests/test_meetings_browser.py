@@ -16,6 +16,7 @@ import re
 
 import pytest
 
+from tests.browser_checks import assert_journey_page, assert_refusal_visible
 from tests.conftest import keycloak_login, run
 from tests.test_meetings_pages import NAKATOSA, owner_fetch, set_nakatosa
 
@@ -85,7 +86,7 @@ def _decide(page, case_number: str, decision: str, note: str, shown: str) -> Non
 
 
 def test_nakatosa_chain_for_one_household_in_the_browser(page, live_app, nakatosa_ready, database_urls):
-    keycloak_login(page, live_app, "nakatosa.yamamoto")
+    keycloak_login(page, live_app, "nakatosa.yamamoto", audit=True)
 
     # 1. a consultation: intake with consent to share
     page.goto(f"{live_app}/cases/new")
@@ -123,10 +124,19 @@ def test_nakatosa_chain_for_one_household_in_the_browser(page, live_app, nakatos
     _put_on_agenda(page, case_id, case_number, "母の介護（未申請）、本人のひきこもり、収入なし")
     _decide(page, case_number, "refer_next", "ネットワーク会議で支援を検討", "次の会議で検討")
 
-    _prepare_support(database_urls, case_id)
+    assert_journey_page(page, live_app, f"/meetings/{core_id}")
 
     # 3. 安心生活応援ネットワーク会議: the agency's worker joins (typed: no account), the plan is agreed
     network_id = _schedule(page, live_app, "network_meeting", tomorrow + dt.timedelta(days=7), "中土佐町役場")
+    # before the consent covers this meeting the case cannot go on its agenda, and the page says why
+    page.fill("#a-search", "くれ いちろう")
+    page.check(f"#case-options input[name=case_id][value='{case_id}']")
+    page.fill("#a-issues", "支援の分担を決める")
+    page.click("#agenda button:has-text('議題に追加')")
+    assert_refusal_visible(page, "同意")
+    assert page.url.endswith(f"/meetings/{network_id}")
+    assert page.reload().status == 200
+    _prepare_support(database_urls, case_id)
     page.fill("#mm-name", "地域包括 担当者")
     page.fill("#mm-org", "中土佐町地域包括支援センター")
     page.click("#member-form button:has-text('参加者を追加')")
@@ -141,6 +151,9 @@ def test_nakatosa_chain_for_one_household_in_the_browser(page, live_app, nakatos
     row = page.wait_for_selector(f"section:has(h2:has-text('継続中のケース')) tbody tr:has-text('{case_number}')")
     assert "支援決定" in row.inner_text() and "プランに合意（支援決定）" in row.inner_text()
     assert row.query_selector("a[href^='/meetings/']").get_attribute("href") == f"/meetings/{network_id}"
+    assert_journey_page(page, live_app, page.url.removeprefix(live_app))
+    for path in ("/meetings", f"/meetings/{network_id}", f"/meetings/{network_id}/minutes"):
+        assert_journey_page(page, live_app, path)
 
     members = run(owner_fetch(database_urls.owner, NAKATOSA, "SELECT name, user_sub, confidentiality_ack_at "
                               "FROM meeting_member WHERE meeting_id = $1::uuid", core_id))

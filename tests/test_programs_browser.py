@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from tests.browser_checks import assert_accessible, assert_journey_page, assert_refusal_visible
 from tests.conftest import keycloak_login, run
 from tests.test_programs_service import in_tenant
 
@@ -45,10 +46,11 @@ def study_session(database_urls):
 
 def test_timetable_then_attendance_for_twenty(page, live_app, study_session):
     study_id, session_id = study_session
-    keycloak_login(page, live_app, "nankoku.tanaka")
+    keycloak_login(page, live_app, "nankoku.tanaka", audit=True)
     page.click("nav.site-nav >> text=事業・拠点")
     page.click("text=南国市 活動拠点")
     page.wait_for_selector("#timetable")
+    timetable = page.url.removeprefix(live_app)
     monday_morning = page.inner_text("td[data-weekday='0'][data-period='午前']")
     assert "MORITO ROOM" in monday_morning and "10:00～16:00" in monday_morning
     assert "独居高齢者の集い" in page.inner_text("td[data-weekday='4'][data-period='午後']")
@@ -70,8 +72,12 @@ def test_timetable_then_attendance_for_twenty(page, live_app, study_session):
     # A mistake is answered on the same page in Japanese, and the recorded attendance stays as it was.
     page.fill("#f-anonymous_headcount", "たくさん")
     page.click("#attendance-form button[type=submit]")
-    page.wait_for_selector("#form-errors")
-    assert "名前を記録しない参加者数は半角の整数で入力してください。" in page.inner_text("#form-errors")
+    assert_refusal_visible(page, "名前を記録しない参加者数は半角の整数で入力してください。")
+    assert_accessible(page, "attendance with errors")
     page.goto(f"{live_app}/programs/sessions/{session_id}/attendance")
     assert page.locator("input[name=present]:checked").count() == 20
     assert page.input_value("#f-anonymous_headcount") == "2"
+
+    for path in ("/programs", timetable, f"/programs/{study_id}", f"/programs/sessions/{session_id}/attendance",
+                 "/resources", "/programs/counts"):
+        assert_journey_page(page, live_app, path)
