@@ -84,3 +84,22 @@ def test_no_page_gives_two_elements_the_same_id(client, worker):
         page = client.get(path, headers=HTML)
         assert page.status_code == 200, path
         assert duplicate_ids(page.text) == [], path
+
+
+def test_download_names_are_japanese_with_an_ascii_fallback():
+    from urllib.parse import unquote
+
+    from core.documents.download import attachment
+
+    header = attachment("コア会議/定例_議事録_2026-12-01.pdf", "minutes-1.pdf")["Content-Disposition"]
+    fallback, encoded = header.split("; filename*=UTF-8''")
+    assert fallback == 'attachment; filename="minutes-1.pdf"'
+    assert unquote(encoded) == "コア会議_定例_議事録_2026-12-01.pdf"  # a slash cannot be in a file name
+    assert encoded.isascii() and " " not in encoded
+
+
+def test_the_case_list_download_has_one_charset_and_a_japanese_name(client, worker):
+    response = client.get("/cases/export.csv", headers=HTML)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    assert "filename*=UTF-8''%E6%94%AF%E6%8F%B4" in response.headers["content-disposition"]  # 支援ケース一覧_…

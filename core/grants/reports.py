@@ -65,6 +65,11 @@ class Report:
         return self.actual_shares if self.actual_shares is not None else self.budget_shares
 
     @property
+    def download_name(self) -> str:
+        """What the saved file is called: 中土佐町_令和8年度（2026年度）_実績報告書."""
+        return f"{self.tenant_name}_{self.year_label}_{self.title}"
+
+    @property
     def filename(self) -> str:
         return f"grant-{self.kind}-{self.year.fiscal_year}-{self.tenant_id}"
 

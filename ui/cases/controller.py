@@ -20,6 +20,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.documents.download import attachment
 from core.auth.principal import Role
 from core.cases import extensions, schemas, search, service, workflow
 from core.cases.api import municipal_user
@@ -130,11 +131,8 @@ class CasesController(Controller):
     async def export(self, request: Request, db: NamedDependency[AsyncSession]) -> Response:
         query = search.CaseQuery.from_params(request.query_params)
         data = await search.export_csv(db, _user(request), query)
-        name = f"支援ケース一覧_{today().isoformat()}.csv"
-        from urllib.parse import quote
-
-        return Response(data, media_type="text/csv; charset=utf-8", headers={
-            "Content-Disposition": f"attachment; filename=\"cases.csv\"; filename*=UTF-8''{quote(name)}"})
+        return Response(data, media_type="text/csv",  # Litestar adds the one charset=utf-8
+                        headers=attachment(f"支援ケース一覧_{today().isoformat()}.csv", "cases.csv"))
 
     @get("/new")
     async def new(self, request: Request, db: NamedDependency[AsyncSession]) -> Template:
