@@ -295,3 +295,21 @@ def test_community_activity_partner_and_resource_pages(nakatosa_staff):
     found = c.get("/resources?field=elderly&area=久礼", headers={"HX-Request": "true", "HX-Target": "resource-results"})
     assert found.status_code == 200 and "久礼の配食" in found.text and "<html" not in found.text
     assert "久礼の配食" not in c.get("/resources?field=child").text
+
+
+def test_a_programmes_form_asks_only_the_questions_of_its_eligibility_rules(nankoku_admin):
+    install(nankoku_admin)
+
+    def questions(code: str) -> set[str]:
+        page = nankoku_admin.get(f"/programs/{program_id(nankoku_admin, code)}").text
+        form = re.search(r'action="/programs/[^"]+/enrolments".*?</form>', page, re.S).group(0)
+        return set(re.findall(r'name="(resident|care_certified|has_children|children_in_prefecture|school_grade|'
+                              r'attends_cram_school|withdrawal_history|employment_prep_user|program_member)"', form))
+
+    assert questions("study_support") == {"school_grade", "attends_cram_school"}
+    assert questions("seniors_gathering") == {"care_certified", "has_children", "children_in_prefecture"}
+    # 「すでに参加している事業」 is picked by name from the municipality's programmes, not typed as a code
+    cafe = nankoku_admin.get(f"/programs/{program_id(nankoku_admin, 'cafe_de_pomme')}").text
+    assert questions("cafe_de_pomme") == {"resident", "employment_prep_user", "program_member"}
+    assert 'name="program_member" value="morito_room"> MORITO ROOM（モリトルーム）' in cafe
+    assert "例: morito_room" not in cafe

@@ -99,6 +99,30 @@ def _values(form) -> dict[str, str]:
     return {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
 
 
+async def _asked_facts(request: Request, program) -> frozenset[str] | None:
+    """The applicant facts this programme's eligibility rules read, so its form asks only those.
+
+    A programme from a plugin's catalog: the facts its rules declare (``EligibilityRule.asks``); ``None`` (ask
+    every question) when a rule declares none. A programme entered by hand has only its own age range.
+    """
+    if not program.source or not program.code:
+        return frozenset()
+    host = getattr(request.app.state, "plugins", None)
+    tenant_id = request.scope["user"].tenant_id
+    if host is None:
+        return None
+    for plugin_name, definitions in await host.call_each(tenant_id, "kyosei_program_catalog"):
+        if plugin_name != program.source:
+            continue
+        for definition in definitions:
+            if definition.code == program.code:
+                rules = tuple(definition.eligibility)
+                if any(not getattr(rule, "asks", ()) for rule in rules):
+                    return None
+                return frozenset(fact for rule in rules for fact in rule.asks)
+    return None
+
+
 async def _context(request: Request, active: str = "/programs", **extra: Any) -> dict[str, Any]:
     return await page_context(
         request, active=active, can_edit=_can(request, EDIT_ROLES), can_manage=_can(request, MANAGE_ROLES),
@@ -214,16 +238,20 @@ class ProgramsController(Controller):
             return _missing(request, exc)
 
     async def _program(self, request, db, program_id, errors=None, values=None, status=200, form_name="",
-                       refusal=None) -> Template:
+                       refusal=None, chosen=()) -> Template:
         program = await service.get_program(db, program_id)
         hub = await service.get_hub(db, program.hub_id)
         today = dt.date.today()
+        asks = await _asked_facts(request, program)
+        others = [p for p in await service.list_programs(db) if p.code and p.id != program.id] \
+            if asks is None or "program_member" in asks else []
         context = await _context(
             request, program=program, hub=hub, slots=await service.list_slots(db, [program.id]),
             roster=await service.roster(db, program.id), errors=errors or [], values=values or {},
             sessions=await service.list_sessions(db, program.id, today - dt.timedelta(days=14),
                                                  today + dt.timedelta(days=60)),
-            form_name=form_name, refusal=refusal,
+            form_name=form_name, refusal=refusal, asks=asks, member_programs=others,
+            chosen_members=set(chosen),
         )
         return render("programs/program.html", context, status)
 
@@ -232,6 +260,7 @@ class ProgramsController(Controller):
             return denied
         form = await _form(request)
         values = _values(form)
+        again = {"chosen": form.getall("program_member", [])} if hasattr(form, "getall") else {}
         try:
             await service.get_program(db, program_id)
         except ProgramError as exc:
@@ -240,13 +269,14 @@ class ProgramsController(Controller):
             async with db.begin_nested():
                 result = await work(form)
         except ValidationFailed as exc:
-            return await self._program(request, db, program_id, exc.errors, values, invalid_status(request), form_name)
+            return await self._program(request, db, program_id, exc.errors, values, invalid_status(request), form_name,
+                                       **again)
         except NotEligible as exc:
             return await self._program(request, db, program_id, [], values, invalid_status(request), form_name,
-                                       refusal=exc.reasons)
+                                       refusal=exc.reasons, **again)
         except ProgramError as exc:
             return await self._program(request, db, program_id, [{"field": exc.field or "form", "message": exc.message}],
-                                       values, invalid_status(request), form_name)
+                                       values, invalid_status(request), form_name, **again)
         await flash(request, "success", done(result))
         return Redirect(f"/programs/{program_id}", status_code=303)
 
