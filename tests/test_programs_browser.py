@@ -17,7 +17,7 @@ NANKOKU = "392049"
 
 @pytest.fixture()
 def study_session(database_urls):
-    """The plugin enabled for 南国市, its catalog installed, the next study-support session with 21 children."""
+    """The plugin enabled for 南国市, its catalog installed, the latest study-support session with 21 children."""
     from core.plugins import operator
     from core.programs import service
     from core.programs.eligibility import Applicant
@@ -32,11 +32,13 @@ def study_session(database_urls):
         await service.install_catalog(s, "nankoku", catalog.CATALOG)
         study = next(p for p in await service.list_programs(s) if p.code == catalog.STUDY_SUPPORT)
         today = dt.date.today()
-        await service.generate_sessions(s, study.id, today, today + dt.timedelta(days=21))
-        held = next(x for x in await service.list_sessions(s, study.id, today) if x.status == "scheduled")
+        # the latest session that has happened (attendance is taken for those only); study support is weekly
+        await service.generate_sessions(s, study.id, today - dt.timedelta(days=21), today)
+        held = [x for x in await service.list_sessions(s, study.id, today - dt.timedelta(days=21), today)
+                if x.status == "scheduled"][-1]
         for i in range(21):
             await service.enrol(s, study.id, EnrolmentInput(f"学習 児童{i:02d}", "がくしゅう", None,
-                                                            today - dt.timedelta(days=1),
+                                                            today - dt.timedelta(days=30),
                                                             Applicant(school_grade=5, attends_cram_school=False)))
         return str(study.id), str(held.id)
 

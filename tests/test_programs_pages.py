@@ -151,11 +151,11 @@ def test_attendance_for_twenty_children_in_one_submission(nankoku_admin, databas
     install(nankoku_admin)
     study = program_id(nankoku_admin, "study_support")
     generated = nankoku_admin.post(f"/programs/{study}/sessions", follow_redirects=False,
-                                   data={"csrf_token": nankoku_admin.csrf, "date_from": "2031-05-01",
-                                         "date_to": "2031-05-11"})
+                                   data={"csrf_token": nankoku_admin.csrf, "date_from": "2025-05-01",
+                                         "date_to": "2025-05-11"})
     assert generated.status_code == 303
     flash = nankoku_admin.get(generated.headers["location"]).text
-    # May 2031: Sat 3 and Sun 4 are 憲法記念日 and みどりの日; Sat 10 and Sun 11 are ordinary: 2 days × 2 bands.
+    # May 2025: Sat 3 and Sun 4 are 憲法記念日 and みどりの日; Sat 10 and Sun 11 are ordinary: 2 days × 2 bands.
     assert "開催回を4件作成しました" in flash and "05/03（憲法記念日）" in flash and "05/04（みどりの日）" in flash
 
     async def setup(s):
@@ -165,8 +165,8 @@ def test_attendance_for_twenty_children_in_one_submission(nankoku_admin, databas
         children = []
         for i in range(22):
             children.append((await service.enrol(s, study, EnrolmentInput(
-                f"児童 {i:02d}", "じどう", None, dt.date(2031, 4, 1), Applicant(school_grade=4, attends_cram_school=False)))).id)
-        first = (await service.list_sessions(s, study, dt.date(2031, 5, 10), dt.date(2031, 5, 10)))[0]
+                f"児童 {i:02d}", "じどう", None, dt.date(2025, 4, 1), Applicant(school_grade=4, attends_cram_school=False)))).id)
+        first = (await service.list_sessions(s, study, dt.date(2025, 5, 10), dt.date(2025, 5, 10)))[0]
         from sqlalchemy import text
 
         # Other tests may have enrolled children in the same catalog programme: the sheet lists them all.
@@ -196,9 +196,24 @@ def test_attendance_for_twenty_children_in_one_submission(nankoku_admin, databas
     assert bad.status_code == 422 and "名前を記録しない参加者数は半角の整数で入力してください。" in bad.text
     assert in_tenant(database_urls, NANKOKU, check) == (20, 3)  # nothing written
 
-    counts = nankoku_admin.get("/programs/counts?year=2031&month=5")
+    counts = nankoku_admin.get("/programs/counts?year=2025&month=5")
     assert counts.status_code == 200
     assert '<td data-key="participation_participants">20</td>' in counts.text
+
+    # a session that has not happened yet takes no attendance (it would count in the month's figures)
+    nankoku_admin.post(f"/programs/{study}/sessions", data={"csrf_token": nankoku_admin.csrf,
+                                                            "date_from": "2031-05-10", "date_to": "2031-05-11"})
+
+    async def future(s):
+        return str((await service.list_sessions(s, study, dt.date(2031, 5, 10), dt.date(2031, 5, 11)))[0].id)
+
+    later = in_tenant(database_urls, NANKOKU, future)
+    early = nankoku_admin.post(f"/programs/sessions/{later}/attendance", follow_redirects=False,
+                               data={"csrf_token": nankoku_admin.csrf, "present": children[:2],
+                                     "anonymous_headcount": "0"})
+    assert early.status_code == 409 and "まだ開催されていないため、出席を記録できません" in early.text
+    assert nankoku_admin.get("/programs/counts?year=2031&month=5").text.count(
+        '<td data-key="participation_participants">0</td>') == 1
 
 
 def test_nakatosa_sees_none_of_nankokus_programmes_or_rules(nankoku_admin, nakatosa_staff, database_urls):

@@ -19,6 +19,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.wareki import TOKYO
 from core.programs import service
 from core.programs.api import EDIT_ROLES, MANAGE_ROLES, READ_ROLES, ADMIN_ROLES
 from core.programs.counts import COUNT_KEYS, program_counts
@@ -345,7 +346,7 @@ class ProgramsController(Controller):
         try:
             async with db.begin_nested():
                 data = parse_attendance(form)
-                await service.record_attendance(db, held.id, data)
+                await service.record_attendance(db, held.id, data, today=dt.datetime.now(TOKYO).date())
         except ValidationFailed as exc:
             return await self._attendance(request, db, held.id, exc.errors, invalid_status(request), _values(form))
         except ProgramError as exc:
