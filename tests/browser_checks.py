@@ -11,7 +11,10 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import time
+from pathlib import Path
 
 from tests.conftest import PROJECT_ROOT
 
@@ -99,6 +102,7 @@ def assert_refusal_visible(page, text: str) -> None:
     region.wait_for(state="visible", timeout=10000)
     assert region.get_attribute("role") == "alert"
     assert region.evaluate("el => el === document.activeElement"), "focus did not move to the refusal"
+    screenshot(page, "refusal")
 
 
 def assert_journey_page(page, base_url: str, path: str) -> None:
@@ -108,6 +112,25 @@ def assert_journey_page(page, base_url: str, path: str) -> None:
     page.goto(base_url + path)
     assert_accessible(page, path)
     assert_same_look_by_menu(page, base_url, path)
+    screenshot(page, path)
+
+
+# -- screenshots for review (python -m infra.screenshots) --------------------------------------------------------
+_shots: dict[str, int] = {}
+_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f-]{27}")
+
+
+def screenshot(page, what: str) -> None:
+    """With ``KYOSEI_SCREENSHOTS=<folder>``: the visible 1280×800 page as ``<journey>-<nn>-<what>.png``."""
+    folder = os.environ.get("KYOSEI_SCREENSHOTS")
+    if not folder:
+        return
+    test = os.environ.get("PYTEST_CURRENT_TEST", "journey").split("::")[0]
+    journey = Path(test).stem.removeprefix("test_").removesuffix("_browser")
+    _shots[journey] = _shots.get(journey, 0) + 1
+    slug = re.sub(r"[^0-9A-Za-z぀-ヿ一-鿿_-]+", "_", _ID.sub("id", what)).strip("_") or "home"
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(Path(folder) / f"{journey}-{_shots[journey]:02d}-{slug}.png"))
 
 
 def assert_fits_320(page, base_url: str, path: str) -> None:

@@ -158,7 +158,8 @@ def browser():
 
 @pytest.fixture()
 def page(browser):
-    context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo")
+    # 1280×800: the desktop size the screenshots for review are taken at (python -m infra.screenshots)
+    context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo", viewport={"width": 1280, "height": 800})
     page = context.new_page()
     page.set_default_timeout(20000)
     try:

@@ -328,3 +328,19 @@ def test_a_programmes_form_asks_only_the_questions_of_its_eligibility_rules(nank
     assert questions("cafe_de_pomme") == {"resident", "employment_prep_user", "program_member"}
     assert 'name="program_member" value="morito_room"> MORITO ROOM（モリトルーム）' in cafe
     assert "例: morito_room" not in cafe
+
+
+def test_the_demo_seed_installs_the_catalog_with_the_plugin(database_urls):
+    # `kyosei run` seeds 南国市 with its plugin enabled: its programmes are there without an import by hand
+    from plugins import nankoku
+    from tenants.seed import install_bundled_catalog
+
+    async def codes(s):
+        return sorted(p.code for p in await service.list_programs(s) if p.source == "nankoku")
+
+    run(install_bundled_catalog(database_urls.owner, NANKOKU, nankoku))
+    installed = in_tenant(database_urls, NANKOKU, codes)
+    assert {"study_support", "morito_room", "seniors_gathering"} <= set(installed)
+    run(install_bundled_catalog(database_urls.owner, NANKOKU, nankoku))  # again: nothing doubled
+    assert in_tenant(database_urls, NANKOKU, codes) == installed
+    assert in_tenant(database_urls, NAKATOSA, codes) == []
