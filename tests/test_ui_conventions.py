@@ -103,3 +103,34 @@ def test_the_case_list_download_has_one_charset_and_a_japanese_name(client, work
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/csv; charset=utf-8"
     assert "filename*=UTF-8''%E6%94%AF%E6%8F%B4" in response.headers["content-disposition"]  # 支援ケース一覧_…
+
+
+def test_an_agencys_staff_member_is_picked_by_name_not_typed_as_an_id(client, database_urls):
+    from core.auth import staff_directory
+    from tests.cases_support import unit_of_work
+
+    admin = login(client, open_session(database_urls, "394017", ("staff", "coordinator"), display_name="山本 花子"))
+    created = client.post("/agencies", data={"csrf_token": admin.csrf, "name": "久礼地域包括支援センター",
+                                             "field": "elderly"}, headers=HTML, follow_redirects=False)
+    assert created.status_code == 303, created.text[:500]
+    agency = re.search(r'href="(/agencies/[0-9a-f-]{36})">久礼地域包括支援センター',
+                       client.get("/agencies", headers=HTML).text).group(1)
+
+    async def listed(session):
+        from sqlalchemy import insert
+
+        await session.execute(insert(staff_directory.StaffEntry).values(
+            tenant_id="394017", user_sub="sub-kubo-0001", display_name="久保 直子", kana="くぼ なおこ",
+            username="nakatosa.kubo"))
+
+    unit_of_work(database_urls, "394017", listed)
+    page = client.get(agency, headers=HTML).text
+    assert "職員のID" not in page and "Keycloak" not in page
+    found = client.get(agency + "?q=くぼ", headers=HTML).text
+    assert 'name="user_sub" value="sub-kubo-0001"> 久保 直子（くぼ なおこ）' in found
+
+    empty = client.post(agency + "/staff", data={"csrf_token": admin.csrf, "q": "くぼ"}, headers=HTML)
+    assert empty.status_code == 422 and "登録する職員を、氏名やふりがなで探して選んでください。" in empty.text
+    picked = client.post(agency + "/staff", data={"csrf_token": admin.csrf, "user_sub": "sub-kubo-0001"},
+                         headers=HTML)
+    assert picked.status_code == 200 and "<li>久保 直子</li>" in picked.text  # the name came from the directory

@@ -20,6 +20,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.auth import staff_directory
 from core.documents.download import attachment
 from core.auth.principal import Role
 from core.cases import extensions, schemas, search, service, workflow
@@ -483,8 +484,12 @@ class AgenciesController(Controller):
         except NotFound:
             raise NotFoundException(detail="機関が見つかりません。") from None
         staff = await service.agency_staff(db, agency.id)
+        # the staff member is picked by name or kana from the staff directory (nobody types a Keycloak id)
+        q = (request.query_params.get("q") or (values or {}).get("q") or "").strip()[:100]
+        found = await staff_directory.search(db, q) if q else []
         return render("cases/agency.html", await _context(request, "/agencies", agency=agency, staff=staff,
-                                                          errors=errors or [], values=values or {}), status)
+                                                          errors=errors or [], values=values or {}, q=q,
+                                                          found=found), status)
 
     @post("/{agency_id:uuid}/staff")
     async def add_staff(self, request: Request, agency_id: FromPath[uuid.UUID], db: NamedDependency[AsyncSession]) -> Response:
@@ -495,6 +500,9 @@ class AgenciesController(Controller):
         if not _user(request).has_role(*service.AGENCY_ADMIN_ROLES):
             return respond(request, 403, message="職員を登録できるのは、コーディネーターまたは団体管理者です。")
         form = await _form(request)
+        listed = await staff_directory.find(db, form.get("user_sub") or "") if form.get("user_sub") else None
+        if listed is not None and not form.get("display_name"):
+            form = {**form, "display_name": listed.display_name}
         try:
             async with db.begin_nested():
                 await service.add_agency_staff(db, agency, form)
