@@ -117,6 +117,9 @@ def assert_journey_page(page, base_url: str, path: str) -> None:
 
 # -- screenshots for review (python -m infra.screenshots) --------------------------------------------------------
 _shots: dict[str, int] = {}
+JOURNEY_NAMES = {"test_cases_browser": "1-intake", "test_meetings_browser": "2-meeting-chain",
+                 "test_programs_browser": "3-enrolment", "test_grants_browser": "4-grants-report",
+                 "test_prefecture_browser": "5-onboarding"}
 _ID = re.compile(r"[0-9a-f]{8}-[0-9a-f-]{27}")
 
 
@@ -125,8 +128,8 @@ def screenshot(page, what: str) -> None:
     folder = os.environ.get("KYOSEI_SCREENSHOTS")
     if not folder:
         return
-    test = os.environ.get("PYTEST_CURRENT_TEST", "journey").split("::")[0]
-    journey = Path(test).stem.removeprefix("test_").removesuffix("_browser")
+    test = Path(os.environ.get("PYTEST_CURRENT_TEST", "journey").split("::")[0]).stem
+    journey = JOURNEY_NAMES.get(test, test.removeprefix("test_"))
     _shots[journey] = _shots.get(journey, 0) + 1
     slug = re.sub(r"[^0-9A-Za-z぀-ヿ一-鿿_-]+", "_", _ID.sub("id", what)).strip("_") or "home"
     Path(folder).mkdir(parents=True, exist_ok=True)

@@ -172,16 +172,18 @@ def keycloak_login(page, base_url: str, username: str, password: str = DEMO_PASS
     """Through the real Keycloak login page: username first, then password (organizations are enabled).
 
     ``audit``: run axe-core (WCAG 2.0 AA) on both login steps too (tests/browser_checks.py)."""
-    from tests.browser_checks import assert_accessible
+    from tests.browser_checks import assert_accessible, screenshot
 
     page.goto(f"{base_url}/")
     if audit:
         assert_accessible(page, "Keycloak login: username step")
+        screenshot(page, "keycloak-username")
     page.fill("#username", username)
     page.click("#kc-login")
     page.wait_for_selector("#password")
     if audit:
         assert_accessible(page, "Keycloak login: password step")
+        screenshot(page, "keycloak-password")
     page.fill("#password", password)
     page.click("#kc-login")
     page.wait_for_url(f"{base_url}/**")

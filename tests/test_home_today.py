@@ -56,9 +56,22 @@ def test_a_coordinator_sees_the_new_consultation_without_a_worker_and_its_review
 def test_a_tenant_admin_sees_break_glass_plugin_errors_and_surveys(client, database_urls):
     login(client, open_session(database_urls, "394017", ("tenant-admin",), display_name="管理 太郎"))
     home = client.get("/", headers=HTML).text
-    for key in ("break-glass", "plugin-errors", "surveys"):
+    for key in ("setup", "break-glass", "plugin-errors", "surveys"):
         card(home, key)
     assert "見直し期限が近いケース" not in home  # not a case worker
+
+
+def test_a_new_municipalitys_first_admin_sees_the_setup_steps(client, database_urls):
+    # a municipality with nothing set up yet: its admin's home lists what to do first instead of an empty page
+    from tests.db import fetch
+
+    fetch(database_urls.owner, "INSERT INTO tenant (tenant_id, status) VALUES ('394106', 'active') "
+                               "ON CONFLICT (tenant_id) DO NOTHING")
+    login(client, open_session(database_urls, "394106", ("tenant-admin",), display_name="新任 管理者"))
+    home = client.get("/", headers=HTML).text
+    assert "表示する項目はまだありません" not in home
+    setup = card(home, "setup")
+    assert "関係機関を登録する" in setup and "交付金の年度を登録する" in setup and "職員にログインしてもらう" in setup
 
 
 def test_the_prefecture_sees_survey_deadlines_and_the_years_schedule(client, database_urls):

@@ -2,7 +2,8 @@
 
 - staff: their cases due for review, their next meetings, consents of their cases about to expire;
 - coordinators: new consultations (受付 not yet assessed) and open cases without a worker;
-- tenant admins: break-the-glass accesses to review, unacknowledged plugin errors, the prefecture's surveys to answer;
+- tenant admins: the first setup steps still to do (staff, agencies, grant year, plugins), break-the-glass accesses
+  to review, unacknowledged plugin errors, the prefecture's surveys to answer;
 - the prefecture: survey deadlines and the year's back-office schedule.
 
 Only case numbers, statuses and dates are shown (no names), so the page reads no personal data: opening a case
@@ -117,7 +118,26 @@ async def admin_cards(session: AsyncSession, request, tenant_id: str, today: dt.
     surveys = Card("surveys", "回答待ちの実態調査", "回答待ちの調査はありません。",
                    [Item(s.title, f"/survey/{s.id}", s.due_on, "期限超過" if s.due_on and s.due_on < today else "")
                     for s, _ in pending[:SHOWN]], "/survey")
-    return [glass, plugin_errors, surveys]
+    return [await setup_card(session, host, tenant_id), glass, plugin_errors, surveys]
+
+
+async def setup_card(session: AsyncSession, host, tenant_id: str) -> Card:
+    """A new municipality's first steps, each shown until it is done (a first admin's home is never empty)."""
+    from core.auth.staff_directory import StaffEntry
+    from core.cases.models import Agency
+    from core.grants.models import GrantFiscalYear
+
+    steps = []
+    if (await session.scalar(select(func.count()).select_from(StaffEntry)) or 0) < 2:  # the admin alone
+        steps.append(Item("職員にログインしてもらう", "/agencies",
+                          note="職員名簿には一度ログインした職員が載り、会議や機関で名前から選べます"))
+    if not await session.scalar(select(func.count()).select_from(Agency)):
+        steps.append(Item("関係機関を登録する", "/agencies", note="地域包括支援センター、社会福祉協議会など"))
+    if not await session.scalar(select(func.count()).select_from(GrantFiscalYear)):
+        steps.append(Item("交付金の年度を登録する", "/grants"))
+    if host is not None and host.plugins and not (await host.tenant_plugins(tenant_id)).enabled:
+        steps.append(Item("町のプラグインを有効にする", "/admin/plugins", note="事業カタログや会議の設定が入ります"))
+    return Card("setup", "はじめの設定", "はじめの設定はひととおり済んでいます。", steps)
 
 
 async def prefecture_cards(session: AsyncSession, today: dt.date) -> list[Card]:
