@@ -27,7 +27,9 @@ async def _cards(request: Request, db: AsyncSession) -> list[work.Card]:
     if principal.has_role("coordinator"):
         cards += await work.coordinator_cards(db, principal, STATUS_LABELS)
     if principal.has_role("tenant-admin"):
-        cards += await work.admin_cards(db, request, principal.tenant_id, today)
+        setup, *admin = await work.admin_cards(db, request, principal.tenant_id, today)
+        # a municipality still setting up sees its first steps first; once done, they wait at the end
+        cards = [setup, *cards, *admin] if setup.items else [*cards, *admin, setup]
     return cards
 
 

@@ -136,7 +136,7 @@ async def setup_card(session: AsyncSession, host, tenant_id: str) -> Card:
     if not await session.scalar(select(func.count()).select_from(GrantFiscalYear)):
         steps.append(Item("交付金の年度を登録する", "/grants"))
     if host is not None and host.plugins and not (await host.tenant_plugins(tenant_id)).enabled:
-        steps.append(Item("町のプラグインを有効にする", "/admin/plugins", note="事業カタログや会議の設定が入ります"))
+        steps.append(Item("市町村のプラグインを有効にする", "/admin/plugins", note="事業カタログや会議の設定が入ります"))
     return Card("setup", "はじめの設定", "はじめの設定はひととおり済んでいます。", steps)
 
 
