@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import asyncpg
 
 from infra.database.provision import connect
@@ -79,12 +81,14 @@ async def install_bundled_catalog(owner_url: str, tenant_id: str, module) -> Non
     from core.programs.service import install_catalog
     from core.tenancy.context import tenant_scope
 
+    # pluggy lets an implementation take fewer arguments than the hook offers
+    definitions = catalog(tenant_id=tenant_id) if "tenant_id" in inspect.signature(catalog).parameters else catalog()
     engine = create_engine(owner_url, pool_size=1)
     try:
         with tenant_scope(tenant_id):  # the session states the tenant; row-level security is forced for the owner too
             bind_actor("kyosei-seed")
             async with session_factory(engine)() as session, session.begin():
-                await install_catalog(session, module.PLUGIN.name, list(catalog(tenant_id=tenant_id)))
+                await install_catalog(session, module.PLUGIN.name, list(definitions or ()))
     finally:
         await engine.dispose()
 

@@ -53,3 +53,29 @@ def test_enabling_nankokus_plugin_installs_its_bundled_catalog(kyosei_plugin_app
         assert "「南国市 活動拠点」の事業カタログを取り込みました" in enabled.text
         programs = client.get("/programs", headers=BROWSER).text
         assert "MORITO ROOM" in programs
+
+
+def test_enabling_from_the_command_line_installs_the_catalog_too(database_urls, tmp_path):
+    import subprocess
+
+    from core.plugins import operator
+    from tests.conftest import run
+    from tests.db import fetch
+    from tests.test_cli import KYOSEI, cli_env
+
+    import plugins.nankoku as nankoku
+
+    tenant = "394106"  # a tenant of its own, so no other test's catalog is counted
+    fetch(database_urls.owner, "INSERT INTO tenant (tenant_id, status) VALUES ($1, 'active') ON CONFLICT DO NOTHING",
+          tenant)
+    run(operator.approve(database_urls.owner, nankoku.PLUGIN))
+    env = cli_env(DATABASE_URL=database_urls.owner, DATABASE_APP_URL=database_urls.app, KYOSEI_DATA_DIR=str(tmp_path),
+                  LOG_FORMAT="json")
+    try:
+        done = subprocess.run([KYOSEI, "plugins", "enable", tenant, "nankoku"], env=env, capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        programs = fetch(database_urls.owner, "SELECT code FROM program WHERE source = 'nankoku'", tenant=tenant)
+        assert "study_support" in {p["code"] for p in programs}
+    finally:
+        run(operator.set_enabled(database_urls.owner, tenant, "nankoku", False))
