@@ -134,3 +134,12 @@ def test_an_agencys_staff_member_is_picked_by_name_not_typed_as_an_id(client, da
     picked = client.post(agency + "/staff", data={"csrf_token": admin.csrf, "user_sub": "sub-kubo-0001"},
                          headers=HTML)
     assert picked.status_code == 200 and "<li>久保 直子</li>" in picked.text  # the name came from the directory
+
+
+def test_an_error_page_lists_messages_without_internal_field_keys():
+    from ui.templating import create_environment
+
+    page = create_environment().get_template("error.html").render(
+        status_code=400, errors=[{"key": "members[0].kana", "message": "ふりがなを入力してください。"}])
+    assert "ふりがなを入力してください。" in page
+    assert "members[0].kana" not in page
