@@ -98,7 +98,7 @@ def assert_same_look_by_menu(page, base_url: str, path: str) -> None:
 
 def assert_refusal_visible(page, text: str) -> None:
     """The server's refusal is on screen, in an alert region that holds the keyboard focus."""
-    region = page.locator(".action-refusal, #form-errors").filter(has_text=text).first
+    region = page.locator(".action-refusal, #form-errors, [data-refusal]").filter(has_text=text).first
     region.wait_for(state="visible", timeout=10000)
     assert region.get_attribute("role") == "alert"
     assert region.evaluate("el => el === document.activeElement"), "focus did not move to the refusal"

@@ -80,6 +80,21 @@ def test_timetable_then_attendance_for_twenty(page, live_app, study_session):
     assert page.locator("input[name=present]:checked").count() == 20
     assert page.input_value("#f-anonymous_headcount") == "2"
 
+    # Enrolment: the form asks only this programme's questions; a child outside its rule is refused on screen
+    page.goto(f"{live_app}/programs/{study_id}")
+    form = page.locator("form[action$='/enrolments']")
+    assert form.locator("[name=school_grade]").count() == 1 and form.locator("[name=care_certified]").count() == 0
+    form.locator("[name=person_name]").fill("学習 花子")
+    form.locator("[name=school_grade]").fill("2")
+    form.locator("input[name=attends_cram_school][value=no]").check()
+    form.locator("button[type=submit]").click()
+    assert_refusal_visible(page, "参加の条件を満たしていないため登録できません")
+    assert page.url == f"{live_app}/programs/{study_id}"
+    form = page.locator("form[action$='/enrolments']")
+    form.locator("[name=school_grade]").fill("4")
+    form.locator("button[type=submit]").click()
+    page.wait_for_selector("text=学習 花子さんを参加登録しました")
+
     for path in ("/programs", timetable, f"/programs/{study_id}", f"/programs/sessions/{session_id}/attendance",
                  "/resources", "/programs/counts"):
         assert_journey_page(page, live_app, path)

@@ -86,7 +86,8 @@
 
   function isFormPage(xhr) {
     // A form re-rendered with its errors carries the error summary; an error page does not.
-    return (xhr.responseText || "").indexOf('id="form-errors"') >= 0;
+    var text = xhr.responseText || "";
+    return text.indexOf('id="form-errors"') >= 0 || text.indexOf("data-refusal") >= 0;
   }
 
   document.addEventListener("htmx:beforeSwap", function (evt) {
@@ -110,8 +111,9 @@
   document.addEventListener("htmx:timeout", networkFailure);
 
   // After a swap, a form's error summary takes focus, so a screen reader reads it and the keyboard starts there.
+  // The summary of a form's errors, or a refusal the page itself shows (data-refusal, e.g. an eligibility refusal).
   function focusSummary() {
-    var summary = document.getElementById("form-errors");
+    var summary = document.querySelector("#form-errors, [data-refusal]");
     if (summary && document.activeElement !== summary && !summary.dataset.announced) {
       summary.dataset.announced = "1";
       summary.tabIndex = -1;
