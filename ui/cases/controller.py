@@ -20,6 +20,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.text_rules import text_problem
 from core.auth import staff_directory
 from core.documents.download import attachment
 from core.auth.principal import Role
@@ -485,7 +486,9 @@ class AgenciesController(Controller):
             raise NotFoundException(detail="機関が見つかりません。") from None
         staff = await service.agency_staff(db, agency.id)
         # the staff member is picked by name or kana from the staff directory (nobody types a Keycloak id)
-        q = (request.query_params.get("q") or (values or {}).get("q") or "").strip()[:100]
+        q = (request.query_params.get("q") or (values or {}).get("q") or "").strip()
+        if text_problem(q, "検索語", staff_directory.QUERY_MAX, multiline=False):
+            q = ""  # unusable search text (control characters, too long) searches for nothing, like the meeting picker
         found = await staff_directory.search(db, q) if q else []
         return render("cases/agency.html", await _context(request, "/agencies", agency=agency, staff=staff,
                                                           errors=errors or [], values=values or {}, q=q,
@@ -500,7 +503,9 @@ class AgenciesController(Controller):
         if not _user(request).has_role(*service.AGENCY_ADMIN_ROLES):
             return respond(request, 403, message="職員を登録できるのは、コーディネーターまたは団体管理者です。")
         form = await _form(request)
-        listed = await staff_directory.find(db, form.get("user_sub") or "") if form.get("user_sub") else None
+        sub = form.get("user_sub") or ""
+        # looked up only when it can be an id at all (hostile text is refused by add_agency_staff's validation)
+        listed = await staff_directory.find(db, sub) if sub and sub.isprintable() and len(sub) <= 64 else None
         if listed is not None and not form.get("display_name"):
             form = {**form, "display_name": listed.display_name}
         try:
