@@ -8,7 +8,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: setup run test test-fast fuzz clean
+.PHONY: setup run test test-fast fuzz clean screenshots
 
 $(STAMP): pyproject.toml ui/package.json ui/package-lock.json infra/scripts/bootstrap.sh
 	bash infra/scripts/bootstrap.sh
@@ -32,3 +32,7 @@ clean:
 # A fuller schemathesis run than CI's (200 generated requests per API operation).
 fuzz: setup
 	KYOSEI_FUZZ_EXAMPLES=200 $(BIN)/python -m pytest tests/test_api_fuzz.py $(PYTEST_ARGS)
+
+# Screenshots of the five journeys at 1280x800 for review, into docs/screenshots (runs their browser tests).
+screenshots: setup
+	$(BIN)/python -m infra.screenshots

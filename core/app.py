@@ -115,7 +115,7 @@ def create_app(
 
     from core.routes import route_handlers
     from ui.errors import exception_handlers, unexpected_exception_handler
-    from ui.page import page_context
+    from ui.page import address_bar_middleware, page_context
     from ui.templating import add_template_directory, static_files_router, template_config
 
     # Plugins: their template folders (searched after ui/templates), their pages under /plugins/<name>/ (404 for
@@ -129,7 +129,7 @@ def create_app(
                         *plugins.route_handlers(unexpected_exception_handler)],
         # Outermost first: the request id exists before authentication logs anything.
         # The request guard refuses oversized, slow and non-text requests before anything reads them.
-        middleware=[request_id_middleware, security_headers_middleware, request_guard_middleware,
+        middleware=[request_id_middleware, security_headers_middleware, request_guard_middleware, address_bar_middleware,
                     authentication_middleware],
         lifespan=[resources],
         dependencies={"db": Provide(provide_db_session), "plugins": Provide(provide_plugins, sync_to_thread=False)},

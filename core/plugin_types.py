@@ -211,11 +211,14 @@ class EligibilityRule:
     """One rule of a program's eligibility, in words people read (``"市内在住の65歳以上"``).
 
     ``code`` identifies the rule in an ``EligibilityResult``; the logic itself lives in the plugin's
-    ``kyosei_check_eligibility``.
+    ``kyosei_check_eligibility``. ``asks``: the applicant facts the rule reads (keys of the ``person`` mapping,
+    see ``core.programs.eligibility``), so the enrolment form asks only those; empty means "not declared" and the
+    form asks every question.
     """
 
     code: str
     description: str
+    asks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

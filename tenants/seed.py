@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import asyncpg
 
 from core.text_rules import search_key
@@ -65,10 +67,34 @@ async def seed_demo_plugins(owner_url: str) -> list[str]:
                 continue  # not bundled in this build
             await operator.approve(owner_url, module.PLUGIN)
             await operator.set_enabled(owner_url, tenant_id, name, True)
+            await install_bundled_catalog(owner_url, tenant_id, module)
             enabled.append(f"{name}@{tenant_id}")
     # the demo vendor account speaks for the vendor of the bundled plugins in the vendor seat
     await operator.add_vendor_user(owner_url, DEMO_VENDOR[1], DEMO_VENDOR[0])
     return enabled
+
+
+async def install_bundled_catalog(owner_url: str, tenant_id: str, module) -> None:
+    """The programmes a municipality's plugin brings (``kyosei_program_catalog``), installed with the plugin, as
+    enabling it on /admin/plugins does: staff see the hub and its timetable without a step by hand. Idempotent."""
+    catalog = getattr(module, "kyosei_program_catalog", None)
+    if catalog is None:
+        return
+    from core.audit.trail import bind_actor
+    from core.database import create_engine, session_factory
+    from core.programs.service import install_catalog
+    from core.tenancy.context import tenant_scope
+
+    # pluggy lets an implementation take fewer arguments than the hook offers
+    definitions = catalog(tenant_id=tenant_id) if "tenant_id" in inspect.signature(catalog).parameters else catalog()
+    engine = create_engine(owner_url, pool_size=1)
+    try:
+        with tenant_scope(tenant_id):  # the session states the tenant; row-level security is forced for the owner too
+            bind_actor("kyosei-seed")
+            async with session_factory(engine)() as session, session.begin():
+                await install_catalog(session, module.PLUGIN.name, list(definitions or ()))
+    finally:
+        await engine.dispose()
 
 
 # Readings of the demo users' names (Keycloak's demo realm carries none), so the member picker finds them by かな.

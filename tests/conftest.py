@@ -159,7 +159,8 @@ def browser():
 
 @pytest.fixture()
 def page(browser):
-    context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo")
+    # 1280×800: the desktop size the screenshots for review are taken at (python -m infra.screenshots)
+    context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo", viewport={"width": 1280, "height": 800})
     page = context.new_page()
     page.set_default_timeout(20000)
     try:
@@ -168,11 +169,22 @@ def page(browser):
         context.close()
 
 
-def keycloak_login(page, base_url: str, username: str, password: str = DEMO_PASSWORD) -> None:
-    """Through the real Keycloak login page: username first, then password (organizations are enabled)."""
+def keycloak_login(page, base_url: str, username: str, password: str = DEMO_PASSWORD, *, audit: bool = False) -> None:
+    """Through the real Keycloak login page: username first, then password (organizations are enabled).
+
+    ``audit``: run axe-core (WCAG 2.0 AA) on both login steps too (tests/browser_checks.py)."""
+    from tests.browser_checks import assert_accessible, screenshot
+
     page.goto(f"{base_url}/")
+    if audit:
+        assert_accessible(page, "Keycloak login: username step")
+        screenshot(page, "keycloak-username")
     page.fill("#username", username)
     page.click("#kc-login")
+    page.wait_for_selector("#password")
+    if audit:
+        assert_accessible(page, "Keycloak login: password step")
+        screenshot(page, "keycloak-password")
     page.fill("#password", password)
     page.click("#kc-login")
     page.wait_for_url(f"{base_url}/**")

@@ -44,4 +44,5 @@ CHROMIUM_ARGS = [
     "--disable-quic",
     "--no-first-run",
     "--disable-sync",
+    "--lang=ja-JP",  # the browser's own UI in Japanese too: date fields read 2026/11/30 as staff see them
 ]

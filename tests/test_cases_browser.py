@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from tests.browser_checks import (assert_accessible, assert_fits_320, assert_journey_page, assert_refusal_visible)
 from tests.conftest import keycloak_login
 
 pytestmark = [pytest.mark.slow, pytest.mark.keycloak, pytest.mark.browser]
@@ -50,8 +51,23 @@ def transition(page, to_status: str, reason: str | None = None) -> None:
 def test_a_household_from_intake_to_closure(page, live_app):
     today = dt.date.today().isoformat()
     page.add_init_script(SETTLE_COUNTER)
-    keycloak_login(page, live_app, "nakatosa.yamamoto")
-    page.goto(f"{live_app}/cases/new")
+    keycloak_login(page, live_app, "nakatosa.yamamoto", audit=True)
+    assert_journey_page(page, live_app, "/cases/new")
+
+    # Sent empty: the form comes back with its errors, the summary takes the focus and names whose field it is;
+    # the address stays on the form's page, so a reload shows the form again (no 405 for GET /cases).
+    page.fill("[name='members-1-kana']", "やまだ はな")
+    settled_after(page, lambda: page.click("button:has-text('受け付ける')"))
+    assert_refusal_visible(page, "入力内容を確認してください")
+    assert "本人：氏名を入力してください" in page.inner_text("#form-errors")
+    assert "世帯員 1：" in page.inner_text("#form-errors")
+    assert_accessible(page, "/cases/new with errors")
+    page.click("#form-errors a[href='#f-members-0-name']")
+    assert page.evaluate("document.activeElement.id") == "f-members-0-name"
+    assert page.url == f"{live_app}/cases/new"
+    assert page.reload().status == 200 and page.locator("form[action$='/cases']").count() == 1
+    page.fill("[name='members-1-kana']", "")
+
     for name, value in {
         "received_on": today, "receiving_staff": "山本 花子",
         "members-0-name": "山田 太郎", "members-0-kana": "やまだ たろう", "members-0-birth_date": "1972-04-01",
@@ -67,6 +83,16 @@ def test_a_household_from_intake_to_closure(page, live_app):
     page.wait_for_url(re.compile(r".*/cases/[0-9a-f-]{36}$"))
     case_url = page.url
     assert "山田 ハナ" in page.content()
+    assert_journey_page(page, live_app, case_url.removeprefix(live_app))
+
+    # The network drops while a record is sent: the form says so, with the focus on the message.
+    page.route("**/records", lambda route: route.abort())
+    form = page.locator("form[action$='/records']").first
+    form.locator("[name='body']").fill("送れなかった記録")
+    form.locator("button[type=submit]").click()
+    assert_refusal_visible(page, "通信できませんでした")
+    page.unroute("**/records")
+    form.locator("[name='body']").fill("")
 
     submit(page, "/assessments", {"assessed_on": today, "item-0-field": "poverty", "item-0-problem": "長期のひきこもり",
                                   "item-1-field": "elderly", "item-1-problem": "介護保険未申請"})
@@ -91,3 +117,8 @@ def test_a_household_from_intake_to_closure(page, live_app):
     page.goto(f"{live_app}/cases?q=やまだ はな")
     row = page.locator("tr", has=page.locator(f"a[href='{case_url.removeprefix(live_app)}']"))
     assert "終結" in row.inner_text() and "高齢" in row.inner_text() and "生活困窮" in row.inner_text()
+
+    for path in ("/cases", "/households", "/agencies"):
+        assert_journey_page(page, live_app, path)
+    assert_fits_320(page, live_app, "/cases")
+    assert_fits_320(page, live_app, "/cases/new")

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import pytest
 
+from tests.browser_checks import assert_accessible, assert_journey_page, assert_refusal_visible
 from tests.conftest import keycloak_login
 
 pytestmark = [pytest.mark.slow, pytest.mark.keycloak, pytest.mark.browser]
 
 
 def test_expenditure_entered_in_the_form_changes_the_report_total(page, live_app):
-    keycloak_login(page, live_app, "nakatosa.admin")
+    keycloak_login(page, live_app, "nakatosa.admin", audit=True)
+    assert_journey_page(page, live_app, "/grants")
+    page.goto(f"{live_app}/")
     page.click("nav.site-nav >> text=交付金")
     page.wait_for_selector("#f-fiscal_year")
 
@@ -45,7 +48,12 @@ def test_expenditure_entered_in_the_form_changes_the_report_total(page, live_app
     page.wait_for_selector("#entry-form form")
     page.fill("#f-amount", "12.5")
     page.click("#entry-form button[type=submit]")
-    page.wait_for_selector("#form-errors")
-    assert "支出額は0以上の整数" in page.inner_text("#form-errors")
+    assert_refusal_visible(page, "支出額は0以上の整数")
+    assert_accessible(page, "expenditure form with errors")
+    assert page.reload().status == 200  # the address stayed on the ledger page
     page.goto(report_url)
     assert page.inner_text("#actual-total") == "250,000円"
+
+    year = report_url.removeprefix(live_app).removesuffix("/reports")
+    for path in (year, f"{year}/expenditures", f"{year}/budget-lines", f"{year}/apportionment", f"{year}/reports"):
+        assert_journey_page(page, live_app, path)

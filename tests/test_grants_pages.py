@@ -124,7 +124,14 @@ def test_results_report_csv_reads_back_in_japanese(admin):
 
     response = admin.get(f"/grants/years/{year_id}/reports/results.csv")
     assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/csv")
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"  # one charset, not two
+    # saved under its Japanese name (RFC 6266 filename*), with an ASCII name for older clients
+    from urllib.parse import quote, unquote
+
+    disposition = response.headers["content-disposition"]
+    assert disposition.startswith('attachment; filename="grant-results-2049-394017.csv"; filename*=UTF-8\'\'')
+    assert unquote(disposition.split("''", 1)[1]).startswith("中土佐町_令和31年度（2049年度）_")
+    assert quote("中土佐町") in disposition
     raw = response.content
     assert raw.startswith(b"\xef\xbb\xbf")
     assert b"\r\n" in raw and b"\n" not in raw.replace(b"\r\n", b"")

@@ -19,6 +19,7 @@ import re
 
 import pytest
 
+from tests.browser_checks import assert_journey_page
 from tests.conftest import keycloak_login, run
 from tests.test_meetings_pages import NAKATOSA, owner_fetch, set_nakatosa
 
@@ -100,7 +101,7 @@ def _seat_coordinators(page, base: str) -> None:
 
 
 def test_nakatosa_chain_for_one_household_in_the_browser(page, live_app, nakatosa_ready, database_urls):
-    keycloak_login(page, live_app, "nakatosa.yamamoto")
+    keycloak_login(page, live_app, "nakatosa.yamamoto", audit=True)
     _seat_coordinators(page, live_app)
 
     # 1. a consultation
@@ -150,6 +151,8 @@ def test_nakatosa_chain_for_one_household_in_the_browser(page, live_app, nakatos
     assert offered == ["info_shared", "outreach_roles", "consent_approach", "refer_next"]  # no plan, no closure
     _decide(page, case_number, "refer_next", "ネットワーク会議で支援を検討", "次回検討（次の会議へ）")
 
+    assert_journey_page(page, live_app, f"/meetings/{core_id}")
+
     _prepare_support(database_urls, case_id)
 
     # 3. 安心生活応援ネットワーク会議: C leads; the household the core meeting picked is already on the agenda
@@ -185,6 +188,9 @@ def test_nakatosa_chain_for_one_household_in_the_browser(page, live_app, nakatos
     assert "久礼 一郎" in row.inner_text() and "支援決定" in row.inner_text()
     assert re.search(r"プランに合意（令和\d+年\d+月\d+日（\d{4}-\d{2}-\d{2}）", row.inner_text())
     assert row.query_selector("a[href^='/meetings/']").get_attribute("href") == f"/meetings/{network_id}"
+    assert_journey_page(page, live_app, page.url.removeprefix(live_app))
+    for path in ("/meetings", f"/meetings/{network_id}", f"/meetings/{network_id}/minutes"):
+        assert_journey_page(page, live_app, path)
 
     members = run(owner_fetch(database_urls.owner, NAKATOSA, "SELECT name, user_sub, confidentiality_ack_method "
                               "FROM meeting_member WHERE meeting_id = $1::uuid", core_id))

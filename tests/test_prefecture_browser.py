@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from tests.browser_checks import assert_accessible, assert_journey_page
 from tests.conftest import keycloak_login, run
 from tests.db import fetch
 
@@ -16,8 +17,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.keycloak]
 @pytest.mark.browser
 def test_prefecture_onboards_tano_and_its_admin_logs_in(page, live_app, keycloak_admin, database_urls):
     code, email = "393037", "admin@tano.example"
-    keycloak_login(page, live_app, "pref.admin")
-    page.goto(f"{live_app}/prefecture/onboarding")
+    keycloak_login(page, live_app, "pref.admin", audit=True)
+    for path in ("/", "/prefecture", "/prefecture/roadmap", "/prefecture/surveys", "/prefecture/schedule",
+                 "/prefecture/aggregates", "/prefecture/grants", "/admin/plugins", "/prefecture/onboarding"):
+        assert_journey_page(page, live_app, path)
     page.select_option("#f-code", code)
     page.fill("#f-admin_email", email)
     page.fill("#f-admin_name", "田野 一郎")
@@ -31,6 +34,7 @@ def test_prefecture_onboards_tano_and_its_admin_logs_in(page, live_app, keycloak
     assert "failed" not in outcomes.values(), page.inner_text("#report-steps")
     assert outcomes["tenant"] == "done"
     password = page.inner_text("#temporary-password").strip()
+    assert_accessible(page, "onboarding report")
     assert fetch(database_urls.owner, "SELECT status FROM tenant WHERE tenant_id = $1", code)[0]["status"] == "active"
 
     page.context.clear_cookies()  # leave as the prefecture; the new admin logs in on the same browser
@@ -40,6 +44,7 @@ def test_prefecture_onboards_tano_and_its_admin_logs_in(page, live_app, keycloak
     page.fill("#password", password)
     page.click("#kc-login")
     page.wait_for_selector("#password-new")  # Keycloak: the temporary password must be replaced
+    assert_accessible(page, "Keycloak: new password")
     page.fill("#password-new", "Tano-kyosei-2026!")
     page.fill("#password-confirm", "Tano-kyosei-2026!")
     page.click("input[type=submit], button[type=submit]")
@@ -47,6 +52,7 @@ def test_prefecture_onboards_tano_and_its_admin_logs_in(page, live_app, keycloak
     body = page.inner_text("body")
     assert "田野町" in body
     assert "実態調査の回答" in body  # a tenant admin's navigation
+    assert_journey_page(page, live_app, "/")
 
 
 def test_suspension_disables_the_real_keycloak_organization_and_resume_enables_it(keycloak, keycloak_admin, database_urls):

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from tests.browser_checks import assert_accessible, assert_journey_page, assert_refusal_visible
 from tests.conftest import keycloak_login, run
 from tests.test_programs_service import in_tenant
 
@@ -16,7 +17,7 @@ NANKOKU = "392049"
 
 @pytest.fixture()
 def study_session(database_urls):
-    """The plugin enabled for 南国市, its catalog installed, the next study-support session with 21 children."""
+    """The plugin enabled for 南国市, its catalog installed, the latest study-support session with 21 children."""
     from core.plugins import operator
     from core.programs import service
     from core.programs.eligibility import Applicant
@@ -31,11 +32,13 @@ def study_session(database_urls):
         await service.install_catalog(s, "nankoku", catalog.CATALOG)
         study = next(p for p in await service.list_programs(s) if p.code == catalog.STUDY_SUPPORT)
         today = dt.date.today()
-        await service.generate_sessions(s, study.id, today, today + dt.timedelta(days=21))
-        held = next(x for x in await service.list_sessions(s, study.id, today) if x.status == "scheduled")
+        # the latest session that has happened (attendance is taken for those only); study support is weekly
+        await service.generate_sessions(s, study.id, today - dt.timedelta(days=21), today)
+        held = [x for x in await service.list_sessions(s, study.id, today - dt.timedelta(days=21), today)
+                if x.status == "scheduled"][-1]
         for i in range(21):
             await service.enrol(s, study.id, EnrolmentInput(f"学習 児童{i:02d}", "がくしゅう", None,
-                                                            today - dt.timedelta(days=1),
+                                                            today - dt.timedelta(days=30),
                                                             Applicant(school_grade=5, attends_cram_school=False)))
         return str(study.id), str(held.id)
 
@@ -45,10 +48,11 @@ def study_session(database_urls):
 
 def test_timetable_then_attendance_for_twenty(page, live_app, study_session):
     study_id, session_id = study_session
-    keycloak_login(page, live_app, "nankoku.tanaka")
+    keycloak_login(page, live_app, "nankoku.tanaka", audit=True)
     page.click("nav.site-nav >> text=事業・拠点")
     page.click("text=南国市 活動拠点")
     page.wait_for_selector("#timetable")
+    timetable = page.url.removeprefix(live_app)
     monday_morning = page.inner_text("td[data-weekday='0'][data-period='午前']")
     assert "MORITO ROOM" in monday_morning and "10:00～16:00" in monday_morning
     assert "独居高齢者の集い" in page.inner_text("td[data-weekday='4'][data-period='午後']")
@@ -70,8 +74,27 @@ def test_timetable_then_attendance_for_twenty(page, live_app, study_session):
     # A mistake is answered on the same page in Japanese, and the recorded attendance stays as it was.
     page.fill("#f-anonymous_headcount", "たくさん")
     page.click("#attendance-form button[type=submit]")
-    page.wait_for_selector("#form-errors")
-    assert "名前を記録しない参加者数は半角の整数で入力してください。" in page.inner_text("#form-errors")
+    assert_refusal_visible(page, "名前を記録しない参加者数は半角の整数で入力してください。")
+    assert_accessible(page, "attendance with errors")
     page.goto(f"{live_app}/programs/sessions/{session_id}/attendance")
     assert page.locator("input[name=present]:checked").count() == 20
     assert page.input_value("#f-anonymous_headcount") == "2"
+
+    # Enrolment: the form asks only this programme's questions; a child outside its rule is refused on screen
+    page.goto(f"{live_app}/programs/{study_id}")
+    form = page.locator("form[action$='/enrolments']")
+    assert form.locator("[name=school_grade]").count() == 1 and form.locator("[name=care_certified]").count() == 0
+    form.locator("[name=person_name]").fill("学習 花子")
+    form.locator("[name=school_grade]").fill("2")
+    form.locator("input[name=attends_cram_school][value=no]").check()
+    form.locator("button[type=submit]").click()
+    assert_refusal_visible(page, "参加の条件を満たしていないため登録できません")
+    assert page.url == f"{live_app}/programs/{study_id}"
+    form = page.locator("form[action$='/enrolments']")
+    form.locator("[name=school_grade]").fill("4")
+    form.locator("button[type=submit]").click()
+    page.wait_for_selector("text=学習 花子さんを参加登録しました")
+
+    for path in ("/programs", timetable, f"/programs/{study_id}", f"/programs/sessions/{session_id}/attendance",
+                 "/resources", "/programs/counts"):
+        assert_journey_page(page, live_app, path)

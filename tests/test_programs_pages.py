@@ -79,7 +79,7 @@ def cells(html: str) -> dict[tuple[str, int], str]:
 
 def test_the_installed_catalog_shows_the_seeds_week(nankoku_admin, database_urls):
     first = install(nankoku_admin)
-    assert "nankoku の事業カタログを取り込みました" in first
+    assert "「南国市 活動拠点」の事業カタログを取り込みました" in first and "nankoku" not in first
     again = install(nankoku_admin)  # idempotent: nothing added the second time
     assert "拠点0件、事業0件、時間枠0件を追加、0件を更新" in again
 
@@ -154,8 +154,8 @@ def test_attendance_for_twenty_children_in_one_submission(nankoku_admin, databas
     install(nankoku_admin)
     study = program_id(nankoku_admin, "study_support")
     generated = nankoku_admin.post(f"/programs/{study}/sessions", follow_redirects=False,
-                                   data={"csrf_token": nankoku_admin.csrf, "date_from": "2031-05-01",
-                                         "date_to": "2031-05-11"})
+                                   data={"csrf_token": nankoku_admin.csrf, "date_from": "2025-05-01",
+                                         "date_to": "2025-05-11"})
     assert generated.status_code == 303
     flash = nankoku_admin.get(generated.headers["location"]).text
     # May 2031: Sat 3 and Sun 4 are 憲法記念日 and みどりの日; Sat 10 and Sun 11 are ordinary: the seed's sheet has
@@ -169,8 +169,8 @@ def test_attendance_for_twenty_children_in_one_submission(nankoku_admin, databas
         children = []
         for i in range(22):
             children.append((await service.enrol(s, study, EnrolmentInput(
-                f"児童 {i:02d}", "じどう", None, dt.date(2031, 4, 1), Applicant(school_grade=4, attends_cram_school=False)))).id)
-        first = (await service.list_sessions(s, study, dt.date(2031, 5, 10), dt.date(2031, 5, 10)))[0]
+                f"児童 {i:02d}", "じどう", None, dt.date(2025, 4, 1), Applicant(school_grade=4, attends_cram_school=False)))).id)
+        first = (await service.list_sessions(s, study, dt.date(2025, 5, 10), dt.date(2025, 5, 10)))[0]
         from sqlalchemy import text
 
         # Other tests may have enrolled children in the same catalog programme: the sheet lists them all.
@@ -200,9 +200,24 @@ def test_attendance_for_twenty_children_in_one_submission(nankoku_admin, databas
     assert bad.status_code == 422 and "名前を記録しない参加者数は半角の整数で入力してください。" in bad.text
     assert in_tenant(database_urls, NANKOKU, check) == (20, 3)  # nothing written
 
-    counts = nankoku_admin.get("/programs/counts?year=2031&month=5")
+    counts = nankoku_admin.get("/programs/counts?year=2025&month=5")
     assert counts.status_code == 200
     assert '<td data-key="participation_participants">20</td>' in counts.text
+
+    # a session that has not happened yet takes no attendance (it would count in the month's figures)
+    nankoku_admin.post(f"/programs/{study}/sessions", data={"csrf_token": nankoku_admin.csrf,
+                                                            "date_from": "2031-05-10", "date_to": "2031-05-11"})
+
+    async def future(s):
+        return str((await service.list_sessions(s, study, dt.date(2031, 5, 10), dt.date(2031, 5, 11)))[0].id)
+
+    later = in_tenant(database_urls, NANKOKU, future)
+    early = nankoku_admin.post(f"/programs/sessions/{later}/attendance", follow_redirects=False,
+                               data={"csrf_token": nankoku_admin.csrf, "present": children[:2],
+                                     "anonymous_headcount": "0"})
+    assert early.status_code == 409 and "まだ開催されていないため、出席を記録できません" in early.text
+    assert nankoku_admin.get("/programs/counts?year=2031&month=5").text.count(
+        '<td data-key="participation_participants">0</td>') == 1
 
 
 def test_nakatosa_sees_none_of_nankokus_programmes_or_rules(nankoku_admin, nakatosa_staff, database_urls):
@@ -299,3 +314,37 @@ def test_community_activity_partner_and_resource_pages(nakatosa_staff):
     found = c.get("/resources?field=elderly&area=久礼", headers={"HX-Request": "true", "HX-Target": "resource-results"})
     assert found.status_code == 200 and "久礼の配食" in found.text and "<html" not in found.text
     assert "久礼の配食" not in c.get("/resources?field=child").text
+
+
+def test_a_programmes_form_asks_only_the_questions_of_its_eligibility_rules(nankoku_admin):
+    install(nankoku_admin)
+
+    def questions(code: str) -> set[str]:
+        page = nankoku_admin.get(f"/programs/{program_id(nankoku_admin, code)}").text
+        form = re.search(r'action="/programs/[^"]+/enrolments".*?</form>', page, re.S).group(0)
+        return set(re.findall(r'name="(resident|care_certified|has_children|children_in_prefecture|school_grade|'
+                              r'attends_cram_school|withdrawal_history|employment_prep_user|program_member)"', form))
+
+    assert questions("study_support") == {"school_grade", "attends_cram_school"}
+    assert questions("seniors_gathering") == {"care_certified", "has_children", "children_in_prefecture"}
+    # 「すでに参加している事業」 is picked by name from the municipality's programmes, not typed as a code
+    cafe = nankoku_admin.get(f"/programs/{program_id(nankoku_admin, 'cafe_de_pomme')}").text
+    assert questions("cafe_de_pomme") == {"resident", "employment_prep_user", "program_member"}
+    assert 'name="program_member" value="morito_room"> MORITO ROOM（モリトルーム）' in cafe
+    assert "例: morito_room" not in cafe
+
+
+def test_the_demo_seed_installs_the_catalog_with_the_plugin(database_urls):
+    # `kyosei run` seeds 南国市 with its plugin enabled: its programmes are there without an import by hand
+    from plugins import nankoku
+    from tenants.seed import install_bundled_catalog
+
+    async def codes(s):
+        return sorted(p.code for p in await service.list_programs(s) if p.source == "nankoku")
+
+    run(install_bundled_catalog(database_urls.owner, NANKOKU, nankoku))
+    installed = in_tenant(database_urls, NANKOKU, codes)
+    assert {"study_support", "morito_room", "seniors_gathering"} <= set(installed)
+    run(install_bundled_catalog(database_urls.owner, NANKOKU, nankoku))  # again: nothing doubled
+    assert in_tenant(database_urls, NANKOKU, codes) == installed
+    assert in_tenant(database_urls, NAKATOSA, codes) == []

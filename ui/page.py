@@ -100,3 +100,36 @@ def render(template: str, context: dict[str, Any], status: int = 200) -> Templat
 def invalid_status(request: Request) -> int:
     """Bad input re-renders the form: 422 for a plain browser, 200 for htmx (which swaps only 2xx answers)."""
     return 200 if request.headers.get("hx-request") else 422
+
+
+# -- the address bar after an htmx form post ---------------------------------------------------------------------
+
+_KEEPS_ADDRESS = (b"hx-push-url", b"hx-replace-url", b"hx-redirect", b"hx-location", b"hx-refresh")
+
+
+def address_bar_middleware(app):
+    """Post/redirect/get for htmx: a form answered with a page (its errors, status 200/422) keeps the address bar.
+
+    htmx pushes the URL a boosted form was sent to, so the re-rendered form sat at the POST URL and a reload asked
+    for it with GET: 405 「この操作はできません」, or the browser offered to send the form again. A successful post
+    answers 303 to a GET page, which htmx follows and pushes; every other answer to a non-GET htmx request now says
+    ``HX-Push-Url: false``, so the address stays on the page the form came from and a reload simply shows it.
+    """
+
+    async def middleware(scope, receive, send):
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD"):
+            await app(scope, receive, send)
+            return
+        htmx = any(name == b"hx-request" for name, _ in scope["headers"])
+
+        async def send_keeping_address(message):
+            if htmx and message["type"] == "http.response.start" and not 300 <= message["status"] < 400:
+                headers = list(message.get("headers", []))
+                if not any(name.lower() in _KEEPS_ADDRESS for name, _ in headers):
+                    headers.append((b"hx-push-url", b"false"))
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        await app(scope, receive, send_keeping_address)
+
+    return middleware

@@ -28,6 +28,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.documents.download import attachment
 from core.auth.principal import Principal, Role
 from core.cases import consent_purposes, extensions, schemas, search, service
 from core.cases.schemas import ValidationFailed, parse_json_body
@@ -176,8 +177,7 @@ async def export_cases(request: Request, db: NamedDependency[AsyncSession]) -> R
     if query.errors:
         raise ValidationFailed(query.errors)
     data = await search.export_csv(db, _user(request), query)
-    return Response(data, media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": "attachment; filename=\"cases.csv\"; filename*=UTF-8''%E6%94%AF%E6%8F%B4%E3%82%B1%E3%83%BC%E3%82%B9%E4%B8%80%E8%A6%A7.csv"})
+    return Response(data, media_type="text/csv", headers=attachment("支援ケース一覧.csv", "cases.csv"))
 
 
 @get("/cases/counts", summary="月別件数（新規相談・プラン作成・終結、分野別）")

@@ -825,7 +825,9 @@ async def agency_staff(session: AsyncSession, agency_id: uuid.UUID) -> list[Agen
 
 async def add_agency_staff(session: AsyncSession, agency: Agency, data: Mapping[str, Any]) -> AgencyStaff:
     r = schemas.Reader(data)
-    sub = r.text("user_sub", "職員のID（Keycloak）", 64, required=True)
+    sub = r.text("user_sub", "職員", 64)
+    if not sub:
+        r.fail("user_sub", "登録する職員を、氏名やふりがなで探して選んでください。")
     name = r.text("display_name", "職員の氏名", schemas.MAX_NAME)
     r.done()
     staff = AgencyStaff(agency_id=agency.id, user_sub=sub, display_name=name)

@@ -78,6 +78,10 @@ def _set_enabled(tenant: str, name: str, enabled: bool) -> None:
             if status != "approved":
                 raise CommandFailed(f"{name} {plugin.info.version} is not approved (kyosei plugins approve)")
         asyncio.run(operator.set_enabled(urls.owner, tenant, name, enabled))
+        if enabled:  # its programme catalog comes with it, as on /admin/plugins (issue 19)
+            from tenants.seed import install_bundled_catalog
+
+            asyncio.run(install_bundled_catalog(urls.owner, tenant, plugin.obj))
     click.echo(f"{name} {'enabled' if enabled else 'disabled'} for {tenant}")
 
 

@@ -31,6 +31,7 @@ from core.programs import service
 from core.programs.counts import program_counts
 from core.programs.eligibility import hook_rule_source
 from core.field_input import parse_json_object
+from core.wareki import TOKYO
 from core.programs.schemas import ValidationFailed, parse_attendance, parse_enrolment, parse_period
 
 READ_ROLES = (Role.STAFF, Role.COORDINATOR, Role.TENANT_ADMIN, Role.AUDITOR)
@@ -130,7 +131,7 @@ async def enrol(request: Request, program_id: FromPath[str], db: NamedDependency
 async def attendance(request: Request, program_session_id: FromPath[str],
                      db: NamedDependency[AsyncSession]) -> dict[str, Any]:
     data = parse_attendance(await _body(request))
-    held = await service.record_attendance(db, program_session_id, data)
+    held = await service.record_attendance(db, program_session_id, data, today=dt.datetime.now(TOKYO).date())
     return {"id": str(held.id), "present": len(data.present), "anonymous_headcount": held.anonymous_headcount}
 
 

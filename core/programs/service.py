@@ -309,11 +309,19 @@ async def attendance_of(session: AsyncSession, session_id: uuid.UUID) -> set[uui
     return set(await session.scalars(select(Attendance.enrolment_id).where(Attendance.session_id == session_id)))
 
 
-async def record_attendance(session: AsyncSession, session_id: Any, data: AttendanceInput) -> ProgramSession:
-    """Replace the attendance of one session with ``data`` (one submission for the whole group)."""
+async def record_attendance(session: AsyncSession, session_id: Any, data: AttendanceInput, *,
+                            today: dt.date | None = None) -> ProgramSession:
+    """Replace the attendance of one session with ``data`` (one submission for the whole group).
+
+    ``today`` (the pages and the API pass Tokyo's date): a session after it has not happened, and attendance
+    recorded for it would count in the month's figures and the prefecture's aggregates.
+    """
     held = await get_session(session, session_id)
     if held.status == "cancelled":
         raise ProgramError(409, "中止になった開催回には出席を記録できません。")
+    if today is not None and held.held_on > today:
+        raise ProgramError(409, f"この開催回（{held.held_on:%Y-%m-%d}）はまだ開催されていないため、出席を記録できません。"
+                                "開催日以降に記録してください。")
     enrolled = {e.id for e in await roster(session, held.program_id, held.held_on)}
     strangers = data.present - enrolled
     if strangers:

@@ -325,7 +325,7 @@ def build_realm(csv_path: Path = CSV_PATH) -> dict:
         "quickLoginCheckMilliSeconds": 1000,
         "minimumQuickLoginWaitSeconds": 60,
         "organizationsEnabled": True,
-        "loginTheme": "keycloak.v2",
+        "loginTheme": "kyosei",  # keycloak.v2 with an accessibility repair (infra/keycloak/themes/kyosei)
         "internationalizationEnabled": True,
         "supportedLocales": ["ja", "en"],
         "defaultLocale": "ja",

@@ -52,6 +52,7 @@ KEYCLOAK_URL = (
 MIN_JAVA = 21
 REALM = "kochi"
 REALM_FILE = Path(__file__).with_name("realm-kochi.json")
+THEMES_DIR = Path(__file__).with_name("themes")
 DEFAULT_ADMIN_PASSWORD = "admin-dev-password"  # master realm bootstrap admin, loopback only
 
 # Build-time options baked into the image. Everything else is a runtime option passed by KeycloakServer.
@@ -390,6 +391,9 @@ class KeycloakServer:
         lib.symlink_to(image / "lib", target_is_directory=True)
         for name in ("providers", "themes"):
             (instance / name).mkdir(exist_ok=True)
+        # Kyosei's login theme (realm loginTheme "kyosei"); read from themes/ at start-up, no rebuild needed.
+        shutil.rmtree(instance / "themes" / "kyosei", ignore_errors=True)
+        shutil.copytree(THEMES_DIR / "kyosei", instance / "themes" / "kyosei")
         imports = instance / "data" / "import"
         shutil.rmtree(imports, ignore_errors=True)
         imports.mkdir(parents=True)

@@ -90,8 +90,8 @@ CATALOG: tuple[HubProgram, ...] = (
         target_group="ニート、ひきこもりの方、または経験者（概ね18歳～50歳）",
         content="やりがいを見つけるプログラムや生活能力の向上、運動、自由な活動など",
         slots=_slots((MON,), "10:00", "16:00", note="資料の週間表では午前の欄のみ。時間は本文による"),
-        eligibility=(EligibilityRule("age_18_50", "概ね18歳～50歳"),
-                     EligibilityRule("withdrawal_history", "ニート、ひきこもりの方、または経験者")),
+        eligibility=(EligibilityRule("age_18_50", "概ね18歳～50歳", asks=("age",)),
+                     EligibilityRule("withdrawal_history", "ニート、ひきこもりの方、または経験者", asks=("withdrawal_history",))),
     ),
     HubProgram(
         code=CAFE_DE_POMME, name="カフェ・ド・ポム（カフェ就労）", field="poverty", place=PLACE,
@@ -100,7 +100,8 @@ CATALOG: tuple[HubProgram, ...] = (
         target_group="地域住民、モリトルーム、生活困窮者就労準備支援事業の利用者",
         content="トースト、デザート、コーヒーなどを提供",
         slots=_slots((TUE,), "08:45", "12:00"),
-        eligibility=(EligibilityRule("resident_or_member", "地域住民、モリトルームの参加者、就労準備支援事業の利用者"),),
+        eligibility=(EligibilityRule("resident_or_member", "地域住民、モリトルームの参加者、就労準備支援事業の利用者",
+                                     asks=("resident", "program_member", "employment_prep_user")),),
     ),
     HubProgram(
         code=SENIORS_GATHERING, name="独居高齢者の集い", field="elderly", place=PLACE,
@@ -110,9 +111,10 @@ CATALOG: tuple[HubProgram, ...] = (
         content="買い物、生活支援、夕食を一緒に食べる等、孤立を防ぐ",
         slots=_slots((WED,), "14:00", "18:00", "65歳以上")
         + _slots((FRI,), "14:00", "18:00", "65歳以上", note="資料の週間表では金曜ではなく土曜の午後。本文（水・金）に従う"),
-        eligibility=(EligibilityRule("age_65", "65歳以上"),
-                     EligibilityRule("no_care_certification", "要介護認定を受けていない"),
-                     EligibilityRule("no_children_nearby", "子どもがいない、または県外にいる")),
+        eligibility=(EligibilityRule("age_65", "65歳以上", asks=("age",)),
+                     EligibilityRule("no_care_certification", "要介護認定を受けていない", asks=("care_certified",)),
+                     EligibilityRule("no_children_nearby", "子どもがいない、または県外にいる",
+                                     asks=("has_children", "children_in_prefecture"))),
     ),
     HubProgram(
         code=STUDY_SUPPORT, name="子どもの学習支援", field="child", place=PLACE,
@@ -122,8 +124,8 @@ CATALOG: tuple[HubProgram, ...] = (
         content="小学3～4年生（国語・算数）、小学5～6年生（国語・算数・理科・社会）、課外学習の実施（不定期）",
         slots=_half_day((SAT, SUN), MORNING, "小学3～4年生（国語・算数）")
         + _half_day((SUN,), AFTERNOON, "小学5～6年生（国語・算数・理科・社会）"),
-        eligibility=(EligibilityRule("grade_3_6", "小学3～6年生"),
-                     EligibilityRule("no_cram_school", "塾に通っていない")),
+        eligibility=(EligibilityRule("grade_3_6", "小学3～6年生", asks=("school_grade",)),
+                     EligibilityRule("no_cram_school", "塾に通っていない", asks=("attends_cram_school",))),
     ),
     HubProgram(
         code=TSUGUMI_ACADEMY, name="つぐみアカデミー", field="other", place=PLACE,
@@ -133,7 +135,7 @@ CATALOG: tuple[HubProgram, ...] = (
         code=INDIVIDUAL_SUPPORT, name="個別支援", field="other", place=PLACE,
         description="拠点参加者への個別の支援", purpose="拠点参加者への個別の支援",
         target_group="原則として拠点の参加者", slots=_half_day((THU,), MORNING),
-        eligibility=(EligibilityRule("hub_member", "原則として拠点の参加者"),),
+        eligibility=(EligibilityRule("hub_member", "原則として拠点の参加者", asks=("program_member",)),),
     ),
     HubProgram(
         code=MINNA_NO_IBASHO, name="みんなの居場所", field="other", place=PLACE, kind="community", drop_in=True,

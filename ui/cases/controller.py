@@ -20,7 +20,9 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.text_rules import text_problem
 from core.auth import staff_directory
+from core.documents.download import attachment
 from core.auth.principal import Role
 from core.cases import assessment_sheet, extensions, schemas, search, service, workflow
 from core.documents import case_forms
@@ -156,11 +158,8 @@ class CasesController(Controller):
     async def export(self, request: Request, db: NamedDependency[AsyncSession]) -> Response:
         query = search.CaseQuery.from_params(request.query_params)
         data = await search.export_csv(db, _user(request), query)
-        name = f"支援ケース一覧_{today().isoformat()}.csv"
-        from urllib.parse import quote
-
-        return Response(data, media_type="text/csv; charset=utf-8", headers={
-            "Content-Disposition": f"attachment; filename=\"cases.csv\"; filename*=UTF-8''{quote(name)}"})
+        return Response(data, media_type="text/csv",  # Litestar adds the one charset=utf-8
+                        headers=attachment(f"支援ケース一覧_{today().isoformat()}.csv", "cases.csv"))
 
     @get("/new")
     async def new(self, request: Request, db: NamedDependency[AsyncSession]) -> Template:
@@ -522,8 +521,14 @@ class AgenciesController(Controller):
         except NotFound:
             raise NotFoundException(detail="機関が見つかりません。") from None
         staff = await service.agency_staff(db, agency.id)
+        # the staff member is picked by name or kana from the staff directory (nobody types a Keycloak id)
+        q = (request.query_params.get("q") or (values or {}).get("q") or "").strip()
+        if text_problem(q, "検索語", staff_directory.QUERY_MAX, multiline=False):
+            q = ""  # unusable search text (control characters, too long) searches for nothing, like the meeting picker
+        found = await staff_directory.search(db, q) if q else []
         return render("cases/agency.html", await _context(request, "/agencies", agency=agency, staff=staff,
-                                                          errors=errors or [], values=values or {}), status)
+                                                          errors=errors or [], values=values or {}, q=q,
+                                                          found=found), status)
 
     @post("/{agency_id:uuid}/staff")
     async def add_staff(self, request: Request, agency_id: FromPath[uuid.UUID], db: NamedDependency[AsyncSession]) -> Response:
@@ -534,6 +539,11 @@ class AgenciesController(Controller):
         if not _user(request).has_role(*service.AGENCY_ADMIN_ROLES):
             return respond(request, 403, message="職員を登録できるのは、コーディネーターまたは団体管理者です。")
         form = await _form(request)
+        sub = form.get("user_sub") or ""
+        # looked up only when it can be an id at all (hostile text is refused by add_agency_staff's validation)
+        listed = await staff_directory.find(db, sub) if sub and sub.isprintable() and len(sub) <= 64 else None
+        if listed is not None and not form.get("display_name"):
+            form = {**form, "display_name": listed.display_name}
         try:
             async with db.begin_nested():
                 await service.add_agency_staff(db, agency, form)

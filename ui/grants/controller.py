@@ -18,6 +18,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.documents.download import attachment
 from core.audit.trail import AuditAction, record
 from core.documents.pdf import PdfUnavailable, html_to_pdf
 from core.grants import service, time_study
@@ -331,11 +332,8 @@ class GrantsController(Controller):
         year = await self._year_or_404(db, year_id)
         report = await self._report(request, db, year, self._report_kind(request))
         await record(db, AuditAction.EXPORT, "grant_report", year.id, reason=f"{report.kind}.csv")
-        return Response(
-            report_csv(report),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{report.filename}.csv"'},
-        )
+        return Response(report_csv(report), media_type="text/csv",  # Litestar adds the one charset=utf-8
+                        headers=attachment(f"{report.download_name}.csv", f"{report.filename}.csv"))
 
     @get(["/years/{year_id:str}/reports/application.pdf", "/years/{year_id:str}/reports/results.pdf"])
     async def report_pdf(self, request: Request, year_id: FromPath[str], db: NamedDependency[AsyncSession]) -> Response:
@@ -348,7 +346,7 @@ class GrantsController(Controller):
             return respond(request, 503, message="PDFを作成できませんでした。CSVをご利用いただくか、時間をおいてお試しください。")
         await record(db, AuditAction.EXPORT, "grant_report", year.id, reason=f"{report.kind}.pdf")
         return Response(pdf, media_type="application/pdf",
-                        headers={"Content-Disposition": f'attachment; filename="{report.filename}.pdf"'})
+                        headers=attachment(f"{report.download_name}.pdf", f"{report.filename}.pdf"))
 
     # -- helpers ------------------------------------------------------------------------------------------------
 

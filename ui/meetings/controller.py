@@ -28,6 +28,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.documents.download import attachment
 from core.audit.trail import AuditAction, record
 from core.auth import staff_directory
 from core.cases import search as case_search
@@ -382,8 +383,8 @@ class MeetingsController(Controller):
         except PdfUnavailable:
             return respond(request, 503, message="PDFを作成できませんでした。時間をおいてお試しください。")
         await record(db, AuditAction.EXPORT, "meeting", meeting.id, reason="minutes.pdf")
-        return Response(pdf, media_type="application/pdf",
-                        headers={"Content-Disposition": f'attachment; filename="minutes-{meeting.id}.pdf"'})
+        name = f"{meeting.title}_議事録_{meeting.starts_at.astimezone(JST):%Y-%m-%d}.pdf"
+        return Response(pdf, media_type="application/pdf", headers=attachment(name, f"minutes-{meeting.id}.pdf"))
 
 
 def meeting_pages() -> list:

@@ -8,11 +8,10 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
@@ -23,6 +22,7 @@ from core.plugins.registry import supported_api_versions
 from ui.errors import respond
 from ui.page import flash, form_fields, page_context
 from ui.plugins.extensions import ADMIN_PAGE, CATALOG_PAGE, VENDOR_PAGE
+from ui.plugins.settings_form import read_settings, setting_fields
 
 TENANT_CODE = re.compile(r"^[0-9]{6}$")
 STATUS_LABELS = {"pending": "承認待ち", "approved": "承認済み", "revoked": "承認取消"}
@@ -59,11 +59,30 @@ def _back(tenant_id: str, request: Request) -> Redirect:
     return Redirect(ADMIN_PAGE if own else f"{ADMIN_PAGE}?tenant={tenant_id}", status_code=303)
 
 
+async def _install_bundled_catalog(request: Request, plugins: PluginHost, tenant_id: str, name: str) -> None:
+    """A municipality's plugin brings its programmes (``kyosei_program_catalog``): enabling it installs them, so
+    staff see the hub and its timetable without a second step. Idempotent; a plugin still awaiting the
+    prefecture's approval does not run yet and installs nothing until it does (the 事業・拠点 page's button)."""
+    from core.audit.trail import bind_actor
+    from core.programs.service import install_plugin_catalogs
+    from core.tenancy.context import tenant_scope
+
+    with tenant_scope(tenant_id):
+        bind_actor(request.scope["user"].sub)
+        async with request.app.state.sessions() as session, session.begin():
+            done = (await install_plugin_catalogs(session, plugins)).get(name)
+    if done is not None:
+        label = plugins.plugins[name].info.display_name
+        await flash(request, "success", f"「{label}」の事業カタログを取り込みました（拠点{done.hubs}件、事業"
+                                        f"{done.programs}件、時間枠{done.slots}件を追加、{done.updated}件を更新）。")
+
+
 class PluginAdminController(Controller):
     path = ADMIN_PAGE
     include_in_schema = False
 
-    @get("/")
+    # The handlers answer a Template or an error Response; without media_type Litestar sent the page as JSON.
+    @get("/", media_type=MediaType.HTML)
     async def tenant_plugins(
         self, request: Request, plugins: NamedDependency[PluginHost], tenant: FromQuery[str | None] = None
     ) -> Any:
@@ -81,7 +100,7 @@ class PluginAdminController(Controller):
                 "status": statuses.get((name, info.version), {}).get("status", "pending"),
                 "enabled_flag": bool(state and state.rows.get(name)),
                 "running": bool(state and name in state.enabled),
-                "settings": json.dumps({**plugins.defaults.get(name, {}), **stored}, ensure_ascii=False, indent=2),
+                "fields": setting_fields(plugins.defaults.get(name, {}), stored),
             })
         errors = await service.tenant_errors(plugins, tenant_id)
         context = await page_context(
@@ -98,13 +117,16 @@ class PluginAdminController(Controller):
         if isinstance(tenant_id, Response):
             return tenant_id
         enable = form.get("enabled") == "on"
+        name = form.get("plugin", "")
         try:
-            await service.set_enabled(plugins, tenant_id, form.get("plugin", ""), enable,
-                                      request.scope["user"].sub)
+            await service.set_enabled(plugins, tenant_id, name, enable, request.scope["user"].sub)
         except service.PluginRefused as exc:
             await flash(request, "error", str(exc))
-        else:
-            await flash(request, "success", f"プラグイン {form.get('plugin')} を{'有効' if enable else '無効'}にしました。")
+            return _back(tenant_id, request)
+        label = plugins.plugins[name].info.display_name
+        await flash(request, "success", f"プラグイン「{label}」を{'有効' if enable else '無効'}にしました。")
+        if enable:
+            await _install_bundled_catalog(request, plugins, tenant_id, name)
         return _back(tenant_id, request)
 
     @post("/settings", status_code=303)
@@ -113,15 +135,23 @@ class PluginAdminController(Controller):
         tenant_id = await _target_tenant(request, form.get("tenant"))
         if isinstance(tenant_id, Response):
             return tenant_id
+        name = form.get("plugin", "")
+        if name not in plugins.plugins:
+            await flash(request, "error", "このプラグインはインストールされていません。")
+            return _back(tenant_id, request)
+        state = await plugins.tenant_plugins(tenant_id)
+        fields = setting_fields(plugins.defaults.get(name, {}), state.settings.get(name, {}))
+        values, problems = read_settings(fields, form)
+        if problems:
+            for message in problems:  # nothing is saved while one value cannot be read
+                await flash(request, "error", message)
+            return _back(tenant_id, request)
         try:
-            values = json.loads(form.get("settings") or "{}")
-            await service.save_settings(plugins, tenant_id, form.get("plugin", ""), values, request.scope["user"].sub)
-        except json.JSONDecodeError:
-            await flash(request, "error", "設定が JSON として読めません。")
+            await service.save_settings(plugins, tenant_id, name, values, request.scope["user"].sub)
         except service.PluginRefused as exc:
             await flash(request, "error", str(exc))
         else:
-            await flash(request, "success", "設定を保存しました。")
+            await flash(request, "success", f"「{plugins.plugins[name].info.display_name}」の設定を保存しました。")
         return _back(tenant_id, request)
 
     @post("/errors/acknowledge", status_code=303)
@@ -134,7 +164,7 @@ class PluginAdminController(Controller):
         await flash(request, "success", "エラー報告を確認済みにしました。")
         return _back(tenant_id, request)
 
-    @get("/catalog")
+    @get("/catalog", media_type=MediaType.HTML)
     async def catalog(self, request: Request, plugins: NamedDependency[PluginHost]) -> Any:
         principal = request.scope["user"]
         if not (principal.has_role("prefecture-admin") and principal.is_prefecture):
@@ -169,7 +199,7 @@ class VendorSeatController(Controller):
     path = VENDOR_PAGE
     include_in_schema = False
 
-    @get("/")
+    @get("/", media_type=MediaType.HTML)
     async def vendor_plugins(self, request: Request, plugins: NamedDependency[PluginHost]) -> Any:
         principal = request.scope["user"]
         if not principal.has_role("vendor"):

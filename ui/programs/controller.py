@@ -19,6 +19,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.wareki import TOKYO
 from core.programs import service
 from core.programs.api import EDIT_ROLES, MANAGE_ROLES, READ_ROLES, ADMIN_ROLES
 from core.programs.counts import COUNT_KEYS, program_counts
@@ -100,6 +101,30 @@ def _values(form) -> dict[str, str]:
     return {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
 
 
+async def _asked_facts(request: Request, program) -> frozenset[str] | None:
+    """The applicant facts this programme's eligibility rules read, so its form asks only those.
+
+    A programme from a plugin's catalog: the facts its rules declare (``EligibilityRule.asks``); ``None`` (ask
+    every question) when a rule declares none. A programme entered by hand has only its own age range.
+    """
+    if not program.source or not program.code:
+        return frozenset()
+    host = getattr(request.app.state, "plugins", None)
+    tenant_id = request.scope["user"].tenant_id
+    if host is None:
+        return None
+    for plugin_name, definitions in await host.call_each(tenant_id, "kyosei_program_catalog"):
+        if plugin_name != program.source:
+            continue
+        for definition in definitions:
+            if definition.code == program.code:
+                rules = tuple(definition.eligibility)
+                if any(not getattr(rule, "asks", ()) for rule in rules):
+                    return None
+                return frozenset(fact for rule in rules for fact in rule.asks)
+    return None
+
+
 async def _context(request: Request, active: str = "/programs", **extra: Any) -> dict[str, Any]:
     return await page_context(
         request, active=active, can_edit=_can(request, EDIT_ROLES), can_manage=_can(request, MANAGE_ROLES),
@@ -169,11 +194,13 @@ class ProgramsController(Controller):
     async def install_catalog(self, request: Request, db: NamedDependency[AsyncSession]) -> Response:
         if denied := _deny(request, ADMIN_ROLES, "プラグインの事業カタログを取り込めるのは団体管理者です。"):
             return denied
-        results = await service.install_plugin_catalogs(db, getattr(request.app.state, "plugins", None))
+        host = getattr(request.app.state, "plugins", None)
+        results = await service.install_plugin_catalogs(db, host)
         if not results:
             await flash(request, "info", "取り込める事業カタログはありません（有効なプラグインが提供していません）。")
         for plugin, done in results.items():
-            await flash(request, "success", f"{plugin} の事業カタログを取り込みました（拠点{done.hubs}件、事業"
+            label = host.plugins[plugin].info.display_name  # the plugin's own name is internal (nankoku)
+            await flash(request, "success", f"「{label}」の事業カタログを取り込みました（拠点{done.hubs}件、事業"
                                              f"{done.programs}件、時間枠{done.slots}件を追加、{done.updated}件を更新）。")
         return Redirect("/programs", status_code=303)
 
@@ -214,16 +241,20 @@ class ProgramsController(Controller):
             return _missing(request, exc)
 
     async def _program(self, request, db, program_id, errors=None, values=None, status=200, form_name="",
-                       refusal=None) -> Template:
+                       refusal=None, chosen=()) -> Template:
         program = await service.get_program(db, program_id)
         hub = await service.get_hub(db, program.hub_id)
         today = dt.date.today()
+        asks = await _asked_facts(request, program)
+        others = [p for p in await service.list_programs(db) if p.code and p.id != program.id] \
+            if asks is None or "program_member" in asks else []
         context = await _context(
             request, program=program, hub=hub, slots=await service.list_slots(db, [program.id]),
             roster=await service.roster(db, program.id), errors=errors or [], values=values or {},
             sessions=await service.list_sessions(db, program.id, today - dt.timedelta(days=14),
                                                  today + dt.timedelta(days=60)),
-            form_name=form_name, refusal=refusal,
+            form_name=form_name, refusal=refusal, asks=asks, member_programs=others,
+            chosen_members=set(chosen),
         )
         return render("programs/program.html", context, status)
 
@@ -232,6 +263,7 @@ class ProgramsController(Controller):
             return denied
         form = await _form(request)
         values = _values(form)
+        again = {"chosen": form.getall("program_member", [])} if hasattr(form, "getall") else {}
         try:
             await service.get_program(db, program_id)
         except ProgramError as exc:
@@ -240,13 +272,14 @@ class ProgramsController(Controller):
             async with db.begin_nested():
                 result = await work(form)
         except ValidationFailed as exc:
-            return await self._program(request, db, program_id, exc.errors, values, invalid_status(request), form_name)
+            return await self._program(request, db, program_id, exc.errors, values, invalid_status(request), form_name,
+                                       **again)
         except NotEligible as exc:
             return await self._program(request, db, program_id, [], values, invalid_status(request), form_name,
-                                       refusal=exc.reasons)
+                                       refusal=exc.reasons, **again)
         except ProgramError as exc:
             return await self._program(request, db, program_id, [{"field": exc.field or "form", "message": exc.message}],
-                                       values, invalid_status(request), form_name)
+                                       values, invalid_status(request), form_name, **again)
         await flash(request, "success", done(result))
         return Redirect(f"/programs/{program_id}", status_code=303)
 
@@ -318,7 +351,7 @@ class ProgramsController(Controller):
         try:
             async with db.begin_nested():
                 data = parse_attendance(form)
-                await service.record_attendance(db, held.id, data)
+                await service.record_attendance(db, held.id, data, today=dt.datetime.now(TOKYO).date())
         except ValidationFailed as exc:
             return await self._attendance(request, db, held.id, exc.errors, invalid_status(request), _values(form))
         except ProgramError as exc:
