@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.audit.trail import AuditAction, current_actor, record
@@ -236,6 +236,12 @@ async def enrol(session: AsyncSession, program_id: Any, data: EnrolmentInput,
                 rules: RuleSource | None = None) -> Enrolment:
     """Enrol a resident after the eligibility rules allowed it; raises ``NotEligible`` (nothing written) if not."""
     program = await get_program(session, program_id)
+    if data.case_id is not None and not await session.scalar(
+        # No foreign key to the cases domain (see models), so the case is checked here: under the tenant wall an id
+        # of another municipality's case finds nothing and is refused instead of being stored as a dangling link.
+        text("SELECT EXISTS (SELECT 1 FROM support_case WHERE id = :id)"), {"id": data.case_id}
+    ):
+        raise ProgramError(422, "相談ケースが見つかりません。", "case_id")
     decision = await check_eligibility(session, program, data, rules)
     if not decision.eligible:
         raise NotEligible(decision)
