@@ -142,7 +142,7 @@ def test_the_matrix_catches_a_route_that_looks_past_the_wall(settings, database_
     app = _plugin_app(settings, database_urls, [leaky])
     try:
         routes = [r for r in matrix.routes_of(app, is_tenantless) if r[1].startswith("/plugins/leaky/")]
-        assert len(routes) == 2
+        assert len(routes) == 3
         with TestClient(app=app) as client:
             findings = run_matrix(app, client, database_urls, pg_server, worlds,
                                   [Attacker(f"{TENANT_A} staff", TENANT_A, ("staff",), TENANT_B)], routes)
@@ -154,6 +154,8 @@ def test_the_matrix_catches_a_route_that_looks_past_the_wall(settings, database_
     assert f"{note} -> 200 for the other tenant's object" in found
     assert f"{page} shows the other tenant's" in found and "隔離392049" in found
     assert "the other tenant's rows changed in ['support_case']" in found
+    assert ("POST /plugins/leaky/cases/{case_id:uuid}/checked [path] -> 400 before the foreign id reached the "
+            "database; add a valid body") in found
 
 
 def test_a_pooled_connection_carries_no_tenant_after_a_request(app, client, database_urls):

@@ -49,6 +49,16 @@ async def case_note(request: Request, case_id: FromPath[uuid.UUID]) -> str:
     return await _case_anywhere(request, case_id, append="（追記）")
 
 
+@post("/cases/{case_id:uuid}/checked", status_code=200)
+async def case_checked(request: Request, case_id: FromPath[uuid.UUID]) -> str:
+    """Validates its body before any lookup: a matrix that sends no valid body never sees whether the wall holds."""
+    from litestar.exceptions import ValidationException
+
+    if not (await request.form()).get("text"):
+        raise ValidationException("text is required")
+    return await _case_anywhere(request, case_id, append="（確認）")
+
+
 @hookimpl
 def kyosei_route_handlers():
-    return [case_page, case_note]
+    return [case_page, case_note, case_checked]
