@@ -4,8 +4,9 @@ prefecture) × where a foreign id can go (the path, the query string, the body),
 
 What counts as a finding:
 - a route named with a foreign object answers anything but 403/404/405 — or 400/409/422 *after* the foreign id
-  reached the database (the lookup ran and the wall answered); a 4xx before any lookup means the route needs a
-  valid body in ``tests/isolation.py`` BODIES, and is reported as such;
+  reached the database and exactly as it answers for an id that names nothing (the wall made the object
+  indistinguishable from no object); a 4xx before any lookup means the route needs a valid body in
+  ``tests/isolation.py`` BODIES, and is reported as such;
 - any answer (body or Location) shows a value only the foreign tenant's rows hold: names, kana, case numbers,
   labels, free text and ids, collected from the database (``foreign_markers``), not from a hand-kept list;
 - any 5xx;
@@ -17,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
@@ -192,7 +194,16 @@ def sweep(client, spy: LookupSpy, attacker: Attacker, csrf: str, routes: list[tu
                 if status in INVALID and path_ids and not spy.reached(path_ids):
                     findings.add(f"{who} -> {status} before the foreign id reached the database; add a valid "
                                  f"body (or query) for ({method!r}, {path!r}) to BODIES in tests/isolation.py")
-                elif status not in REFUSED + INVALID:
+                elif status in INVALID:
+                    # The lookup ran and the answer is "invalid", not "not found": the wall decided only if an id
+                    # that names nothing gets the same answer (else the other tenant's object was found).
+                    phantom = {**foreign, **{p: str(uuid.uuid4()) for p in params if UUID.fullmatch(foreign[p])}}
+                    nothing = _request(client, method, _fill(path, phantom), csrf, query, body).status_code
+                    findings.requests += 1
+                    if nothing != status:
+                        findings.add(f"{who} -> {status} for the other tenant's object but {nothing} for an id that "
+                                     "names nothing: the object was found past the wall")
+                elif status not in REFUSED:
                     findings.add(f"{who} -> {status} for the other tenant's object")
             seen = response.text + response.headers.get("location", "")
             sent = str(response.request.url) + str(body)  # an id the attacker sent may be echoed (problem "instance")

@@ -150,7 +150,7 @@ def test_the_matrix_catches_a_route_that_looks_past_the_wall(settings, database_
     app = _plugin_app(settings, database_urls, [leaky])
     try:
         routes = [r for r in matrix.routes_of(app, is_tenantless) if r[1].startswith("/plugins/leaky/")]
-        assert len(routes) == 3
+        assert len(routes) == 4
         with TestClient(app=app) as client:
             findings = run_matrix(app, client, database_urls, pg_server, worlds,
                                   [Attacker(f"{TENANT_A} staff", TENANT_A, ("staff",), TENANT_B)], routes)
@@ -164,6 +164,8 @@ def test_the_matrix_catches_a_route_that_looks_past_the_wall(settings, database_
     assert "the other tenant's rows changed in ['support_case']" in found
     assert ("POST /plugins/leaky/cases/{case_id:uuid}/checked [path] -> 400 before the foreign id reached the "
             "database; add a valid body (or query)") in found
+    assert ("POST /plugins/leaky/cases/{case_id:uuid}/reviewed [path] -> 422 for the other tenant's object but 404 "
+            "for an id that names nothing") in found
 
 
 def test_a_pooled_connection_carries_no_tenant_after_a_request(app, client, database_urls):

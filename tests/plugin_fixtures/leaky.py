@@ -59,6 +59,17 @@ async def case_checked(request: Request, case_id: FromPath[uuid.UUID]) -> str:
     return await _case_anywhere(request, case_id, append="（確認）")
 
 
+@post("/cases/{case_id:uuid}/reviewed", status_code=200)
+async def case_reviewed(request: Request, case_id: FromPath[uuid.UUID]) -> str:
+    """Looks up first (past the wall), then validates: 422 for the other tenant's case, 404 for no case."""
+    from litestar.exceptions import ValidationException
+
+    await _case_anywhere(request, case_id)
+    if not (await request.form()).get("text"):
+        raise ValidationException("text is required", status_code=422)
+    return "ok"
+
+
 @hookimpl
 def kyosei_route_handlers():
-    return [case_page, case_note, case_checked]
+    return [case_page, case_note, case_checked, case_reviewed]
