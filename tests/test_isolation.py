@@ -13,7 +13,8 @@ import pytest
 
 from tests import matrix
 from tests.conftest import run
-from tests.isolation import BODIES, OBJECT_MAKERS, PREFECTURE_OWNED, is_tenantless, tenant_world
+from tests.isolation import (BODIES, OBJECT_MAKERS, PREFECTURE_OWNED, is_tenantless, label, person_kana, person_name,
+                             tenant_world)
 from tests.matrix import PARAM, Attacker, Findings
 from tests.sessions import login, open_session
 from tests.wall import superuser_database_url
@@ -97,6 +98,9 @@ def run_matrix(app, client, database_urls, pg_server, worlds, attackers_, routes
             before, own_before = current(attacker.foreign), current(attacker.tenant_id)
             if attacker.foreign not in markers:
                 markers[attacker.foreign] = run(matrix.foreign_markers(su, attacker.foreign))
+                # the detector knows the other tenant's person (name, kana) and labels, not just its ids
+                expected = {person_name(attacker.foreign), person_kana(attacker.foreign), label(attacker.foreign, "拠点")}
+                assert expected <= markers[attacker.foreign], expected - markers[attacker.foreign]
             session = login(client, open_session(database_urls, attacker.tenant_id, attacker.roles))
             matrix.sweep(client, spy, attacker, session.csrf, routes, own, foreign, markers[attacker.foreign], BODIES,
                          findings, own_paths=attacker.roles == ALL_ROLES and attacker.tenant_id == TENANT_A,
