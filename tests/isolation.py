@@ -1,12 +1,18 @@
 """What the isolation suite needs to know about each route parameter: how to name another tenant's object.
 
-When you add a route with a path parameter, register here how to create an object of tenant B that the
-parameter can name. The suite in tests/test_isolation.py refuses to run a route it cannot fill, so a new route is
-never silently left out.
+Every path parameter of every route (read from the app, plugin routes included) needs a maker here, or the suite
+fails naming the route. A maker is ``fn(urls, tenant_id)`` registered with ``@object_maker("name", …)`` and
+returns either one id (used for every name it is registered for) or a dict ``{name: id}`` of objects that belong
+together: the member *of* that meeting, the consent *of* that case. ``tenant_world`` calls each maker once per
+tenant, so the ids a route receives are consistent and the tenant wall, not an id mismatch, decides the answer.
+
+Unsafe routes get a valid body from ``BODIES`` (see tests/matrix.py for how they are used) so the handler's lookup
+runs; a route that answers 400/422 without its lookup reaching the database fails the suite asking for one.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 from infra.database.provision import DatabaseUrls
@@ -22,8 +28,10 @@ TENANTLESS_ROUTES: dict[str, str] = {
     "/survey-link": "実態調査 answered by one-time link without an account: the link's secret is the only key",
 }
 
-# parameter name -> function(urls, tenant_id) returning the id of an object of that tenant (created via services)
-OBJECT_MAKERS: dict[str, Callable[[DatabaseUrls, str], str]] = {}
+Maker = Callable[[DatabaseUrls, str], "str | dict[str, str]"]
+
+# parameter name -> maker of an object of a given tenant (created through the services, as that tenant)
+OBJECT_MAKERS: dict[str, Maker] = {}
 
 
 def object_maker(*param_names: str):
@@ -35,8 +43,42 @@ def object_maker(*param_names: str):
     return register
 
 
+def tenant_world(urls: DatabaseUrls, tenant_id: str) -> dict[str, str]:
+    """One object per parameter name for ``tenant_id``, each maker called once (so grouped ids belong together)."""
+    world: dict[str, str] = {}
+    made: dict[int, object] = {}
+    for name, make in OBJECT_MAKERS.items():
+        if id(make) not in made:
+            made[id(make)] = make(urls, tenant_id)
+        result = made[id(make)]
+        if isinstance(result, dict):
+            if name not in result:
+                raise KeyError(f"maker {make.__name__} is registered for {name!r} but did not return it")
+            world[name] = str(result[name])
+        else:
+            world[name] = str(result)
+    return world
+
+
 def is_tenantless(path: str) -> bool:
     return any(path == p or path.startswith(p + "/") for p in TENANTLESS_ROUTES)
+
+
+# Names and readings only this tenant's rows carry: the leak detector looks for them in the other tenant's answers
+# (tests/matrix.py also collects every tenant-only text value from the database, so this is a floor, not a list).
+_DIGIT_KANJI, _DIGIT_KANA = "〇一二三四五六七八九", "アイウエオカキクケコ"
+
+
+def person_name(tenant_id: str) -> str:
+    return "隔" + "".join(_DIGIT_KANJI[int(d)] for d in tenant_id) + " 花子"
+
+
+def person_kana(tenant_id: str) -> str:
+    return "カク" + "".join(_DIGIT_KANA[int(d)] for d in tenant_id) + " ハナコ"
+
+
+def label(tenant_id: str, what: str) -> str:
+    return f"{what}（隔離{tenant_id}）"
 
 
 # -- grants (交付金) -----------------------------------------------------------------------------------------------
@@ -69,41 +111,34 @@ async def _grant_year(session):
     from core.grants.models import GrantFiscalYear
 
     year = await session.scalar(select(GrantFiscalYear).where(GrantFiscalYear.fiscal_year == _GRANT_YEAR))
+    if year is not None and year.is_closed:  # an earlier sweep (its own objects in the path) may have closed it
+        year = await service.reopen_year(session, year.id, {"reason": "隔離テストの準備"})
     return year or await service.create_year(session, {"fiscal_year": _GRANT_YEAR})
 
 
-@object_maker("year_id")
-def make_grant_year(urls: DatabaseUrls, tenant_id: str) -> str:
+@object_maker("year_id", "budget_line_id", "expenditure_id", "time_entry_id", "caseload_id")
+def make_grant_ledgers(urls: DatabaseUrls, tenant_id: str) -> dict[str, str]:
+    """A 年度 and one entry of each ledger in it."""
+    from core.grants import service
+
+    entries = {
+        "budget_line": {"business": "community", "category": "委託料", "amount": 300_000},
+        "expenditure": {"business": "community", "field": "child", "category": "委託料", "amount": 120_000,
+                        "voucher_number": "B-1", "voucher_date": "2029-05-01", "payee": label(tenant_id, "社会福祉協議会"),
+                        "description": label(tenant_id, "居場所づくり委託")},
+        "time_entry": {"staff_label": label(tenant_id, "推進員"), "period_month": "2029-05", "business": "consultation",
+                       "field": "elderly", "minutes": 60},
+        "caseload": {"period_month": "2029-05", "business": "outreach", "field": "poverty", "count": 3},
+    }
+
     async def work(session):
-        return str((await _grant_year(session)).id)
+        year = await _grant_year(session)
+        ids = {"year_id": str(year.id)}
+        for key, values in entries.items():
+            ids[f"{key}_id"] = str((await service.add_entry(session, service.LEDGERS[key], year.id, values)).id)
+        return ids
 
     return _grant_unit_of_work(urls, tenant_id, work)
-
-
-def _grant_entry_maker(ledger_key: str, values: dict):
-    def make(urls: DatabaseUrls, tenant_id: str) -> str:
-        from core.grants import service
-
-        async def work(session):
-            year = await _grant_year(session)
-            return str((await service.add_entry(session, service.LEDGERS[ledger_key], year.id, values)).id)
-
-        return _grant_unit_of_work(urls, tenant_id, work)
-
-    return make
-
-
-object_maker("budget_line_id")(_grant_entry_maker(
-    "budget_line", {"business": "community", "category": "委託料", "amount": 300_000}))
-object_maker("expenditure_id")(_grant_entry_maker(
-    "expenditure", {"business": "community", "field": "child", "category": "委託料", "amount": 120_000,
-                    "voucher_number": "B-1", "voucher_date": "2029-05-01", "payee": "南国市社会福祉協議会",
-                    "description": "居場所づくり委託"}))
-object_maker("time_entry_id")(_grant_entry_maker(
-    "time_entry", {"staff_label": "推進員", "period_month": "2029-05", "business": "consultation",
-                   "field": "elderly", "minutes": 60}))
-object_maker("caseload_id")(_grant_entry_maker(
-    "caseload", {"period_month": "2029-05", "business": "outreach", "field": "poverty", "count": 3}))
 
 
 # -- prefecture console (県の管理) and 実態調査 ----------------------------------------------------------------------
@@ -169,64 +204,29 @@ def _case_work(urls: DatabaseUrls, tenant_id: str, work):
     return unit_of_work(urls, tenant_id, work, actor="isolation-suite")
 
 
-async def _isolation_case(session, tenant_id: str):
+def _case_body(tenant_id: str) -> dict:
+    from tests.cases_support import intake_body
+
+    return intake_body(tags=["isolation"], summary=label(tenant_id, "介護と就労の相談"), members=[
+        {"name": person_name(tenant_id), "kana": person_kana(tenant_id), "birth_date": "1970-04-01", "sex": "female",
+         "address": label(tenant_id, "高知県内の住所"), "phone": "0889-00-" + tenant_id[-4:]},
+    ])
+
+
+@object_maker("case_id", "household_id", "agency_id", "consent_id", "referral_id")
+def make_case(urls: DatabaseUrls, tenant_id: str) -> dict[str, str]:
+    """A case with its household, an agency, the case's consent naming that agency, and a referral to it."""
     from core.cases import service
-    from tests.cases_support import intake_body, principal
-
-    return await service.create_intake(session, intake_body(tags=["isolation"]), principal(tenant_id))
-
-
-@object_maker("case_id")
-def make_case(urls: DatabaseUrls, tenant_id: str) -> str:
-    async def work(session):
-        return str((await _isolation_case(session, tenant_id)).id)
-
-    return _case_work(urls, tenant_id, work)
-
-
-@object_maker("household_id")
-def make_household(urls: DatabaseUrls, tenant_id: str) -> str:
-    async def work(session):
-        return str((await _isolation_case(session, tenant_id)).household_id)
-
-    return _case_work(urls, tenant_id, work)
-
-
-@object_maker("agency_id")
-def make_agency(urls: DatabaseUrls, tenant_id: str) -> str:
-    from core.cases import service
+    from tests.cases_support import principal
 
     async def work(session):
-        return str((await service.create_agency(session, {"name": "隔離テスト機関"})).id)
-
-    return _case_work(urls, tenant_id, work)
-
-
-async def _consented_case(session, tenant_id: str):
-    from core.cases import service
-
-    case = await _isolation_case(session, tenant_id)
-    agency = await service.create_agency(session, {"name": "隔離テスト紹介先"})
-    consent = await service.record_consent(session, case, {"given_on": "2025-04-01", "purpose": "隔離テスト",
-                                                           "agency_ids": [str(agency.id)]})
-    return case, agency, consent
-
-
-@object_maker("consent_id")
-def make_consent(urls: DatabaseUrls, tenant_id: str) -> str:
-    async def work(session):
-        return str((await _consented_case(session, tenant_id))[2].id)
-
-    return _case_work(urls, tenant_id, work)
-
-
-@object_maker("referral_id")
-def make_referral(urls: DatabaseUrls, tenant_id: str) -> str:
-    from core.cases import service
-
-    async def work(session):
-        case, agency, _ = await _consented_case(session, tenant_id)
-        return str((await service.refer(session, case, {"to_agency_id": str(agency.id), "reason": "隔離テスト"})).id)
+        case = await service.create_intake(session, _case_body(tenant_id), principal(tenant_id))
+        agency = await service.create_agency(session, {"name": label(tenant_id, "紹介先")})
+        consent = await service.record_consent(session, case, {"given_on": "2025-04-01", "purpose": label(tenant_id, "情報共有"),
+                                                               "agency_ids": [str(agency.id)]})
+        referral = await service.refer(session, case, {"to_agency_id": str(agency.id), "reason": label(tenant_id, "紹介")})
+        return {"case_id": str(case.id), "household_id": str(case.household_id), "agency_id": str(agency.id),
+                "consent_id": str(consent.id), "referral_id": str(referral.id)}
 
     return _case_work(urls, tenant_id, work)
 
@@ -238,39 +238,19 @@ def _programs_work(urls: DatabaseUrls, tenant_id: str, work):
     return _grant_unit_of_work(urls, tenant_id, work)
 
 
-async def _isolation_program(session):
-    import datetime as dt
-
+@object_maker("hub_id", "program_id", "program_session_id")
+def make_program(urls: DatabaseUrls, tenant_id: str) -> dict[str, str]:
+    """A hub, a programme held there, and a session of that programme."""
     from core.programs import service
 
-    hub = await service.create_hub(session, {"name": "隔離テスト拠点", "kind": "attaka_fureai"})
-    program = await service.create_program(session, {"hub_id": hub.id, "name": "隔離テスト事業", "kind": "community",
-                                                     "drop_in": True})
-    await service.add_slot(session, program.id, {"weekdays": [2], "start_time": dt.time(10), "end_time": dt.time(12)})
-    await service.generate_sessions(session, program.id, dt.date(2031, 1, 6), dt.date(2031, 1, 12))
-    return hub, program, (await service.list_sessions(session, program.id))[0]
-
-
-@object_maker("hub_id")
-def make_program_hub(urls: DatabaseUrls, tenant_id: str) -> str:
     async def work(session):
-        return str((await _isolation_program(session))[0].id)
-
-    return _programs_work(urls, tenant_id, work)
-
-
-@object_maker("program_id")
-def make_program(urls: DatabaseUrls, tenant_id: str) -> str:
-    async def work(session):
-        return str((await _isolation_program(session))[1].id)
-
-    return _programs_work(urls, tenant_id, work)
-
-
-@object_maker("program_session_id")
-def make_program_session(urls: DatabaseUrls, tenant_id: str) -> str:
-    async def work(session):
-        return str((await _isolation_program(session))[2].id)
+        hub = await service.create_hub(session, {"name": label(tenant_id, "拠点"), "kind": "attaka_fureai"})
+        program = await service.create_program(session, {"hub_id": hub.id, "name": label(tenant_id, "事業"),
+                                                         "kind": "community", "drop_in": True})
+        await service.add_slot(session, program.id, {"weekdays": [2], "start_time": dt.time(10), "end_time": dt.time(12)})
+        await service.generate_sessions(session, program.id, dt.date(2031, 1, 6), dt.date(2031, 1, 12))
+        first = (await service.list_sessions(session, program.id))[0]
+        return {"hub_id": str(hub.id), "program_id": str(program.id), "program_session_id": str(first.id)}
 
     return _programs_work(urls, tenant_id, work)
 
@@ -280,7 +260,7 @@ def make_community_activity(urls: DatabaseUrls, tenant_id: str) -> str:
     from core.programs import service
 
     async def work(session):
-        return str((await service.add_activity(session, {"name": "隔離テストの居場所"})).id)
+        return str((await service.add_activity(session, {"name": label(tenant_id, "居場所")})).id)
 
     return _programs_work(urls, tenant_id, work)
 
@@ -307,6 +287,26 @@ def make_implementation_plan(urls: DatabaseUrls, tenant_id: str) -> str:
 import tests.meetings_isolation  # noqa: E402,F401  (meeting_id, member_id, item_id)
 
 
+# Parameters that name no tenant's object when the *prefecture* asks: its own surveys and schedule, the public
+# registry and roadmap. The prefecture is given harmless values for them (an unknown id, a municipality that is no
+# tenant) so a sweep as the prefecture cannot close, send or delete anything, and its answers are not judged by
+# status (they are still scanned for tenant data).
+PREFECTURE_OWNED: dict[str, str] = {
+    "survey_id": "00000000-0000-7000-8000-00000000beef",
+    "event_id": "00000000-0000-7000-8000-00000000cafe",
+    "entry_id": "00000000-0000-7000-8000-00000000f00d",  # 後方支援記録: the prefecture's own log
+    "code": "393649",
+    "year": "2021",
+}
+
+# (method, path as the app names it) -> body maker of ``world`` (the ids the request is about): a body the route
+# accepts for its own tenant, so the handler gets as far as looking its objects up. Needed only where a route
+# answers 400/422 before any lookup reaches the database (tests/matrix.py says which).
+BODIES: dict[tuple[str, str], Callable[[dict[str, str]], dict]] = {}
+BODIES[("POST", "/api/programs/{program_id:str}/enrolments")] = lambda w: {
+    "person_name": "試験 太郎", "person_kana": "しけん たろう", "case_id": w["case_id"]}
+
+
 # -- tenant admin pages (issue #16) --------------------------------------------------------------------------------
 
 
@@ -317,8 +317,8 @@ def make_break_glass_grant(urls: DatabaseUrls, tenant_id: str) -> str:
     from tests.cases_support import principal
 
     async def work(session):
-        case = await _isolation_case(session, tenant_id)
-        grant = await service.break_glass(session, principal(tenant_id, ("staff",)), case.id, "隔離テスト")
+        case = await service.create_intake(session, _case_body(tenant_id), principal(tenant_id))
+        grant = await service.break_glass(session, principal(tenant_id, ("staff",)), case.id, label(tenant_id, "緊急閲覧"))
         return str(grant.id)
 
     return _case_work(urls, tenant_id, work)
@@ -332,15 +332,18 @@ def make_staff_member(urls: DatabaseUrls, tenant_id: str) -> str:
     from sqlalchemy.dialects.postgresql import insert
 
     from core.auth.staff_directory import StaffEntry
+    from core.text_rules import search_key
 
     sub = str(uuid.uuid4())
 
     async def work(session):
+        name = label(tenant_id, "職員")
         await session.execute(insert(StaffEntry).values(tenant_id=tenant_id, user_sub=sub, username="isolation",
-                                                        display_name="隔離 テスト"))
+                                                        display_name=name, display_name_key=search_key(name)))
         return sub
 
     return _case_work(urls, tenant_id, work)
+
 
 @object_maker("entry_id")
 def make_support_log_entry(urls: DatabaseUrls, tenant_id: str) -> str:

@@ -1,5 +1,6 @@
 """The meetings domain's objects for the isolation suite: ``/meetings/{meeting_id}…`` must be 404 for tenant A
-when the meeting belongs to tenant B. Imported by tests/isolation.py (the lead adds the import)."""
+when the meeting belongs to tenant B, and ``…/members/{member_id}`` names a member *of that meeting*.
+Imported by tests/isolation.py."""
 
 from __future__ import annotations
 
@@ -15,46 +16,22 @@ def _unit_of_work(urls: DatabaseUrls, tenant_id: str, work):
     return unit_of_work(urls, tenant_id, work, actor="isolation-suite")
 
 
-@object_maker("meeting_id")
-def make_meeting(urls: DatabaseUrls, tenant_id: str) -> str:
-    from core.meetings import service
-    from core.meetings.kinds import merge
-
-    async def work(session):
-        meeting = await service.create_meeting(session, {"kind": "multilayer_meeting", "place": "会議室",
-                                                         "starts_at": dt.datetime(2029, 5, 1, 10, 0)}, merge([]))
-        return str(meeting.id)
-
-    return _unit_of_work(urls, tenant_id, work)
-
-
-@object_maker("member_id")
-def make_meeting_member(urls: DatabaseUrls, tenant_id: str) -> str:
-    from core.meetings import service
-    from core.meetings.kinds import merge
-    from tests.cases_support import principal
-
-    async def work(session):
-        meeting = await service.create_meeting(session, {"kind": "support_meeting", "place": "会議室",
-                                                         "starts_at": dt.datetime(2029, 5, 2, 10, 0)}, merge([]))
-        member = await service.add_organiser(session, meeting, principal(tenant_id, sub="isolation-suite"))
-        return str(member.id)
-
-    return _unit_of_work(urls, tenant_id, work)
-
-
-@object_maker("item_id")
-def make_agenda_item(urls: DatabaseUrls, tenant_id: str) -> str:
+@object_maker("meeting_id", "member_id", "item_id")
+def make_meeting(urls: DatabaseUrls, tenant_id: str) -> dict[str, str]:
+    """A 支援会議 with its organiser as a member and a case of the tenant on its agenda (ids that belong together)."""
     from core.cases import service as cases
     from core.meetings import service
     from core.meetings.kinds import merge
-    from tests.cases_support import intake_body
+    from tests.cases_support import principal
+    from tests.isolation import _case_body, label
 
     async def work(session):
         kinds = merge([])
-        case = await cases.create_intake(session, intake_body())
-        meeting = await service.create_meeting(session, {"kind": "support_meeting", "place": "会議室",
-                                                         "starts_at": dt.datetime(2029, 5, 3, 10, 0)}, kinds)
-        return str((await service.add_agenda_item(session, meeting, kinds["support_meeting"], case.id)).id)
+        case = await cases.create_intake(session, _case_body(tenant_id))
+        meeting = await service.create_meeting(session, {"kind": "support_meeting", "place": label(tenant_id, "会議室"),
+                                                         "starts_at": dt.datetime(2029, 5, 2, 10, 0)}, kinds)
+        member = await service.add_organiser(session, meeting, principal(tenant_id, sub="isolation-suite"))
+        item = await service.add_agenda_item(session, meeting, kinds["support_meeting"], case.id)
+        return {"meeting_id": str(meeting.id), "member_id": str(member.id), "item_id": str(item.id)}
 
     return _unit_of_work(urls, tenant_id, work)

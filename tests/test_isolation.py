@@ -1,93 +1,175 @@
-"""Isolation suite: over every route of the app, a session of tenant A asks for, changes and deletes objects of
-tenant B. Answers are 403/404 (never B's data) and B's rows are unchanged. Routes come from the app's own route
-table, so a route added tomorrow is covered tomorrow.
+"""Isolation matrix: over every route of the app (plugin routes included), each role of tenant A, of tenant B, plugin
+roles and the prefecture ask for, change and delete the *other* tenant's objects — consistent ones (a member of
+that meeting, the consent of that case) named in the path, the query string and the body. Answers are 403/404 or a
+refusal after the lookup, never the other tenant's data (its names, kana, case numbers, labels, ids); its rows are
+unchanged and no row of the attacker now points at it. Routes come from the app's own route table, so a route
+added tomorrow is covered tomorrow (with a floor, so a sweep that finds nothing cannot pass).
+The same matrix catches a deliberately broken plugin route (tests/plugin_fixtures/leaky.py).
 """
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import re
-
 import pytest
 
-from tests.isolation import OBJECT_MAKERS, is_tenantless
+from tests import matrix
+from tests.conftest import run
+from tests.isolation import (BODIES, OBJECT_MAKERS, PREFECTURE_OWNED, is_tenantless, label, person_kana, person_name,
+                             tenant_world)
+from tests.matrix import PARAM, Attacker, Findings
 from tests.sessions import login, open_session
+from tests.wall import superuser_database_url
 
-TENANT_A, TENANT_B = "394017", "392049"
+TENANT_A, TENANT_B, PREFECTURE = "394017", "392049", "390003"
+CORE_ROLES = ("staff", "coordinator", "tenant-admin", "auditor", "vendor")
 ALL_ROLES = ("staff", "coordinator", "tenant-admin", "auditor")
-PARAM = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)(?::[a-z]+)?\}")
+# Method+path pairs the app serves today is ~190; a sweep that finds far fewer has lost its route table.
+MIN_ROUTES = 180
 
 
-def tenant_routes(app) -> list[tuple[str, str]]:
-    routes = []
-    for route in app.routes:
-        for method in sorted(getattr(route, "methods", ())):
-            if method in ("HEAD", "OPTIONS") or is_tenantless(route.path):
-                continue
-            routes.append((method, route.path))
-    return routes
+def _plugin_app(settings, database_urls, plugins):
+    """The app with ``plugins`` (modules) registered beside the bundled ones and enabled for both tenants."""
+    from core import app as composition
+    from core.plugins import build_host, operator
+    from plugins import bundled_plugin_modules
+
+    host = build_host(bundled_plugin_modules(), entry_points=False, extra=plugins)
+    for plugin in plugins:
+        run(operator.approve(database_urls.owner, host.plugins[plugin.PLUGIN.name].info))
+        for tenant in (TENANT_A, TENANT_B):
+            run(operator.set_enabled(database_urls.owner, tenant, plugin.PLUGIN.name, True))
+    return composition.create_app(settings, app_database_url=database_urls.app, plugin_host=host)
 
 
-async def snapshot_tenant(superuser_url: str, tenant_id: str) -> dict[str, str]:
-    """A digest of every row of every tenant table for one tenant (the superuser sees through RLS)."""
-    from infra.database.provision import DATABASE, connect, with_user
+def _forget(database_urls, plugins):
+    from core.plugins import operator
 
-    conn = await connect(with_user(superuser_url, "postgres", database=DATABASE))
-    try:
-        tables = [
-            r["table_name"]
-            for r in await conn.fetch(
-                "SELECT table_name FROM information_schema.columns WHERE table_schema = 'public' "
-                "AND column_name = 'tenant_id' AND table_name NOT IN ('tenant', 'web_session')"
-            )
-        ]
-        digests = {}
-        for table in tables:
-            rows = await conn.fetch(f'SELECT t::text AS r FROM "{table}" t WHERE tenant_id = $1 ORDER BY 1', tenant_id)
-            digests[table] = hashlib.sha256("\n".join(r["r"] for r in rows).encode()).hexdigest()
-        return digests
-    finally:
-        await conn.close()
+    for plugin in plugins:
+        run(operator.forget(database_urls.owner, plugin.PLUGIN.name))
 
 
 @pytest.fixture(scope="module")
-def b_objects(database_urls):
-    return {name: make(database_urls, TENANT_B) for name, make in OBJECT_MAKERS.items()}
+def matrix_app(settings, database_urls):
+    from tests.plugin_fixtures import isolation_probe
+
+    app = _plugin_app(settings, database_urls, [isolation_probe])
+    yield app
+    _forget(database_urls, [isolation_probe])
 
 
-def test_every_tenant_route_parameter_has_a_cross_tenant_object(app):
-    missing = sorted(
-        {f"{path} {{{name}}}" for _, path in tenant_routes(app) for name in PARAM.findall(path) if name not in OBJECT_MAKERS}
-    )
-    assert missing == [], "register these in tests/isolation.py so the isolation suite can cover them"
+@pytest.fixture(scope="module")
+def worlds(database_urls):
+    return {tenant: tenant_world(database_urls, tenant) for tenant in (TENANT_A, TENANT_B)}
 
 
-def test_tenant_a_cannot_read_change_or_delete_tenant_b(app, client, database_urls, pg_server, b_objects):
-    before = asyncio.run(snapshot_tenant(pg_server.superuser_url, TENANT_B))
-    session = login(client, open_session(database_urls, TENANT_A, ALL_ROLES))
-    # Scan bodies only for B's object ids (UUIDs); short public identifiers such as a year or a municipality
-    # code may legitimately appear anywhere and would match by chance.
-    b_ids = {str(v) for v in b_objects.values() if len(str(v)) >= 32}
-    leaks = []
-    for method, path in tenant_routes(app):
-        params = PARAM.findall(path)
-        concrete = PARAM.sub(lambda m: str(b_objects[m.group(1)]), path)
-        kwargs = {"headers": {"X-CSRF-Token": session.csrf}, "follow_redirects": False}
-        if method in ("POST", "PUT", "PATCH"):
-            kwargs["json"] = {}
-        response = client.request(method, concrete, **kwargs)
-        if params:
-            if response.status_code not in (400, 403, 404, 405, 422):
-                leaks.append(f"{method} {path} answered {response.status_code} for tenant B's object")
-        body = response.text
-        for b_id in b_ids:
-            if b_id in body:
-                leaks.append(f"{method} {path} shows tenant B's id {b_id}")
-        assert response.status_code < 500, f"{method} {concrete} -> {response.status_code}"
-    after = asyncio.run(snapshot_tenant(pg_server.superuser_url, TENANT_B))
-    assert leaks == []
-    assert after == before, "tenant B's rows changed"
+def _plugin_roles(client, app, tenant: str) -> tuple[str, ...]:
+    roles = client.blocking_portal.call(app.state.plugins.call, tenant, "kyosei_roles")
+    return tuple(sorted({r.code for r in roles}))
+
+
+def attackers(plugin_roles: tuple[str, ...]) -> list[Attacker]:
+    found = [Attacker(f"{TENANT_A} {role}", TENANT_A, (role,), TENANT_B) for role in CORE_ROLES]
+    found.append(Attacker(f"{TENANT_A} all roles", TENANT_A, ALL_ROLES, TENANT_B))
+    if plugin_roles:
+        found.append(Attacker(f"{TENANT_A} plugin roles", TENANT_A, plugin_roles, TENANT_B))
+    found += [Attacker(f"{TENANT_B} {role}", TENANT_B, (role,), TENANT_A) for role in CORE_ROLES]
+    found.append(Attacker(f"{TENANT_B} all roles", TENANT_B, ALL_ROLES, TENANT_A))
+    found.append(Attacker(f"{PREFECTURE} prefecture-admin", PREFECTURE, ("prefecture-admin", "staff"), TENANT_B))
+    return found
+
+
+def run_matrix(app, client, database_urls, pg_server, worlds, attackers_, routes) -> Findings:
+    su = superuser_database_url(pg_server.superuser_url)
+    findings = Findings(routes=len(routes))
+    rows: dict[str, dict] = {}  # each tenant's rows as last read: one attacker's "after" is the next one's "before"
+    markers: dict[str, set[str]] = {}  # the foreign tenant's own values change only if something leaked in
+
+    def current(tenant: str) -> dict:
+        if tenant not in rows:
+            rows[tenant] = run(matrix.tenant_rows(su, tenant))
+        return rows[tenant]
+
+    spy = matrix.LookupSpy(app)
+    try:
+        for attacker in attackers_:
+            foreign = dict(worlds[attacker.foreign])
+            own = worlds.get(attacker.tenant_id, {})
+            if attacker.tenant_id == PREFECTURE:
+                foreign.update(PREFECTURE_OWNED)
+            before, own_before = current(attacker.foreign), current(attacker.tenant_id)
+            if attacker.foreign not in markers:
+                markers[attacker.foreign] = run(matrix.foreign_markers(su, attacker.foreign))
+                # the detector knows the other tenant's person (name, kana) and labels, not just its ids
+                expected = {person_name(attacker.foreign), person_kana(attacker.foreign), label(attacker.foreign, "拠点")}
+                assert expected <= markers[attacker.foreign], expected - markers[attacker.foreign]
+            session = login(client, open_session(database_urls, attacker.tenant_id, attacker.roles))
+            matrix.sweep(client, spy, attacker, session.csrf, routes, own, foreign, markers[attacker.foreign], BODIES,
+                         findings, own_paths=attacker.roles == ALL_ROLES and attacker.tenant_id == TENANT_A,
+                         not_foreign=set(PREFECTURE_OWNED) if attacker.tenant_id == PREFECTURE else set())
+            rows.clear()
+            after, own_after = current(attacker.foreign), current(attacker.tenant_id)
+            changed = sorted(t for t, d in matrix.digest(after).items() if matrix.digest(before).get(t) != d)
+            if changed:
+                findings.add(f"{attacker.label}: the other tenant's rows changed in {changed}")
+            for line in matrix.cross_references(own_before, own_after, after):
+                findings.add(f"{attacker.label}: a new row of its own points at the other tenant: {line}")
+    finally:
+        spy.close()
+    return findings
+
+
+def test_every_route_parameter_has_a_maker(matrix_app):
+    missing = sorted({f"{path} {{{name}}}" for _, path in matrix.routes_of(matrix_app, is_tenantless)
+                      for name in PARAM.findall(path) if name not in OBJECT_MAKERS})
+    assert missing == [], "register these with @object_maker in tests/isolation.py (see its docstring)"
+
+
+def test_the_matrix_finds_the_whole_route_table(matrix_app):
+    routes = matrix.routes_of(matrix_app, is_tenantless)
+    assert len(routes) >= MIN_ROUTES
+    assert ("GET", "/plugins/isolation_probe/cases/{case_id:uuid}") in routes
+
+
+def test_no_role_of_either_tenant_nor_the_prefecture_reaches_the_other_tenant(
+        matrix_app, database_urls, pg_server, worlds):
+    from litestar.testing import TestClient
+
+    routes = matrix.routes_of(matrix_app, is_tenantless)
+    assert len(routes) >= MIN_ROUTES
+    with TestClient(app=matrix_app) as client:
+        who = attackers(_plugin_roles(client, matrix_app, TENANT_A))
+        findings, seconds = matrix.timed(run_matrix, matrix_app, client, database_urls, pg_server, worlds, who, routes)
+    print(f"\nisolation matrix: {len(routes)} routes × {len(who)} principals × id placements "
+          f"(path, query, body; own path + foreign query/body for {TENANT_A}'s all-roles user) = "
+          f"{findings.requests} requests in {seconds:.1f} s")
+    assert findings.problems == []
+
+
+def test_the_matrix_catches_a_route_that_looks_past_the_wall(settings, database_urls, pg_server, worlds):
+    """A test-only app with a broken plugin route (it finds a case in whichever tenant has it): the same matrix
+    reports the wrong status, the leaked case number/summary/household label and the change to B's rows."""
+    from litestar.testing import TestClient
+
+    from tests.plugin_fixtures import leaky
+
+    app = _plugin_app(settings, database_urls, [leaky])
+    try:
+        routes = [r for r in matrix.routes_of(app, is_tenantless) if r[1].startswith("/plugins/leaky/")]
+        assert len(routes) == 4
+        with TestClient(app=app) as client:
+            findings = run_matrix(app, client, database_urls, pg_server, worlds,
+                                  [Attacker(f"{TENANT_A} staff", TENANT_A, ("staff",), TENANT_B)], routes)
+    finally:
+        _forget(database_urls, [leaky])
+    page, note = "GET /plugins/leaky/cases/{case_id:uuid} [path]", "POST /plugins/leaky/cases/{case_id:uuid}/note [path]"
+    found = "\n".join(findings.problems)
+    assert f"{page} -> 200 for the other tenant's object" in found
+    assert f"{note} -> 200 for the other tenant's object" in found
+    assert f"{page} shows the other tenant's" in found and "隔離392049" in found
+    assert "the other tenant's rows changed in ['support_case']" in found
+    assert ("POST /plugins/leaky/cases/{case_id:uuid}/checked [path] -> 400 before the foreign id reached the "
+            "database; add a valid body (or query)") in found
+    assert ("POST /plugins/leaky/cases/{case_id:uuid}/reviewed [path] -> 422 for the other tenant's object but 404 "
+            "for an id that names nothing") in found
 
 
 def test_a_pooled_connection_carries_no_tenant_after_a_request(app, client, database_urls):

@@ -3,7 +3,9 @@
 import asyncpg
 import pytest
 
+from tests.conftest import run
 from tests.db import fetch
+from tests.wall import policy_problems, rolled_back
 
 # Tables shared by all tenants, each with the reason it may be global. Anything else must carry tenant_id.
 GLOBAL_TABLES = {
@@ -33,9 +35,7 @@ def test_every_table_is_walled_or_a_listed_global_table(database_urls):
         SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity,
                EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenant_id'
                        AND NOT a.attisdropped) AS has_tenant,
-               (SELECT a.attnotnull FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenant_id') AS tenant_not_null,
-               ARRAY(SELECT pg_get_expr(p.polqual, p.polrelid) FROM pg_policy p WHERE p.polrelid = c.oid) AS policies,
-               ARRAY(SELECT pg_get_expr(p.polwithcheck, p.polrelid) FROM pg_policy p WHERE p.polrelid = c.oid) AS checks
+               (SELECT a.attnotnull FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenant_id') AS tenant_not_null
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
         ORDER BY c.relname
@@ -48,15 +48,22 @@ def test_every_table_is_walled_or_a_listed_global_table(database_urls):
         if name in GLOBAL_TABLES:
             continue
         if t["has_tenant"]:
-            if not (t["relrowsecurity"] and t["relforcerowsecurity"]):
-                problems.append(f"{name}: row-level security not ENABLEd and FORCEd")
             if not t["tenant_not_null"]:
                 problems.append(f"{name}: tenant_id is nullable")
-            if not any(p and "current_setting('app.tenant_id'" in p for p in t["policies"]):
-                problems.append(f"{name}: no policy on current_setting('app.tenant_id')")
         elif name not in GLOBAL_TABLES:
             problems.append(f"{name}: has no tenant_id and is not on the global allow-list")
     assert problems == []
+
+
+def test_every_tenant_table_has_exactly_the_tenant_policy(database_urls):
+    """USING and WITH CHECK exactly the tenant predicate, for every role, forced, and nothing permissive beside it
+    except the listed owner-only paths of the prefecture's functions (rules: tests/wall.py)."""
+
+    async def check():
+        async with rolled_back(database_urls.owner) as conn:
+            return await policy_problems(conn, database_urls.app_role, GLOBAL_TABLES)
+
+    assert run(check()) == []
 
 
 def test_tenant_id_leads_every_primary_key_and_index_of_tenant_tables(database_urls):

@@ -18,6 +18,14 @@ POLICY = "tenant_wall"
 TENANT_PREDICATE = "tenant_id = current_setting('app.tenant_id', true)"
 
 
+# The first statement of every prefecture-only SECURITY DEFINER function. IS DISTINCT FROM, not ``NOT (… = …)``: on a
+# connection that was never bound the setting is NULL, and ``IF NOT NULL`` would let the call through (0021).
+REFUSE_UNLESS_PREFECTURE = (
+    "IF current_setting('app.tenant_id', true) IS DISTINCT FROM '390003' THEN "
+    "RAISE EXCEPTION 'only the prefecture (390003) may call this' USING ERRCODE = '42501'; END IF;"
+)
+
+
 def app_role() -> str:
     """The application role migrations grant to (set by core/migrations/env.py from the configured URLs)."""
     return context.config.attributes.get("app_role", "kyosei_app")

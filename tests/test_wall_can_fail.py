@@ -1,0 +1,72 @@
+"""The wall's checks can fail: each breach is made on purpose inside a transaction that is rolled back, and the
+same check tests/test_tenant_wall.py runs on the real schema must name it. Where the breach is a real leak, the
+test also shows the leak (tenant A, as the app role, sees tenant B's case) so the check is not guarding a dummy.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import run
+from tests.test_tenant_wall import GLOBAL_TABLES
+from tests.wall import policy_problems, rolled_back, superuser_database_url
+
+TENANT_A, TENANT_B = "394017", "392049"
+
+
+@pytest.fixture(scope="module")
+def b_case(database_urls):
+    from core.cases import service as cases
+    from tests.cases_support import intake_body, principal, unit_of_work
+
+    return unit_of_work(database_urls, TENANT_B, lambda s: cases.create_intake(s, intake_body(), principal(TENANT_B))).id
+
+
+async def _b_cases_seen_by_a(conn, app_role: str, case_id) -> int:
+    """Inside the caller's transaction: as the app role bound to tenant A, how many of B's cases are visible."""
+    await conn.execute(f'SET LOCAL ROLE "{app_role}"')
+    await conn.execute("SELECT set_config('app.tenant_id', $1, true)", TENANT_A)
+    seen = await conn.fetchval("SELECT count(*) FROM support_case WHERE id = $1", case_id)
+    await conn.execute("RESET ROLE")
+    return seen
+
+
+BREACHES = {
+    "second permissive policy USING (true)": (
+        "CREATE POLICY widen ON support_case FOR SELECT USING (true)", "second permissive policy", True),
+    "second permissive policy for the app role": (
+        "CREATE POLICY widen ON support_case TO {app} USING (tenant_id IS NOT NULL)", "second permissive policy", True),
+    "owner-only policy opened to every role": (
+        "ALTER POLICY prefecture_counts ON support_case TO PUBLIC", "instead of the owner", False),
+    "WITH CHECK loosened": (
+        "ALTER POLICY tenant_wall ON support_case WITH CHECK (true)", "WITH CHECK is", False),
+    "USING loosened": (
+        "ALTER POLICY tenant_wall ON support_case USING (tenant_id IS NOT NULL)", "USING is", True),
+    "tenant policy for the app role only": (
+        "ALTER POLICY tenant_wall ON support_case TO {app}", "instead of every role", False),
+    "row-level security not forced": (
+        "ALTER TABLE support_case NO FORCE ROW LEVEL SECURITY", "not forced", False),
+    "row-level security disabled": (
+        "ALTER TABLE support_case DISABLE ROW LEVEL SECURITY", "not enabled", False),
+    "new tenant table without a policy": (
+        "CREATE TABLE breach_notes (tenant_id varchar(6) NOT NULL, note text)", "breach_notes: no tenant_wall", False),
+    "app role may bypass RLS": ("ALTER ROLE {app} BYPASSRLS", "BYPASSRLS", True),
+}
+
+
+@pytest.mark.parametrize("breach", list(BREACHES))
+def test_the_policy_check_names_each_breach(database_urls, pg_server, b_case, breach):
+    sql, named, leaks = BREACHES[breach]
+    app = database_urls.app_role
+
+    async def go():
+        async with rolled_back(superuser_database_url(pg_server.superuser_url)) as conn:
+            assert await _b_cases_seen_by_a(conn, app, b_case) == 0  # the wall holds before the breach
+            await conn.execute(sql.format(app=app))
+            seen = await _b_cases_seen_by_a(conn, app, b_case)
+            return seen, await policy_problems(conn, app, GLOBAL_TABLES)
+
+    seen, problems = run(go())
+    assert any(named in p for p in problems), problems
+    if leaks:
+        assert seen == 1, "the breach should really let tenant A see tenant B's case"

@@ -1,0 +1,134 @@
+"""The checks behind tests/test_tenant_wall.py, as functions of one connection so a test can break the schema
+inside a transaction, run the same check and see it fail (tests/test_wall_can_fail.py).
+
+Policy rule, read from ``pg_policies`` (PostgreSQL's own rendering of each policy):
+- a tenant table (one with ``tenant_id``) has RLS enabled and forced, and exactly one policy that applies to every
+  role: ``tenant_wall``, permissive, FOR ALL, TO PUBLIC, with USING and WITH CHECK both exactly the tenant predicate;
+- any other policy on it is listed in ``OWNER_ONLY_POLICIES``: it applies to the schema owner only (the role that
+  owns the SECURITY DEFINER functions), never to the app role, reads only while the prefecture is bound, and has
+  the listed command; restrictive policies only narrow and are allowed;
+- the app role is neither superuser, nor BYPASSRLS, nor owner of any table.
+A new table is picked up by the query itself: nothing to register unless it needs an owner-only policy.
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+import asyncpg
+
+from infra.database.provision import DATABASE, connect, with_user
+
+# PostgreSQL's rendering of core/tenancy/ddl.py TENANT_PREDICATE (what pg_policies shows for it).
+TENANT_PREDICATE = "((tenant_id)::text = current_setting('app.tenant_id'::text, true))"
+PREFECTURE_PREDICATE = "(current_setting('app.tenant_id'::text, true) = '390003'::text)"
+
+# (table, policy) -> command of an owner-only policy: the prefecture's narrow path into tenant rows, used only by
+# SECURITY DEFINER functions that refuse unless the prefecture is bound (tests/definer.py calls each of them).
+# Add a row here when a migration adds such a policy; anything else on a tenant table fails the check.
+OWNER_ONLY_POLICIES: dict[tuple[str, str], str] = {
+    ("grant_caseload_count", "prefecture_counts"): "SELECT",
+    ("grant_expenditure", "prefecture_aggregate"): "SELECT",
+    ("grant_fiscal_year", "prefecture_aggregate"): "SELECT",
+    ("plugin_error", "plugin_overview"): "SELECT",
+    ("tenant_plugin", "plugin_overview"): "SELECT",
+    ("program", "prefecture_counts"): "SELECT",
+    ("program_attendance", "prefecture_counts"): "SELECT",
+    ("program_session", "prefecture_counts"): "SELECT",
+    ("support_case", "prefecture_counts"): "SELECT",
+    ("support_plan", "prefecture_counts"): "SELECT",
+    ("survey_answer", "prefecture_path"): "SELECT",
+    ("survey_recipient", "prefecture_path"): "ALL",
+}
+
+
+def superuser_database_url(superuser_url: str) -> str:
+    """The superuser on Kyosei's database (it can SET ROLE to the app role inside one transaction)."""
+    return with_user(superuser_url, "postgres", database=DATABASE)
+
+
+@asynccontextmanager
+async def rolled_back(url: str):
+    """One connection inside one transaction that is always rolled back: for breaking the schema on purpose."""
+    conn = await connect(url)
+    try:
+        tx = conn.transaction()
+        await tx.start()
+        try:
+            yield conn
+        finally:
+            await tx.rollback()
+    finally:
+        await conn.close()
+
+
+async def policy_problems(conn: asyncpg.Connection, app_role: str, global_tables=()) -> list[str]:
+    """Every way a tenant table's policies could let a tenant see or write another's rows (empty: none)."""
+    tables = await conn.fetch(
+        """
+        SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, pg_get_userbyid(c.relowner) AS owner
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
+          AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenant_id'
+                      AND NOT a.attisdropped)
+          AND NOT (c.relname = ANY ($1::text[]))
+        ORDER BY c.relname
+        """,
+        list(global_tables),
+    )
+    policies = await conn.fetch(
+        "SELECT tablename, policyname, permissive, roles::text[] AS roles, cmd, qual, with_check "
+        "FROM pg_policies WHERE schemaname = 'public'"
+    )
+    by_table: dict[str, list] = {}
+    for p in policies:
+        by_table.setdefault(p["tablename"], []).append(p)
+    problems = []
+    for t in tables:
+        name, owner = t["relname"], t["owner"]
+        if not t["relrowsecurity"]:
+            problems.append(f"{name}: row-level security not enabled")
+        if not t["relforcerowsecurity"]:
+            problems.append(f"{name}: row-level security not forced (the owner and its functions bypass it)")
+        if owner == app_role:
+            problems.append(f"{name}: owned by the app role {app_role}")
+        walls = [p for p in by_table.get(name, []) if p["policyname"] == "tenant_wall"]
+        if not walls:
+            problems.append(f"{name}: no tenant_wall policy")
+        for p in by_table.get(name, []):
+            problems.extend(_policy_problems(name, p, owner))
+    role = await conn.fetchrow("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = $1", app_role)
+    if role is None or role["rolsuper"] or role["rolbypassrls"]:
+        problems.append(f"app role {app_role}: superuser or BYPASSRLS (or missing)")
+    return problems
+
+
+def _policy_problems(table: str, p, owner: str) -> list[str]:
+    label = f"{table}: policy {p['policyname']}"
+    if p["permissive"] == "RESTRICTIVE":
+        return []  # ANDed with the others: it can only narrow what the tenant policy lets through
+    if p["policyname"] == "tenant_wall":
+        wrong = []
+        if p["cmd"] != "ALL":
+            wrong.append(f"applies to {p['cmd']} only")
+        if list(p["roles"]) != ["public"]:
+            wrong.append(f"applies to {p['roles']} instead of every role")
+        if p["qual"] != TENANT_PREDICATE:
+            wrong.append(f"USING is {p['qual']!r}")
+        if p["with_check"] != TENANT_PREDICATE:
+            wrong.append(f"WITH CHECK is {p['with_check']!r}")
+        return [f"{label} {w}" for w in wrong]
+    expected_cmd = OWNER_ONLY_POLICIES.get((table, p["policyname"]))
+    if expected_cmd is None:
+        return [f"{label} is a second permissive policy (widens the tenant wall); list it in tests/wall.py "
+                "OWNER_ONLY_POLICIES only if it is an owner-only path for SECURITY DEFINER functions"]
+    wrong = []
+    if list(p["roles"]) != [owner]:
+        wrong.append(f"applies to {p['roles']} instead of the owner {owner} only")
+    if p["cmd"] != expected_cmd:
+        wrong.append(f"applies to {p['cmd']} instead of {expected_cmd}")
+    if p["qual"] != PREFECTURE_PREDICATE:
+        wrong.append(f"USING is {p['qual']!r}")
+    if p["with_check"] not in (None, PREFECTURE_PREDICATE):
+        wrong.append(f"WITH CHECK is {p['with_check']!r}")
+    return [f"{label} {w}" for w in wrong]
