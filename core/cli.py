@@ -62,6 +62,10 @@ def _seed(urls: DatabaseUrls, demo: bool) -> None:
 
         staff = asyncio.run(seed_demo_staff(urls.owner))
         click.echo(f"demo staff listed in the staff directories: {staff}")
+        from tenants.seed import seed_demo_seats
+
+        seats = asyncio.run(seed_demo_seats(urls.owner))
+        click.echo(f"demo 推進員 seats filled (中土佐町 A–E): {seats}")
 
 
 @click.group()

@@ -139,3 +139,37 @@ async def seed_demo_staff(owner_url: str, codes: tuple[str, ...] = DEMO_TENANTS)
         return added
     finally:
         await conn.close()
+
+
+# 中土佐町's 包括化推進員（相談支援包括化推進員）A–E from the demo users, so a new コア会議 or ネットワーク会議 is seated
+# automatically in ``make run``: A and C 社協 (山本 花子), B 社協 (中村 健), D 統括保健師 (中村 健), E 統括ケアマネ
+# (佐藤 誠). The demo town has four accounts for five seats, so two people hold two seats each.
+DEMO_SEATS: dict[str, dict[str, str]] = {
+    "394017": {"coordinator_a": "nakatosa.yamamoto", "coordinator_b": "nakatosa.staff2",
+               "coordinator_c": "nakatosa.yamamoto", "coordinator_d": "nakatosa.staff2",
+               "coordinator_e": "multi.sato"},
+}
+
+
+async def seed_demo_seats(owner_url: str, seats: dict[str, dict[str, str]] = DEMO_SEATS) -> int:
+    """Fill the demo towns' empty 推進員 seats (``meeting_seat``) from the demo users; run after ``seed_demo_staff``
+    (a seat holder is a person of the staff directory). Idempotent: a seat someone already holds (set on
+    /meetings/seats) is kept. Returns how many seats were filled."""
+    from infra.keycloak.realm import stable_id
+
+    filled = 0
+    conn = await connect(owner_url)
+    try:
+        for code, holders in seats.items():
+            async with conn.transaction():
+                await conn.execute("SELECT set_config('app.tenant_id', $1, true)", code)
+                for duty_role, username in holders.items():
+                    status = await conn.execute(
+                        "INSERT INTO meeting_seat (tenant_id, duty_role, user_sub, assigned_at, assigned_by) "
+                        "SELECT $1::text, $2::text, $3::text, now(), 'demo-seed' WHERE EXISTS (SELECT 1 FROM "
+                        "staff_directory WHERE tenant_id = $1::text AND user_sub = $3::text) ON CONFLICT DO NOTHING",
+                        code, duty_role, stable_id("user", username))
+                    filled += status == "INSERT 0 1"
+        return filled
+    finally:
+        await conn.close()

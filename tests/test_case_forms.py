@@ -53,7 +53,8 @@ def _check_page(pdf: bytes, kind: str, tmp: Path) -> str:
 
 
 def test_the_five_case_forms_print_from_the_case(client, database_urls, pg_server, tmp_path):
-    session = login(client, open_session(database_urls, TENANT, ("staff", "coordinator")))
+    # the town's own account holder works the case through (支援決定 is the municipality's: tenant-admin)
+    session = login(client, open_session(database_urls, TENANT, ("staff", "coordinator", "tenant-admin")))
     client.headers["X-CSRF-Token"] = session.csrf
     out = Path(os.environ.get("KYOSEI_FORMS_PNG_DIR", tmp_path))
     case_id = client.post("/api/cases", json=intake_body(businesses=["outreach"])).json()["id"]
@@ -82,7 +83,7 @@ def test_the_five_case_forms_print_from_the_case(client, database_urls, pg_serve
     assert client.post(f"/api/cases/{case_id}/consents", json={
         "given_on": day, "purpose": "支援プランの共有", "agency_ids": [agency], "items": ["plan", "basic"],
         "method": "written", "person_id": members["本人"]}).status_code == 201
-    assert client.post(f"/api/cases/{case_id}/plan-agreement", json={"note": "重層的支援会議で合意"}).status_code == 200
+    assert client.post(f"/api/cases/{case_id}/plan-agreement", json={"note": "本人・関係機関との面談で合意", "decide": True}).status_code == 200
     for status in ("supporting",):
         assert client.post(f"/api/cases/{case_id}/transitions", json={"to_status": status}).status_code == 200
     assert client.post(f"/api/cases/{case_id}/evaluations", json={

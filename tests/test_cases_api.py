@@ -89,6 +89,36 @@ def test_workflow_guard_over_http(client, staff):
     assert client.post(f"/api/cases/{case_id}/plans", json={"goals": "目標"}).status_code == 409
 
 
+def _planned(client, **intake) -> str:
+    case_id = client.post("/api/cases", json=intake_body(**intake)).json()["id"]
+    person = client.get(f"/api/cases/{case_id}").json()["person_id"]
+    assert client.post(f"/api/cases/{case_id}/assessments", json={
+        "assessed_on": "2026-04-02", "items": [{"person_id": person, "field": "elderly", "problem": "介護"}]}
+    ).status_code == 201
+    assert client.post(f"/api/cases/{case_id}/plans", json={"goals": "生活の安定"}).status_code == 201
+    return case_id
+
+
+def test_support_decision_is_the_municipality_s_and_a_multi_agency_plan_is_agreed_at_the_meeting(client, staff):
+    case_id = _planned(client)
+    refused = client.post(f"/api/cases/{case_id}/plan-agreement", json={"decide": True})
+    assert refused.status_code == 403 and refused.headers["content-type"].startswith("application/problem+json")
+    assert "支援決定は市町村が行います" in refused.json()["detail"]
+    assert client.get(f"/api/cases/{case_id}").json()["plans"][0]["agreed_on"] is None  # nothing half-written
+    early = client.post(f"/api/cases/{case_id}/transitions", json={"to_status": "decided"})
+    assert early.status_code == 403 and "団体管理者" in early.json()["detail"]
+    agreed = client.post(f"/api/cases/{case_id}/plan-agreement", json={"note": "本人・関係機関との面談で合意"})
+    assert agreed.status_code == 200 and agreed.json()["agreed_on"]
+    again = client.post(f"/api/cases/{case_id}/plan-agreement", json={})
+    assert again.status_code == 409 and "すでに合意されています" in again.json()["detail"]
+    assert client.post(f"/api/cases/{case_id}/transitions", json={"to_status": "decided"}).status_code == 403
+    assert client.get(f"/api/cases/{case_id}").json()["status"] == "planning"
+
+    multi = _planned(client, lead_business="multi_agency")
+    at_meeting = client.post(f"/api/cases/{multi}/plan-agreement", json={})
+    assert at_meeting.status_code == 409 and "重層的支援会議で合意します" in at_meeting.json()["detail"]
+
+
 def test_sharing_outside_consent_is_refused_with_the_reason(client, database_urls, staff):
     case_id = client.post("/api/cases", json=intake_body()).json()["id"]
     admin = login(client, open_session(database_urls, TENANT, ("staff", "coordinator")))

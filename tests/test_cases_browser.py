@@ -98,6 +98,25 @@ def test_a_household_from_intake_to_closure(page, live_app):
                                   "item-1-field": "elderly", "item-1-problem": "介護保険未申請"})
     submit(page, "/plans", {"goals": "母の介護サービス開始と本人の居場所づくり", "review_on": "2099-03-31"})
     submit(page, "/plan-agreement", {"agreed_on": today})
+    # the staff member records the agreement; 支援決定 is the municipality's (団体管理者), not offered to her
+    page.wait_for_selector("#plan >> text=合意")
+    assert page.locator("form[action$='/transitions'] input[value='decided']").count() == 0
+    assert "支援決定は市町村が行います" in page.inner_text("#status")
+    town = page.context.browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo").new_page()
+    try:
+        town.set_default_timeout(20000)
+        town.add_init_script(SETTLE_COUNTER)
+        keycloak_login(town, live_app, "nakatosa.admin")
+        town.goto(case_url)
+        town.fill("[name='reason']", "支援決定のため")  # not on the case's team: 緊急閲覧, audited
+        town.click("button:has-text('理由を記録して閲覧する')")
+        town.wait_for_selector("h1 .status--planning")
+        transition(town, "decided")
+        assert "中土佐 管理者（令和" in town.inner_text("#flow")  # who decided, and when
+    finally:
+        town.context.close()
+    page.goto(case_url)
+    page.wait_for_selector("h1 .status--decided")
     transition(page, "supporting")
     submit(page, "/records", {"recorded_on": today, "body": "自宅を訪問。母と面談。"})
     transition(page, "evaluation")

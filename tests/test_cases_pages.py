@@ -8,7 +8,7 @@ import re
 import pytest
 
 from core.cases.schemas import today
-from tests.sessions import login, open_session
+from tests.sessions import list_in_directory, login, open_session
 from tests.test_cases_api import counts
 
 TENANT = "394017"
@@ -38,7 +38,26 @@ def post(client, url, data):
     return client.post(url, data=data, headers=HTML, follow_redirects=False)
 
 
-def test_the_whole_flow_with_plain_forms(client, worker):
+def decide_as_the_municipality(client, database_urls, worker, case_url) -> None:
+    """支援決定 is the municipality's: the staff member is refused on the page, naming the rule; the town's
+    団体管理者 decides and the case page shows who decided."""
+    page = client.get(case_url, headers=HTML).text
+    assert "プランの合意を記録して支援決定する" not in page and 'name="to_status" value="decided"' not in page
+    assert "支援決定は市町村が行います" in page
+    refused = post(client, case_url + "/transitions", {"csrf_token": worker.csrf, "to_status": "decided"})
+    assert refused.status_code == 403 and "支援決定は市町村が行います" in refused.text and "団体管理者" in refused.text
+    assert "status--planning" in refused.text  # the case page, re-rendered with the refusal; nothing moved
+    mayor = login(client, open_session(database_urls, TENANT, ("staff", "tenant-admin"), display_name="町 決定"))
+    list_in_directory(database_urls, mayor, "町 決定")
+    assert post(client, case_url + "/access", {"csrf_token": mayor.csrf, "reason": "支援決定のため"}).status_code == 303
+    decided = post(client, case_url + "/transitions", {"csrf_token": mayor.csrf, "to_status": "decided"})
+    assert decided.status_code == 303, decided.text[:2000]
+    page = client.get(case_url, headers=HTML).text
+    assert "status--decided" in page and "町 決定（" in page  # who decided, with when, in the flow panel
+    login(client, worker)
+
+
+def test_the_whole_flow_with_plain_forms(client, worker, database_urls):
     page = client.get("/cases/new", headers=HTML)
     assert page.status_code == 200 and "相談受付・申込票" in page.text and 'name="csrf_token"' in page.text
     created = post(client, "/cases", intake_form(worker.csrf))
@@ -57,7 +76,8 @@ def test_the_whole_flow_with_plain_forms(client, worker):
                           "item-1-problem": "介護保険未申請"}, "アセスメント"),
         ("/plans", {"goals": "母の介護サービス開始と本人の居場所づくり", "review_on": "2099-03-31",
                     "role-0-role": "介護保険の申請支援"}, "プラン作成"),
-        ("/plan-agreement", {"agreed_on": today().isoformat(), "note": "重層的支援会議で合意"}, "支援決定"),
+        ("/plan-agreement", {"agreed_on": today().isoformat(), "note": "本人・関係機関との面談で合意"}, "プラン作成"),
+        ("/transitions", {"to_status": "decided"}, "municipality"),
         ("/transitions", {"to_status": "supporting"}, "支援中"),
         ("/records", {"recorded_on": today().isoformat(), "kind": "visit", "body": "自宅を訪問。母と面談。"}, "支援中"),
         ("/transitions", {"to_status": "evaluation"}, "評価"),
@@ -66,6 +86,9 @@ def test_the_whole_flow_with_plain_forms(client, worker):
         ("/transitions", {"to_status": "closed", "reason": "目標を達成"}, "終結"),
     ]
     for path, data, status in steps:
+        if status == "municipality":
+            decide_as_the_municipality(client, database_urls, worker, case_url)
+            continue
         response = post(client, case_url + path, {"csrf_token": worker.csrf, **data})
         assert response.status_code == 303, (path, response.status_code, response.text[:2000])
         page = client.get(case_url, headers=HTML)

@@ -86,9 +86,10 @@ def test_required_plugin_step_holds_the_case_until_a_tenant_admin_completes_it(p
         steps = staff.get(f"/api/cases/{case_id}").json()["workflow_steps"]
         assert [(s["step"], s["done"]) for s in steps] == [("chief_approval", False)]
         assert "課長決裁を完了する" in staff.get(f"/cases/{case_id}").text
+        assert staff.post(f"/api/cases/{case_id}/plan-agreement", json={}).json()["agreed_on"] is not None
+        # 支援決定 is the municipality's, whatever the steps say
         refused = staff.post(f"/api/cases/{case_id}/transitions", json={"to_status": "decided"})
-        assert refused.status_code == 409
-        assert refused.json()["detail"] == "「課長決裁」が完了していないため、「支援決定」へ進めません。"
+        assert refused.status_code == 403 and "支援決定は市町村が行います" in refused.json()["detail"]
         not_allowed = staff.post(f"/api/cases/{case_id}/steps", json={"step": "chief_approval"})
         assert not_allowed.status_code == 403
 
@@ -96,6 +97,9 @@ def test_required_plugin_step_holds_the_case_until_a_tenant_admin_completes_it(p
         # the approver is not on the case's team: opening it states why (緊急閲覧, audited)
         assert admin.post(f"/api/cases/{case_id}/steps", json={"step": "chief_approval"}).status_code == 403
         assert admin.post(f"/api/cases/{case_id}/access", json={"reason": "課長決裁のため"}).status_code == 201
+        held = admin.post(f"/api/cases/{case_id}/transitions", json={"to_status": "decided"})
+        assert held.status_code == 409
+        assert held.json()["detail"] == "「課長決裁」が完了していないため、「支援決定」へ進めません。"
         assert admin.post(f"/api/cases/{case_id}/steps", json={"step": "nonexistent"}).status_code == 409
         done = admin.post(f"/api/cases/{case_id}/steps", json={"step": "chief_approval"})
         assert done.status_code == 201, done.text
@@ -105,9 +109,10 @@ def test_required_plugin_step_holds_the_case_until_a_tenant_admin_completes_it(p
         assert step["done"] and step["done_by"] == "試験 太郎"
         assert admin.post(f"/api/cases/{case_id}/transitions", json={"to_status": "decided"}).status_code == 200
 
-    with plugin_app.client(roles=STAFF, tenant_id=NANKOKU) as other:  # no plugin: no step
+    with plugin_app.client(roles=("staff", "tenant-admin"), tenant_id=NANKOKU) as other:  # no plugin: no step
         other_case = _planned_case(other)
-        assert other.post(f"/api/cases/{other_case}/transitions", json={"to_status": "decided"}).status_code == 200
+        assert other.post(f"/api/cases/{other_case}/plan-agreement", json={"decide": True}).status_code == 200
+        assert other.get(f"/api/cases/{other_case}").json()["status"] == "decided"
 
 
 def test_ending_a_case_is_never_held_back_by_a_step(plugin_app):
@@ -133,7 +138,7 @@ def test_case_events_reach_the_plugin_only_for_committed_changes(plugin_app):
         case_id = _planned_case(admin)
         admin.post(f"/api/cases/{case_id}/steps", json={"step": "chief_approval"})
         everything.EVENTS.clear()
-        assert admin.post(f"/api/cases/{case_id}/plan-agreement", json={}).status_code in (200, 201)
+        assert admin.post(f"/api/cases/{case_id}/plan-agreement", json={"decide": True}).status_code in (200, 201)
         assert ("plan", NAKATOSA, case_id) in everything.EVENTS
         assert ("status", NAKATOSA, case_id, "planning", "decided", {"greeting": "こんにちは", "limit": 3}) in everything.EVENTS
 
@@ -141,13 +146,14 @@ def test_case_events_reach_the_plugin_only_for_committed_changes(plugin_app):
 def test_plan_agreement_refused_by_a_step_announces_nothing_on_the_page(plugin_app):
     """The page handler runs the agreement in a savepoint; when the step refuses the move to 支援決定, the savepoint
     rolls back and the already-queued plan_agreed event must go with it."""
-    with plugin_app.client(roles=STAFF) as staff:
-        case_id = _planned_case(staff)
+    with plugin_app.client(roles=("staff", "coordinator", "tenant-admin")) as admin:
+        case_id = _planned_case(admin)
         everything.EVENTS.clear()
-        response = staff.post(f"/cases/{case_id}/plan-agreement", data={"csrf_token": staff.csrf}, follow_redirects=False)
+        response = admin.post(f"/cases/{case_id}/plan-agreement", data={"csrf_token": admin.csrf, "decide": "true"},
+                              follow_redirects=False)
         assert response.status_code == 409 and "課長決裁" in response.text
         assert everything.EVENTS == []
-        assert staff.get(f"/api/cases/{case_id}").json()["plans"][0]["agreed_on"] is None
+        assert admin.get(f"/api/cases/{case_id}").json()["plans"][0]["agreed_on"] is None
 
 
 def test_kyosei_consent_purposes_adds_a_purpose_where_enabled_and_never_renames_a_core_one(plugin_app):

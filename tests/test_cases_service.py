@@ -25,6 +25,7 @@ def make_case(urls, who=None, **override):
 
 def test_no_plan_without_assessment_and_no_decision_without_plan(database_urls):
     case_id = make_case(database_urls)
+    staff, municipality = principal(TENANT), principal(TENANT, roles=("staff", "tenant-admin"))
 
     async def work(session):
         case = await service.get_case(session, case_id, for_update=True)
@@ -39,13 +40,28 @@ def test_no_plan_without_assessment_and_no_decision_without_plan(database_urls):
             {"person_id": str(members[1].person.id), "field": "elderly", "problem": "要介護認定が未申請"}]})
         await service.transition(session, case, "planning")
         with pytest.raises(service.TransitionRefused, match="プランが作成されていない"):
-            await service.transition(session, case, "decided")
+            await service.transition(session, case, "decided", principal=municipality)
         with pytest.raises(service.TransitionRefused, match="変更できません"):
             await service.transition(session, case, "supporting")
         await service.create_plan(session, case, {"goals": "母の介護サービス利用と本人の居場所づくり",
                                                   "review_on": (today() + dt.timedelta(days=90)).isoformat()})
-        await service.agree_plan(session, case)
+        with pytest.raises(service.TransitionRefused, match="プランが合意されていない"):
+            await service.transition(session, case, "decided", principal=municipality)
+        # 支援決定 is the municipality's: a staff member (or no one named) is refused, the agreement stays unwritten
+        for who in (staff, None):
+            with pytest.raises(service.Forbidden, match="支援決定は市町村が行います"):
+                await service.agree_plan(session, case, principal=who, decide=True)
+        assert (await service.current_plan(session, case.id)).agreed_on is None
+        await service.agree_plan(session, case, principal=staff)
+        assert case.status == "planning"
+        with pytest.raises(service.TransitionRefused, match="すでに合意されています"):
+            await service.agree_plan(session, case, principal=staff)
+        with pytest.raises(service.Forbidden, match="団体管理者"):
+            await service.transition(session, case, "decided", principal=staff)
+        await service.transition(session, case, "decided", principal=municipality)
         assert case.status == "decided"
+        history = await service.status_history(session, case.id)
+        assert history[-1].to_status == "decided" and history[-1].changed_by == municipality.sub
         await service.transition(session, case, "supporting")
         await service.add_evaluation(session, case, {"evaluated_on": today().isoformat(),
                                                      "achievement": "partly", "summary": "一部達成", "next_step": "close"})
@@ -61,6 +77,28 @@ def test_no_plan_without_assessment_and_no_decision_without_plan(database_urls):
         history = [(h.from_status, h.to_status) for h in await service.status_history(session, case.id)]
         assert history[0] == (None, "intake") and history[-1] == ("closed", "assessment")
         assert set(case.fields) == {"elderly", "poverty"}
+
+    unit_of_work(database_urls, TENANT, work)
+
+
+def test_a_multi_agency_plan_is_agreed_only_at_a_multilayer_meeting(database_urls):
+    case_id = make_case(database_urls, lead_business="multi_agency")
+    municipality = principal(TENANT, roles=("staff", "tenant-admin"))
+
+    async def work(session):
+        case = await service.get_case(session, case_id, for_update=True)
+        await service.transition(session, case, "assessment")
+        members = await service.household_members(session, case.household_id)
+        await service.add_assessment(session, case, {"assessed_on": today().isoformat(), "items": [
+            {"person_id": str(members[0].person.id), "field": "poverty", "problem": "就労経験がない"}]})
+        await service.create_plan(session, case, {"goals": "就労準備"})
+        for who, decide in ((principal(TENANT), False), (municipality, True)):
+            with pytest.raises(service.TransitionRefused, match="重層的支援会議で合意します"):
+                await service.agree_plan(session, case, principal=who, decide=decide)
+        assert (await service.current_plan(session, case.id)).agreed_on is None and case.status == "planning"
+        await service.agree_plan(session, case, note="重層的支援会議で合意", at_meeting=True)
+        await service.transition(session, case, "decided", principal=municipality)
+        assert case.status == "decided"
 
     unit_of_work(database_urls, TENANT, work)
 

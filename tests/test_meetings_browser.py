@@ -35,6 +35,7 @@ def nakatosa_ready(database_urls):
 
     set_nakatosa(database_urls, True)
     run(seed_demo_staff(database_urls.owner))
+    run(owner_fetch(database_urls.owner, NAKATOSA, "DELETE FROM meeting_seat RETURNING duty_role"))  # B stays empty
 
 
 def _prepare_support(urls, case_id: str) -> None:

@@ -175,6 +175,37 @@ def test_nakatosa_kinds_and_roles_only_while_enabled_and_never_for_another_tenan
         set_nakatosa(database_urls, True)
 
 
+def test_demo_seed_fills_nakatosa_s_seats_so_a_new_core_meeting_is_seated(meetings_app, database_urls):
+    from infra.keycloak.realm import stable_id
+    from tenants.seed import seed_demo_seats, seed_demo_staff
+
+    set_nakatosa(database_urls, True)
+    run(owner_fetch(database_urls.owner, NAKATOSA, "DELETE FROM meeting_seat RETURNING duty_role"))
+    run(seed_demo_staff(database_urls.owner))
+    try:
+        with logged_in(meetings_app, database_urls, roles=("staff", "coordinator")) as client:
+            # a seat the town already set is kept by the seed
+            kept = client.post("/meetings/seats", data={"coordinator_b": stable_id("user", "multi.sato")},
+                               follow_redirects=False)
+            assert kept.status_code == 303
+            assert run(seed_demo_seats(database_urls.owner)) == 4
+            assert run(seed_demo_seats(database_urls.owner)) == 0  # idempotent
+            seats = client.get("/meetings/seats").text
+            for code, username in (("coordinator_a", "nakatosa.yamamoto"), ("coordinator_b", "multi.sato"),
+                                   ("coordinator_e", "multi.sato")):
+                assert re.search(rf'id="seat-{code}".*?<option value="{stable_id("user", username)}" selected>',
+                                 seats, re.S), code
+            meeting_id = _meeting_id(client.post("/meetings/", data={
+                "kind": "core_meeting", "starts_at": "2026-12-07T09:30", "place": "中土佐町社協"}, follow_redirects=False))
+            page = client.get(f"/meetings/{meeting_id}").text
+            assert "担当者が決まっていない" not in page
+            members = re.search(r'id="members".*?</table>', page, re.S).group(0)
+            for name in ("山本 花子", "中村 健", "佐藤 誠"):
+                assert name in members, name
+    finally:
+        run(owner_fetch(database_urls.owner, NAKATOSA, "DELETE FROM meeting_seat RETURNING duty_role"))
+
+
 def test_agenda_picker_finds_the_users_open_cases_by_kana_or_number_only(meetings_app, database_urls):
     mine_sub = str(uuid.uuid4())
     mine = _case(database_urls, receiver=mine_sub, members=[

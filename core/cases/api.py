@@ -230,7 +230,7 @@ async def change_status(case_id: FromPath[uuid.UUID], request: Request, db: Name
     reason = data.get("reason")
     if reason is not None and not isinstance(reason, str):
         raise ValidationFailed([{"field": "reason", "message": "理由は文字で入力してください。"}])
-    return case_json(await service.transition(db, case, to_status, reason))
+    return case_json(await service.transition(db, case, to_status, reason, principal=_user(request)))
 
 
 @post("/cases/{case_id:uuid}/steps", status_code=201,
@@ -261,15 +261,19 @@ add_referral = _child("referrals", service.refer, "他機関への紹介（同�
 add_assignee = _child("assignees", service.assign, "担当者の追加")
 
 
-@post("/cases/{case_id:uuid}/plan-agreement", status_code=200, summary="プランの合意（プラン作成 → 支援決定）")
+@post("/cases/{case_id:uuid}/plan-agreement", status_code=200,
+      summary="プランの合意（多機関協働事業のケースは重層的支援会議で）",
+      description='Body: {"agreed_on", "note", "decide": true で支援決定も（市町村の団体管理者のみ、プラン作成 → 支援決定）}')
 async def agree_plan(case_id: FromPath[uuid.UUID], request: Request, db: NamedDependency[AsyncSession]) -> dict[str, Any]:
     case = await service.open_case_for_change(db, _user(request), case_id)
     data = await _body(request)
     r = schemas.Reader(data)
     on = r.date("agreed_on", "合意日", not_future=True)
     note = r.text("note", "合意の記録", 500, free=True)
+    decide = bool(r.boolean("decide", "支援決定"))
     r.done()
-    return row_json(await service.agree_plan(db, case, agreed_on=on, note=note))
+    return row_json(await service.agree_plan(db, case, agreed_on=on, note=note, principal=_user(request),
+                                             decide=decide))
 
 
 @post("/cases/{case_id:uuid}/agencies", status_code=201, summary="機関との共有（同意を確認）")

@@ -4,9 +4,10 @@ What other domains call (meetings especially):
 
 - ``check_sharing(session, case_id, agency_id=None, meeting_kind=None, item=None) -> ConsentDecision`` at the moment
   of sharing; ``share_with_agency`` and referrals call it themselves.
-- ``transition(session, case_id, to_status, reason=None)`` — the only way a status changes (table in workflow.py).
-- ``agree_plan(session, case_id, agreed_on=None, note=None)`` — a meeting agreed the current plan; moves
-  プラン作成 → 支援決定.
+- ``transition(session, case_id, to_status, reason=None, principal=None)`` — the only way a status changes (table
+  in workflow.py); 支援決定 needs the principal's deciding role (``workflow.SUPPORT_DECISION_ROLES``).
+- ``agree_plan(session, case_id, agreed_on=None, note=None, principal=None, decide=False, at_meeting=False)`` — the
+  current plan was agreed (a 多機関協働事業 case's only ``at_meeting``); ``decide`` adds the municipality's 支援決定.
 - ``get_case`` / ``can_view`` / ``open_case`` for reading with the team rule and the audit.
 
 Who sees a case (``can_view``): its assigned staff (担当者), staff of agencies the case is shared with, users with
@@ -64,7 +65,7 @@ from core.cases.models import (
 from core.cases.schemas import ConsentDecision, ValidationFailed, today
 from core.database import utc_now
 from core.plugins.unit_of_work import emit_after_commit
-from core.wareki import fiscal_year_of
+from core.wareki import fiscal_year_of, jdate
 
 BREAK_GLASS_HOURS = 8
 # 支援会議 (art. 106-6): members are bound to secrecy by law, so sharing needs no consent there.
@@ -418,18 +419,27 @@ async def assign(session: AsyncSession, case: SupportCase, data: Mapping[str, An
 # -- workflow ---------------------------------------------------------------------------------------------------
 
 
-async def _guard_holds(session: AsyncSession, guard: str | None, case: SupportCase) -> bool:
+async def _guard_refusal(session: AsyncSession, guard: str | None, case: SupportCase) -> str | None:
+    """Why the guard does not hold (the message naming what is missing), or None."""
     if guard is None:
-        return True
-    model = {"has_assessment": Assessment, "has_plan": SupportPlan}[guard]
-    return await session.scalar(select(model.id).where(model.case_id == case.id).limit(1)) is not None
+        return None
+    if guard == "plan_agreed":
+        plan = await current_plan(session, case.id)
+        if plan is None:
+            return workflow.GUARD_MESSAGES["has_plan"]
+        return None if plan.agreed_on is not None else workflow.GUARD_MESSAGES["plan_agreed"]
+    found = await session.scalar(select(Assessment.id).where(Assessment.case_id == case.id).limit(1))
+    return None if found is not None else workflow.GUARD_MESSAGES[guard]
 
 
 async def transition(session: AsyncSession, case_id: uuid.UUID | str | SupportCase, to_status: str,
-                     reason: str | None = None, *, on: dt.date | None = None) -> SupportCase:
+                     reason: str | None = None, *, on: dt.date | None = None,
+                     principal: Principal | None = None) -> SupportCase:
     """Move the case to ``to_status`` if the workflow table allows it and its guard holds; audited.
 
-    Raises ``TransitionRefused`` (409) with a Japanese message naming what is missing.
+    Raises ``TransitionRefused`` (409) with a Japanese message naming what is missing. 支援決定 (→ ``decided``) is
+    the municipality's act: only a ``principal`` with ``workflow.SUPPORT_DECISION_ROLES`` (else ``Forbidden``, 403,
+    audited as DENIED), only on an agreed plan; who and when stay in the status history.
     """
     case = case_id if isinstance(case_id, SupportCase) else await get_case(session, case_id, for_update=True)
     old = case.status
@@ -448,8 +458,11 @@ async def transition(session: AsyncSession, case_id: uuid.UUID | str | SupportCa
         what = {"closed": "終結", "suspended": "中断"}.get(to_status, "再開" if old in workflow.TERMINAL_STATUSES
                                                           else "変更")
         raise ValidationFailed([{"field": "reason", "message": f"{what}の理由を入力してください。"}])
-    if not await _guard_holds(session, step.guard, case):
-        raise TransitionRefused(workflow.GUARD_MESSAGES[step.guard or ""])
+    if to_status == "decided" and not workflow.may_decide_support(principal):
+        await record(session, AuditAction.DENIED, "case", case.id, reason="support decision: role")
+        raise Forbidden(workflow.SUPPORT_DECISION_FORBIDDEN)
+    if (refused := await _guard_refusal(session, step.guard, case)) is not None:
+        raise TransitionRefused(refused)
     if to_status not in workflow.TERMINAL_STATUSES:
         missing = [s.step.label for s in await step_states(session, case) if s.step.required and not s.done]
         if missing:
@@ -463,7 +476,7 @@ async def transition(session: AsyncSession, case_id: uuid.UUID | str | SupportCa
         case.status_reason = reason
         case.closed_on = None
     session.add(CaseStatusChange(case_id=case.id, from_status=old, to_status=to_status, reason=reason,
-                                 changed_by=_actor()))
+                                 changed_by=principal.sub if principal is not None else _actor()))
     await session.flush()
     await record(session, AuditAction.UPDATE, "case", case.id, reason=f"status {old}->{to_status}")
     emit_after_commit(session, "kyosei_case_status_changed", case_id=str(case.id), old=old, new=to_status)
@@ -568,7 +581,7 @@ async def _check_agencies(session: AsyncSession, ids: list[uuid.UUID | None], fi
 async def create_plan(session: AsyncSession, case: SupportCase, data: Mapping[str, Any] | schemas.PlanIn) -> SupportPlan:
     """プラン: needs an assessment first. Moves アセスメント → プラン作成."""
     parsed = data if isinstance(data, schemas.PlanIn) else schemas.parse_plan(data)
-    if not await _guard_holds(session, "has_assessment", case):
+    if await _guard_refusal(session, "has_assessment", case) is not None:
         raise TransitionRefused(workflow.GUARD_MESSAGES["has_assessment"])
     if case.status in workflow.TERMINAL_STATUSES or case.status == "intake":
         raise TransitionRefused("受付・終結・中断の状態ではプランを作成できません。")
@@ -606,13 +619,28 @@ async def plans(session: AsyncSession, case_id: uuid.UUID) -> list[tuple[Support
 
 
 async def agree_plan(session: AsyncSession, case_id: uuid.UUID | str | SupportCase, *, agreed_on: dt.date | None = None,
-                     note: str | None = None, move_to_decided: bool = True) -> SupportPlan:
-    """The current plan was agreed: record it; プラン作成 → 支援決定 unless ``move_to_decided`` is False (a
-    重層的支援会議 agrees the plan, and 支援決定 follows as the municipality's own act: core.meetings)."""
+                     note: str | None = None, principal: Principal | None = None, decide: bool = False,
+                     at_meeting: bool = False) -> SupportPlan:
+    """The current plan was agreed: record it once, in プラン作成. With ``decide`` the municipality also decides
+    support (プラン作成 → 支援決定, through ``transition``: the deciding role is checked before anything is written).
+
+    A 多機関協働事業 case's plan is agreed only at a 重層的支援会議 (``at_meeting``: core.meetings, whose
+    ``decide_support`` is then the municipality's own act)."""
     case = case_id if isinstance(case_id, SupportCase) else await get_case(session, case_id, for_update=True)
+    if decide and not workflow.may_decide_support(principal):
+        await record(session, AuditAction.DENIED, "case", case.id, reason="support decision: role")
+        raise Forbidden(workflow.SUPPORT_DECISION_FORBIDDEN)
+    if workflow.is_multilayer(case) and not at_meeting:
+        raise TransitionRefused(workflow.PLAN_AGREED_AT_MEETING)
     plan = await current_plan(session, case.id)
     if plan is None:
         raise TransitionRefused(workflow.GUARD_MESSAGES["has_plan"])
+    if plan.agreed_on is not None:
+        raise TransitionRefused(f"このプラン（第{plan.version}版）は{jdate(plan.agreed_on)}にすでに合意されています。"
+                                "見直すときは新しい版のプランを作成してください。")
+    if case.status != "planning":
+        raise TransitionRefused(f"プランの合意は「プラン作成」の段階のケースに限ります"
+                                f"（現在: {schemas.STATUS_LABELS.get(case.status, case.status)}）。")
     if note is not None:
         r = schemas.Reader({"note": note})
         note = r.text("note", "合意の記録", 500, free=True)
@@ -622,8 +650,8 @@ async def agree_plan(session: AsyncSession, case_id: uuid.UUID | str | SupportCa
     await session.flush()
     await record(session, AuditAction.UPDATE, "support_plan", plan.id, reason="agreed")
     emit_after_commit(session, "kyosei_plan_agreed", case_id=str(case.id))
-    if case.status == "planning" and move_to_decided:
-        await transition(session, case, "decided")
+    if decide:
+        await transition(session, case, "decided", principal=principal)
     return plan
 
 

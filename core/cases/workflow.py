@@ -5,7 +5,7 @@
 Guards are names; ``service.transition`` evaluates them against the database:
 
 - ``has_assessment``: no プラン作成 without an アセスメント;
-- ``has_plan``: no 支援決定 without a プラン.
+- ``plan_agreed``: no 支援決定 without an agreed プラン (and only by ``SUPPORT_DECISION_ROLES``: ``service.transition``).
 
 Plugins do not add transitions: their steps (``kyosei_extra_workflow_steps``, e.g. 課長決裁) sit *inside* a status
 and can hold a case there until done (see ``core/cases/extensions.py``).
@@ -20,6 +20,13 @@ from dataclasses import dataclass
 # municipality, the municipality's own account holder (団体管理者) carries it: coordinators may come from the 社協
 # (中土佐町's 推進員 A–C), which cannot decide for the town. The meetings domain's 支援決定 checks this; one home.
 SUPPORT_DECISION_ROLES: tuple[str, ...] = ("tenant-admin",)
+SUPPORT_DECISION_ROLE_LABEL = "団体管理者（支援決定の権限）"
+SUPPORT_DECISION_FORBIDDEN = (f"支援決定は市町村が行います（多機関協働事業 実施要綱）。記録できるのは市町村の{SUPPORT_DECISION_ROLE_LABEL}"
+                              "です。担当者はプランの合意までを記録してください。")
+# 多機関協働事業 (重層的支援体制整備事業) plans are agreed at a 重層的支援会議, never on the case page alone.
+MULTILAYER_BUSINESS = "multi_agency"
+PLAN_AGREED_AT_MEETING = ("多機関協働事業のケースのプランは、重層的支援会議で合意します（多機関協働事業 実施要綱）。"
+                          "会議の議題にして「プランに合意」を記録してください。")
 
 OPEN_STATUSES = ("intake", "assessment", "planning", "decided", "supporting", "evaluation")
 TERMINAL_STATUSES = ("closed", "suspended")
@@ -44,7 +51,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     *_end("intake"),
     Transition("assessment", "planning", "プラン作成へ進む", guard="has_assessment"),
     *_end("assessment"),
-    Transition("planning", "decided", "支援決定", guard="has_plan"),
+    Transition("planning", "decided", "支援決定", guard="plan_agreed"),
     Transition("planning", "assessment", "アセスメントに戻る", needs_reason=True),
     *_end("planning"),
     Transition("decided", "supporting", "支援を開始する"),
@@ -62,7 +69,19 @@ TRANSITIONS: tuple[Transition, ...] = (
 GUARD_MESSAGES = {
     "has_assessment": "アセスメントが記録されていないため、プラン作成に進めません。先にアセスメントを記録してください。",
     "has_plan": "プランが作成されていないため、支援決定できません。先にプランを作成してください。",
+    "plan_agreed": "プランが合意されていないため、支援決定できません。支援決定はプランの合意（多機関協働事業のケースは"
+                   "重層的支援会議での合意）の後に、市町村が行います。",
 }
+
+
+def may_decide_support(principal) -> bool:
+    """The municipality's deciding role, in the principal's own municipality (roles are per tenant: core.auth)."""
+    return principal is not None and principal.has_role(*SUPPORT_DECISION_ROLES)
+
+
+def is_multilayer(case) -> bool:
+    """A case of 多機関協働事業: its plan is a 重層 plan, agreed at a 重層的支援会議."""
+    return MULTILAYER_BUSINESS in (case.businesses or ()) or case.lead_business == MULTILAYER_BUSINESS
 
 
 def transitions() -> list[Transition]:

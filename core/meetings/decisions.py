@@ -20,7 +20,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from core.cases.workflow import SUPPORT_DECISION_ROLES
+from core.cases.workflow import SUPPORT_DECISION_ROLE_LABEL, may_decide_support  # noqa: F401 (one home)
 from core.meetings.kinds import MULTILAYER_MEETING, SUPPORT_MEETING
 from core.plugin_types import MeetingKindDefinition, MeetingKindRule
 from core.wareki import jdate, jdatetime
@@ -63,8 +63,7 @@ HISTORIC_LABELS = {"support_decided": "支援決定", "start_support": "支援�
 LABELS = {**{c: d.label for c, d in DECISIONS.items()}, **HISTORIC_LABELS}
 
 # 支援決定 is the municipality's decision (core.cases.workflow.SUPPORT_DECISION_ROLES: 団体管理者 for now); every
-# path asks ``may_decide_support``.
-SUPPORT_DECISION_ROLE_LABEL = "団体管理者（支援決定の権限）"
+# path asks ``may_decide_support`` (imported above from the workflow, where ``cases.transition`` checks it too).
 
 
 @dataclass(frozen=True)
@@ -161,10 +160,6 @@ def refusal(rules: KindRules, code: str, facts: Facts) -> str | None:
     if code == "continue" and facts.case_status not in ("supporting", "evaluation"):
         return f"支援継続は、支援中または評価の段階のケースに限ります（現在: {status}）。"
     return None
-
-
-def may_decide_support(principal) -> bool:
-    return principal.has_role(*SUPPORT_DECISION_ROLES)
 
 
 async def tenant_rules(host, tenant_id: str, kinds: dict[str, MeetingKindDefinition]) -> dict[str, KindRules]:

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.cases import service as cases
-from core.cases.models import ProgressRecord, SupportCase
+from core.cases.models import CaseStatusChange, ProgressRecord, SupportCase
 from core.meetings.models import AgendaItem, Meeting
 
 
@@ -37,7 +37,7 @@ class Stage:
 NEEDED = {
     "outreach": "本人の同意を得て記録してください。それまでは支援会議で情報を共有し、見守り・アウトリーチの役割を決めます（プランは作りません）。",
     "plan_agreed": "アセスメントとプランを作成し、重層的支援会議の議題にしてプランに合意してください。",
-    "support_decided": "重層的支援会議でプランに合意しました。市町村（支援決定の権限を持つ人）が会議の画面で支援決定を記録します。",
+    "support_decided": "プランに合意しました。市町村（支援決定の権限を持つ人）が支援決定を記録します（重層的支援会議で合意したときは会議の画面で）。",
     "supporting": "支援決定済みです。プランに沿って支援を開始してください。",
     "evaluation": "支援中です。支援経過を記録し、見直し日に評価してください。",
     "closure": "評価を踏まえ、重層的支援会議で支援継続か終結かを判断してください。",
@@ -85,11 +85,20 @@ async def case_stage(session: AsyncSession, case: SupportCase) -> Stage:
 
 
 async def _support_decision(session: AsyncSession, case_id: uuid.UUID) -> str:
+    """Who decided support and when: on the agenda item of the meeting that agreed the plan, or (decided on the
+    case page by the deciding role) the status change to 支援決定."""
+    from core.auth import staff_directory
+    from core.wareki import jdatetime
+
     item = await session.scalar(select(AgendaItem).where(AgendaItem.case_id == case_id,
                                                          AgendaItem.support_decided_at.is_not(None))
                                 .order_by(AgendaItem.support_decided_at.desc()).limit(1))
-    if item is None:
+    if item is not None:
+        return f"{item.support_decided_by_name}（{jdatetime(item.support_decided_at)}）"
+    change = await session.scalar(select(CaseStatusChange).where(CaseStatusChange.case_id == case_id,
+                                                                 CaseStatusChange.to_status == "decided")
+                                  .order_by(CaseStatusChange.changed_at.desc()).limit(1))
+    if change is None:
         return ""
-    from core.wareki import jdatetime
-
-    return f"{item.support_decided_by_name}（{jdatetime(item.support_decided_at)}）"
+    entry = await staff_directory.find(session, change.changed_by, include_retired=True)
+    return f"{entry.display_name if entry else change.changed_by}（{jdatetime(change.changed_at)}）"

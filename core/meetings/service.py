@@ -582,7 +582,7 @@ async def decide(session: AsyncSession, meeting: Meeting, rules: KindRules | Non
     if spec.needs_reason and not note:
         raise ValidationFailed([{"field": "note", "message": f"{spec.label}の理由を入力してください。"}])
     if decision == "plan_agreed":
-        await cases.agree_plan(session, case, note=note or f"{meeting.title}で合意", move_to_decided=False)
+        await cases.agree_plan(session, case, note=note or f"{meeting.title}で合意", at_meeting=True)
     elif spec.to_status and spec.to_status != case.status:
         await cases.transition(session, case, spec.to_status, note)
     item.decision, item.decision_note = decision, note
@@ -621,7 +621,8 @@ async def decide_support(session: AsyncSession, meeting: Meeting, rules: KindRul
     if case.status != "planning":
         raise DecisionRefused("支援決定は「プラン作成」の段階のケースに行います（現在: "
                               f"{cases.schemas.STATUS_LABELS.get(case.status, case.status)}）。")
-    await cases.transition(session, case, "decided", note or f"{meeting.title}での合意に基づき支援決定")
+    await cases.transition(session, case, "decided", note or f"{meeting.title}での合意に基づき支援決定",
+                           principal=principal)
     item.support_decided_at, item.support_decided_by = utc_now(), principal.sub
     item.support_decided_by_name = (principal.display_name or principal.username)[:255]
     await session.flush()

@@ -237,6 +237,9 @@ class CasesController(Controller):
         context = await _context(request, file=file, case=case, form=form, errors=errors or [], values=values or {},
                                  staff_matches=staff_matches, staff_q=q,
                                  transitions=workflow.allowed_from(case.status),
+                                 may_decide_support=workflow.may_decide_support(_user(request)),
+                                 multilayer=workflow.is_multilayer(case),
+                                 support_role_label=workflow.SUPPORT_DECISION_ROLE_LABEL,
                                  stage=await meeting_flow.case_stage(db, case))
         return render("cases/detail.html", context, status)
 
@@ -280,7 +283,9 @@ class CasesController(Controller):
             await db.refresh(case)
             return await self._case_page(request, db, case, form_name, _refusal(exc), form, invalid_status(request))
         except Forbidden as exc:
-            return respond(request, 403, message=exc.message)
+            # a refused act on a case the user may open (支援決定 without the role): shown where it was asked for
+            await db.refresh(case)
+            return await self._case_page(request, db, case, form_name, _refusal(exc), form, 200 if request.headers.get("hx-request") else 403)
         except CaseError as exc:
             await db.refresh(case)
             return await self._case_page(request, db, case, form_name, _refusal(exc), form, 200 if request.headers.get("hx-request") else 409)
@@ -293,7 +298,7 @@ class CasesController(Controller):
             to_status = form.get("to_status") or ""
             if to_status not in schemas.STATUS_LABELS:
                 raise ValidationFailed([{"field": "to_status", "message": "変更先の状態を選んでください。"}])
-            await service.transition(db, case, to_status, form.get("reason"))
+            await service.transition(db, case, to_status, form.get("reason"), principal=_user(request))
 
         return await self._act(request, db, case_id, "status", action, "状態を変更しました。")
 
@@ -326,10 +331,14 @@ class CasesController(Controller):
             r = schemas.Reader(form)
             on = r.date("agreed_on", "合意日", not_future=True)
             note = r.text("note", "合意の記録", 500, free=True)
+            decide = bool(r.boolean("decide", "支援決定"))
             r.done()
-            await service.agree_plan(db, case, agreed_on=on, note=note)
+            await service.agree_plan(db, case, agreed_on=on, note=note, principal=_user(request), decide=decide)
 
-        return await self._act(request, db, case_id, "plan", action, "プランの合意を記録しました（支援決定）。")
+        decided = (await _form(request)).get("decide") == "true"
+        done = "プランの合意と支援決定を記録しました。" if decided else \
+            f"プランの合意を記録しました。支援決定は市町村の{workflow.SUPPORT_DECISION_ROLE_LABEL}が記録します。"
+        return await self._act(request, db, case_id, "plan", action, done)
 
     @post("/{case_id:uuid}/records")
     async def add_record(self, request: Request, case_id: FromPath[uuid.UUID], db: NamedDependency[AsyncSession]) -> Response:
