@@ -90,3 +90,16 @@ def test_a_plugin_role_is_an_organization_group_that_counts_only_in_its_municipa
         assert roles_of(claims, "kyosei-web", NANKOKU) == {"staff"}
     finally:
         keycloak_admin.leave_organization_group(org, group, user)
+
+
+def test_move_roles_turns_realm_wide_roles_into_the_members_organization_groups(keycloak_admin):
+    from infra.keycloak.admin import move_client_roles_into_organization_groups
+
+    sakawa = keycloak_admin.find_organization("394025")["id"]  # 佐川町: no other test uses it
+    user = keycloak_admin.ensure_user("legacy.admin", "legacy.admin@sakawa.example", "旧", "管理者")
+    keycloak_admin.add_member(sakawa, user)
+    keycloak_admin.grant_client_roles(user, roles=["staff", "tenant-admin", "vendor"])
+    assert move_client_roles_into_organization_groups(keycloak_admin, ["394025"]) == 2
+    assert keycloak_admin.member_groups(sakawa, user) == {"staff", "tenant-admin"}
+    assert keycloak_admin.client_roles_of(user) & {"staff", "tenant-admin", "vendor"} == {"vendor"}
+    assert move_client_roles_into_organization_groups(keycloak_admin, ["394025"]) == 0  # idempotent
