@@ -216,6 +216,16 @@ def _status_command(code: str, status: str, keycloak: bool) -> None:
     _print_report(report)
 
 
+@tenants.command("move-roles")
+def tenants_move_roles() -> None:
+    """Upgrade Keycloak to roles per municipality: realm-wide kyosei-web roles become organization groups."""
+    from infra.keycloak.admin import move_client_roles_into_organization_groups
+
+    with _keycloak_directory(get_settings(), True) as directory:
+        added = move_client_roles_into_organization_groups(directory)
+    click.echo(f"organization group memberships added: {added}")
+
+
 @tenants.command("suspend")
 @click.argument("code")
 @click.option("--keycloak/--no-keycloak", default=True, show_default=True,

@@ -4,6 +4,7 @@ token is refused at once, and logging out leaves no htmx history in the tab (iss
 from __future__ import annotations
 
 import httpx
+import jwt
 import pytest
 
 from infra.keycloak.realm import WEB_CLIENT_ID, WEB_CLIENT_SECRET
@@ -73,3 +74,32 @@ def test_a_keycloak_side_logout_ends_the_bearer_token_too(page, live_app, databa
     assert bearer(live_app, token, "/api/registry/").status_code == 200
     keycloak_admin.logout_user(keycloak_admin.find_user("kochi.suzuki")["id"])  # back-channel logout to the app
     assert bearer(live_app, token, "/api/registry/").status_code == 401
+
+
+def test_a_plugin_role_is_an_organization_group_that_counts_only_in_its_municipality(keycloak_admin):
+    from core.auth.oidc import roles_of
+
+    org = keycloak_admin.find_organization(NAKATOSA)["id"]
+    user = keycloak_admin.find_user("multi.sato")["id"]
+    group = keycloak_admin.ensure_organization_group(org, "coordinator_a", "coordinator")  # コーディネーターA
+    keycloak_admin.join_organization_group(org, group, user)
+    try:
+        token = keycloak_admin.password_grant("multi.sato", DEMO_PASSWORD, scope="openid organization:*")["access_token"]
+        claims = jwt.decode(token, options={"verify_signature": False})
+        assert roles_of(claims, "kyosei-web", NAKATOSA) >= {"coordinator_a", "coordinator", "tenant-admin", "staff"}
+        assert roles_of(claims, "kyosei-web", NANKOKU) == {"staff"}
+    finally:
+        keycloak_admin.leave_organization_group(org, group, user)
+
+
+def test_move_roles_turns_realm_wide_roles_into_the_members_organization_groups(keycloak_admin):
+    from infra.keycloak.admin import move_client_roles_into_organization_groups
+
+    sakawa = keycloak_admin.find_organization("394025")["id"]  # 佐川町: no other test uses it
+    user = keycloak_admin.ensure_user("legacy.admin", "legacy.admin@sakawa.example", "旧", "管理者")
+    keycloak_admin.add_member(sakawa, user)
+    keycloak_admin.grant_client_roles(user, roles=["staff", "tenant-admin", "vendor"])
+    assert move_client_roles_into_organization_groups(keycloak_admin, ["394025"]) == 2
+    assert keycloak_admin.member_groups(sakawa, user) == {"staff", "tenant-admin"}
+    assert keycloak_admin.client_roles_of(user) & {"staff", "tenant-admin", "vendor"} == {"vendor"}
+    assert move_client_roles_into_organization_groups(keycloak_admin, ["394025"]) == 0  # idempotent

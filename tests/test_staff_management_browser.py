@@ -125,6 +125,15 @@ def test_a_retired_member_cannot_log_in_and_is_not_pickable(page, browser, live_
     assert "leaving@ochi.example" in page.request.get(f"{live_app}/cases/staff-picker?q=退職予定").text()
 
     row = page.locator("tr[data-user='leaving@ochi.example']")
+    row.locator("input[name=roles][value=auditor]").check()  # a role given in this municipality only
+    row.locator("text=役割を保存").click()
+    page.wait_for_selector("text=役割を更新しました")
+    org = keycloak_admin.find_organization(OCHI)["id"]
+    leaving = keycloak_admin.find_user("leaving@ochi.example")["id"]
+    assert keycloak_admin.member_groups(org, leaving) == {"staff", "auditor"}
+    assert not keycloak_admin.client_roles_of(leaving) & {"staff", "auditor"}
+
+    row = page.locator("tr[data-user='leaving@ochi.example']")
     row.locator("input[name=confirm]").check()
     row.locator("text=退職にする").click()
     page.wait_for_selector("text=退職として記録しました")

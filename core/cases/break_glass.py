@@ -20,7 +20,7 @@ from sqlalchemy.orm import aliased
 from core.audit.trail import AuditAction, record
 from core.auth.principal import Principal, Role
 from core.cases.models import BreakGlassReview, CaseAccessGrant, SupportCase
-from core.cases.schemas import Reader, ValidationFailed
+from core.cases.schemas import Reader
 from core.cases.service import Forbidden, NotFound, _uuid
 
 VERDICT_LABELS: dict[str, str] = {"appropriate": "妥当", "needs_check": "要確認"}
@@ -103,4 +103,4 @@ async def review(session: AsyncSession, principal: Principal, grant_id: uuid.UUI
     return row
 
 
-__all__ = ["VERDICT_LABELS", "ReviewItem", "ValidationFailed", "open_review_count", "review", "review_queue"]
+__all__ = ["VERDICT_LABELS", "ReviewItem", "open_review_count", "review", "review_queue"]

@@ -434,3 +434,33 @@ def seed_demo_memberships(admin: KeycloakAdmin) -> int:
                     admin.join_organization_group(orgs[code], groups[code][role], user["id"])
                     added += 1
     return added
+
+
+def move_client_roles_into_organization_groups(admin: KeycloakAdmin, codes: Iterable[str] | None = None) -> int:
+    """Upgrade a realm whose municipal roles were realm-wide ``kyosei-web`` client roles (before roles per
+    municipality): every member of each organization gets, in that organization's role groups, the roles they held
+    realm-wide (what they had in effect everywhere), then the realm-wide roles are taken away (``vendor`` stays).
+    Only the organizations of ``codes`` when given. Idempotent; returns how many group memberships were added."""
+    from infra.keycloak.realm import GLOBAL_ROLES, organization_groups as role_groups
+
+    added = 0
+    held_by_user: dict[str, set[str]] = {}
+    only = set(codes) if codes is not None else None
+    for org in admin.organizations():
+        code = org.get("alias", "")
+        if only is not None and code not in only:
+            continue
+        groups = admin.ensure_role_groups(org["id"], code)
+        wanted_names = {g["name"] for g in role_groups(code)}
+        for member in admin.members(org["id"]):
+            uid = member["id"]
+            if uid not in held_by_user:
+                held_by_user[uid] = admin.client_roles_of(uid) - set(GLOBAL_ROLES)
+            have = admin.member_groups(org["id"], uid)
+            for role in sorted((held_by_user[uid] & wanted_names) - have):
+                admin.join_organization_group(org["id"], groups[role], uid)
+                added += 1
+    for uid, roles in held_by_user.items():
+        if roles:
+            admin.revoke_client_roles(uid, roles=sorted(roles))
+    return added
