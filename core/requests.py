@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import time
 import uuid
@@ -13,6 +14,7 @@ log = structlog.get_logger("kyosei.request")
 
 # An incoming X-Request-ID is trusted only when it looks like an id, so nobody can inject text into our logs.
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._\-]{1,64}")
+_WORKER = os.getpid()
 
 
 def request_id_middleware(app: ASGIApp) -> ASGIApp:
@@ -47,6 +49,7 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
                 path=scope["path"],
                 status=status,
                 duration_ms=round((time.perf_counter() - started) * 1000, 1),
+                worker=_WORKER,  # which of the KYOSEI_WORKERS processes answered
             )
             structlog.contextvars.clear_contextvars()
 
