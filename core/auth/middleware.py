@@ -33,6 +33,8 @@ CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 PUBLIC_PREFIXES = ("/healthz", "/readyz", "/static/", "/auth/", "/api/schema", "/favicon.ico")
+# Answered without looking at the session at all (no database round trip): they show nothing personal.
+SESSIONLESS_PREFIXES = ("/healthz", "/readyz", "/static/", "/favicon.ico")
 CSRF_EXEMPT = ("/auth/backchannel-logout",)  # server-to-server, authenticated by a signed logout token
 REFRESH_MARGIN = dt.timedelta(seconds=60)
 
@@ -127,6 +129,13 @@ async def _refresh_if_due(request: Request, store: SessionStore, raw: str, row) 
 def authentication_middleware(app: ASGIApp) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        if scope["path"].startswith(SESSIONLESS_PREFIXES) and scope["method"] in ("GET", "HEAD"):
+            scope["user"] = None
+            scope.setdefault("state", {}).update(csrf_token=None, session_raw=None)
+            bind_tenant(None)
+            bind_actor(None)
             await app(scope, receive, send)
             return
         request: Request = Request(scope, receive)

@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Bundle
 
 from core.audit.trail import AuditAction, current_actor, record
 from core.auth import staff_directory
@@ -263,12 +264,15 @@ async def save_minutes(session: AsyncSession, meeting: Meeting, text_value: str 
 @dataclass
 class AgendaRow:
     item: AgendaItem
-    case: SupportCase
+    case: Any  # AGENDA_CASE: what the meeting shows of the case, not the whole case
+
+
+AGENDA_CASE = Bundle("case", SupportCase.id, SupportCase.case_number, SupportCase.status)
 
 
 async def agenda(session: AsyncSession, meeting_id: uuid.UUID) -> list[AgendaRow]:
     rows = await session.execute(
-        select(AgendaItem, SupportCase).join(SupportCase, SupportCase.id == AgendaItem.case_id)
+        select(AgendaItem, AGENDA_CASE).join(SupportCase, SupportCase.id == AgendaItem.case_id)
         .where(AgendaItem.meeting_id == meeting_id).order_by(AgendaItem.position, AgendaItem.id))
     return [AgendaRow(i, c) for i, c in rows.all()]
 

@@ -157,6 +157,17 @@ def cpu_seconds(pid: int, with_children: bool = False) -> float:
     return total
 
 
+def stop_process(process: subprocess.Popen, timeout: float = 20) -> None:
+    """SIGTERM (the server's graceful stop), SIGKILL if it is still there after ``timeout`` seconds."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 # -- one data size: PostgreSQL, data, app -----------------------------------------------------------------------------
 
 
@@ -256,13 +267,8 @@ class Stack:
         }, "bare-rls" if rls else "bare")
 
     def stop_server(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            stop_process(self.process)
         self.process = None
 
     def destroy(self) -> None:
