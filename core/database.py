@@ -62,11 +62,14 @@ def sqlalchemy_url(url: str) -> str:
 IDLE_BEFORE_PING = 1.0
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 10, max_overflow: int | None = None) -> AsyncEngine:
+    """``max_overflow`` (default: as many as ``pool_size``) are extra connections opened when all are busy and
+    closed again as soon as they are returned: under steady load above ``pool_size`` that means a new connection
+    (and every statement prepared anew) for nearly every request. The app's pools use none (``core/app.py``)."""
     engine = create_async_engine(
         sqlalchemy_url(url),
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=pool_size if max_overflow is None else max_overflow,
         # The most recently returned connection is handed out first: under load the same few stay busy and are
         # never pinged; the rest go idle and are checked when they are needed again.
         pool_use_lifo=True,

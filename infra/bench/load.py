@@ -74,11 +74,9 @@ def benchmark_app():
 
     pool_size = os.environ.get("KYOSEI_BENCH_POOL_SIZE")
     if pool_size:
-        from functools import partial
-
         from core.database import create_engine
 
-        core.app.create_engine = partial(create_engine, pool_size=int(pool_size))
+        core.app.create_engine = lambda url, **options: create_engine(url, **{**options, "pool_size": int(pool_size)})
     return core.app.create_app(Settings.from_env(), app_database_url=os.environ["KYOSEI_BENCH_APP_URL"])
 
 
