@@ -9,6 +9,7 @@ not logged in from everything but the public paths.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import secrets
 from urllib.parse import quote
 
@@ -58,6 +59,7 @@ async def tenant_status(request: Request, tenant_id: str) -> str | None:
         ).scalar_one_or_none()
 
 
+@functools.lru_cache(maxsize=64)  # the registry is fixed at start-up; every request of a tenant asks the same
 def _tenant_name(code: str | None) -> str | None:
     from tenants.registry import InvalidLocalGovernmentCode, find
 
