@@ -46,6 +46,20 @@ def test_bad_setting_gives_one_clear_line():
     assert "Traceback" not in result.stderr
 
 
+def kill_tree(proc: subprocess.Popen) -> None:
+    """A `kyosei run` that failed its test: it and its uvicorn workers, which SIGKILL of the parent leaves behind."""
+    if proc.poll() is not None:
+        return
+    children = psutil.Process(proc.pid).children(recursive=True)
+    proc.kill()
+    proc.wait()
+    for child in children:
+        try:
+            child.kill()
+        except psutil.NoSuchProcess:
+            pass
+
+
 def postgres_processes(data_dir: Path) -> list[psutil.Process]:
     found = []
     for proc in psutil.process_iter(["name", "cmdline", "status"]):
@@ -80,9 +94,7 @@ def test_run_serves_readyz_and_sigterm_stops_the_embedded_postgres(tmp_path):
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        kill_tree(proc)
     time.sleep(0.5)
     assert postgres_processes(data_dir / "pg") == []
 
@@ -149,6 +161,4 @@ def test_run_with_two_workers_prepares_once_and_both_workers_answer_logged_in_re
         assert proc.wait(timeout=60) == 0
         assert not [p for p in workers if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        kill_tree(proc)

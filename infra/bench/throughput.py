@@ -139,15 +139,19 @@ def start_server(label: str, factory: str, folder: Path, workers: int, env: dict
         cwd=folder, env=environment, stdout=log.open("ab"), stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{label} exited with {process.returncode}; see {log}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return Server(label, process, base, log)
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    raise RuntimeError(f"{label} did not answer /healthz within 90 s; see {log}")
+    try:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"{label} exited with {process.returncode}; see {log}")
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    return Server(label, process, base, log)
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        raise RuntimeError(f"{label} did not answer /healthz within 90 s; see {log}")
+    except BaseException:  # Ctrl-C included: a server that never got into the caller's hands is stopped here
+        stop_process(process, timeout=30)
+        raise
 
 
 def stop(server: Server) -> None:
