@@ -390,6 +390,8 @@ def serve(host: str | None, port: int | None, forwarded_allow_ips: str | None) -
 
     The database must already be migrated (`kyosei db upgrade`, run once per deployment).
     """
+    for signum in (signal.SIGTERM, signal.SIGINT):  # a clean exit (0) once uvicorn has stopped, as for `run`
+        signal.signal(signum, _shutdown)
     serve_workers(get_settings(), host, port, forwarded_allow_ips=forwarded_allow_ips)
 
 

@@ -162,3 +162,26 @@ def test_run_with_two_workers_prepares_once_and_both_workers_answer_logged_in_re
         assert not [p for p in workers if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     finally:
         kill_tree(proc)
+
+
+def test_serve_only_serves_the_migrated_database(database_urls, tmp_path):
+    """The production command: no migrations, seeding or Keycloak, just the workers answering."""
+    port = free_port()
+    env = cli_env(DATABASE_URL=database_urls.owner, DATABASE_APP_URL=database_urls.app, KYOSEI_WORKERS="1",
+                  KYOSEI_DATA_DIR=str(tmp_path), KYOSEI_PORT=str(port), LOG_FORMAT="json")
+    proc = subprocess.Popen([KYOSEI, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        status = None
+        while time.monotonic() < deadline and proc.poll() is None and status != 200:
+            try:
+                status = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        assert status == 200
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+        output = proc.stdout.read()
+        assert "registry: " not in output and "demo tenants" not in output and "Keycloak" not in output
+    finally:
+        kill_tree(proc)
