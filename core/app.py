@@ -75,13 +75,17 @@ def create_app(
 
     @asynccontextmanager
     async def resources(app: Litestar) -> AsyncIterator[None]:
-        engine = create_engine(database_url)
+        # Both pools keep every connection they open (no overflow): an overflow connection is closed when it is
+        # returned, so beyond the pool size every request paid for a new connection, its backend's start and all
+        # its statements prepared again. At 50 users that made a list request cost ~6× the CPU (app and
+        # PostgreSQL) it costs at 10 (docs/benchmarks.md, issue 23). Same ceilings as before (10 + 10, 5 + 5).
+        engine = create_engine(database_url, pool_size=20, max_overflow=0)
         # A second, small pool for what a request reads or writes outside its own transaction while it may already
         # hold a connection of the first: the plugin host (enablement, error reports) and the web sessions (flash
         # messages). With one shared pool, 20 requests each holding a connection and each waiting for a second
         # one deadlocked the app at 50 concurrent users (docs/benchmarks.md, finding 1). Nothing here ever waits
         # for the request pool, so the two pools cannot wait on each other.
-        control = create_engine(database_url, pool_size=5)
+        control = create_engine(database_url, pool_size=10, max_overflow=0)
         http = httpx.AsyncClient(timeout=httpx.Timeout(5.0, connect=2.0))
         app.state.engine = engine
         app.state.control_engine = control

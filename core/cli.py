@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 import time
@@ -379,25 +380,52 @@ cli.add_command(plugin_group)
               help="Start the local Keycloak when KEYCLOAK_URL is unset.")
 def run(host: str | None, port: int | None, keycloak: bool) -> None:
     """Start everything (database, Keycloak, demo tenants) and serve until Ctrl-C or SIGTERM."""
-    import uvicorn
-
-    from core.app import create_app
-
     settings = get_settings()
     started = time.monotonic()
     # uvicorn re-raises the signal that stopped it once it has shut down; with the default SIGTERM action that
     # would kill us before the blocks below stop PostgreSQL and Keycloak, so turn it into a clean exit instead.
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _shutdown)
+    # Start-up work happens here, once, in this (the parent) process; the workers only serve.
     with database_up(seed=True) as (_, urls), _identity_provider(settings, keycloak):
-        app = create_app(settings, app_database_url=urls.app)
-        click.echo(f"Kyosei ready to serve after {time.monotonic() - started:.1f}s: {settings.public_url}/")
+        click.echo(f"Kyosei ready to serve after {time.monotonic() - started:.1f}s with {settings.workers} "
+                   f"worker(s): {settings.public_url}/")
         # uvicorn turns SIGINT/SIGTERM into a clean return, so the finally blocks above stop PostgreSQL and Keycloak.
-        # the header read timeout lives in the server's protocol; body size and time in core/request_guard.py
-        from core.server import header_timeout_protocol
+        serve_workers(settings, host, port, app_database_url=urls.app)
 
-        uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_config=None, access_log=False,
-                    http=header_timeout_protocol(settings.header_timeout_seconds), timeout_keep_alive=5)
+
+@cli.command()
+@click.option("--host", default=None, help="Bind address (default KYOSEI_HOST).")
+@click.option("--port", default=None, type=int, help="Port (default KYOSEI_PORT).")
+@click.option("--forwarded-allow-ips", default=None,
+              help="Reverse proxies whose X-Forwarded-For/-Proto count (`*`: any; default 127.0.0.1).")
+def serve(host: str | None, port: int | None, forwarded_allow_ips: str | None) -> None:
+    """Serve only (production): KYOSEI_WORKERS processes, no migrations, no seeding, no Keycloak start.
+
+    The database must already be migrated (`kyosei db upgrade`, run once per deployment).
+    """
+    for signum in (signal.SIGTERM, signal.SIGINT):  # a clean exit (0) once uvicorn has stopped, as for `run`
+        signal.signal(signum, _shutdown)
+    serve_workers(get_settings(), host, port, forwarded_allow_ips=forwarded_allow_ips)
+
+
+def serve_workers(settings, host: str | None, port: int | None, *, app_database_url: str | None = None,
+                  forwarded_allow_ips: str | None = None) -> None:
+    """``settings.workers`` uvicorn processes on one listening socket (the kernel spreads connections over them).
+
+    Each worker builds its own app from ``core.app:create_app`` (its own pools and caches; everything shared lives in
+    PostgreSQL), so the app must be named by import string, and the database the parent brought up is handed
+    down in ``DATABASE_APP_URL``.
+    """
+    import uvicorn
+
+    if app_database_url:
+        os.environ["DATABASE_APP_URL"] = app_database_url
+    # the header read timeout lives in the server's protocol (core/server.py); body size and time in
+    # core/request_guard.py. Named by import string: each worker process builds it from its own settings.
+    uvicorn.run("core.app:create_app", factory=True, workers=settings.workers, host=host or settings.host,
+                port=port or settings.port, log_config=None, access_log=False, forwarded_allow_ips=forwarded_allow_ips,
+                http="core.server:SettingsHeaderTimeoutProtocol", timeout_keep_alive=5)
 
 
 @contextlib.contextmanager

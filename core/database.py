@@ -7,12 +7,14 @@ transaction-local) from ``core.tenancy.context``; row-level security does the re
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
 
 import uuid_utils
 from collections.abc import AsyncIterator
 
-from sqlalchemy import DateTime, MetaData, String, event, func, inspect, text
+from sqlalchemy import DateTime, MetaData, Pool, String, event, func, inspect, text
+from sqlalchemy.exc import InvalidatePoolError
 from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
@@ -74,16 +76,49 @@ def sqlalchemy_url(url: str) -> str:
     return url
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    return create_async_engine(
+# A pooled connection that sat unused longer than this is checked (one ping) before it is handed out.
+IDLE_BEFORE_PING = 1.0
+
+
+def create_engine(url: str, *, pool_size: int = 10, max_overflow: int | None = None) -> AsyncEngine:
+    """``max_overflow`` (default: as many as ``pool_size``) are extra connections opened when all are busy and
+    closed again as soon as they are returned: under steady load above ``pool_size`` that means a new connection
+    (and every statement prepared anew) for nearly every request. The app's pools use none (``core/app.py``)."""
+    engine = create_async_engine(
         sqlalchemy_url(url),
         pool_size=pool_size,
-        max_overflow=pool_size,
-        pool_pre_ping=True,  # a restarted PostgreSQL costs one failed check, not a failed request
+        max_overflow=pool_size if max_overflow is None else max_overflow,
+        # The most recently returned connection is handed out first: under load the same few stay busy and are
+        # never pinged; the rest go idle and are checked when they are needed again.
+        pool_use_lifo=True,
         pool_recycle=1800,
         hide_parameters=True,  # SQL parameters (names, addresses) must never reach an error message or a log
         connect_args={"timeout": 5, "command_timeout": 30, "server_settings": {"application_name": "kyosei"}},
     )
+    _ping_idle_connections(engine.sync_engine.pool)
+    return engine
+
+
+def _ping_idle_connections(pool: Pool) -> None:
+    """A restarted PostgreSQL costs one failed check, not a failed request, as SQLAlchemy's ``pool_pre_ping`` does,
+    but only for connections that sat idle: ``pool_pre_ping`` pings on every checkout, which with asyncpg is three
+    round trips (BEGIN, an empty query, ROLLBACK), twice per page (request and session pools), for nothing under
+    load. A connection broken while busy fails its statement instead, which invalidates the whole pool anyway."""
+
+    @event.listens_for(pool, "checkin")
+    def _idle_from(dbapi_connection, record) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _ping_if_idle(dbapi_connection, record, proxy) -> None:
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since < IDLE_BEFORE_PING:
+            return  # new, or just used
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:
+            # Every connection older than now is replaced: after a restart they are all dead.
+            raise InvalidatePoolError(f"pooled connection failed its check: {type(exc).__name__}") from None
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

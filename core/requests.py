@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import time
 import uuid
@@ -15,6 +16,7 @@ log = structlog.get_logger("kyosei.request")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._\-]{1,64}")
 # Paths whose last part is a secret (a one-time survey link, ui/prefecture/survey.py): logged without it.
 _SECRET_IN_PATH = re.compile(r"^(/survey-link/)[^/]+")
+_WORKER = os.getpid()
 
 
 def request_id_middleware(app: ASGIApp) -> ASGIApp:
@@ -49,6 +51,7 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
                 path=_SECRET_IN_PATH.sub(r"\1[secret]", scope["path"]),
                 status=status,
                 duration_ms=round((time.perf_counter() - started) * 1000, 1),
+                worker=_WORKER,  # which of the KYOSEI_WORKERS processes answered
             )
             structlog.contextvars.clear_contextvars()
 

@@ -54,3 +54,19 @@ def header_timeout_protocol(seconds: float) -> type[HttpToolsProtocol]:
             super().connection_lost(exc)
 
     return HeaderTimeoutProtocol
+
+
+class SettingsHeaderTimeoutProtocol(header_timeout_protocol(10.0)):  # type: ignore[misc]
+    """The protocol with the timeout of this process's settings (``KYOSEI_HEADER_TIMEOUT``), importable by name
+    (``core.server:SettingsHeaderTimeoutProtocol``) so each of ``kyosei run``'s worker processes, which uvicorn
+    spawns afresh, builds the same protocol from the same environment."""
+
+    _seconds: float | None = None  # read once per process
+
+    def _arm(self) -> None:
+        if self._header_timer is None:
+            if SettingsHeaderTimeoutProtocol._seconds is None:
+                from core.settings import get_settings
+
+                SettingsHeaderTimeoutProtocol._seconds = get_settings().header_timeout_seconds
+            self._header_timer = self.loop.call_later(SettingsHeaderTimeoutProtocol._seconds, self._headers_too_slow)

@@ -33,6 +33,25 @@ class SettingsError(ValueError):
     """A setting in the environment cannot be used."""
 
 
+def usable_cores() -> int:
+    """Cores this process may run on: its CPU affinity, capped by a cgroup v2 CPU quota (containers)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
+        if quota != "max":
+            cores = min(cores, max(1, -(-int(quota) // int(period))))  # a quota of 1.5 cores still uses 2
+    except (OSError, ValueError):
+        pass
+    return max(1, cores)
+
+
+def _workers() -> int:
+    workers = _env_int("KYOSEI_WORKERS", usable_cores())
+    if not 1 <= workers <= 64:
+        raise SettingsError(f"KYOSEI_WORKERS must be between 1 and 64, got {workers}")
+    return workers
+
+
 def setting(env: str, doc: str, default_doc: str):
     """Metadata for one field: the variable it is read from, what it means, and its default in words."""
     return {"env": env, "doc": doc, "default": default_doc}
@@ -87,6 +106,13 @@ class Settings:
     )
     host: str = field(metadata=setting("KYOSEI_HOST", "Address the web service binds to.", "`127.0.0.1`"))
     port: int = field(metadata=setting("KYOSEI_PORT", "Port the web service listens on.", "`8000`"))
+    workers: int = field(
+        metadata=setting(
+            "KYOSEI_WORKERS",
+            "Web server processes (`kyosei run`, `kyosei serve`); each serves requests on its own core.",
+            "the CPU cores this process may use",
+        )
+    )
     public_url: str = field(
         metadata=setting(
             "KYOSEI_PUBLIC_URL",
@@ -185,6 +211,7 @@ class Settings:
             embedded_pg_port=_env_int("KYOSEI_PG_PORT", 54329),
             host=_env("KYOSEI_HOST", "127.0.0.1"),
             port=port,
+            workers=_workers(),
             public_url=_env("KYOSEI_PUBLIC_URL", f"http://127.0.0.1:{port}").rstrip("/"),
             keycloak_url=(_env("KEYCLOAK_URL") or "").rstrip("/") or None,
             keycloak_port=_env_int("KEYCLOAK_PORT", 8180),

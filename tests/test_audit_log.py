@@ -136,3 +136,43 @@ def test_deleting_a_row_breaks_the_chain_at_the_next_row(database_urls):
 
         asyncio.run(restore())
     assert asyncio.run(verify_chain(database_urls.owner)).intact
+
+
+def test_events_of_a_rolled_back_savepoint_or_transaction_are_not_written(database_urls):
+    """Events wait for the commit (so the tenant's chain lock is held only at the end); what rolled back never
+    happened, what committed is written in the order it was recorded."""
+    from core.audit.trail import _actor
+
+    marker = os.urandom(4).hex()
+
+    async def work():
+        engine = create_engine(database_urls.app, pool_size=1)
+        try:
+            with tenant_scope("392049"):
+                token = _actor.set("00000000-test-actor")
+                try:
+                    async with session_factory(engine)() as session:
+                        async with session.begin():
+                            await record(session, AuditAction.READ, "case", f"{marker}-1")
+                            try:
+                                async with session.begin_nested():
+                                    await record(session, AuditAction.UPDATE, "case", f"{marker}-undone")
+                                    raise RuntimeError("refused half way")
+                            except RuntimeError:
+                                pass
+                            async with session.begin_nested():
+                                await record(session, AuditAction.UPDATE, "case", f"{marker}-2")
+                            await record(session, AuditAction.READ, "case", f"{marker}-3")
+                        with pytest.raises(RuntimeError):
+                            async with session.begin():
+                                await record(session, AuditAction.READ, "case", f"{marker}-rolled-back")
+                                raise RuntimeError("handler failed")
+                finally:
+                    _actor.reset(token)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(work())
+    rows = asyncio.run(owner_fetch(database_urls.owner, "392049",
+                                   "SELECT object_id FROM audit_event WHERE object_id LIKE $1 ORDER BY seq", f"{marker}-%"))
+    assert [r["object_id"] for r in rows] == [f"{marker}-1", f"{marker}-2", f"{marker}-3"]

@@ -46,6 +46,20 @@ def test_bad_setting_gives_one_clear_line():
     assert "Traceback" not in result.stderr
 
 
+def kill_tree(proc: subprocess.Popen) -> None:
+    """A `kyosei run` that failed its test: it and its uvicorn workers, which SIGKILL of the parent leaves behind."""
+    if proc.poll() is not None:
+        return
+    children = psutil.Process(proc.pid).children(recursive=True)
+    proc.kill()
+    proc.wait()
+    for child in children:
+        try:
+            child.kill()
+        except psutil.NoSuchProcess:
+            pass
+
+
 def postgres_processes(data_dir: Path) -> list[psutil.Process]:
     found = []
     for proc in psutil.process_iter(["name", "cmdline", "status"]):
@@ -80,8 +94,94 @@ def test_run_serves_readyz_and_sigterm_stops_the_embedded_postgres(tmp_path):
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        kill_tree(proc)
     time.sleep(0.5)
     assert postgres_processes(data_dir / "pg") == []
+
+
+def test_run_with_two_workers_prepares_once_and_both_workers_answer_logged_in_requests(database_urls, tmp_path):
+    """Start-up work (migrations, seeding) happens once in the parent; the two workers both serve pages."""
+    import json
+    import threading
+
+    from tests.sessions import open_session
+
+    session = open_session(database_urls, "394017", ("staff",))
+    port = free_port()
+    env = cli_env(DATABASE_URL=database_urls.owner, DATABASE_APP_URL=database_urls.app, KYOSEI_WORKERS="2",
+                  KYOSEI_DATA_DIR=str(tmp_path), KYOSEI_PORT=str(port), LOG_FORMAT="json")
+    proc = subprocess.Popen([KYOSEI, "run", "--no-keycloak"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True)
+    reader.start()
+
+    def answering_workers() -> set[int]:
+        found = set()
+        for line in list(lines):
+            if line.startswith("{"):
+                entry = json.loads(line)
+                if entry.get("event") == "request" and entry.get("path") == "/cases" and entry.get("status") == 200:
+                    found.add(entry["worker"])
+        return found
+
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        workers = [p for p in psutil.Process(proc.pid).children(recursive=True) if "kyosei" not in p.name()
+                   and p.status() != psutil.STATUS_ZOMBIE]
+        assert len(workers) >= 2, "".join(lines)
+        # Separate connections, several at a time: the kernel hands them to whichever worker accepts first.
+        deadline = time.monotonic() + 60
+        while len(answering_workers()) < 2 and time.monotonic() < deadline:
+            clients = [httpx.Client(base_url=base, cookies={"kyosei_session": session.raw}, timeout=10)
+                       for _ in range(8)]
+            try:
+                threads = [threading.Thread(target=c.get, args=("/cases",)) for c in clients]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+            finally:
+                for c in clients:
+                    c.close()
+            time.sleep(0.3)
+        assert len(answering_workers()) == 2, "".join(lines)
+        assert proc.pid not in answering_workers()  # the parent prepares; it does not serve
+        output = "".join(lines)
+        assert output.count("registry: ") == 1 and output.count("demo tenants added") == 1
+        assert "with 2 worker(s)" in output
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+        assert not [p for p in workers if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    finally:
+        kill_tree(proc)
+
+
+def test_serve_only_serves_the_migrated_database(database_urls, tmp_path):
+    """The production command: no migrations, seeding or Keycloak, just the workers answering."""
+    port = free_port()
+    env = cli_env(DATABASE_URL=database_urls.owner, DATABASE_APP_URL=database_urls.app, KYOSEI_WORKERS="1",
+                  KYOSEI_DATA_DIR=str(tmp_path), KYOSEI_PORT=str(port), LOG_FORMAT="json")
+    proc = subprocess.Popen([KYOSEI, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        status = None
+        while time.monotonic() < deadline and proc.poll() is None and status != 200:
+            try:
+                status = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        assert status == 200
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+        output = proc.stdout.read()
+        assert "registry: " not in output and "demo tenants" not in output and "Keycloak" not in output
+    finally:
+        kill_tree(proc)

@@ -346,3 +346,19 @@ def test_without_templates_a_crash_still_gets_a_bare_japanese_page():
     assert response.status_code == 500
     assert "システムエラーが発生しました" in response.text and "req-bare" in response.text
     assert "secret internals" not in response.text and "Traceback" not in response.text
+
+
+def test_every_template_is_compiled_at_start_up_and_a_broken_one_stops_it(tmp_path):
+    """Pages render from compiled templates from the first request on; a template with a syntax error is found
+    when the service starts, not by the first user who opens that page."""
+    import jinja2
+
+    env = templating.create_environment()
+    compiled = templating.precompile(env)
+    assert compiled == len([n for n in env.list_templates() if n.endswith(".html")]) > 20
+    assert not env.auto_reload  # no file-system check per render
+
+    (tmp_path / "broken.html").write_text("{% if %}", encoding="utf-8")
+    broken = jinja2.Environment(loader=jinja2.FileSystemLoader(tmp_path))
+    with pytest.raises(jinja2.TemplateSyntaxError):
+        templating.precompile(broken)

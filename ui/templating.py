@@ -49,6 +49,10 @@ def create_environment() -> Environment:
         autoescape=True,  # every template, including ones built from strings
         trim_blocks=True,
         lstrip_blocks=True,
+        # Compiled once and kept: no file-system check on every render (restart to see an edited template, as
+        # with Python code), and no eviction (there are fewer templates than the cache could ever hold).
+        auto_reload=False,
+        cache_size=-1,
     )
     env.filters.update(jdate=jdate, jdatetime=jdatetime, wareki=to_wareki, fiscal_year=fiscal_year_label,
                        business_name=business_name)
@@ -68,7 +72,17 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
     """What ``Litestar(template_config=...)`` takes."""
     engine = JinjaTemplateEngine.from_environment(create_environment())
     _drop_litestar_csrf_global(engine)
+    precompile(engine.engine)
     return TemplateConfig(instance=engine)
+
+
+def precompile(env: Environment) -> int:
+    """Compile every HTML template now, at start-up, instead of on the first request that needs it (and before
+    ``gc.freeze()``, so the compiled code sits outside the collector's work); a broken template stops start-up."""
+    names = [n for n in env.list_templates() if n.endswith(".html")]
+    for name in names:
+        env.get_template(name)
+    return len(names)
 
 
 def static_files_router() -> Router:

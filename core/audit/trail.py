@@ -1,4 +1,11 @@
-"""Writing to the audit trail from inside a unit of work (same transaction as what it records)."""
+"""Writing to the audit trail from inside a unit of work (same transaction as what it records).
+
+``record`` does not insert at once: the events wait in the session and are inserted together (one multi-row
+statement) right before the transaction commits. The insert trigger takes the tenant's chain lock
+(``pg_advisory_xact_lock``) until the commit, and every audited read of a municipality needs it; inserted at the
+moment of reading, the lock was held through the rest of the handler and the page's rendering, so one tenant's
+pages ran one at a time. A savepoint that rolls back takes its events with it, as the insert would have.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +13,9 @@ from contextvars import ContextVar
 from enum import StrEnum
 
 import structlog
-from sqlalchemy import insert
+from sqlalchemy import event, insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
 
 from core.audit.models import AuditEvent
 from core.tenancy.context import current_tenant_id
@@ -52,16 +60,47 @@ async def record(
     if not tenant_id or not actor:
         raise AuditContextMissing(f"audit {action} {object_type} needs a tenant and an actor")
     request_id = structlog.contextvars.get_contextvars().get("request_id")
-    # No RETURNING: the app role may insert into the trail but not read it back.
-    await session.execute(
-        insert(AuditEvent.__table__).values(
-            tenant_id=tenant_id,
-            seq=None,  # the trigger numbers, chains and timestamps the row
-            actor_sub=actor,
-            action=str(action),
-            object_type=object_type,
-            object_id=str(object_id) if object_id is not None else None,
-            reason=reason,
-            request_id=request_id,
-        )
-    )
+    sync = session.sync_session
+    if not sync.in_transaction():
+        sync.begin()  # as an insert would have (autobegin): the event belongs to this transaction
+    # Remembered with the innermost transaction (a savepoint, if one is open), to be forgotten if that rolls back.
+    within = sync.get_nested_transaction() or sync.get_transaction()
+    sync.info.setdefault(_PENDING, []).append((within, {
+        "tenant_id": tenant_id,
+        "seq": None,  # the trigger numbers, chains and timestamps the row
+        "actor_sub": actor,
+        "action": str(action),
+        "object_type": object_type,
+        "object_id": str(object_id) if object_id is not None else None,
+        "reason": reason,
+        "request_id": request_id,
+    }))
+
+
+_PENDING = "kyosei_audit_pending"
+
+
+@event.listens_for(Session, "before_commit")
+def _insert_pending(session: Session) -> None:
+    """The transaction (or savepoint) is about to commit: its events go in now, in the order they happened."""
+    pending = session.info.pop(_PENDING, None)
+    if pending:
+        # No RETURNING: the app role may insert into the trail but not read it back.
+        session.execute(insert(AuditEvent.__table__), [values for _, values in pending])
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    """Events recorded inside a transaction or savepoint that rolled back never happened."""
+    pending = session.info.get(_PENDING)
+    if not pending:
+        return
+
+    def inside(transaction: SessionTransaction | None) -> bool:
+        while transaction is not None:
+            if transaction is previous_transaction:
+                return True
+            transaction = transaction.parent
+        return False
+
+    session.info[_PENDING] = [(within, values) for within, values in pending if not inside(within)]

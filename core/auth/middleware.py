@@ -9,6 +9,7 @@ not logged in from everything but the public paths.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import secrets
 from urllib.parse import quote
 
@@ -42,6 +43,8 @@ CSRF_FIELD = "csrf_token"
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # /survey-link/: a municipality without an account answers the prefecture's 実態調査 (ui/prefecture/survey.py)
 PUBLIC_PREFIXES = ("/healthz", "/readyz", "/static/", "/auth/", "/api/schema", "/favicon.ico", "/survey-link/")
+# Answered without looking at the session at all (no database round trip): they show nothing personal.
+SESSIONLESS_PREFIXES = ("/healthz", "/readyz", "/static/", "/favicon.ico")
 CSRF_EXEMPT = ("/auth/backchannel-logout",)  # server-to-server, authenticated by a signed logout token
 REFRESH_MARGIN = dt.timedelta(seconds=60)
 
@@ -65,6 +68,7 @@ async def tenant_status(request: Request, tenant_id: str) -> str | None:
         ).scalar_one_or_none()
 
 
+@functools.lru_cache(maxsize=64)  # the registry is fixed at start-up; every request of a tenant asks the same
 def _tenant_name(code: str | None) -> str | None:
     from tenants.registry import InvalidLocalGovernmentCode, find
 
@@ -146,6 +150,13 @@ async def _refresh_if_due(request: Request, store: SessionStore, raw: str, row) 
 def authentication_middleware(app: ASGIApp) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        if scope["path"].startswith(SESSIONLESS_PREFIXES) and scope["method"] in ("GET", "HEAD"):
+            scope["user"] = None
+            scope.setdefault("state", {}).update(csrf_token=None, session_raw=None)
+            bind_tenant(None)
+            bind_actor(None)
             await app(scope, receive, send)
             return
         request: Request = Request(scope, receive)

@@ -7,7 +7,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, func, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -18,6 +18,27 @@ from core.database import utc_now
 
 LOGIN_ATTEMPT_TTL = dt.timedelta(minutes=10)
 ENDED_SID_KEPT = dt.timedelta(days=1)  # far beyond any access token's life (realm: 5 minutes)
+TOUCH_AFTER = dt.timedelta(seconds=30)  # the idle clock is written at most this often, not on every request
+
+_SESSION_COLUMNS = ", ".join(f"s.{c.name}" for c in WebSession.__table__.c)
+_FOUND = f"""
+  SELECT {_SESSION_COLUMNS},
+         (SELECT t.status FROM tenant t WHERE t.tenant_id = s.tenant_id) AS tenant_status,
+         (CAST(:now AS timestamptz) - s.last_seen_at > CAST(:idle AS interval)
+          OR CAST(:now AS timestamptz) - s.created_at > CAST(:absolute AS interval)) AS expired
+  FROM web_session s WHERE s.id_hash = :key"""
+_LOAD = text(f"""
+WITH found AS ({_FOUND}),
+ended AS (
+  DELETE FROM web_session w USING found f WHERE w.id_hash = f.id_hash AND f.expired RETURNING 1
+),
+touched AS (
+  UPDATE web_session w SET last_seen_at = CAST(:now AS timestamptz) FROM found f
+  WHERE w.id_hash = f.id_hash AND NOT f.expired
+    AND CAST(:now AS timestamptz) - f.last_seen_at > CAST(:touch_after AS interval) RETURNING 1
+)
+SELECT * FROM found""")
+_LOAD_READ_ONLY = text(_FOUND)
 
 
 def hash_id(raw: str) -> str:
@@ -87,28 +108,26 @@ class SessionStore:
         return raw, csrf
 
     async def load(self, raw: str) -> WebSession | None:
-        """The live session for a cookie value (touching its idle clock), or None if absent or timed out."""
-        now = utc_now()
-        key = hash_id(raw)
-        async with self.engine.begin() as conn:
-            # the tenant's status rides along: the middleware needs both for every request, in one round trip
-            tenant_status = select(text("status")).select_from(text("tenant")).where(
-                text("tenant.tenant_id = web_session.tenant_id")).scalar_subquery().label("tenant_status")
-            row = (await conn.execute(select(*WebSession.__table__.c, tenant_status)
-                                      .where(WebSession.id_hash == key))).first()
-            if row is None:
-                return None
-            if now - row.last_seen_at > self.timeouts.idle or now - row.created_at > self.timeouts.absolute:
-                await conn.execute(delete(WebSession).where(WebSession.id_hash == key))
-                return None
-        if now - row.last_seen_at > dt.timedelta(seconds=30):  # don't write on every request
+        """The live session for a cookie value (touching its idle clock), or None if absent or timed out.
+
+        One statement in one round trip, outside any transaction: the row, its tenant's status (the middleware
+        needs both for every request), the removal of a timed-out session and, at most every 30 seconds, the
+        touch of the idle clock.
+        """
+        params = {"key": hash_id(raw), "now": utc_now(), "idle": self.timeouts.idle,
+                  "absolute": self.timeouts.absolute, "touch_after": TOUCH_AFTER}
+        async with self.engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
             try:
-                async with self.engine.begin() as conn:
-                    await conn.execute(update(WebSession).where(WebSession.id_hash == key).values(last_seen_at=now))
+                row = (await conn.execute(_LOAD, params)).first()
             except DBAPIError as exc:
                 if getattr(exc.orig, "sqlstate", None) != "25006":
                     raise
-                # A read-only database (maintenance, failover) must not lock readers out; the idle clock waits.
+                # A read-only database (maintenance, failover) must not lock readers out: read without the
+                # touch (the idle clock waits) and without removing anything.
+                row = (await conn.execute(_LOAD_READ_ONLY, params)).first()
+        if row is None or row.expired:
+            return None
         return row
 
     async def update(self, raw: str, **values) -> None:
@@ -124,17 +143,15 @@ class SessionStore:
             )
 
     async def pop_flashes(self, raw: str) -> list[dict]:
-        """Messages queued for the next page, removed as they are read (no write when there are none)."""
-        key = hash_id(raw)
+        """Messages queued for the next page, removed as they are read: one statement, and no row written when
+        there are none (callers only ask when the session said some were waiting)."""
         async with self.engine.connect() as conn:
-            pending = (await conn.execute(select(WebSession.flashes).where(WebSession.id_hash == key))).scalar()
-        if not pending:
-            return []
-        async with self.engine.begin() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
             taken = (
                 await conn.execute(
-                    text("UPDATE web_session SET flashes = '[]'::jsonb WHERE id_hash = :key RETURNING old.flashes"),
-                    {"key": key},
+                    text("UPDATE web_session SET flashes = '[]'::jsonb WHERE id_hash = :key "
+                         "AND flashes <> '[]'::jsonb RETURNING old.flashes"),
+                    {"key": hash_id(raw)},
                 )
             ).scalar()
         return list(taken or [])

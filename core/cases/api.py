@@ -39,7 +39,8 @@ BREAK_GLASS_TYPE = "urn:kyosei:problem:break-glass-required"
 READ_ROLES = (Role.STAFF, Role.COORDINATOR, Role.TENANT_ADMIN, Role.AUDITOR)
 
 
-def municipal_user(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def municipal_user(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    # Guards are async throughout: Litestar hands a plain function to a worker thread on every request.
     principal = connection.scope.get("user")
     if principal is None or principal.is_prefecture:
         raise PermissionDeniedException(detail="県の職員は個別のケースを閲覧できません（市町村の集計のみ閲覧できます）。")

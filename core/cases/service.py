@@ -839,6 +839,11 @@ async def list_agencies(session: AsyncSession, *, active_only: bool = True) -> l
     return list(await session.scalars(stmt))
 
 
+async def agency_names(session: AsyncSession) -> list[Any]:
+    """``(id, name)`` of every agency, past ones too (old records name them): all a case page needs of them."""
+    return list((await session.execute(select(Agency.id, Agency.name).order_by(Agency.name, Agency.id))).all())
+
+
 async def get_agency(session: AsyncSession, agency_id: uuid.UUID | str) -> Agency:
     agency = await session.get(Agency, (_current_tenant(), _uuid(agency_id, "機関")))
     if agency is None:
@@ -976,7 +981,7 @@ class CaseFile:
     agencies: list[tuple[CaseAgency, Agency]]
     referrals: list[Referral]
     history: list[CaseStatusChange]
-    all_agencies: list[Agency] = field(default_factory=list)
+    all_agencies: list[Any] = field(default_factory=list)  # (id, name) of every agency: names and choices
     steps: list[extensions.StepState] = field(default_factory=list)  # plugin steps at the current status
     extras: list[tuple[str, str]] = field(default_factory=list)  # (label, answer) of the plugin intake fields
     items: frozenset[str] = ALL_ITEMS  # what the reader may see (core.cases.access.readable_items)
@@ -1021,7 +1026,7 @@ async def case_file(session: AsyncSession, case: SupportCase, principal: Princip
         records=await records(session, case.id) if "records" in items else [],
         evaluations=await evaluations(session, case.id) if "records" in items else [],
         agencies=await case_agencies(session, case.id), referrals=await referrals(session, case.id),
-        history=await status_history(session, case.id), all_agencies=await list_agencies(session, active_only=False),
+        history=await status_history(session, case.id), all_agencies=await agency_names(session),
         steps=await step_states(session, case),
         extras=[(f.label, extensions.display_value(f, case.extras[f.name]))
                 for f in await extensions.intake_fields(session) if f.name in (case.extras or {})] if consultation else [],

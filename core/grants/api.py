@@ -59,7 +59,7 @@ LEDGER_PATHS: dict[str, tuple[str, str]] = {
 
 
 def _require(roles: tuple[str, ...], message: str):
-    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         principal = connection.scope.get("user")
         if principal is None or not principal.has_role(*roles):
             raise PermissionDeniedException(detail=message)
@@ -76,7 +76,7 @@ def is_prefecture_admin(principal) -> bool:
     return principal is not None and principal.is_prefecture and principal.has_role(Role.PREFECTURE_ADMIN)
 
 
-def prefecture_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def prefecture_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     if not is_prefecture_admin(connection.scope.get("user")):
         raise PermissionDeniedException(detail="県の集計を見られるのは、高知県の県管理者だけです。")
 

@@ -48,7 +48,7 @@ ROLES = (Role.STAFF, Role.COORDINATOR)
 FOLLOW_UP_DAYS = range(0, 366)
 
 
-def meetings_user(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def meetings_user(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     principal = connection.scope.get("user")
     if principal is None or principal.tenant_id is None or principal.is_prefecture or not principal.has_role(*ROLES):
         raise PermissionDeniedException(detail="会議を利用できるのは市町村の職員またはコーディネーターです。")

@@ -32,7 +32,7 @@ from typing import Any
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Bundle, aliased
 
 from core.audit.trail import AuditAction, current_actor, record
 from core.auth import staff_directory
@@ -473,12 +473,15 @@ async def seat_meeting(session: AsyncSession, meeting: Meeting, kind: MeetingKin
 @dataclass
 class AgendaRow:
     item: AgendaItem
-    case: SupportCase
+    case: Any  # AGENDA_CASE: what the meeting shows of the case, not the whole case
+
+
+AGENDA_CASE = Bundle("case", SupportCase.id, SupportCase.case_number, SupportCase.status)
 
 
 async def agenda(session: AsyncSession, meeting_id: uuid.UUID) -> list[AgendaRow]:
     rows = await session.execute(
-        select(AgendaItem, SupportCase).join(SupportCase, SupportCase.id == AgendaItem.case_id)
+        select(AgendaItem, AGENDA_CASE).join(SupportCase, SupportCase.id == AgendaItem.case_id)
         .where(AgendaItem.meeting_id == meeting_id).order_by(AgendaItem.position, AgendaItem.id))
     return [AgendaRow(i, c) for i, c in rows.all()]
 

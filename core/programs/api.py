@@ -41,7 +41,7 @@ ADMIN_ROLES = (Role.TENANT_ADMIN,)
 
 
 def _require(roles, message: str):
-    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         principal = connection.scope.get("user")
         if principal is None or principal.tenant_id is None or not principal.has_role(*roles):
             raise PermissionDeniedException(detail=message)

@@ -63,7 +63,7 @@ def case_list_statement(sub: str, tenant_id: str, q: str | None = None, *, expli
     principal = Principal(sub=sub, username="bench", display_name="bench", tenant_id=tenant_id, tenant_name=None,
                           roles=frozenset({"staff"}))
     # _filtered is the list's query builder; the benchmark must time the very statement the page runs.
-    stmt = search._filtered(principal, search.CaseQuery(q=q)).order_by(SupportCase.id.desc()).limit(PAGE_SIZE + 1)
+    stmt = search._filtered(principal, search.CaseQuery(q=q), search.LIST_COLUMNS).order_by(SupportCase.id.desc()).limit(PAGE_SIZE + 1)
     if explicit_tenant:
         stmt = stmt.options(with_loader_criteria(TenantOwned, lambda cls: cls.tenant_id == tenant_id,
                                                  include_aliases=True))

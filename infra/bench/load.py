@@ -74,11 +74,9 @@ def benchmark_app():
 
     pool_size = os.environ.get("KYOSEI_BENCH_POOL_SIZE")
     if pool_size:
-        from functools import partial
-
         from core.database import create_engine
 
-        core.app.create_engine = partial(create_engine, pool_size=int(pool_size))
+        core.app.create_engine = lambda url, **options: create_engine(url, **{**options, "pool_size": int(pool_size)})
     return core.app.create_app(Settings.from_env(), app_database_url=os.environ["KYOSEI_BENCH_APP_URL"])
 
 
@@ -155,6 +153,17 @@ def cpu_seconds(pid: int, with_children: bool = False) -> float:
                 if child and child[0] == pid:
                     total += child[1]
     return total
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 20) -> None:
+    """SIGTERM (the server's graceful stop), SIGKILL if it is still there after ``timeout`` seconds."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 # -- one data size: PostgreSQL, data, app -----------------------------------------------------------------------------
@@ -256,13 +265,8 @@ class Stack:
         }, "bare-rls" if rls else "bare")
 
     def stop_server(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            stop_process(self.process)
         self.process = None
 
     def destroy(self) -> None:

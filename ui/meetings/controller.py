@@ -47,7 +47,7 @@ from ui.page import flash, form_fields, page_context, render
 ROLES = ("staff", "coordinator")
 
 
-def can_use(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def can_use(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     principal = connection.scope.get("user")
     if principal is None or principal.tenant_id is None or principal.is_prefecture or not principal.has_role(*ROLES):
         raise PermissionDeniedException(detail="会議を利用できるのは市町村の職員またはコーディネーターです。")

@@ -38,7 +38,7 @@ from ui.page import flash, form_fields, form_list, page_context, render
 STATUS_LABELS = {TenantStatus.ACTIVE: "利用中", TenantStatus.SUSPENDED: "利用停止中", TenantStatus.OFFBOARDED: "利用終了"}
 
 
-def prefecture_admin_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def prefecture_admin_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     principal = connection.scope.get("user")
     if principal is None or not principal.is_prefecture or not principal.has_role(Role.PREFECTURE_ADMIN):
         raise PermissionDeniedException(detail="県の管理画面は、高知県の県管理者だけが利用できます。")

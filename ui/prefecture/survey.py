@@ -24,7 +24,7 @@ from ui.page import flash, form_fields, page_context, render
 from ui.prefecture.controller import _actor
 
 
-def tenant_admin_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def tenant_admin_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     principal = connection.scope.get("user")
     if principal is None or principal.is_prefecture or not principal.has_role(Role.TENANT_ADMIN):
         raise PermissionDeniedException(detail="実態調査に回答できるのは、市町村の団体管理者です。")

@@ -71,7 +71,7 @@ LABELS = {
 
 
 def _guard(roles, message):
-    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         principal = connection.scope.get("user")
         if principal is None or principal.tenant_id is None or not principal.has_role(*roles):
             raise PermissionDeniedException(detail=message)
