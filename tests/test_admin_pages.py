@@ -37,7 +37,8 @@ def test_break_glass_openings_wait_in_the_admins_queue_until_reviewed(client, da
 
     admin = as_user(client, open_session(database_urls, TENANT, ("staff", "tenant-admin")))
     home = client.get("/").text
-    assert "確認を待っている緊急閲覧が" in home and 'href="/admin/break-glass"' in home
+    assert "確認を待っている緊急閲覧" in home and 'href="/admin/break-glass"' in home
+    assert case["case_number"] in home.split('id="today-break-glass"')[1].split("</article>")[0]
     page = client.get("/admin/break-glass").text
     assert case["case_number"] in page and "夜間の緊急連絡に対応するため" in page
     grant_id = page.split('id="grant-')[1].split('"')[0]
