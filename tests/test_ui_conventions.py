@@ -119,9 +119,12 @@ def test_an_agencys_staff_member_is_picked_by_name_not_typed_as_an_id(client, da
     async def listed(session):
         from sqlalchemy import insert
 
+        from core.text_rules import search_key
+
+        # a direct insert writes the search keys itself (docs/text.md), as the directory's own upserts do
         await session.execute(insert(staff_directory.StaffEntry).values(
             tenant_id="394017", user_sub="sub-kubo-0001", display_name="久保 直子", kana="くぼ なおこ",
-            username="nakatosa.kubo"))
+            display_name_key=search_key("久保 直子"), kana_key=search_key("くぼ なおこ"), username="nakatosa.kubo"))
 
     unit_of_work(database_urls, "394017", listed)
     page = client.get(agency, headers=HTML).text

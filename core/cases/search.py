@@ -137,7 +137,7 @@ def _name_matches(q: str):
 LIST_COLUMNS = (
     Bundle("case", SupportCase.id, SupportCase.case_number, SupportCase.received_on, SupportCase.status,
            SupportCase.fields, SupportCase.tags, SupportCase.review_on),
-    Bundle("person", Person.name, Person.kana),
+    Bundle("person", Person.id, Person.name, Person.kana),
     Bundle("household", Household.label),
 )
 
