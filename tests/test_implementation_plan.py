@@ -79,8 +79,8 @@ def test_a_plan_is_versioned_counted_printed_and_sent_to_the_prefecture(client, 
     from core.prefecture.aggregates import monthly_aggregates
 
     async def both(s):
-        tables = await monthly_aggregates(s, year)
-        return tables["consultations"].by_tenant.get(MUNICIPALITY), await plans.sent_to_prefecture(s, year)
+        tables = await monthly_aggregates(s, year, [MUNICIPALITY], ["consultations"])
+        return tables["consultations"].tenant_total(MUNICIPALITY), await plans.sent_to_prefecture(s, year)
 
     aggregate, sent_plans = unit_of_work(database_urls, PREFECTURE, both)
     mine = next(p for p in sent_plans if p.tenant_id == MUNICIPALITY)

@@ -13,11 +13,15 @@ from click.testing import CliRunner
 from core.plugins.boundaries import PUBLIC_MODULES, forbidden_imports
 
 ROOT = Path(__file__).resolve().parent.parent
+# Test plugins that reach into internals on purpose: they play a plugin that ignores the public API, so the
+# isolation suite can show the database wall holds against it (tests/test_isolation.py, docs/isolation.md).
+HOSTILE_FIXTURES = {"isolation_probe.py", "leaky.py"}
 SHIPPED = [
     (ROOT / "plugins" / "nakatosa", "plugins.nakatosa"),
     (ROOT / "plugins" / "nankoku", "plugins.nankoku"),
     (ROOT / "tests" / "vendor_plugin_example", None),
-    (ROOT / "tests" / "plugin_fixtures", "tests.plugin_fixtures"),
+    *((path, "tests.plugin_fixtures") for path in sorted((ROOT / "tests" / "plugin_fixtures").glob("*.py"))
+      if path.name not in HOSTILE_FIXTURES),
 ]
 
 
