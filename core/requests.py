@@ -13,6 +13,8 @@ log = structlog.get_logger("kyosei.request")
 
 # An incoming X-Request-ID is trusted only when it looks like an id, so nobody can inject text into our logs.
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._\-]{1,64}")
+# Paths whose last part is a secret (a one-time survey link, ui/prefecture/survey.py): logged without it.
+_SECRET_IN_PATH = re.compile(r"^(/survey-link/)[^/]+")
 
 
 def request_id_middleware(app: ASGIApp) -> ASGIApp:
@@ -44,7 +46,7 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
             log.info(
                 "request",
                 method=scope["method"],
-                path=scope["path"],
+                path=_SECRET_IN_PATH.sub(r"\1[secret]", scope["path"]),
                 status=status,
                 duration_ms=round((time.perf_counter() - started) * 1000, 1),
             )

@@ -160,7 +160,7 @@ async def onboard(
         )
         if existing and not existing.get("enabled", True):
             await kc(directory.enable_organization, org_id)
-        report.add("organization", "Keycloak の組織", Outcome.ALREADY if existing else Outcome.DONE,
+        report.add("organization", "ログイン基盤への団体の登録", Outcome.ALREADY if existing else Outcome.DONE,
                    f"別名 {municipality.code}")
 
         missing = await kc(directory.missing_client_roles, list(TENANT_ROLES))

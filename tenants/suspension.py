@@ -56,29 +56,29 @@ async def change_status(
                "ログインは拒否され、データは保持されます" if suspending else "ログインできるようになりました")
 
     if directory is None:
-        report.add("organization", "Keycloak の組織", Outcome.SKIPPED, "Keycloak に接続していません")
+        report.add("organization", "ログイン基盤の団体", Outcome.SKIPPED, "ログイン基盤に接続していません")
     else:
         try:
             org = await asyncio.to_thread(directory.find_organization, municipality.code)
             if org is None:
-                report.add("organization", "Keycloak の組織", Outcome.SKIPPED, "組織がありません")
+                report.add("organization", "ログイン基盤の団体", Outcome.SKIPPED, "登録がありません")
             else:
                 enabled = org.get("enabled", True)
                 if suspending:
                     await asyncio.to_thread(directory.disable_organization, org["id"])
-                    report.add("organization", "Keycloak の組織を無効化", Outcome.DONE if enabled else Outcome.ALREADY)
+                    report.add("organization", "ログイン基盤の団体を無効化", Outcome.DONE if enabled else Outcome.ALREADY)
                     members = await asyncio.to_thread(directory.members, org["id"])
                     for member in members:
                         await asyncio.to_thread(directory.logout_user, member["id"])
                     report.add("sessions", "利用者のログアウト", Outcome.DONE if members else Outcome.SKIPPED,
-                               f"{len(members)}人の Keycloak セッションを終了しました")
+                               f"{len(members)}人をログアウトさせました")
                 else:
                     await asyncio.to_thread(directory.enable_organization, org["id"])
-                    report.add("organization", "Keycloak の組織を有効化", Outcome.ALREADY if enabled else Outcome.DONE)
+                    report.add("organization", "ログイン基盤の団体を有効化", Outcome.ALREADY if enabled else Outcome.DONE)
         except (KeycloakAdminError, httpx.HTTPError, OSError) as exc:
             log.warning("status change: keycloak step failed", tenant=municipality.code, error=type(exc).__name__)
-            report.add("organization", "Keycloak の組織", Outcome.FAILED,
-                       "Keycloak に接続できません。利用状況の変更は有効です。もう一度実行してください")
+            report.add("organization", "ログイン基盤の団体", Outcome.FAILED,
+                       "ログイン基盤に接続できません。利用状況の変更は有効です。もう一度実行してください")
     report.elapsed_seconds = time.perf_counter() - started
     log.info("tenant status changed", tenant=municipality.code, status=status, previous=previous)
     return report

@@ -19,6 +19,7 @@ TENANTLESS_ROUTES: dict[str, str] = {
     "/api/schema": "OpenAPI document",
     "/auth": "login door; acts only on the caller's own session",
     "/api/registry": "public registry of Kochi's municipalities",
+    "/survey-link": "実態調査 answered by one-time link without an account: the link's secret is the only key",
 }
 
 # parameter name -> function(urls, tenant_id) returning the id of an object of that tenant (created via services)
@@ -285,3 +286,16 @@ def make_community_activity(urls: DatabaseUrls, tenant_id: str) -> str:
 
 
 import tests.meetings_isolation  # noqa: E402,F401  (meeting_id, member_id, item_id)
+
+
+@object_maker("entry_id")
+def make_support_log_entry(urls: DatabaseUrls, tenant_id: str) -> str:
+    from core.prefecture import service
+
+    async def work(session):
+        entry = await service.add_support_entry(session, {
+            "municipality_code": tenant_id, "kind": "visit", "held_on": "2029-05-01", "topic": "隔離テスト用の訪問",
+            "follow_up": "資料を送る"}, "isolation-suite")
+        return str(entry.id)
+
+    return _prefecture_unit_of_work(urls, work)

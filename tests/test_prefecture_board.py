@@ -53,7 +53,10 @@ def test_a_cell_is_edited_inline_with_htmx_and_the_board_keeps_it(client, databa
     assert f'id="cell-{code}-{year}" data-phase="not_started"' in client.get("/prefecture/roadmap").text
     plan = client.post(f"/prefecture/roadmap/plan/{code}", data={"revision_fiscal_year": "20x5"},
                        headers={"HX-Request": "true", "X-CSRF-Token": session.csrf})
-    assert "西暦4桁" in plan.text
+    assert "年度を一覧から選んでください" in plan.text
+    # The 年度 is chosen as 和暦 (the value sent is the Western year).
+    chooser = client.get(f"/prefecture/roadmap/plan/{code}?edit=1", headers={"HX-Request": "true"}).text
+    assert "<select" in chooser and "令和" in chooser and "西暦" not in chooser
     # put the seed back for the table test
     client.post(f"/prefecture/roadmap/phase/{code}/{year}", data={"phase": before},
                 headers={"HX-Request": "true", "X-CSRF-Token": session.csrf})

@@ -223,3 +223,17 @@ def test_onboarding_enables_the_municipalitys_approved_default_plugins(client, p
     outcomes, text = onboard(waiting)
     assert outcomes["plugins"] == "skipped" and "県の承認待ち" in text
     assert enabled(waiting) == {}
+
+
+def test_the_console_speaks_to_prefecture_staff(client, database_urls):
+    """No command lines, no documentation paths, no product names of the plumbing; 年度 are chosen as 和暦."""
+    login(client, open_session(database_urls, "390003", ("prefecture-admin",)))
+    for path in ("/prefecture/tenants", "/prefecture/onboarding", "/prefecture/roadmap", "/prefecture/schedule",
+                 "/prefecture/surveys", "/prefecture/aggregates", "/prefecture/support"):
+        page = client.get(path)
+        assert page.status_code == 200, path
+        for word in ("Keycloak", "kyosei ", "docs/", "<code>", "西暦"):
+            assert word not in page.text, (path, word)
+    for path in ("/prefecture/surveys", "/prefecture/aggregates", "/prefecture/schedule", "/prefecture/support"):
+        select = re.search(r'<select id="f-(?:fy|fiscal_year)" name="fiscal_year">(.*?)</select>', client.get(path).text, re.S)
+        assert select and "令和" in select.group(1), path

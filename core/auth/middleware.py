@@ -32,7 +32,8 @@ TENANT_HEADER = "x-kyosei-tenant"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-PUBLIC_PREFIXES = ("/healthz", "/readyz", "/static/", "/auth/", "/api/schema", "/favicon.ico")
+# /survey-link/: a municipality without an account answers the prefecture's 実態調査 (ui/prefecture/survey.py)
+PUBLIC_PREFIXES = ("/healthz", "/readyz", "/static/", "/auth/", "/api/schema", "/favicon.ico", "/survey-link/")
 CSRF_EXEMPT = ("/auth/backchannel-logout",)  # server-to-server, authenticated by a signed logout token
 REFRESH_MARGIN = dt.timedelta(seconds=60)
 

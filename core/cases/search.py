@@ -285,7 +285,8 @@ async def monthly_counts(session: AsyncSession, fiscal_year: int) -> MonthlyCoun
 
 
 async def consultations_received(session: AsyncSession, fiscal_year: int) -> int:
-    """相談受付件数 of a 年度 (what the grant reports count); the tenant is the session's."""
-    start = dt.date(fiscal_year, 4, 1)
-    return int(await session.scalar(select(func.count()).where(
-        SupportCase.received_on >= start, SupportCase.received_on < dt.date(fiscal_year + 1, 4, 1))) or 0)
+    """相談受付件数 of a 年度 (what the grant reports count); the tenant is the session's. Defined once, in
+    ``core.counts`` (shared with the prefecture's aggregates)."""
+    from core import counts
+
+    return await counts.consultations_received(session, *counts.fiscal_year_period(fiscal_year))

@@ -32,7 +32,7 @@ async def implementation_counts(session: AsyncSession, fiscal_year: int) -> dict
 
     counts = {key: 0 for key in COUNT_LABELS}
     counts["consultations_received"] = await consultations_received(session, fiscal_year)
-    for key, value in (await program_counts(session, fiscal_year, fiscal=True)).items():
+    for key, value in (await program_counts(session, fiscal_year)).items():
         if key in counts:
             counts[key] = int(value)
     return counts

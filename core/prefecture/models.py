@@ -8,6 +8,7 @@ import uuid
 from enum import StrEnum
 
 from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, SmallInteger, String, Text, func
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.database import Base, TenantOwned, new_id
@@ -128,6 +129,7 @@ class SurveyQuestion(Base):
     label: Mapped[str] = mapped_column(String(300))
     choices: Mapped[list] = mapped_column(JSON, default=list)
     required: Mapped[bool] = mapped_column(Boolean, default=False)
+    prefill: Mapped[str | None] = mapped_column(String(40))  # core.prefecture.survey_items.PREFILLS key
 
 
 class SurveyRecipient(TenantOwned, Base):
@@ -151,3 +153,48 @@ class SurveyAnswer(TenantOwned, Base):
     value: Mapped[str] = mapped_column(Text, default="")
     answered_by: Mapped[str | None] = mapped_column(String(64))
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class SurveyInvitation(TenantOwned, Base):
+    """A one-time link to a survey for a municipality that is not a tenant (the prefecture's own row, 390003).
+    Only the hash of the link's secret is kept; the municipality's answers are stored here once it sends them."""
+
+    __tablename__ = "survey_invitation"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    survey_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("prefecture_survey.id", ondelete="CASCADE"))
+    municipality_code: Mapped[str] = mapped_column(String(6))
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    answers: Mapped[dict] = mapped_column(JSONB, default=dict)
+    responder: Mapped[str] = mapped_column(String(100), default="")
+    answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# kind of a 後方支援 log entry → its name (the CHECK constraint of migration 0015c lists the same keys)
+SUPPORT_KIND_LABELS = {"visit": "訪問支援", "advice": "助言", "info_exchange": "情報交換会", "four_party": "四者協議"}
+
+
+class SupportLogEntry(TenantOwned, Base):
+    """One piece of the prefecture's 後方支援 to a municipality (the prefecture's own row, 390003)."""
+
+    __tablename__ = "support_log_entry"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    municipality_code: Mapped[str] = mapped_column(String(6))
+    kind: Mapped[str] = mapped_column(String(20))
+    held_on: Mapped[dt.date] = mapped_column(Date)
+    fiscal_year: Mapped[int] = mapped_column(SmallInteger)
+    topic: Mapped[str] = mapped_column(String(200))
+    content: Mapped[str] = mapped_column(Text, default="")
+    follow_up: Mapped[str] = mapped_column(Text, default="")
+    follow_up_due: Mapped[dt.date | None] = mapped_column(Date)
+    follow_up_done_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    phase_after: Mapped[str | None] = mapped_column(String(20))  # the municipality's phase after this support
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    @property
+    def follow_up_open(self) -> bool:
+        return bool(self.follow_up) and self.follow_up_done_at is None

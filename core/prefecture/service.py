@@ -8,17 +8,22 @@ transaction and touch only its rows.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+import secrets
 import uuid
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.database import utc_now
 from core.prefecture.models import (
     EVENT_KIND_LABELS,
     PHASE_LABELS,
+    SUPPORT_KIND_LABELS,
     BackofficeEvent,
     Phase,
     PrefectureSurvey,
@@ -26,10 +31,13 @@ from core.prefecture.models import (
     RoadmapPhase,
     RoadmapPlan,
     SurveyAnswer,
+    SurveyInvitation,
     SurveyQuestion,
+    SupportLogEntry,
     SurveyRecipient,
 )
 from core.prefecture.seed import ROADMAP_YEARS, event_id, yearly_cycle
+from core.prefecture.survey_items import STANDARD_ITEMS, prefilled
 from tenants.registry import Municipality, load_registry
 
 
@@ -54,7 +62,7 @@ def _year(value: str | None, field: str, *, optional: bool = False) -> int | Non
     if not value and optional:
         return None
     if not value.isdigit() or not 2000 <= int(value) <= 2100:
-        raise InputError({field: "年度は西暦4桁で入力してください（例: 2024）。"})
+        raise InputError({field: "年度を一覧から選んでください。"})
     return int(value)
 
 
@@ -91,12 +99,26 @@ async def tenant_statuses(session: AsyncSession) -> dict[str, str]:
 
 
 # -- roadmap --------------------------------------------------------------------------------------------------
+# Phases in which a municipality counts as having its 包括的支援体制 in place (the goal: all 34).
+GOAL_PHASES = (Phase.PREPARATION, Phase.IMPLEMENTATION)
+
+
+@dataclass(frozen=True)
+class SupportSummary:
+    """What the board shows of a municipality's 後方支援 log."""
+
+    last: SupportLogEntry | None
+    entries_this_year: int
+    open_follow_ups: int
+
+
 @dataclass
 class Board:
     years: tuple[int, ...]
     phases: dict[tuple[str, int], str]
     plans: dict[str, int | None]
     municipalities: list[Municipality]
+    support: dict[str, SupportSummary] = field(default_factory=dict)
 
     def phase(self, code: str, year: int) -> str:
         return self.phases.get((code, year), Phase.NOT_STARTED)
@@ -107,12 +129,27 @@ class Board:
     def plan_counts(self) -> Counter:
         return Counter(self.plans.get(m.code) for m in self.municipalities)
 
+    def goal_reached(self, year: int) -> int:
+        """Municipalities with a 包括的支援体制 (移行準備事業 or 重層的支援体制整備事業) in ``year``."""
+        return sum(1 for m in self.municipalities if self.phase(m.code, year) in GOAL_PHASES)
+
 
 async def roadmap_board(session: AsyncSession) -> Board:
+    """Phases and plan years, with each municipality's 後方支援 read from the log. A phase recorded with a log entry
+    is the phase of that entry's 年度 (the log writes it to the board when it is entered)."""
     phases = {(r.municipality_code, r.fiscal_year): r.phase for r in await session.scalars(select(RoadmapPhase))}
     plans = {r.municipality_code: r.revision_fiscal_year for r in await session.scalars(select(RoadmapPlan))}
-    years = tuple(sorted({y for _, y in phases} | set(ROADMAP_YEARS)))
-    return Board(years, phases, plans, municipalities())
+    years = tuple(sorted({y for _, y in phases} | set(ROADMAP_YEARS) | {fiscal_year_of(dt.date.today())}))
+    current = fiscal_year_of(dt.date.today())
+    by_code: dict[str, list[SupportLogEntry]] = {}
+    for entry in await support_log(session):
+        by_code.setdefault(entry.municipality_code, []).append(entry)
+    support = {
+        code: SupportSummary(entries[0], sum(1 for e in entries if e.fiscal_year == current),
+                             sum(1 for e in entries if e.follow_up_open))
+        for code, entries in by_code.items()
+    }
+    return Board(years, phases, plans, municipalities(), support)
 
 
 def _known_code(code: str) -> str:
@@ -145,6 +182,62 @@ async def set_plan_year(session: AsyncSession, code: str, value: str | None, act
         row.revision_fiscal_year, row.updated_by, row.updated_at = year, actor, utc_now()
     await session.flush()
     return year
+
+
+# -- 後方支援 log -----------------------------------------------------------------------------------------------
+async def support_log(session: AsyncSession, code: str | None = None,
+                      fiscal_year: int | None = None) -> list[SupportLogEntry]:
+    """Entries, newest first (the prefecture's own rows: only a transaction bound to 390003 sees any)."""
+    query = select(SupportLogEntry).order_by(SupportLogEntry.held_on.desc(), SupportLogEntry.created_at.desc())
+    if code:
+        query = query.where(SupportLogEntry.municipality_code == code)
+    if fiscal_year:
+        query = query.where(SupportLogEntry.fiscal_year == fiscal_year)
+    return list(await session.scalars(query))
+
+
+async def add_support_entry(session: AsyncSession, form: dict[str, str], actor: str | None) -> SupportLogEntry:
+    errors: dict[str, str] = {}
+    code = (form.get("municipality_code") or "").strip()
+    if code not in {m.code for m in municipalities()}:
+        errors["municipality_code"] = "市町村を一覧から選んでください。"
+    kind = (form.get("kind") or "").strip()
+    if kind not in SUPPORT_KIND_LABELS:
+        errors["kind"] = "種類を選んでください。"
+    phase = (form.get("phase_after") or "").strip() or None
+    if phase is not None and phase not in PHASE_LABELS:
+        errors["phase_after"] = "段階を一覧から選んでください。"
+    values = {}
+    for name, read in (("held_on", lambda: _date(form.get("held_on"), "held_on")),
+                       ("topic", lambda: _text(form.get("topic"), "topic", "テーマ", 200)),
+                       ("content", lambda: _text(form.get("content"), "content", "内容", 4000, required=False)),
+                       ("follow_up", lambda: _text(form.get("follow_up"), "follow_up", "フォローアップ", 2000,
+                                                   required=False)),
+                       ("follow_up_due", lambda: _date(form.get("follow_up_due"), "follow_up_due", optional=True))):
+        try:
+            values[name] = read()
+        except InputError as exc:
+            errors.update(exc.errors)
+    if errors:
+        raise InputError(errors)
+    year = fiscal_year_of(values["held_on"])
+    entry = SupportLogEntry(municipality_code=code, kind=kind, fiscal_year=year, phase_after=phase, created_by=actor,
+                            **values)
+    session.add(entry)
+    if phase is not None:  # the board reads the progress from the log: the phase of that 年度 follows the entry
+        await set_phase(session, code, year, phase, actor)
+    await session.flush()
+    return entry
+
+
+async def complete_follow_up(session: AsyncSession, entry_id: str) -> SupportLogEntry:
+    entry = await session.scalar(select(SupportLogEntry).where(SupportLogEntry.id == _uuid(entry_id)))
+    if entry is None:
+        raise NotFound()
+    if entry.follow_up_done_at is None:
+        entry.follow_up_done_at = utc_now()
+        await session.flush()
+    return entry
 
 
 # -- back-office schedule -------------------------------------------------------------------------------------
@@ -285,6 +378,8 @@ async def send_survey(session: AsyncSession, survey: PrefectureSurvey, codes: li
     """Deliver to the given active tenants (all active municipalities when ``codes`` is empty)."""
     if not await questions(session, survey.id):
         raise InputError({"send": "設問のない調査は送付できません。"})
+    if survey.status == "closed":
+        raise InputError({"send": "締め切った調査は送付できません。"})
     active = [c for c, s in (await tenant_statuses(session)).items() if s == "active"]
     unknown = [c for c in codes if c not in active]
     if unknown:  # typed or tampered codes never reach the database function
@@ -302,6 +397,119 @@ async def close_survey(session: AsyncSession, survey: PrefectureSurvey) -> None:
     await session.flush()
 
 
+async def add_standard_items(session: AsyncSession, survey: PrefectureSurvey) -> int:
+    """Add the yearly 実態調査's standard items (those not there yet). Returns how many were added."""
+    if survey.status != "draft":
+        raise InputError({"label": "送付済みの調査には設問を追加できません。"})
+    existing = await questions(session, survey.id)
+    have = {q.label for q in existing}
+    added = 0
+    for item in STANDARD_ITEMS:
+        if item.label in have:
+            continue
+        session.add(SurveyQuestion(survey_id=survey.id, position=len(existing) + added + 1, kind=item.kind,
+                                   label=item.label, choices=list(item.choices), required=False, prefill=item.prefill))
+        added += 1
+    await session.flush()
+    return added
+
+
+def link_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def invitations(session: AsyncSession, survey: PrefectureSurvey) -> list[SurveyInvitation]:
+    return list(await session.scalars(
+        select(SurveyInvitation).where(SurveyInvitation.survey_id == survey.id)
+        .order_by(SurveyInvitation.municipality_code)))
+
+
+async def invite_by_link(session: AsyncSession, survey: PrefectureSurvey, code: str, actor: str | None) -> str:
+    """A one-time link for a municipality that has no account here. Returns the link's secret: shown once, only
+    its hash is kept. A new link for the same municipality replaces an unanswered one (the old stops working)."""
+    if survey.status != "sent":
+        raise InputError({"link_code": "回答用リンクは、調査を送付してから発行できます。"})
+    names = {m.code: m.name for m in municipalities()}
+    if code not in names:
+        raise InputError({"link_code": "市町村を一覧から選んでください。"})
+    if (await tenant_statuses(session)).get(code) == "active":
+        raise InputError({"link_code": f"{names[code]}は利用中の団体です。送付先に選んでください（画面から回答します）。"})
+    token = secrets.token_urlsafe(32)
+    existing = await session.scalar(select(SurveyInvitation).where(
+        SurveyInvitation.survey_id == survey.id, SurveyInvitation.municipality_code == code))
+    if existing is not None and existing.answered_at is not None:
+        raise InputError({"link_code": f"{names[code]}はすでに回答しています。"})
+    if existing is None:
+        session.add(SurveyInvitation(survey_id=survey.id, municipality_code=code, token_hash=link_hash(token),
+                                     created_by=actor))
+    else:
+        existing.token_hash, existing.created_by, existing.created_at = link_hash(token), actor, utc_now()
+    await session.flush()
+    return token
+
+
+# -- surveys: a municipality answering by one-time link (no account, no tenant bound) -------------------------
+@dataclass
+class LinkSurvey:
+    survey: PrefectureSurvey
+    questions: list[SurveyQuestion]
+    municipality: str
+    answered_at: dt.datetime | None
+    answers: dict[str, str]
+
+    @property
+    def open(self) -> bool:
+        return self.answered_at is None and self.survey.status == "sent" and not past_due(self.survey)
+
+
+def past_due(survey: PrefectureSurvey) -> bool:
+    from core.wareki import TOKYO
+
+    return survey.due_on is not None and dt.datetime.now(TOKYO).date() > survey.due_on
+
+
+async def open_link(session: AsyncSession, token: str) -> LinkSurvey:
+    row = (await session.execute(
+        text("SELECT survey_id, municipality_code, answered_at, answers FROM survey_link_open(:token)"),
+        {"token": token[:200]})).first()
+    if row is None:
+        raise NotFound()
+    survey = await get_survey(session, str(row.survey_id))
+    names = {m.code: m.name for m in municipalities()}
+    return LinkSurvey(survey, await questions(session, survey.id), names.get(row.municipality_code, ""),
+                      row.answered_at, dict(row.answers or {}))
+
+
+class LinkClosed(Exception):
+    """The link was answered already, or the survey is closed or past its deadline."""
+
+
+async def answer_link(session: AsyncSession, token: str, form: dict[str, str]) -> LinkSurvey:
+    link = await open_link(session, token)
+    if not link.open:
+        raise LinkClosed()
+    errors: dict[str, str] = {}
+    answers: dict[str, str] = {}
+    for question in link.questions:
+        try:
+            answers[str(question.id)] = _answer_value(question, form.get(f"q-{question.id}"))
+        except InputError as exc:
+            errors.update(exc.errors)
+    try:
+        responder = _text(form.get("responder"), "responder", "回答者（担当課）", 100)
+    except InputError as exc:
+        errors.update(exc.errors)
+    if errors:
+        raise InputError(errors)
+    try:
+        async with session.begin_nested():
+            await session.execute(text("SELECT survey_link_answer(:token, CAST(:answers AS jsonb), :responder)"),
+                                  {"token": token, "answers": json.dumps(answers), "responder": responder})
+    except DBAPIError as exc:  # answered or closed in the meantime (the function decides, under a row lock)
+        raise LinkClosed() from exc
+    return link
+
+
 @dataclass
 class Results:
     recipients: list[dict]  # tenant_id, name, sent_at, submitted_at
@@ -313,9 +521,11 @@ class Results:
 
 
 async def survey_results(session: AsyncSession, survey: PrefectureSurvey) -> Results:
+    """Who was asked and what they answered: tenants (through ``survey_responses``/``survey_answers``, submitted
+    answers only) and municipalities asked by one-time link (the prefecture's own rows)."""
     names = {m.code: m.name for m in municipalities()}
     recipients = [
-        {"tenant_id": t, "name": names.get(t, t), "sent_at": sent, "submitted_at": submitted}
+        {"tenant_id": t, "name": names.get(t, t), "sent_at": sent, "submitted_at": submitted, "by_link": False}
         for t, sent, submitted in await session.execute(
             text("SELECT tenant_id, sent_at, submitted_at FROM survey_responses(:id)"), {"id": survey.id}
         )
@@ -325,6 +535,12 @@ async def survey_results(session: AsyncSession, survey: PrefectureSurvey) -> Res
         text("SELECT tenant_id, question_id, value FROM survey_answers(:id)"), {"id": survey.id}
     ):
         answers.setdefault(question_id, {})[t] = value
+    for invitation in await invitations(session, survey):
+        recipients.append({"tenant_id": invitation.municipality_code, "name": names.get(invitation.municipality_code),
+                           "sent_at": invitation.created_at, "submitted_at": invitation.answered_at, "by_link": True})
+        if invitation.answered_at:
+            for question_id, value in invitation.answers.items():
+                answers.setdefault(uuid.UUID(question_id), {})[invitation.municipality_code] = value
     return Results(recipients, answers)
 
 
@@ -360,6 +576,12 @@ async def delivered_survey(session: AsyncSession, survey_id: str) -> tuple[Prefe
     if recipient is None:  # not sent to this municipality (or someone else's id): does not exist for it
         raise NotFound()
     return await get_survey(session, survey_id), recipient
+
+
+async def prefill(session: AsyncSession, survey: PrefectureSurvey, survey_questions: list[SurveyQuestion],
+                  code: str) -> dict[uuid.UUID, str]:
+    """Values from the municipality's own records for the pre-fillable questions (its transaction, its rows)."""
+    return await prefilled(session, survey_questions, survey.fiscal_year, code)
 
 
 async def my_answers(session: AsyncSession, survey_id: uuid.UUID) -> dict[uuid.UUID, str]:

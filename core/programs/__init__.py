@@ -12,7 +12,7 @@ Where things are (the usual domain shape):
   ``kyosei_check_eligibility`` via the plugin platform's ``PluginHost``.
 - ``holidays.py`` — Japanese public holidays computed from the law's rules (2007–2099), tested against the
   official lists 2019–2027.
-- ``counts.py`` — ``program_counts(session, year, month=None, *, fiscal=False)``: the implementation-plan counts
+- ``counts.py`` — ``program_counts(session, fiscal_year, month=None)`` (年度): the implementation-plan counts
   the grants and prefecture domains call (keys as in ``core.grants.counts.COUNT_LABELS``).
 - ``api.py`` — the JSON API under ``/api/programs`` and the roles; HTML pages are in ``ui/programs``.
 

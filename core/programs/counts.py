@@ -1,8 +1,11 @@
 """The implementation-plan counts (規則 34-10) of participation support and community building.
 
-``program_counts(session, year, month=None)`` is what the grants and prefecture domains call. It runs in the
+``program_counts(session, fiscal_year, month=None)`` is what the grants and prefecture domains call. It runs in the
 caller's transaction, so row-level security limits it to the bound tenant. The keys match
 ``core.grants.counts.COUNT_LABELS``:
+
+The definitions are the table of docs/statistics.md; the first, third and fourth are SQL functions shared with the
+prefecture's aggregates (``core.counts``).
 
 - ``participation_participants`` (参加支援 参加者数): distinct people enrolled in a 参加支援 programme who attended at
   least one held (not cancelled) session in the period. A person is the linked case id when there is one, else
@@ -15,18 +18,19 @@ caller's transaction, so row-level security limits it to the bound tenant. The k
 - ``community_agencies`` (地域づくり 連携団体数): partners of kind 連携団体 or 協力事業者 working with 地域づくり
   whose cooperation period overlaps the period.
 
-Volunteers are not counted (the plan does not ask for them). ``year`` is a calendar year; with ``month`` one
-month; with ``fiscal=True`` (and no month) the 年度 April ``year`` – March ``year + 1``, as the grant reports use.
+Volunteers are not counted (the plan does not ask for them). Periods are 年度, as the grant reports and the
+実施計画 use: ``program_counts(session, 2025)`` is April 2025 – March 2026; with ``month=2`` it is February 2026.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import String, and_, cast, distinct, func, literal, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.programs.models import Attendance, Enrolment, Partner, Program, ProgramSession
+from core import counts
+from core.programs.models import Partner
 
 COUNT_KEYS = (
     "participation_participants",
@@ -37,53 +41,22 @@ COUNT_KEYS = (
 )
 
 
-def period(year: int, month: int | None = None, *, fiscal: bool = False) -> tuple[dt.date, dt.date]:
-    """First and last day of the period."""
+def period(fiscal_year: int, month: int | None = None) -> tuple[dt.date, dt.date]:
+    """First and last day of the 年度, or of one month of it (January–March are in ``fiscal_year + 1``)."""
     if month is not None:
-        if not 1 <= month <= 12:
-            raise ValueError("month must be 1..12")
-        first = dt.date(year, month, 1)
-        following = dt.date(year + (month == 12), month % 12 + 1, 1)
-        return first, following - dt.timedelta(days=1)
-    if fiscal:
-        return dt.date(year, 4, 1), dt.date(year + 1, 3, 31)
-    return dt.date(year, 1, 1), dt.date(year, 12, 31)
+        return counts.month_period(fiscal_year, month)
+    return counts.fiscal_year_period(fiscal_year)
 
 
-async def program_counts(session: AsyncSession, year: int, month: int | None = None, *,
-                         fiscal: bool = False) -> dict[str, int]:
-    """The five counts for the bound tenant and the period (see the module docstring)."""
-    first, last = period(year, month, fiscal=fiscal)
+async def program_counts(session: AsyncSession, fiscal_year: int, month: int | None = None) -> dict[str, int]:
+    """The five counts for the bound tenant and the 年度 (or one month of it; see the module docstring)."""
+    first, last = period(fiscal_year, month)
     return await counts_between(session, first, last)
 
 
 async def counts_between(session: AsyncSession, first: dt.date, last: dt.date) -> dict[str, int]:
-    held = and_(ProgramSession.status == "scheduled", ProgramSession.held_on.between(first, last))
-    person = func.coalesce(cast(Enrolment.case_id, String),
-                           Enrolment.person_name + literal("|") + Enrolment.person_kana)
-
-    participation_people = await session.scalar(
-        select(func.count(distinct(person)))
-        .select_from(Attendance)
-        .join(ProgramSession, and_(ProgramSession.tenant_id == Attendance.tenant_id,
-                                   ProgramSession.id == Attendance.session_id))
-        .join(Program, and_(Program.tenant_id == ProgramSession.tenant_id, Program.id == ProgramSession.program_id))
-        .join(Enrolment, and_(Enrolment.tenant_id == Attendance.tenant_id, Enrolment.id == Attendance.enrolment_id))
-        .where(held, Program.kind == "participation")
-    )
-
-    community_sessions = (
-        select(ProgramSession.id, ProgramSession.anonymous_headcount, Program.hub_id)
-        .join(Program, and_(Program.tenant_id == ProgramSession.tenant_id, Program.id == ProgramSession.program_id))
-        .where(held, Program.kind == "community")
-        .subquery()
-    )
-    hubs = await session.scalar(select(func.count(distinct(community_sessions.c.hub_id))))
-    anonymous = await session.scalar(select(func.coalesce(func.sum(community_sessions.c.anonymous_headcount), 0)))
-    named = await session.scalar(
-        select(func.count()).select_from(Attendance)
-        .where(Attendance.session_id.in_(select(community_sessions.c.id)))
-    )
+    """The five counts of the period. The three the prefecture also sees are defined once, in SQL (``core.counts``,
+    migration 0015); the partner counts are the tenant's own figures only."""
 
     def partners(kinds: tuple[str, ...], pillar: str):
         return (
@@ -93,9 +66,9 @@ async def counts_between(session: AsyncSession, first: dt.date, last: dt.date) -
         )
 
     return {
-        "participation_participants": int(participation_people or 0),
+        "participation_participants": await counts.participation_participants(session, first, last),
         "participation_cooperating_businesses": int(await session.scalar(partners(("business",), "participation")) or 0),
-        "community_hubs": int(hubs or 0),
-        "community_participants": int(anonymous or 0) + int(named or 0),
+        "community_hubs": await counts.community_hubs(session, first, last),
+        "community_participants": await counts.community_participants(session, first, last),
         "community_agencies": int(await session.scalar(partners(("agency", "business"), "community")) or 0),
     }

@@ -370,7 +370,8 @@ def parse_resource(data: Mapping[str, Any]) -> dict[str, Any]:
 
 def parse_period(data: Mapping[str, Any], today: dt.date) -> tuple[int, int | None]:
     f = Fields(data)
-    year = f.integer("year", "年", 2000, 2099) or today.year
+    # The 実施計画 counts by 年度 (April–March), like the grant reports: ``year`` is the 年度.
+    year = f.integer("year", "年度", 2000, 2099) or (today.year if today.month >= 4 else today.year - 1)
     month = f.integer("month", "月", 1, 12)
     f.done()
     return year, month

@@ -22,10 +22,12 @@ from core.audit.trail import AuditAction, record
 from core.auth.principal import Role
 from core.prefecture import service
 from core.prefecture.aggregates import METRICS, bars, display_count, monthly_aggregates
+from core.prefecture.exports import aggregate_csv
 from core.prefecture.models import (
     EVENT_KIND_LABELS,
     PHASE_LABELS,
     QUESTION_KIND_LABELS,
+    SUPPORT_KIND_LABELS,
     SURVEY_STATUS_LABELS,
 )
 from core.wareki import fiscal_year_label, fiscal_year_of
@@ -50,7 +52,8 @@ def _actor(request: Request) -> str | None:
 async def _context(request: Request, active: str, **extra: Any) -> dict[str, Any]:
     return await page_context(
         request, active=active, fiscal_year_label=fiscal_year_label, display_count=display_count,
-        phase_labels=PHASE_LABELS, status_labels=STATUS_LABELS, **extra,
+        phase_labels=PHASE_LABELS, status_labels=STATUS_LABELS, year_choices=_year_choices, plan_years=_plan_years,
+        **extra,
     )
 
 
@@ -150,7 +153,8 @@ class PrefectureController(Controller):
     @get("/roadmap")
     async def roadmap(self, request: Request, db: NamedDependency[AsyncSession]) -> Template:
         board = await service.roadmap_board(db)
-        context = await _context(request, "/prefecture/roadmap", board=board)
+        context = await _context(request, "/prefecture/roadmap", board=board, support_kinds=SUPPORT_KIND_LABELS,
+                                 current_year=fiscal_year_of(dt.date.today()))
         return render("prefecture/roadmap.html", context)
 
     @get("/roadmap/phase/{code:str}/{year:int}")
@@ -207,6 +211,46 @@ class PrefectureController(Controller):
                                  error=error)
         return render("prefecture/_plan_cell.html", context)
 
+    # -- 後方支援 log ---------------------------------------------------------------------------------------------
+    @get("/support")
+    async def support(self, request: Request, db: NamedDependency[AsyncSession]) -> Template:
+        return await self._support(request, db)
+
+    async def _support(self, request, db, errors=None, values=None, status=200) -> Template:
+        names = {m.code: m.name for m in service.municipalities()}
+        code = request.query_params.get("code", "")
+        code = code if code in names else ""
+        raw_year = request.query_params.get("fiscal_year", "")
+        fiscal_year = int(raw_year) if raw_year.isdigit() and 2000 <= int(raw_year) <= 2100 else None
+        context = await _context(
+            request, "/prefecture/support", entries=await service.support_log(db, code or None, fiscal_year),
+            names=names, code=code, fiscal_year=fiscal_year, kinds=SUPPORT_KIND_LABELS, errors=errors or {},
+            values=values or {"municipality_code": code, "held_on": dt.date.today().isoformat()},
+            municipalities=service.municipalities(),
+        )
+        return render("prefecture/support.html", context, status)
+
+    @post("/support")
+    async def add_support(self, request: Request, db: NamedDependency[AsyncSession]) -> Response:
+        form = await form_fields(request)
+        try:
+            async with db.begin_nested():
+                entry = await service.add_support_entry(db, form, _actor(request))
+        except service.InputError as exc:
+            return await self._support(request, db, exc.errors, form, 422)
+        await flash(request, "success", f"「{entry.topic}」を記録しました。")
+        return Redirect(f"/prefecture/support?code={entry.municipality_code}", status_code=303)
+
+    @post("/support/{entry_id:str}/done")
+    async def follow_up_done(self, request: Request, entry_id: FromPath[str],
+                             db: NamedDependency[AsyncSession]) -> Response:
+        try:
+            entry = await service.complete_follow_up(db, entry_id)
+        except service.NotFound:
+            raise NotFoundException() from None
+        await flash(request, "success", f"「{entry.topic}」のフォローアップを完了にしました。")
+        return Redirect(f"/prefecture/support?code={entry.municipality_code}", status_code=303)
+
     # -- back-office schedule -----------------------------------------------------------------------------------
     @get("/schedule")
     async def schedule(self, request: Request, db: NamedDependency[AsyncSession]) -> Template:
@@ -237,7 +281,7 @@ class PrefectureController(Controller):
         form = await form_fields(request)
         year = form.get("fiscal_year", "")
         if not (year.isdigit() and 2000 <= int(year) <= 2100):
-            await flash(request, "error", "年度を西暦4桁で指定してください。")
+            await flash(request, "error", "年度を選んでください。")
             return Redirect("/prefecture/schedule", status_code=303)
         added = await service.copy_yearly_cycle(db, int(year))
         await flash(request, "success", f"{fiscal_year_label(int(year))}に年間の標準スケジュールを{added}件追加しました。")
@@ -305,7 +349,7 @@ class PrefectureController(Controller):
     async def survey(self, request: Request, survey_id: FromPath[str], db: NamedDependency[AsyncSession]) -> Template:
         return await self._survey(request, db, survey_id)
 
-    async def _survey(self, request, db, survey_id, errors=None, values=None, status=200) -> Template:
+    async def _survey(self, request, db, survey_id, errors=None, values=None, status=200, new_link=None) -> Template:
         try:
             survey = await service.get_survey(db, survey_id)
         except service.NotFound:
@@ -315,9 +359,11 @@ class PrefectureController(Controller):
         summaries = {q.id: service.summarise(q, results.answers.get(q.id, {})) for q in questions}
         statuses = await service.tenant_statuses(db)
         active = [m for m in service.municipalities() if statuses.get(m.code) == "active"]
+        without_account = [m for m in service.municipalities() if statuses.get(m.code) != "active"]
         context = await _context(
             request, "/prefecture/surveys", survey=survey, questions=questions, results=results, summaries=summaries,
             kinds=QUESTION_KIND_LABELS, survey_status=SURVEY_STATUS_LABELS, active_tenants=active,
+            without_account=without_account, new_link=new_link,
             names={m.code: m.name for m in service.municipalities()}, errors=errors or {}, values=values or {},
         )
         return render("prefecture/survey.html", context, status)
@@ -325,15 +371,43 @@ class PrefectureController(Controller):
     @post("/surveys/{survey_id:str}/questions")
     async def add_question(self, request: Request, survey_id: FromPath[str], db: NamedDependency[AsyncSession]) -> Response:
         form = await form_fields(request)
+        _, refusal = await self._on_survey(request, db, survey_id, lambda survey: service.add_question(db, survey, form),
+                                           form)
+        return refusal or Redirect(f"/prefecture/surveys/{survey_id}", status_code=303)
+
+    async def _on_survey(self, request, db, survey_id, change, form=None):
+        """``change(survey)`` in a savepoint: (its result, None), or (None, the survey page saying why not)."""
         try:
             survey = await service.get_survey(db, survey_id)
             async with db.begin_nested():
-                await service.add_question(db, survey, form)
+                return await change(survey), None
         except service.NotFound:
             raise NotFoundException() from None
         except service.InputError as exc:
-            return await self._survey(request, db, survey_id, exc.errors, form, 422)
+            return None, await self._survey(request, db, survey_id, exc.errors, form, 422)
+
+    @post("/surveys/{survey_id:str}/standard-items")
+    async def standard_items(self, request: Request, survey_id: FromPath[str],
+                             db: NamedDependency[AsyncSession]) -> Response:
+        added, refusal = await self._on_survey(request, db, survey_id,
+                                               lambda survey: service.add_standard_items(db, survey))
+        if refusal:
+            return refusal
+        await flash(request, "success", f"標準の調査項目を{added}問追加しました。")
         return Redirect(f"/prefecture/surveys/{survey_id}", status_code=303)
+
+    @post("/surveys/{survey_id:str}/links")
+    async def invite(self, request: Request, survey_id: FromPath[str], db: NamedDependency[AsyncSession]) -> Response:
+        """A one-time link for a municipality without an account: shown on this response only (never stored)."""
+        form = await form_fields(request)
+        token, refusal = await self._on_survey(
+            request, db, survey_id, lambda survey: service.invite_by_link(db, survey, form.get("link_code", ""),
+                                                                         _actor(request)), form)
+        if refusal:
+            return refusal
+        names = {m.code: m.name for m in service.municipalities()}
+        link = str(request.base_url).rstrip("/") + f"/survey-link/{token}"
+        return await self._survey(request, db, survey_id, new_link=(names[form["link_code"]], link))
 
     @post("/surveys/{survey_id:str}/send")
     async def send(self, request: Request, survey_id: FromPath[str], db: NamedDependency[AsyncSession]) -> Response:
@@ -363,17 +437,42 @@ class PrefectureController(Controller):
     # -- aggregates ---------------------------------------------------------------------------------------------
     @get("/aggregates")
     async def aggregates(self, request: Request, db: NamedDependency[AsyncSession]) -> Template:
-        fiscal_year = _year_param(request, fiscal_year_of(dt.date.today()))
-        metric_key = request.query_params.get("metric", "consultations")
-        if metric_key not in METRICS:
-            metric_key = "consultations"
-        tables = await monthly_aggregates(db, fiscal_year)
-        table = tables[metric_key]
-        municipalities = service.municipalities()
+        table, municipalities = await _aggregate_table(request, db)
         tenant_bars = bars([(m.name, table.tenant_total(m.code)) for m in municipalities], table.show)
         month_bars = bars([(f"{d.month}月", table.month_total(d)) for d in table.months], table.show)
         context = await _context(
-            request, "/prefecture/aggregates", fiscal_year=fiscal_year, metrics=METRICS, metric=table.metric,
-            table=table, tables=tables, municipalities=municipalities, tenant_bars=tenant_bars, month_bars=month_bars,
+            request, "/prefecture/aggregates", fiscal_year=table.fiscal_year, metrics=METRICS, metric=table.metric,
+            table=table, municipalities=municipalities, tenant_bars=tenant_bars, month_bars=month_bars,
+            years=_year_choices(table.fiscal_year),
         )
         return render("prefecture/aggregates.html", context)
+
+    @get("/aggregates.csv")
+    async def aggregates_csv(self, request: Request, db: NamedDependency[AsyncSession]) -> Response:
+        table, municipalities = await _aggregate_table(request, db)
+        name = f"aggregates-{table.metric.key}-{table.fiscal_year}.csv"
+        return Response(aggregate_csv(table, municipalities), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+async def _aggregate_table(request: Request, db: AsyncSession):
+    fiscal_year = _year_param(request, fiscal_year_of(dt.date.today()))
+    metric_key = request.query_params.get("metric", "consultations")
+    if metric_key not in METRICS:
+        metric_key = "consultations"
+    municipalities = service.municipalities()
+    tables = await monthly_aggregates(db, fiscal_year, [m.code for m in municipalities], [metric_key])
+    return tables[metric_key], municipalities
+
+
+def _year_choices(selected: int | str | None = None) -> list[int]:
+    """年度 offered in a selector (shown as 和暦): the last five and the next, plus the selected one."""
+    current = fiscal_year_of(dt.date.today())
+    chosen = {int(selected)} if str(selected or "").isdigit() else set()
+    return sorted(set(range(current - 5, current + 2)) | chosen, reverse=True)
+
+
+def _plan_years(selected: int | None = None) -> list[int]:
+    """Revision years of a 地域福祉計画: this 年度 and the next ten (plus one already recorded)."""
+    current = fiscal_year_of(dt.date.today())
+    return sorted(set(range(current, current + 11)) | ({selected} if selected else set()))

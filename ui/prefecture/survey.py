@@ -52,10 +52,13 @@ class SurveyAnswerController(Controller):
             raise NotFoundException() from None
         questions = await service.questions(db, survey.id)
         saved = await service.my_answers(db, survey.id)
-        answers = {q.id: (values or {}).get(f"q-{q.id}", saved.get(q.id, "")) for q in questions}
+        # Not answered yet: filled in from the municipality's own records, for staff to check before sending.
+        proposed = {} if recipient.submitted_at else await service.prefill(
+            db, survey, [q for q in questions if q.id not in saved], request.scope["user"].tenant_id)
+        answers = {q.id: (values or {}).get(f"q-{q.id}", saved.get(q.id, proposed.get(q.id, ""))) for q in questions}
         context = await page_context(request, active="/survey", survey=survey, recipient=recipient,
-                                     questions=questions, answers=answers, errors=errors or {},
-                                     fiscal_year_label=fiscal_year_label)
+                                     questions=questions, answers=answers, prefilled=set(proposed),
+                                     errors=errors or {}, fiscal_year_label=fiscal_year_label)
         return render("survey/answer.html", context, status)
 
     @post("/{survey_id:str}")
@@ -71,3 +74,40 @@ class SurveyAnswerController(Controller):
             return await self._survey(request, db, survey_id, exc.errors, form, 422)
         await flash(request, "success", "回答を提出しました。県に送られます。" if submit else "回答を一時保存しました。")
         return Redirect(f"/survey/{survey_id}", status_code=303)
+
+
+class SurveyLinkController(Controller):
+    """実態調査 answered through a one-time link by a municipality without an account (public path: the link's
+    secret is the only key, and it works once, until the survey's deadline). Cross-site forgery needs the secret
+    too, so the secret in the path stands in for a session's CSRF token."""
+
+    path = "/survey-link"
+    include_in_schema = False
+
+    @get("/{token:str}")
+    async def show(self, request: Request, token: FromPath[str], db: NamedDependency[AsyncSession]) -> Template:
+        return await self._show(request, db, token)
+
+    async def _show(self, request, db, token, errors=None, values=None, status=200) -> Template:
+        try:
+            link = await service.open_link(db, token)
+        except service.NotFound:
+            raise NotFoundException(detail="この回答用リンクは見つかりません。県の担当者に確認してください。") from None
+        answers = {q.id: (values or {}).get(f"q-{q.id}", link.answers.get(str(q.id), "")) for q in link.questions}
+        context = await page_context(request, active="", link=link, survey=link.survey, questions=link.questions,
+                                     answers=answers, prefilled=set(), errors=errors or {}, values=values or {}, request_token=token,
+                                     past_due=service.past_due(link.survey), fiscal_year_label=fiscal_year_label)
+        return render("survey/link.html", context, status)
+
+    @post("/{token:str}")
+    async def answer(self, request: Request, token: FromPath[str], db: NamedDependency[AsyncSession]) -> Response:
+        form = await form_fields(request)
+        try:
+            await service.answer_link(db, token, form)
+        except service.NotFound:
+            raise NotFoundException(detail="この回答用リンクは見つかりません。県の担当者に確認してください。") from None
+        except service.LinkClosed:
+            return await self._show(request, db, token, status=410)
+        except service.InputError as exc:
+            return await self._show(request, db, token, exc.errors, form, 422)
+        return Redirect(f"/survey-link/{token}", status_code=303)

@@ -46,6 +46,7 @@ from core.programs.schemas import (
     parse_slot,
 )
 from core.programs.service import NotEligible, ProgramError
+from core.wareki import fiscal_year_label
 from ui.errors import respond
 from ui.page import flash, invalid_status, page_context, render
 
@@ -197,9 +198,10 @@ class ProgramsController(Controller):
         except ValidationFailed as exc:
             return respond(request, 400, message="、".join(e["message"] for e in exc.errors))
         numbers = await program_counts(db, year, month)
-        months = [(m, await program_counts(db, year, m)) for m in range(1, 13)] if month is None else []
+        months = [(m, await program_counts(db, year, m)) for m in (*range(4, 13), 1, 2, 3)] if month is None else []
         context = await _context(request, year=year, month=month, numbers=numbers, months=months,
-                                 keys=COUNT_KEYS, titles=COUNT_TITLES)
+                                 keys=COUNT_KEYS, titles=COUNT_TITLES, fiscal_year_label=fiscal_year_label,
+                                 year_choices=sorted({*range(today.year - 6, today.year + 2), year}, reverse=True))
         return render("programs/counts.html", context)
 
     # -- one programme ------------------------------------------------------------------------------------------
