@@ -27,9 +27,19 @@ from core.health import healthz, readyz
 from core.logging import configure_logging
 from core.plugins import PluginHost
 from core.plugins.api import provide_plugins
-from core.requests import request_id_middleware
+from core.request_guard import RequestLimits, request_guard_middleware
+from core.requests import head_as_get, request_id_middleware
 from core.security_headers import security_headers_middleware
 from core.settings import Settings, get_settings
+
+
+class KyoseiApp(Litestar):
+    """Litestar, answering ``HEAD`` wherever ``GET`` works (core.requests.head_as_get), before routing."""
+
+    async def __call__(self, scope, receive, send) -> None:  # type: ignore[override]
+        if scope["type"] == "http" and scope["method"] == "HEAD":
+            scope, send = head_as_get(scope, send)
+        await super().__call__(scope, receive, send)
 
 
 def _app_database_url(settings: Settings) -> str:
@@ -114,14 +124,19 @@ def create_app(
         add_template_directory(folder)
     plugins.page_context = page_context
 
-    return Litestar(
+    return KyoseiApp(
         route_handlers=[healthz, readyz, static_files_router(), *route_handlers(),
                         *plugins.route_handlers(unexpected_exception_handler)],
         # Outermost first: the request id exists before authentication logs anything.
-        middleware=[request_id_middleware, security_headers_middleware, authentication_middleware],
+        # The request guard refuses oversized, slow and non-text requests before anything reads them.
+        middleware=[request_id_middleware, security_headers_middleware, request_guard_middleware,
+                    authentication_middleware],
         lifespan=[resources],
         dependencies={"db": Provide(provide_db_session), "plugins": Provide(provide_plugins, sync_to_thread=False)},
-        state=State({"settings": settings, "plugins": plugins}),
+        state=State({"settings": settings, "plugins": plugins, "request_limits": RequestLimits(
+            settings.max_body_bytes, settings.max_fields, settings.body_timeout_seconds)}),
+        request_max_body_size=settings.max_body_bytes,
+        multipart_form_part_limit=settings.max_fields,
         template_config=template_config(),
         exception_handlers=exception_handlers(),
         openapi_config=OpenAPIConfig(title="Kyosei API", version="0.1.0", path="/api/schema"),

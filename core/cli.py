@@ -379,7 +379,11 @@ def run(host: str | None, port: int | None, keycloak: bool) -> None:
         app = create_app(settings, app_database_url=urls.app)
         click.echo(f"Kyosei ready to serve after {time.monotonic() - started:.1f}s: {settings.public_url}/")
         # uvicorn turns SIGINT/SIGTERM into a clean return, so the finally blocks above stop PostgreSQL and Keycloak.
-        uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_config=None, access_log=False)
+        # the header read timeout lives in the server's protocol; body size and time in core/request_guard.py
+        from core.server import header_timeout_protocol
+
+        uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_config=None, access_log=False,
+                    http=header_timeout_protocol(settings.header_timeout_seconds), timeout_keep_alive=5)
 
 
 @contextlib.contextmanager

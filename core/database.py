@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from core.tenancy.context import current_tenant_id
+from core.text_rules import search_key
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -30,6 +31,18 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+@event.listens_for(Base, "before_insert", propagate=True)
+@event.listens_for(Base, "before_update", propagate=True)
+def _refresh_search_keys(mapper, connection, target) -> None:
+    """Keep every search-key column equal to ``search_key`` of its source column on each ORM write.
+
+    A model lists its keys as ``__search_keys__ = {"name_key": "name", …}`` (key column: source column); a Core
+    ``insert()``/``update()`` bypasses this and must pass the keys itself (see core/auth/staff_directory.py).
+    """
+    for key_column, source in getattr(target, "__search_keys__", {}).items():
+        setattr(target, key_column, search_key(getattr(target, source)))
 
 
 def new_id() -> uuid.UUID:

@@ -53,3 +53,18 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
             structlog.contextvars.clear_contextvars()
 
     return middleware
+
+
+def head_as_get(scope: Scope, send: Send) -> tuple[Scope, Send]:
+    """``HEAD`` wherever ``GET`` works (RFC 9110 §9.3.2): the request runs as GET and the body is dropped, so the
+    status and headers (Content-Length, Content-Type …) are exactly the GET's. Handlers declare GET only.
+
+    Called before routing (``core.app.KyoseiApp``): Litestar routes HEAD only to explicit ``@head`` handlers.
+    """
+
+    async def send_headers_only(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            message = {**message, "body": b""}
+        await send(message)
+
+    return {**scope, "method": "GET"}, send_headers_only

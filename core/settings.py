@@ -138,6 +138,25 @@ class Settings:
             "LOG_FORMAT", "`json`, `console`, or `auto` (console on a terminal, JSON lines otherwise).", "`auto`"
         )
     )
+    # Request limits (core/request_guard.py, core/server.py): what one request may carry and how long it may take.
+    max_body_bytes: int = field(
+        default=1_000_000,
+        metadata=setting("KYOSEI_MAX_BODY_BYTES", "Largest request body in bytes (forms and JSON); larger: 413.",
+                         "`1000000`"),
+    )
+    max_fields: int = field(
+        default=500,
+        metadata=setting("KYOSEI_MAX_FIELDS", "Most fields one form may send; more: 413.", "`500`"),
+    )
+    body_timeout_seconds: float = field(
+        default=15.0,
+        metadata=setting("KYOSEI_BODY_TIMEOUT", "Seconds a client has to send the whole body; slower: 408.", "`15`"),
+    )
+    header_timeout_seconds: float = field(
+        default=10.0,
+        metadata=setting("KYOSEI_HEADER_TIMEOUT",
+                         "Seconds a client has to send the request line and headers; slower: 408 and closed.", "`10`"),
+    )
 
     @property
     def embedded_database(self) -> bool:
@@ -178,6 +197,10 @@ class Settings:
             session_absolute_hours=_env_int("KYOSEI_SESSION_ABSOLUTE_HOURS", 10),
             log_level=_env("LOG_LEVEL", "info").lower(),
             log_format=log_format,
+            max_body_bytes=_env_int("KYOSEI_MAX_BODY_BYTES", 1_000_000),
+            max_fields=_env_int("KYOSEI_MAX_FIELDS", 500),
+            body_timeout_seconds=float(_env_int("KYOSEI_BODY_TIMEOUT", 15)),
+            header_timeout_seconds=float(_env_int("KYOSEI_HEADER_TIMEOUT", 10)),
         )
         if environment == "prod" and not settings.https:
             raise SettingsError("KYOSEI_ENV=prod requires an https KYOSEI_PUBLIC_URL")

@@ -10,6 +10,8 @@ Times are shown in Asia/Tokyo. Naive ``datetime`` values are taken to be Tokyo w
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import date, datetime, timedelta, timezone
 from typing import NamedTuple
 
@@ -135,3 +137,39 @@ def fiscal_year_label(fy: int) -> str:
     except ValueError:
         return f"{fy}年度"
     return f"{_year_label(era, year)}度（{fy}年度）"
+
+
+# -- reading a typed date ---------------------------------------------------------------------------------------
+
+DATE_FORMS = "2025-04-01 または 令和7年4月1日（R7.4.1）"
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_ERA_LETTERS = {"R": "令和", "H": "平成", "S": "昭和", "T": "大正", "M": "明治"}
+_ERA_DATE = re.compile(r"(令和|平成|昭和|大正|明治)(元|\d{1,2})年(\d{1,2})月(\d{1,2})日")
+_ERA_SHORT = re.compile(r"([RHSTM])(\d{1,2})[./](\d{1,2})[./](\d{1,2})")
+
+
+def parse_date(text: str) -> date:
+    """A date as people type it into a form or send it in JSON, and nothing else: ISO ``2026-04-01``, or 和暦
+    ``令和8年4月1日`` / ``令和元年5月1日`` / ``R8.4.1`` / ``R8/4/1`` (full-width digits and letters too).
+
+    The 和暦 date must exist in its era (平成31年4月30日 yes, 平成32年 and 令和元年4月1日 no). ISO week dates
+    (``2026-W14-3``), ordinal dates, times and other separators are refused. Raises ``ValueError``; callers answer
+    with ``DATE_FORMS`` in their Japanese message.
+    """
+    if not isinstance(text, str):
+        raise ValueError("not text")
+    normal = "".join(unicodedata.normalize("NFKC", text).split()).upper()
+    if iso := _ISO_DATE.fullmatch(normal):
+        return date(int(iso[1]), int(iso[2]), int(iso[3]))
+    if (match := _ERA_DATE.fullmatch(normal)) is None and (match := _ERA_SHORT.fullmatch(normal)) is None:
+        raise ValueError(f"not an ISO or 和暦 date: {text!r}")
+    era_name = _ERA_LETTERS.get(match[1], match[1])
+    year_in_era = 1 if match[2] == "元" else int(match[2])
+    if year_in_era < 1:
+        raise ValueError("era years start at 元年")
+    index = next(i for i, e in enumerate(ERAS) if e.name == era_name)  # ERAS runs newest first
+    era, following = ERAS[index], ERAS[index - 1] if index else None
+    day = date(era.start.year + year_in_era - 1, int(match[3]), int(match[4]))
+    if day < era.start or (following is not None and day >= following.start):
+        raise ValueError(f"{text!r} is not a day of {era_name}")
+    return day

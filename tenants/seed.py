@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 
+from core.text_rules import search_key
 from infra.database.provision import connect
 from tenants.registry import load_registry
 
@@ -97,14 +98,16 @@ async def seed_demo_staff(owner_url: str, codes: tuple[str, ...] = DEMO_TENANTS)
                 continue
             rows = [(code, stable_id("user", username), f"{family} {given}", DEMO_STAFF_KANA.get(username), username)
                     for username, family, given, orgs, _ in DEMO_USERS if code in orgs]
+            # with their search keys (core.text_rules.search_key), as the app's own writes keep them
+            rows = [(*row, search_key(row[2]), search_key(row[3])) for row in rows]
             async with conn.transaction():
                 # staff_directory is behind the tenant wall (FORCEd for the owner too): bind the tenant first.
                 await conn.execute("SELECT set_config('app.tenant_id', $1, true)", code)
                 for row in rows:
                     status = await conn.fetchrow(
-                        "INSERT INTO staff_directory (tenant_id, user_sub, display_name, kana, username) "
-                        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, user_sub) "
-                        "DO UPDATE SET kana = EXCLUDED.kana WHERE staff_directory.kana IS NULL "
+                        "INSERT INTO staff_directory (tenant_id, user_sub, display_name, kana, username, "
+                        "display_name_key, kana_key) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, user_sub) "
+                        "DO UPDATE SET kana = EXCLUDED.kana, kana_key = EXCLUDED.kana_key WHERE staff_directory.kana IS NULL "
                         "RETURNING (xmax = 0) AS inserted", *row)
                     added += status is not None and status["inserted"]
         return added

@@ -11,8 +11,10 @@ import uvicorn
 
 
 @contextmanager
-def serve(app, port: int):
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on")
+def serve(app, port: int, **server_options):
+    """``server_options``: more uvicorn.Config arguments (e.g. ``http=`` the protocol ``kyosei run`` uses)."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on",
+                            **server_options)
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # the test runner owns the signals
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)

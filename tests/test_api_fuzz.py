@@ -4,6 +4,7 @@ CI runs a small profile (KYOSEI_FUZZ_EXAMPLES, default 8 examples per operation)
 """
 
 import os
+import re
 
 import httpx
 import pytest
@@ -67,3 +68,37 @@ def test_no_api_operation_answers_without_credentials(app, fuzz_server):
                 continue
             response = httpx.request(method, f"{fuzz_server}{path}", json={} if method in ("POST", "PUT", "PATCH") else None)
             assert response.status_code == 401, f"{method} {route.path} answered {response.status_code} without login"
+
+
+def test_hostile_text_in_query_strings_and_json_bodies_never_makes_the_api_fail(fuzz_server, fuzz_session):
+    """The Japanese input corpus's refused values and bad bytes, in every query parameter and every JSON field name
+    the schema knows, to every operation: refused (4xx) or accepted, never a 5xx."""
+    import json
+
+    from tests.japanese_input import HOSTILE_BYTES, REFUSED
+
+    document = httpx.get(f"{fuzz_server}/api/schema/openapi.json").json()
+    singles = ("q", "tag", "assignee", "area", "after", "text", "status")  # one alone: no other refusal comes first
+    fields = sorted({name for schema in document.get("components", {}).get("schemas", {}).values()
+                     for name in schema.get("properties", {})} | set(singles))
+    headers = {"Cookie": f"kyosei_session={fuzz_session.raw}", "X-CSRF-Token": fuzz_session.csrf}
+    failures = []
+    with httpx.Client(base_url=fuzz_server, headers=headers, timeout=30) as client:
+        for path, methods in document["paths"].items():
+            concrete = re.sub(r"\{[^}]+\}", "00000000-0000-0000-0000-000000000000", path)
+            for method in methods:
+                if method.upper() not in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+                    continue
+                for raw in HOSTILE_BYTES:
+                    for query in ("&".join(f"{f}={raw}" for f in fields), *(f"{f}={raw}" for f in singles)):
+                        response = client.request(method.upper(), f"{concrete}?{query}")
+                        if response.status_code >= 500:
+                            failures.append(f"{method.upper()} {path}?{query[:20]} -> {response.status_code}")
+                if method.upper() in ("POST", "PUT", "PATCH"):
+                    for value, _ in REFUSED:
+                        body = json.dumps({f: value for f in fields}).encode()
+                        response = client.request(method.upper(), concrete, content=body,
+                                                  headers={"content-type": "application/json"})
+                        if response.status_code >= 500:
+                            failures.append(f"{method.upper()} {path} {value!r} -> {response.status_code}")
+    assert failures == []

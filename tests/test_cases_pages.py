@@ -81,7 +81,7 @@ def test_bad_form_input_is_shown_on_the_form_and_writes_nothing(client, worker, 
         ({"members-0-kana": "山田たろう"}, "ふりがなに漢字は使えません。"),
         ({"summary": "あ" * 10_000}, "相談内容は4,000文字以内で入力してください"),
         ({"members-1-name": "山田 ハナ😀"}, "氏名に絵文字は使えません。"),
-        ({"received_on": "2025/04/01"}, "受付日は YYYY-MM-DD の形式"),
+        ({"received_on": "2025/04/01"}, "受付日は 2025-04-01 または 令和7年4月1日（R7.4.1） の形で"),
     ]
     before = counts(pg_server)
     for override, message in cases:

@@ -186,7 +186,7 @@ def test_support_meeting_minutes_over_the_api_are_404_for_a_non_member_and_audit
     ("POST", "{meeting}/agenda", {"case_id": 12}, "case_id", "形式が正しくありません"),
     ("PUT", "{meeting}/minutes", {"minutes": ["x"]}, "minutes", "文字で入力"),
     ("PUT", "{meeting}/minutes", {}, "minutes", "議事録（minutes）を指定"),
-    ("GET", "/api/meetings?from=2026-13-01", None, "from", "2026-04-01"),
+    ("GET", "/api/meetings?from=2026-13-01", None, "from", "令和7年4月1日"),
     ("GET", "/api/meetings/follow-up?within_days=-1", None, "within_days", "0〜365"),
     ("GET", "/api/meetings/staff-directory?q=a%00", None, "q", "制御文字"),
 ])

@@ -68,26 +68,9 @@ def _make_tenant_data(urls, code):
 def import_urls(pg_server, database_urls):
     """A second, empty database on the same server, migrated to the same revision (as the superuser sets up)."""
     from core import migrate
-    from infra.database.provision import APP_ROLE, DatabaseUrls, OWNER_ROLE, connect, with_database
+    from tests.db import empty_database
 
-    async def create():
-        conn = await connect(with_database(pg_server.superuser_url, "postgres"))
-        try:
-            await conn.execute(f"DROP DATABASE IF EXISTS {IMPORT_DB} WITH (FORCE)")
-            await conn.execute(f"CREATE DATABASE {IMPORT_DB} OWNER {OWNER_ROLE} TEMPLATE template0 ENCODING 'UTF8' "
-                               "LOCALE_PROVIDER builtin BUILTIN_LOCALE 'C.UTF-8' LOCALE 'C.UTF-8'")
-            await conn.execute(f"GRANT CONNECT ON DATABASE {IMPORT_DB} TO {APP_ROLE}")
-        finally:
-            await conn.close()
-        db = await connect(with_database(pg_server.superuser_url, IMPORT_DB))
-        try:
-            await db.execute(f"ALTER SCHEMA public OWNER TO {OWNER_ROLE}")
-            await db.execute(f"GRANT USAGE ON SCHEMA public TO {APP_ROLE}")
-        finally:
-            await db.close()
-
-    run(create())
-    urls = DatabaseUrls(owner=with_database(database_urls.owner, IMPORT_DB), app=with_database(database_urls.app, IMPORT_DB))
+    urls = empty_database(pg_server.superuser_url, database_urls.owner, database_urls.app, IMPORT_DB)
     migrate.upgrade(urls)
     return urls
 

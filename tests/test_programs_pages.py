@@ -250,7 +250,7 @@ def test_bad_input_gives_japanese_field_messages_and_never_a_500(nakatosa_staff,
     bad = enrol(nakatosa_staff, pid, person_name="", age="-1", birth_date="2020-02-30", person_kana="Kure")
     assert bad.status_code == 422
     for message in ("氏名を入力してください。", "年齢は0から120までの数で入力してください。",
-                    "生年月日は 2025-04-01 の形で正しい日付を入力してください。",
+                    "生年月日は 2025-04-01 または 令和7年4月1日（R7.4.1） の形で正しい日付を入力してください。",
                     "ふりがなは、ひらがなまたはカタカナで入力してください。"):
         assert message in bad.text
 

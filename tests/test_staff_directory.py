@@ -95,6 +95,9 @@ def test_demo_seed_lists_the_demo_users_in_their_municipalities(database_urls):
     assert run(seed_demo_staff(database_urls.owner)) == 0  # idempotent
     staff2 = _row(database_urls, NAKATOSA, stable_id("user", "nakatosa.staff2"))
     assert staff2["display_name"] == "中村 健" and staff2["kana"] == "なかむら けん"
+    # found by the member picker like anyone who signed in (the seed writes the search keys too)
+    assert stable_id("user", "nakatosa.staff2") in _search(database_urls, NAKATOSA, "ナカムラ")
+    assert stable_id("user", "nakatosa.staff2") in _search(database_urls, NAKATOSA, "中村健")
     sato = stable_id("user", "multi.sato")
     assert _row(database_urls, NAKATOSA, sato) and _row(database_urls, NANKOKU, sato)
     assert _row(database_urls, NANKOKU, stable_id("user", "nakatosa.staff2")) is None

@@ -103,3 +103,36 @@ def test_invalid_input_is_an_error_not_a_guess():
         to_wareki("2019-13-01")
     with pytest.raises(TypeError):
         to_wareki(20190501)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("typed", "day"), [
+    ("2026-04-01", date(2026, 4, 1)),
+    ("令和8年4月1日", date(2026, 4, 1)),
+    ("R8.4.1", date(2026, 4, 1)),
+    ("r8/4/1", date(2026, 4, 1)),
+    ("Ｒ８．４．１", date(2026, 4, 1)),
+    ("令和元年5月1日", date(2019, 5, 1)),
+    ("令和 元年 5月 1日", date(2019, 5, 1)),
+    ("平成31年4月30日", date(2019, 4, 30)),
+    ("H31.4.30", date(2019, 4, 30)),
+    ("平成元年1月8日", date(1989, 1, 8)),
+    ("S64.1.7", date(1989, 1, 7)),
+    ("昭和16年12月8日", date(1941, 12, 8)),
+])
+def test_a_date_is_read_from_iso_or_wareki(typed, day):
+    from core.wareki import parse_date
+
+    assert parse_date(typed) == day
+
+
+@pytest.mark.parametrize("typed", [
+    "2026-W14-3",  # ISO week date: Python's fromisoformat would read it as 2026-04-01
+    "2026-091", "20260401", "2026-4-1", "2026/04/01", "2026-02-30", "2026-04-01T10:00",
+    "令和元年4月1日",  # still 平成31年
+    "平成32年1月1日", "昭和64年1月8日", "R0.1.1", "令和8年13月1日", "X8.4.1", "令和八年四月一日", "", "\x00",
+])
+def test_anything_else_is_refused(typed):
+    from core.wareki import parse_date
+
+    with pytest.raises(ValueError):
+        parse_date(typed)

@@ -18,10 +18,9 @@ The reading (かな) comes from the OpenID Connect language-tagged claims when t
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 
 import structlog
-from sqlalchemy import DateTime, String, func, or_, select, text
+from sqlalchemy import DateTime, String, Text, func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -29,12 +28,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.auth.principal import Principal
 from core.database import Base, TenantOwned
+from core.text_rules import like_pattern, search_key
 
 log = structlog.get_logger("kyosei.auth")
 
 SEARCH_LIMIT = 20
 QUERY_MAX = 50
-_SPACES = " \u3000"
 
 
 class StaffEntry(TenantOwned, Base):
@@ -47,12 +46,18 @@ class StaffEntry(TenantOwned, Base):
     kana: Mapped[str | None] = mapped_column(String(255))
     username: Mapped[str] = mapped_column(String(255))
     last_seen_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # None: seeded, never signed in
+    # search keys (core.text_rules.search_key); the upserts below are Core statements, so they pass them themselves
+    display_name_key: Mapped[str] = mapped_column(Text, default="")
+    kana_key: Mapped[str] = mapped_column(Text, default="")
+    __search_keys__ = {"display_name_key": "display_name", "kana_key": "kana"}
 
 
 def _values(tenant_id: str, sub: str, username: str, display_name: str, kana: str | None = None) -> dict:
+    display_name = (display_name or username or sub)[:255]
+    kana = kana[:255] if kana else None
     return {"tenant_id": tenant_id, "user_sub": sub[:64], "username": (username or sub)[:255],
-            "display_name": (display_name or username or sub)[:255], "kana": kana[:255] if kana else None,
-            "last_seen_at": func.now()}
+            "display_name": display_name, "display_name_key": search_key(display_name), "kana": kana,
+            "kana_key": search_key(kana), "last_seen_at": func.now()}
 
 
 async def record_sign_in(engine: AsyncEngine, tenant_id: str, *, sub: str, username: str, display_name: str,
@@ -66,8 +71,11 @@ async def record_sign_in(engine: AsyncEngine, tenant_id: str, *, sub: str, usern
     stmt = stmt.on_conflict_do_update(
         index_elements=["tenant_id", "user_sub"],
         set_={"username": stmt.excluded.username, "display_name": stmt.excluded.display_name,
+              "display_name_key": stmt.excluded.display_name_key,
               # an identity provider that sends no reading must not erase one we know
-              "kana": func.coalesce(stmt.excluded.kana, StaffEntry.kana), "last_seen_at": stmt.excluded.last_seen_at},
+              "kana": func.coalesce(stmt.excluded.kana, StaffEntry.kana),
+              "kana_key": func.coalesce(func.nullif(stmt.excluded.kana_key, ""), StaffEntry.kana_key),
+              "last_seen_at": stmt.excluded.last_seen_at},
     )
     try:
         async with engine.begin() as conn:
@@ -90,32 +98,17 @@ async def find(session: AsyncSession, user_sub: str) -> StaffEntry | None:
     return await session.scalar(select(StaffEntry).where(StaffEntry.user_sub == user_sub))
 
 
-def _normal(value: str) -> str:
-    """NFKC (full-width letters, half-width kana) without spaces: 「山本花子」 finds 「山本 花子」."""
-    return "".join(c for c in unicodedata.normalize("NFKC", value) if c not in _SPACES)
-
-
-def _kana_forms(value: str) -> set[str]:
-    hira = "".join(chr(ord(c) - 0x60) if 0x30A1 <= ord(c) <= 0x30F6 else c for c in value)
-    kata = "".join(chr(ord(c) + 0x60) if 0x3041 <= ord(c) <= 0x3096 else c for c in value)
-    return {value, hira, kata}
-
-
-def _contains(value: str) -> str:
-    return "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 async def search(session: AsyncSession, query: str, *, limit: int = SEARCH_LIMIT) -> list[StaffEntry]:
-    """Entries whose name, reading or user name contains ``query`` (spaces ignored, かな in either script)."""
-    q = _normal(query or "")[:QUERY_MAX]
-    if not q:
+    """Entries whose name, reading or user name contains ``query``, compared by search key (core.text_rules):
+    spaces, width, かな script and 異体字 do not matter."""
+    key = search_key((query or "")[:QUERY_MAX])
+    if not key:
         return []
-    squeeze = lambda column: func.translate(column, _SPACES, "")  # noqa: E731 (names the SQL expression)
-    patterns = [_contains(v) for v in _kana_forms(q)]
+    pattern = like_pattern(key)
     stmt = (select(StaffEntry)
-            .where(or_(squeeze(StaffEntry.display_name).ilike(_contains(q), escape="\\"),
-                       StaffEntry.username.ilike(_contains(q), escape="\\"),
-                       *(squeeze(StaffEntry.kana).ilike(p, escape="\\") for p in patterns)))
+            .where(or_(StaffEntry.display_name_key.like(pattern, escape="\\"),
+                       StaffEntry.kana_key.like(pattern, escape="\\"),
+                       StaffEntry.username.ilike(like_pattern(query.strip()), escape="\\")))
             .order_by(StaffEntry.kana.nulls_last(), StaffEntry.display_name, StaffEntry.user_sub)
             .limit(limit))
     return list(await session.scalars(stmt))

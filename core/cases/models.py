@@ -79,6 +79,10 @@ class Person(_Row, Timestamps, Base):
     address: Mapped[str | None] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(40))
     contact_note: Mapped[str | None] = mapped_column(String(200))  # other contacts (email, relatives …)
+    # search keys (core.text_rules.search_key), kept by core.database on every write; trigram-indexed (0016)
+    name_key: Mapped[str] = mapped_column(Text, default="")
+    kana_key: Mapped[str] = mapped_column(Text, default="")
+    __search_keys__ = {"name_key": "name", "kana_key": "kana"}
 
 
 class HouseholdMembership(_Row, Base):

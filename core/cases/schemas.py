@@ -25,6 +25,7 @@ import msgspec
 
 from core.field_input import FieldReader, InputInvalid, parse_json_object
 from core.text_rules import has_control_character, has_emoji
+from core.wareki import DATE_FORMS, parse_date
 
 # -- code lists -------------------------------------------------------------------------------------------------
 
@@ -144,7 +145,7 @@ class Reader(FieldReader):
             else:
                 self.fail(name, f"{label}は、ひらがな・カタカナ・スペース・長音記号（ー）だけで入力してください。")
             return None
-        return normal
+        return value  # stored as typed (ﾔﾏﾀﾞ stays ﾔﾏﾀﾞ); search compares keys (core.text_rules.search_key)
 
     # dates ------------------------------------------------------------------------------------------------------
     def date(self, name: str, label: str, *, required: bool = False, not_future: bool = False,
@@ -154,14 +155,10 @@ class Reader(FieldReader):
             if required:
                 self.fail(name, f"{label}を入力してください。")
             return None
-        day: dt.date | None = None
-        if isinstance(value, str) and len(value) == 10:
-            try:
-                day = dt.date.fromisoformat(unicodedata.normalize("NFKC", value))
-            except ValueError:
-                day = None
-        if day is None:
-            self.fail(name, f"{label}は YYYY-MM-DD の形式（例: 2025-04-01）で入力してください。")
+        try:
+            day = parse_date(value)
+        except ValueError:
+            self.fail(name, f"{label}は {DATE_FORMS} の形で入力してください。")
             return None
         if day.year < 1900:
             self.fail(name, f"{label}は1900年以降の日付を入力してください。")

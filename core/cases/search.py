@@ -1,8 +1,9 @@
 """The case list (支援ケース一覧): search, keyset pages, the CSV export, and the monthly national counts.
 
-Name search matches any member of the case's household, in 漢字 (``person.name``) or かな (``person.kana``, the query
-tried in both hiragana and katakana), as a partial match (ILIKE ``%q%``) that the trigram GIN indexes of migration
-0004 serve from three characters on; one or two characters still work, by scanning the tenant's rows.
+Name search matches any member of the case's household, in 漢字 or かな, as a partial match (LIKE ``%key%``) of the
+query's search key in the stored keys ``person.name_key``/``person.kana_key`` (core.text_rules.search_key: one key
+function for the stored name and the query). The trigram GIN indexes of migration 0016 serve it from three
+characters on; one or two characters still work, by scanning the tenant's rows.
 
 Pages are keyset pages on the case id (UUIDv7, so newest first): ``after`` is the last id of the previous page.
 """
@@ -19,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field as dataclass_field
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, text
+from sqlalchemy import and_, exists, false, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -29,6 +30,7 @@ from core.cases import schemas
 from core.cases.models import CaseAssignee, Household, HouseholdMembership, Person, SupportCase
 from core.cases.service import visible_clause
 from core.cases.schemas import today
+from core.text_rules import like_pattern, search_key
 
 PAGE_SIZE = 50
 EXPORT_LIMIT = 10_000
@@ -110,28 +112,22 @@ class CasePage:
     next_after: uuid.UUID | None
 
 
-def _like(value: str) -> str:
-    return "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
-def kana_variants(q: str) -> set[str]:
-    """The query as typed, in hiragana and in katakana (NFKC first: half-width kana become full-width)."""
-    normal = unicodedata.normalize("NFKC", q)
-    hira = "".join(chr(ord(c) - 0x60) if 0x30A1 <= ord(c) <= 0x30F6 else c for c in normal)
-    kata = "".join(chr(ord(c) + 0x60) if 0x3041 <= ord(c) <= 0x3096 else c for c in normal)
-    return {normal, hira, kata}
-
-
 def _name_matches(q: str):
-    """EXISTS a member (past or present) of the case's household whose name or kana contains ``q``."""
+    """EXISTS a member (past or present) of the case's household whose name or kana contains ``q``.
+
+    Compared by search key (core.text_rules.search_key) on both sides: the stored keys ``person.name_key`` and
+    ``person.kana_key`` (trigram-indexed, migration 0016) against the key of the query, so width, spaces, かな
+    script, separate voiced marks, zero-width characters, variation selectors and 異体字 do not matter.
+    """
     member = aliased(Person)
-    patterns = [_like(v) for v in kana_variants(q)]
-    person_match = or_(member.name.ilike(_like(unicodedata.normalize("NFKC", q)), escape="\\"),
-                       *(member.kana.ilike(p, escape="\\") for p in patterns))
+    key = search_key(q)
+    if not key:  # only spaces or invisible characters: no name is meant
+        return false()
+    pattern = like_pattern(key)
     return exists().where(
         HouseholdMembership.household_id == SupportCase.household_id,
         member.tenant_id == HouseholdMembership.tenant_id, member.id == HouseholdMembership.person_id,
-        person_match,
+        or_(member.name_key.like(pattern, escape="\\"), member.kana_key.like(pattern, escape="\\")),
     )
 
 
@@ -144,7 +140,8 @@ def _filtered(principal: Principal, query: CaseQuery):
     )
     if query.q:
         # a case number typed in part (2026-00) or a name in kanji or kana
-        stmt = stmt.where(or_(SupportCase.case_number.ilike(_like(query.q), escape="\\"), _name_matches(query.q)))
+        number = like_pattern(unicodedata.normalize("NFKC", query.q).strip())
+        stmt = stmt.where(or_(SupportCase.case_number.ilike(number, escape="\\"), _name_matches(query.q)))
     if query.status == "open":
         stmt = stmt.where(SupportCase.status.not_in(("closed", "suspended")))
     elif query.status:

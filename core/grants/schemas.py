@@ -18,7 +18,7 @@ from typing import Any
 
 from core.field_input import FieldReader, InputInvalid, parse_json_object
 from core.grants.reference import BUSINESS_LABELS, FIELD_LABELS, SCHEME_LABELS
-from core.wareki import fiscal_year_label
+from core.wareki import DATE_FORMS, fiscal_year_label, parse_date
 
 MAX_YEN = 999_999_999_999  # under 1兆円: far above any municipal grant, far below BIGINT
 MAX_MINUTES = 31 * 24 * 60  # one person cannot record more than a whole month in a month
@@ -134,11 +134,9 @@ class Reader(FieldReader):
             self.fail(name, f"{label}を入力してください。")
             return None
         try:
-            if not isinstance(value, str) or len(value) != 10:
-                raise ValueError
-            day = dt.date.fromisoformat(value)
+            day = parse_date(value)
         except ValueError:
-            self.fail(name, f"{label}は YYYY-MM-DD の形式（例: 2025-04-01）で入力してください。")
+            self.fail(name, f"{label}は {DATE_FORMS} の形で入力してください。")
             return None
         return self._within(name, label, day)
 

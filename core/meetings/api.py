@@ -42,6 +42,7 @@ from core.meetings.models import Meeting
 from core.meetings.service import CaseError, ValidationFailed
 from core.problems import PROBLEM_MEDIA_TYPE, invalid_input, refusal
 from core.text_rules import text_problem
+from core.wareki import DATE_FORMS, parse_date
 
 ROLES = (Role.STAFF, Role.COORDINATOR)
 FOLLOW_UP_DAYS = range(0, 366)
@@ -125,11 +126,11 @@ def _date(raw: str | None, field: str, label: str, errors: list[dict[str, str]])
     if raw is None or raw == "":
         return None
     try:
-        value = dt.date.fromisoformat(raw) if len(raw) == 10 else None
+        value = parse_date(raw)
     except ValueError:
         value = None
     if value is None or value.year not in service.YEARS:
-        errors.append({"field": field, "message": f"{label}は「2026-04-01」の形（2000〜2100年）で指定してください。"})
+        errors.append({"field": field, "message": f"{label}は {DATE_FORMS} の形（2000〜2100年）で指定してください。"})
     return value
 
 

@@ -38,6 +38,7 @@ from core.prefecture.models import (
 )
 from core.prefecture.seed import ROADMAP_YEARS, event_id, yearly_cycle
 from core.prefecture.survey_items import STANDARD_ITEMS, prefilled
+from core.wareki import DATE_FORMS, parse_date
 from tenants.registry import Municipality, load_registry
 
 
@@ -71,9 +72,9 @@ def _date(value: str | None, field: str, *, optional: bool = False) -> dt.date |
     if not value and optional:
         return None
     try:
-        return dt.date.fromisoformat(value)
+        return parse_date(value)
     except ValueError:
-        raise InputError({field: "日付は YYYY-MM-DD の形で入力してください。"}) from None
+        raise InputError({field: f"日付は {DATE_FORMS} の形で入力してください。"}) from None
 
 
 def _text(value: str | None, field: str, label: str, limit: int, *, required: bool = True) -> str:

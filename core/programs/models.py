@@ -32,6 +32,7 @@ from sqlalchemy import (
     Integer,
     SmallInteger,
     String,
+    Text,
     Time,
     UniqueConstraint,
     Uuid,
@@ -246,3 +247,8 @@ class Resource(TenantOwned, Timestamps, Base):
     contact: Mapped[str] = mapped_column(String(200), default="")
     description: Mapped[str] = mapped_column(String(2000), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # search keys (core.text_rules.search_key), kept by core.database on every write; trigram-indexed (0016)
+    name_key: Mapped[str] = mapped_column(Text, default="")
+    kana_key: Mapped[str] = mapped_column(Text, default="")
+    description_key: Mapped[str] = mapped_column(Text, default="")
+    __search_keys__ = {"name_key": "name", "kana_key": "kana", "description_key": "description"}

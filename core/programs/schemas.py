@@ -15,6 +15,7 @@ from typing import Any
 from core.field_input import FieldReader, InputInvalid
 from core.programs.eligibility import Applicant
 from core.text_rules import text_problem
+from core.wareki import DATE_FORMS, parse_date
 
 HUB_KINDS = {
     "attaka_fureai": "あったかふれあいセンター",
@@ -85,9 +86,9 @@ class Fields(FieldReader):
                 self.fail(key, f"{label}を入力してください。")
             return None
         try:
-            day = dt.date.fromisoformat(value.replace("/", "-"))
+            day = parse_date(value)
         except ValueError:
-            self.fail(key, f"{label}は 2025-04-01 の形で正しい日付を入力してください。")
+            self.fail(key, f"{label}は {DATE_FORMS} の形で正しい日付を入力してください。")
             return None
         if not 1900 <= day.year <= 2099:
             self.fail(key, f"{label}は1900年から2099年までの日付を入力してください。")

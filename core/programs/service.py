@@ -37,6 +37,7 @@ from core.programs.schemas import (
     ValidationFailed,
 )
 from core.tenancy.context import current_tenant_id
+from core.text_rules import like_pattern, search_key
 
 
 class ProgramError(Exception):
@@ -538,10 +539,11 @@ async def search_resources(session: AsyncSession, *, field: str | None = None, a
         query = query.where(Resource.field == field)
     if area:
         query = query.where(Resource.area == area)
-    if text:
-        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(or_(Resource.name.ilike(pattern, escape="\\"), Resource.kana.ilike(pattern, escape="\\"),
-                                Resource.description.ilike(pattern, escape="\\")))
+    if text and (key := search_key(text)):
+        # by search key (core.text_rules): width, spaces, かな script and 異体字 do not matter
+        pattern = like_pattern(key)
+        query = query.where(or_(Resource.name_key.like(pattern, escape="\\"), Resource.kana_key.like(pattern, escape="\\"),
+                                Resource.description_key.like(pattern, escape="\\")))
     found = list(await session.scalars(query.order_by(Resource.area, Resource.kana, Resource.name).limit(limit)))
     order = list(FIELDS)
     return sorted(found, key=lambda r: order.index(r.field) if r.field in order else len(order))

@@ -45,7 +45,11 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
+from core.auth.staff_directory import StaffEntry
+from core.cases.models import Person
 from core.programs.holidays import is_holiday
+from core.programs.models import Resource
+from core.text_rules import search_key
 from core.wareki import fiscal_year_of
 from infra.database.provision import connect
 from tenants.registry import Municipality, load_registry
@@ -181,15 +185,21 @@ SLOT_TIMES = ((dt.time(10, 0), dt.time(12, 0), "午前"), (dt.time(13, 30), dt.t
 GRANT_BUSINESSES = ("consultation", "participation", "community", "outreach", "multi_agency")
 GRANT_FIELDS = ("elderly", "disability", "child", "poverty", "new_functions")
 
+# search-key columns (key: source), appended last to their tables' columns below and computed in ``TenantData.add``
+SEARCH_KEYS = {"staff_directory": StaffEntry.__search_keys__, "person": Person.__search_keys__,
+               "community_resource": Resource.__search_keys__}
+
 # -- the tables, in the order their foreign keys need -------------------------------------------------------------
 
 _STAMPS = ("created_at", "updated_at")
 TABLES: dict[str, tuple[str, ...]] = {
-    "staff_directory": ("tenant_id", "user_sub", "display_name", "kana", "username", "last_seen_at"),
+    "staff_directory": ("tenant_id", "user_sub", "display_name", "kana", "username", "last_seen_at",
+                        "display_name_key", "kana_key"),
     "agency": ("tenant_id", "id", "name", "kind", "field", "contact", "active", *_STAMPS),
     "agency_staff": ("tenant_id", "id", "agency_id", "user_sub", "display_name"),
     "household": ("tenant_id", "id", "label", "address", "note", *_STAMPS),
-    "person": ("tenant_id", "id", "name", "kana", "birth_date", "sex", "address", "phone", "contact_note", *_STAMPS),
+    "person": ("tenant_id", "id", "name", "kana", "birth_date", "sex", "address", "phone", "contact_note", *_STAMPS,
+               "name_key", "kana_key"),
     "household_membership": ("tenant_id", "id", "household_id", "person_id", "relationship", "valid_from", "valid_to"),
     "support_case": ("tenant_id", "id", "case_number", "household_id", "person_id", "status", "received_on",
                      "receiving_agency_id", "receiving_staff", "route", "visitor_name", "visitor_relation", "problems",
@@ -239,7 +249,7 @@ TABLES: dict[str, tuple[str, ...]] = {
                            "origin_program_id", "grew_from_id", "description", "status", *_STAMPS),
     "community_activity_note": ("tenant_id", "id", "activity_id", "noted_on", "note", "recorded_by", "created_at"),
     "community_resource": ("tenant_id", "id", "name", "kana", "field", "area", "address", "contact", "description",
-                           "active", *_STAMPS),
+                           "active", *_STAMPS, "name_key", "kana_key", "description_key"),
     "grant_fiscal_year": ("tenant_id", "id", "fiscal_year", "scheme", "status", "apportionment_rule", "closed_at",
                           "closed_by", *_STAMPS),
     "grant_budget_line": ("tenant_id", "id", "fiscal_year_id", "business", "field", "category", "amount", "note",
@@ -347,7 +357,11 @@ class TenantData:
                 f"{self.rng.randint(1, 30)}-{self.rng.randint(1, 20)}")
 
     def add(self, table: str, *values) -> None:
-        self.rows[table].append((self.code, *values))
+        row = (self.code, *values)
+        if keys := SEARCH_KEYS.get(table):  # the app's own key function, as an ORM write would store them
+            columns = TABLES[table]
+            row += tuple(search_key(row[columns.index(source)]) for source in keys.values())
+        self.rows[table].append(row)
 
     # -- the whole tenant -----------------------------------------------------------------------------------------
 

@@ -58,6 +58,8 @@ async def _form(request: Request) -> dict[str, Any]:
         # a plugin's multi-choice field (extras.<name>) arrives as several values of one key
         many = key in LIST_FIELDS or (key.startswith(EXTRAS_PREFIX) and len(values) > 1)
         data[key] = values if many else (values[0] if values else "")
+        if key == "tags":  # one text box of tags; sent repeatedly, every value counts toward the 20-tag limit
+            data[key] = " ".join(values)
     return data
 
 
