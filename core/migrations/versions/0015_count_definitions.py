@@ -13,7 +13,7 @@ complementary suppression needs the whole table and is done by core/prefecture/d
 before any page, CSV, chart or API shows it.
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0013
 Create Date: 2026-11-30
 """
 
@@ -22,7 +22,7 @@ from alembic import op
 from core.tenancy.ddl import app_role
 
 revision = "0015"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

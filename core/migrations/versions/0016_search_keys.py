@@ -13,7 +13,7 @@ security is FORCEd for the owner too, so the backfill lifts FORCE for its own st
 transaction and puts it back before the transaction ends (no other session can see the gap: DDL is transactional).
 
 Revision ID: 0016
-Revises: 0012
+Revises: 0015c
 Create Date: 2026-11-30
 """
 
@@ -23,7 +23,7 @@ from alembic import op
 from core.text_rules import search_key
 
 revision = "0016"
-down_revision = "0012"
+down_revision = "0015c"
 branch_labels = None
 depends_on = None
 
