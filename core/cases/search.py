@@ -3,7 +3,8 @@
 Name search matches any member of the case's household, in 漢字 or かな, as a partial match (LIKE ``%key%``) of the
 query's search key in the stored keys ``person.name_key``/``person.kana_key`` (core.text_rules.search_key: one key
 function for the stored name and the query). The trigram GIN indexes of migration 0016 serve it from three
-characters on; one or two characters still work, by scanning the tenant's rows.
+characters on, through ``person_ids_by_name_key`` (migration 0019x, so row-level security does not keep the index
+from the pattern); one or two characters still work, by scanning the tenant's rows.
 
 Pages are keyset pages on the case id (UUIDv7, so newest first): ``after`` is the last id of the previous page.
 """
@@ -22,7 +23,6 @@ from typing import Any
 
 from sqlalchemy import and_, exists, false, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from core.audit.trail import AuditAction, record
 from core.auth.principal import Principal, Role
@@ -118,16 +118,17 @@ def _name_matches(q: str):
     Compared by search key (core.text_rules.search_key) on both sides: the stored keys ``person.name_key`` and
     ``person.kana_key`` (trigram-indexed, migration 0016) against the key of the query, so width, spaces, かな
     script, separate voiced marks, zero-width characters, variation selectors and 異体字 do not matter.
+
+    The people are found by ``person_ids_by_name_key`` (migration 0019x): under row-level security ``LIKE`` cannot
+    be a trigram index condition, inside that function it can. It returns only ids of the bound municipality's
+    people; the memberships, households and cases are read here, through RLS and ``visible_clause``.
     """
-    member = aliased(Person)
     key = search_key(q)
     if not key:  # only spaces or invisible characters: no name is meant
         return false()
-    pattern = like_pattern(key)
     return exists().where(
         HouseholdMembership.household_id == SupportCase.household_id,
-        member.tenant_id == HouseholdMembership.tenant_id, member.id == HouseholdMembership.person_id,
-        or_(member.name_key.like(pattern, escape="\\"), member.kana_key.like(pattern, escape="\\")),
+        HouseholdMembership.person_id.in_(select(func.person_ids_by_name_key(like_pattern(key)))),
     )
 
 
