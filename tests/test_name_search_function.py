@@ -1,4 +1,5 @@
-"""``person_ids_by_name_key`` (migration 0019x): the SECURITY DEFINER lookup behind the case list's name search.
+"""``household_ids_by_member_name_key`` (migration 0019x): the SECURITY DEFINER lookup behind a coordinator's name
+search in the case list.
 
 It must refuse without a bound municipality, give one municipality nothing of another's, give nothing but ids, and
 leave visibility to the ordinary query (a staff member still finds only the cases they work on). It exists so the
@@ -22,12 +23,12 @@ NAME, KANA = "鍋島 千鶴子", "なべしま ちづこ"  # no other test uses 
 PATTERN = "%なべしま%"
 
 
-def _intake(urls, tenant: str) -> str:
+def _intake(urls, tenant: str) -> dict[str, str]:
     member = {"name": NAME, "kana": KANA, "birth_date": "1950-02-03", "sex": "female"}
 
     async def work(session):
         case = await service.create_intake(session, intake_body(members=[member]), principal(tenant))
-        return str(case.person_id)
+        return {"person": str(case.person_id), "household": str(case.household_id)}
 
     return unit_of_work(urls, tenant, work)
 
@@ -38,7 +39,7 @@ async def _call(url: str, tenant: str | None, pattern: str):
         async with conn.transaction():
             if tenant is not None:
                 await conn.execute("SELECT set_config('app.tenant_id', $1, true)", tenant)
-            return [str(r[0]) for r in await conn.fetch("SELECT * FROM person_ids_by_name_key($1)", pattern)]
+            return [str(r[0]) for r in await conn.fetch("SELECT * FROM household_ids_by_member_name_key($1)", pattern)]
     finally:
         await conn.close()
 
@@ -48,9 +49,9 @@ def people(database_urls):
     return {HOME: _intake(database_urls, HOME), OTHER: _intake(database_urls, OTHER)}
 
 
-def test_it_gives_only_the_bound_municipality_s_people(database_urls, people):
-    assert run(_call(database_urls.app, HOME, PATTERN)) == [people[HOME]]
-    assert run(_call(database_urls.app, OTHER, PATTERN)) == [people[OTHER]]
+def test_it_gives_only_the_bound_municipality_s_households(database_urls, people):
+    assert run(_call(database_urls.app, HOME, PATTERN)) == [people[HOME]["household"]]
+    assert run(_call(database_urls.app, OTHER, PATTERN)) == [people[OTHER]["household"]]
     # the prefecture holds no people, and the function does not look beyond the bound municipality
     assert run(_call(database_urls.app, "390003", PATTERN)) == []
 
@@ -65,16 +66,18 @@ def test_it_is_owned_by_a_role_that_can_do_nothing_else(database_urls):
     [row] = fetch(database_urls.owner, """
         SELECT pg_get_userbyid(p.proowner) AS owner, p.prosecdef, p.proconfig, r.rolcanlogin, r.rolsuper,
                r.rolbypassrls, has_function_privilege('public', p.oid, 'EXECUTE') AS public_may_call
-        FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner WHERE p.proname = 'person_ids_by_name_key'""")
+        FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner WHERE p.proname = 'household_ids_by_member_name_key'""")
     assert row["owner"] == NAME_SEARCH_ROLE and row["prosecdef"]
     assert "search_path=pg_catalog, public, pg_temp" in row["proconfig"]
     assert not (row["rolcanlogin"] or row["rolsuper"] or row["rolbypassrls"] or row["public_may_call"])
-    # it may read four columns of person and nothing else of the schema
+    # it may read four columns of person, three of household_membership, and nothing else of the schema
     granted = fetch(database_urls.owner, """
         SELECT table_name, column_name FROM information_schema.column_privileges
         WHERE grantee = $1 ORDER BY 1, 2""", NAME_SEARCH_ROLE)
     assert {(r["table_name"], r["column_name"]) for r in granted} == {
-        ("person", "id"), ("person", "kana_key"), ("person", "name_key"), ("person", "tenant_id")}
+        ("person", "id"), ("person", "kana_key"), ("person", "name_key"), ("person", "tenant_id"),
+        ("household_membership", "household_id"), ("household_membership", "person_id"),
+        ("household_membership", "tenant_id")}
 
 
 def test_inside_the_function_the_trigram_index_takes_the_pattern(database_urls, pg_server, people):
@@ -115,4 +118,4 @@ def test_search_still_applies_visibility(database_urls, people):
 
     staff_found, coordinator_found = unit_of_work(database_urls, HOME, work)
     assert staff_found == []
-    assert coordinator_found == [people[HOME]]
+    assert coordinator_found == [people[HOME]["person"]]

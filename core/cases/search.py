@@ -3,8 +3,8 @@
 Name search matches any member of the case's household, in 漢字 or かな, as a partial match (LIKE ``%key%``) of the
 query's search key in the stored keys ``person.name_key``/``person.kana_key`` (core.text_rules.search_key: one key
 function for the stored name and the query). The trigram GIN indexes of migration 0016 serve it from three
-characters on, through ``person_ids_by_name_key`` (migration 0019x, so row-level security does not keep the index
-from the pattern); one or two characters still work, by scanning the tenant's rows.
+characters on (for coordinators through ``household_ids_by_member_name_key``, migration 0019x, so row-level
+security does not keep the index from the pattern); one or two characters still work, by scanning the tenant's rows.
 
 Pages are keyset pages on the case id (UUIDv7, so newest first): ``after`` is the last id of the previous page.
 """
@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import and_, exists, false, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from core.audit.trail import AuditAction, record
 from core.auth.principal import Principal, Role
@@ -112,23 +113,34 @@ class CasePage:
     next_after: uuid.UUID | None
 
 
-def _name_matches(q: str):
-    """EXISTS a member (past or present) of the case's household whose name or kana contains ``q``.
+def _name_matches(q: str, principal: Principal):
+    """The case's household has a member (past or present) whose name or kana contains ``q``.
 
     Compared by search key (core.text_rules.search_key) on both sides: the stored keys ``person.name_key`` and
     ``person.kana_key`` (trigram-indexed, migration 0016) against the key of the query, so width, spaces, かな
     script, separate voiced marks, zero-width characters, variation selectors and 異体字 do not matter.
 
-    The people are found by ``person_ids_by_name_key`` (migration 0019x): under row-level security ``LIKE`` cannot
-    be a trigram index condition, inside that function it can. It returns only ids of the bound municipality's
-    people; the memberships, households and cases are read here, through RLS and ``visible_clause``.
+    Two ways to the same answer, by which set is smaller:
+
+    - a coordinator sees every case of the municipality (25,000 in 高知市), so the households are found from the
+      name: ``household_ids_by_member_name_key`` (migration 0019x) returns the ids of the bound municipality's
+      households with such a member, through the trigram indexes (under row-level security ``LIKE`` cannot be an
+      index condition; inside that function it can). It only narrows: the cases are still read here through RLS
+      and ``visible_clause``. Uncorrelated, so it runs once per search (a hashed subplan).
+    - anyone else sees a few hundred cases at most (``visible_clause`` gathers their ids first), so the members of
+      those cases' households are compared one by one: cheaper than finding every match in the municipality.
     """
     key = search_key(q)
     if not key:  # only spaces or invisible characters: no name is meant
         return false()
+    pattern = like_pattern(key)
+    if principal.has_role(Role.COORDINATOR):
+        return SupportCase.household_id.in_(select(func.household_ids_by_member_name_key(pattern)))
+    member = aliased(Person)
     return exists().where(
         HouseholdMembership.household_id == SupportCase.household_id,
-        HouseholdMembership.person_id.in_(select(func.person_ids_by_name_key(like_pattern(key)))),
+        member.tenant_id == HouseholdMembership.tenant_id, member.id == HouseholdMembership.person_id,
+        or_(member.name_key.like(pattern, escape="\\"), member.kana_key.like(pattern, escape="\\")),
     )
 
 
@@ -142,7 +154,7 @@ def _filtered(principal: Principal, query: CaseQuery):
     if query.q:
         # a case number typed in part (2026-00) or a name in kanji or kana
         number = like_pattern(unicodedata.normalize("NFKC", query.q).strip())
-        stmt = stmt.where(or_(SupportCase.case_number.ilike(number, escape="\\"), _name_matches(query.q)))
+        stmt = stmt.where(or_(SupportCase.case_number.ilike(number, escape="\\"), _name_matches(query.q, principal)))
     if query.status == "open":
         stmt = stmt.where(SupportCase.status.not_in(("closed", "suspended")))
     elif query.status:

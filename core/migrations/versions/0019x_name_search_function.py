@@ -1,4 +1,4 @@
-"""name search under row-level security: ``person_ids_by_name_key(pattern)``, served by the trigram indexes.
+"""name search under row-level security: ``household_ids_by_member_name_key(pattern)``, served by trigram indexes.
 
 Why a function. Under row-level security PostgreSQL evaluates a query's own conditions only after the policy's,
 unless their operators are LEAKPROOF; ``LIKE`` (``textlike``) is not, so ``name_key LIKE '%…%'`` may not become a
@@ -7,16 +7,19 @@ every person of the tenant through the index's ``tenant_id`` column and filters 
 scale 1.0 (docs/benchmarks.md). Marking ``textlike`` LEAKPROOF would change a built-in for the whole cluster and needs
 a superuser; it is not done.
 
-What it does. ``person_ids_by_name_key`` (SECURITY DEFINER) returns the ids of the **bound** municipality's people
-whose ``name_key`` or ``kana_key`` matches a LIKE pattern (``core.text_rules.like_pattern`` of a search key). It
-applies the tenant predicate itself, refuses when no municipality is bound (42501), and returns nothing but ids:
-the caller then reads cases, households and memberships through the ordinary RLS-protected query, where the
-visibility rules (``core.cases.service.visible_clause``) apply as before. It only narrows the candidates.
+What it does. ``household_ids_by_member_name_key`` (SECURITY DEFINER) returns the ids of the **bound**
+municipality's households with a member (past or present) whose ``name_key`` or ``kana_key`` matches a LIKE pattern
+(``core.text_rules.like_pattern`` of a search key). It applies the tenant predicate itself, refuses when no
+municipality is bound (42501), and returns nothing but ids: the caller then reads the cases through the ordinary
+RLS-protected query, where the visibility rules (``core.cases.service.visible_clause``) apply as before. It only
+narrows the candidates. (Household ids rather than people's: one lookup of the memberships inside the function
+instead of one index probe per matching person in the caller's plan, 1,061 of them for たかはし in 高知市.)
 
 Who owns it. The owner role is itself behind the wall (FORCE ROW LEVEL SECURITY), so a definer function owned by it
 would plan exactly like the app's query. It is owned by ``kyosei_name_search`` (created by provisioning,
 ``infra/database/provision.py``: NOLOGIN, no superuser, no BYPASSRLS), which may read four columns of ``person``
-(``tenant_id, id, name_key, kana_key``) and has one policy, ``name_search``, FOR SELECT ``USING (true)``. A policy
+(``tenant_id, id, name_key, kana_key``) and three of ``household_membership`` (``tenant_id, household_id,
+person_id``), each with one policy, ``name_search``, FOR SELECT ``USING (true)``. A policy
 that is constant true is folded away by the planner, so inside the function ``LIKE`` is an index condition. Only the
 owner can act as that role (membership with SET, no INHERIT), and the owner can lift RLS on its own tables anyway:
 no one gains a read they did not have. Where the role does not exist (an external server whose administrator has not
@@ -39,10 +42,11 @@ down_revision = "0016"
 branch_labels = None
 depends_on = None
 
-FUNCTION = "person_ids_by_name_key(text)"
+FUNCTION = "household_ids_by_member_name_key(text)"
+READS = {"person": "tenant_id, id, name_key, kana_key", "household_membership": "tenant_id, household_id, person_id"}
 
 CREATE = r"""
-CREATE FUNCTION person_ids_by_name_key(p_pattern text) RETURNS SETOF uuid
+CREATE FUNCTION household_ids_by_member_name_key(p_pattern text) RETURNS SETOF uuid
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp ROWS 200 AS $$
 DECLARE
   bound text := current_setting('app.tenant_id', true);
@@ -55,7 +59,9 @@ BEGIN
   END IF;
   -- EXECUTE: planned with the pattern's value every time, so pg_trgm sees which trigrams the pattern has.
   RETURN QUERY EXECUTE
-    'SELECT p.id FROM public.person p WHERE p.tenant_id = $1 '
+    'SELECT DISTINCT m.household_id FROM public.person p '
+    'JOIN public.household_membership m ON m.tenant_id = p.tenant_id AND m.person_id = p.id '
+    'WHERE p.tenant_id = $1 AND m.tenant_id = $1 '
     'AND (p.name_key LIKE $2 ESCAPE ''\'' OR p.kana_key LIKE $2 ESCAPE ''\'')'
     USING bound, p_pattern;
 END $$
@@ -77,8 +83,10 @@ def upgrade() -> None:
                    "trigram index (see docs/text.md)'; END $$")
         return
     op.execute(f"GRANT USAGE ON SCHEMA public TO {NAME_SEARCH_ROLE}")
-    op.execute(f"GRANT SELECT (tenant_id, id, name_key, kana_key) ON person TO {NAME_SEARCH_ROLE}")
-    op.execute(f"CREATE POLICY name_search ON person FOR SELECT TO {NAME_SEARCH_ROLE} USING (true)")
+    for table, columns in READS.items():
+        op.execute(f"GRANT SELECT ({columns}) ON {table} TO {NAME_SEARCH_ROLE}")
+        # Constant true: the planner folds the policy away, so the function's LIKE may become an index condition.
+        op.execute(f"CREATE POLICY name_search ON {table} FOR SELECT TO {NAME_SEARCH_ROLE} USING (true)")
     # A new owner needs CREATE on the schema at the moment it receives the function, not afterwards.
     op.execute(f"GRANT CREATE ON SCHEMA public TO {NAME_SEARCH_ROLE}")
     op.execute(f"ALTER FUNCTION {FUNCTION} OWNER TO {NAME_SEARCH_ROLE}")
@@ -87,7 +95,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute(f"DROP FUNCTION IF EXISTS {FUNCTION}")
-    op.execute("DROP POLICY IF EXISTS name_search ON person")
+    for table in READS:
+        op.execute(f"DROP POLICY IF EXISTS name_search ON {table}")
     if op.get_bind().execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": NAME_SEARCH_ROLE}).scalar():
-        op.execute(f"REVOKE ALL ON person FROM {NAME_SEARCH_ROLE}")
+        for table in READS:
+            op.execute(f"REVOKE ALL ON {table} FROM {NAME_SEARCH_ROLE}")
         op.execute(f"REVOKE ALL ON SCHEMA public FROM {NAME_SEARCH_ROLE}")
