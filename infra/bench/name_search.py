@@ -22,12 +22,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
-import subprocess
-import time
 import unicodedata
 import uuid
-from collections import defaultdict
 from dataclasses import replace
 
 from sqlalchemy import or_
@@ -38,6 +34,7 @@ from core.auth.principal import Principal
 from core.cases.models import SupportCase
 from core.cases.search import CaseQuery, _filtered, _name_matches
 from core.text_rules import like_pattern, search_key
+from infra.bench.closed_loop import closed_loop, fetch_value, table, uptime
 from infra.database.provision import NAME_SEARCH_ROLE, connect
 
 QUERIES = ("高橋", "ﾀｶﾊｼ", "髙橋", "たかはし", "山本 花")
@@ -128,38 +125,14 @@ def main() -> None:
                     ("statement, member keys under RLS (before)", lambda q: walled_statement(coordinator, q)),
                     ("search_cases (ORM, assignees, audit, commit)", None))
             for label, sql_of in runs:
-                print(f"\n{subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
+                print(f"\n{uptime()}")
                 if sql_of is None:
                     timings = asyncio.run(load(urls.app, coordinator, queries, args.users, args.duration))
                 else:
                     statements = {q: sql_of(q) for q in queries}
                     timings = asyncio.run(load_statements(urls.app, args.tenant, statements, args.users, args.duration))
                 print(f"coordinator search in {args.tenant}, {label}: {args.users} users, {args.duration:.0f} s (ms)")
-                print("| query | searches | p50 | p95 | p99 |\n|---|---|---|---|---|")
-                for q, values in [*timings.items(), ("all", [v for vs in timings.values() for v in vs])]:
-                    cuts = statistics.quantiles(values, n=100)
-                    print(f"| {q} | {len(values)} | {cuts[49]:.1f} | {cuts[94]:.1f} | {cuts[98]:.1f} |")
-
-
-async def closed_loop(users: int, duration: float, one) -> dict[str, list[float]]:
-    """``users`` tasks calling ``await one(user, i)`` (which returns the query it ran) back to back: a warm-up, then
-    ``duration`` seconds measured; ms per call by query."""
-    timings: dict[str, list[float]] = defaultdict(list)
-
-    async def user(n: int, stop: float, record: bool) -> None:
-        i = n
-        while time.perf_counter() < stop:
-            started = time.perf_counter()
-            q = await one(n, i)
-            i += 1
-            if record:
-                timings[q].append((time.perf_counter() - started) * 1000)
-
-    warm = time.perf_counter() + min(5.0, duration / 4)
-    await asyncio.gather(*(user(n, warm, False) for n in range(users)))
-    stop = time.perf_counter() + duration
-    await asyncio.gather(*(user(n, stop, True) for n in range(users)))
-    return timings
+                print(table(timings, "query"))
 
 
 async def load_statements(app_url: str, tenant: str, statements: dict[str, str], users: int,
@@ -207,11 +180,8 @@ async def load(app_url: str, coordinator: Principal, queries, users: int, durati
 
 
 async def _has_generated_cases(url: str) -> bool:
-    conn = await connect(url)
-    try:
-        return bool(await conn.fetchval("SELECT EXISTS (SELECT 1 FROM support_case WHERE created_by = 'kyosei-generator')"))
-    finally:
-        await conn.close()
+    return bool(await fetch_value(
+        url, "SELECT EXISTS (SELECT 1 FROM support_case WHERE created_by = 'kyosei-generator')"))
 
 
 if __name__ == "__main__":

@@ -140,21 +140,22 @@ END $$
 """
 
 
-def _metric_query(metric: str) -> str:
-    """The four groupings of 0015's ``prefecture_counts``, from the summary instead of the count function."""
-    shown = "c.value" if metric in PLACES else "prefecture_suppress(c.value)"
-    summed = "sum(c.value)::bigint" if metric in PLACES else "prefecture_suppress(sum(c.value)::bigint)"
+def _summary_query() -> str:
+    """The four groupings of 0015's ``prefecture_counts`` for every metric at once, from the summary: one pass over
+    the 年度's summary rows (a skip scan of the primary key over the municipalities) instead of seven."""
+    places = ", ".join(f"'{m}'" for m in PLACES)
+    shown = f"CASE WHEN c.metric IN ({places}) THEN {{v}} ELSE prefecture_suppress({{v}}) END"
     return f"""RETURN QUERY
     WITH c AS (
-      SELECT s.tenant_id::varchar AS tenant_id,
+      SELECT s.metric, s.tenant_id::varchar AS tenant_id,
              CASE WHEN s.month = 0 THEN NULL ELSE make_date(p_fiscal_year + (s.month < 4)::int, s.month, 1) END AS month,
              s.value
-      FROM count_summary s WHERE s.metric = '{metric}' AND s.fiscal_year = p_fiscal_year)
-    SELECT '{metric}'::varchar, c.tenant_id, c.month, {shown} FROM c
-    UNION ALL SELECT '{metric}'::varchar, NULL::varchar, c.month, {summed} FROM c WHERE c.month IS NOT NULL
-      GROUP BY c.month
-    UNION ALL SELECT '{metric}'::varchar, NULL::varchar, NULL::date, {summed} FROM c WHERE c.month IS NULL
-      HAVING count(*) > 0;"""
+      FROM count_summary s WHERE s.fiscal_year = p_fiscal_year)
+    SELECT c.metric::varchar, c.tenant_id, c.month, {shown.format(v="c.value")} FROM c
+    UNION ALL SELECT c.metric::varchar, NULL::varchar, c.month, {shown.format(v="sum(c.value)::bigint")} FROM c
+      WHERE c.month IS NOT NULL GROUP BY c.metric, c.month
+    UNION ALL SELECT c.metric::varchar, NULL::varchar, NULL::date, {shown.format(v="sum(c.value)::bigint")} FROM c
+      WHERE c.month IS NULL GROUP BY c.metric;"""
 
 
 def _array(values) -> str:
@@ -172,7 +173,8 @@ def upgrade() -> None:
         sa.Column("fiscal_year", sa.Integer, nullable=False),
         sa.Column("month", sa.SmallInteger, nullable=False),  # 1–12, or 0 for the whole 年度
         sa.Column("value", sa.BigInteger, nullable=False),
-        sa.PrimaryKeyConstraint("tenant_id", "metric", "fiscal_year", "month", name="pk_count_summary"),
+        # 年度 second: the prefecture reads one 年度 of every municipality (a skip scan over tenant_id)
+        sa.PrimaryKeyConstraint("tenant_id", "fiscal_year", "metric", "month", name="pk_count_summary"),
         sa.CheckConstraint("month BETWEEN 0 AND 12", name="ck_count_summary_month"),
     )
     tenant_table("count_summary", "SELECT")
@@ -197,8 +199,7 @@ def upgrade() -> None:
         op.execute(f"CREATE TRIGGER count_summary_mark AFTER INSERT OR DELETE OR UPDATE OF {', '.join(columns)} "
                    f"ON {table} FOR EACH ROW EXECUTE FUNCTION count_summary_mark_{table}()")
 
-    queries = "\n  ".join(_metric_query(metric) for metric in METRIC_FUNCTIONS)
-    op.execute(PREFECTURE_COUNTS % {"is_prefecture": IS_PREFECTURE, "queries": queries})
+    op.execute(PREFECTURE_COUNTS % {"is_prefecture": IS_PREFECTURE, "queries": _summary_query()})
     _backfill()
 
 
