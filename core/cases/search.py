@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import unicodedata
 import uuid
 from collections import defaultdict
@@ -34,6 +35,8 @@ from core.cases.schemas import today
 from core.text_rules import like_pattern, search_key
 
 PAGE_SIZE = 50
+_CASE_NUMBER_PART = re.compile(r"[0-9-]+")
+TRIGRAM = 3  # pg_trgm serves a LIKE '%key%' from three characters of key on
 EXPORT_LIMIT = 10_000
 MAX_QUERY = 100
 
@@ -129,12 +132,14 @@ def _name_matches(q: str, principal: Principal):
       and ``visible_clause``. Uncorrelated, so it runs once per search (a hashed subplan).
     - anyone else sees a few hundred cases at most (``visible_clause`` gathers their ids first), so the members of
       those cases' households are compared one by one: cheaper than finding every match in the municipality.
+      A coordinator's key of one or two characters takes this way too: no trigram index can serve it, and walking
+      the newest cases until a page is full beats collecting every match (docs/benchmarks.md, issue 23).
     """
     key = search_key(q)
     if not key:  # only spaces or invisible characters: no name is meant
         return false()
     pattern = like_pattern(key)
-    if principal.has_role(Role.COORDINATOR):
+    if principal.has_role(Role.COORDINATOR) and len(key) >= TRIGRAM:
         return SupportCase.household_id.in_(select(func.household_ids_by_member_name_key(pattern)))
     member = aliased(Person)
     return exists().where(
@@ -153,8 +158,15 @@ def _filtered(principal: Principal, query: CaseQuery):
     )
     if query.q:
         # a case number typed in part (2026-00) or a name in kanji or kana
-        number = like_pattern(unicodedata.normalize("NFKC", query.q).strip())
-        stmt = stmt.where(or_(SupportCase.case_number.ilike(number, escape="\\"), _name_matches(query.q, principal)))
+        typed = unicodedata.normalize("NFKC", query.q).strip()
+        if _CASE_NUMBER_PART.fullmatch(typed):
+            stmt = stmt.where(or_(SupportCase.case_number.ilike(like_pattern(typed), escape="\\"),
+                                  _name_matches(query.q, principal)))
+        else:
+            # Case numbers are <年度>-<running number> (core.cases.service._next_case_number): a query with any
+            # other character is a name only, and without the OR the planner can start from the matching
+            # households instead of walking every case of the municipality newest first.
+            stmt = stmt.where(_name_matches(query.q, principal))
     if query.status == "open":
         stmt = stmt.where(SupportCase.status.not_in(("closed", "suspended")))
     elif query.status:

@@ -5,7 +5,7 @@
 
 Brings up the configured database (as ``kyosei db upgrade`` does) and fills it with ``infra.bench.generate`` at
 ``--scale`` when it holds no generated cases; a second database on the same server, ``kyosei_bench_small``, gets
-the same migrations and ``--small-scale`` data (kept for the next run). Then, ``--rounds`` times, small and large
+the same migrations and ``--small-scale`` data (kept for the next run; ``--small-database`` names it). Then, ``--rounds`` times, small and large
 taking turns, N prefecture users call what the 市町村別集計 page and ``/api/prefecture/aggregates`` call:
 ``core.prefecture.aggregates.monthly_aggregates`` for one metric (the metrics taking turns) as the app role bound
 to 高知県 (390003): ``prefecture_counts`` (the count summaries of migration 0019y) and the disclosure control.
@@ -25,7 +25,6 @@ from infra.bench.closed_loop import closed_loop, fetch_value, percentiles, table
 from infra.database.provision import APP_ROLE, DATABASE, OWNER_ROLE, DatabaseUrls, connect, with_database, with_user
 
 PREFECTURE = "390003"
-SMALL = "kyosei_bench_small"
 
 
 async def prefecture_calls(app_url: str, codes: list[str], fiscal_year: int, users: int,
@@ -69,30 +68,32 @@ async def first_calls(app_url: str, codes: list[str], fiscal_year: int) -> dict[
     return result
 
 
-async def small_database(superuser_url: str, app_url: str) -> DatabaseUrls:
-    """``kyosei_bench_small`` on the same server, set up as provisioning sets up ``kyosei``."""
+async def small_database(superuser_url: str, app_url: str, name: str) -> DatabaseUrls:
+    """A second database ``name`` on the same server, set up as provisioning sets up ``kyosei``."""
     conn = await connect(with_database(superuser_url, "postgres"))
     try:
-        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", SMALL):
-            await conn.execute(f"CREATE DATABASE {SMALL} OWNER {OWNER_ROLE} TEMPLATE template0 ENCODING 'UTF8' "
+        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            await conn.execute(f"CREATE DATABASE {name} OWNER {OWNER_ROLE} TEMPLATE template0 ENCODING 'UTF8' "
                                "LOCALE_PROVIDER builtin BUILTIN_LOCALE 'C.UTF-8' LOCALE 'C.UTF-8'")
-            db = await connect(with_database(superuser_url, SMALL))
+            db = await connect(with_database(superuser_url, name))
             try:
                 await db.execute(f"ALTER SCHEMA public OWNER TO {OWNER_ROLE}")
                 await db.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
                 await db.execute(f"GRANT USAGE ON SCHEMA public TO {APP_ROLE}")
             finally:
                 await db.close()
-        await conn.execute(f"GRANT CONNECT ON DATABASE {SMALL} TO {APP_ROLE}")
+        await conn.execute(f"GRANT CONNECT ON DATABASE {name} TO {APP_ROLE}")
     finally:
         await conn.close()
-    return DatabaseUrls(owner=with_user(superuser_url, OWNER_ROLE, database=SMALL), app=with_database(app_url, SMALL))
+    return DatabaseUrls(owner=with_user(superuser_url, OWNER_ROLE, database=name), app=with_database(app_url, name))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0, help="the large data (default 1.0, 1.6 million rows)")
     parser.add_argument("--small-scale", type=float, default=0.005, help="the small data (default 0.005)")
+    parser.add_argument("--small-database", default="kyosei_bench_small",
+                        help="where the small data lives (kept; another name for another --small-scale)")
     parser.add_argument("--users", type=int, default=10)
     parser.add_argument("--duration", type=float, default=20.0, help="seconds measured per size and round")
     parser.add_argument("--rounds", type=int, default=2, help="turns per size (order alternating)")
@@ -112,10 +113,10 @@ def main() -> None:
         _seed(urls, demo=False)
         if not asyncio.run(_has_generated_cases(superuser)):
             asyncio.run(generate(superuser, 42, args.scale))
-        small = asyncio.run(small_database(server.embedded.superuser_url, urls.app))
+        small = asyncio.run(small_database(server.embedded.superuser_url, urls.app, args.small_database))
         migrate.upgrade(small)
         _seed(small, demo=False)
-        small_superuser = with_user(server.embedded.superuser_url, "postgres", database=SMALL)
+        small_superuser = with_user(server.embedded.superuser_url, "postgres", database=args.small_database)
         if not asyncio.run(_has_generated_cases(small_superuser)):
             asyncio.run(generate(small_superuser, 42, args.small_scale))
         codes = [m.code for m in service.municipalities()]
