@@ -225,3 +225,21 @@ def test_the_app_cannot_write_a_summary(database_urls):
         fetch(database_urls.app, "UPDATE count_summary SET value = 0", tenant=TENANT)
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
         fetch(database_urls.app, "DELETE FROM count_summary_stale", tenant=TENANT)
+
+
+def test_the_recount_function_is_a_trigger_only_and_a_mark_stays_in_its_municipality(database_urls):
+    """count_summary_refresh is SECURITY DEFINER (it writes summaries the app may not): the app may not execute it
+    (PostgreSQL runs it only as the trigger of a mark), its search_path is pinned, and the app can mark (so make recount) only its own municipality's counts."""
+    import asyncpg
+    import pytest
+
+    _setup(database_urls)
+    [row] = fetch(database_urls.owner, """
+        SELECT p.prosecdef, p.proconfig, has_function_privilege($1::text, p.oid, 'EXECUTE') AS app_may_call
+        FROM pg_proc p WHERE p.proname = 'count_summary_refresh'""", database_urls.app_role)
+    assert row["prosecdef"] and row["proconfig"] == ["search_path=public, pg_temp"] and not row["app_may_call"]
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):  # row-level security: another municipality's mark
+        fetch(database_urls.app, "INSERT INTO count_summary_stale VALUES ('392049', 'consultations', 2026)",
+              tenant=TENANT)
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):  # bound to nobody: no mark at all
+        fetch(database_urls.app, "INSERT INTO count_summary_stale VALUES ($1, 'consultations', 2026)", TENANT)
