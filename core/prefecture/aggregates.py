@@ -3,7 +3,9 @@
 The prefecture never reads a municipality's rows: ``prefecture_counts`` (SQL, SECURITY DEFINER, refuses unless the
 transaction is bound to 390003) returns the counts per municipality and month, per municipality for the 年度, per
 month and in total, computed by the same SQL count functions the municipality's own reports use (``core.counts``,
-migration 0015), with every count of people from 1 to 4 already NULL (small counts never leave the database).
+migration 0015) and kept per 年度 in ``count_summary`` (recounted at each write's commit, migration 0019y, so the
+read does not grow with the data), with every count of people from 1 to 4 already NULL (small counts never leave
+the database).
 ``metric_table`` adds the complementary suppression (``core.prefecture.disclosure``, checked): the values of cells
 it hides never leave this module, and every page, CSV, chart and API answer about these counts is made from a
 ``MetricTable``.
