@@ -8,6 +8,11 @@ are only ever the tenant's own figure and stay in ``core.programs.counts``.
 
 Every count is of a period ``first``–``last`` (inclusive); ``fiscal_year_period(2025)`` is 令和7年度, April 2025 –
 March 2026. The public names below are stable: other domains call them.
+
+A 年度 or one month of it is read from ``count_summary`` (migration 0019y: what the same SQL function returned for
+that 年度, recounted at the commit of every write that touches it), so a report costs the same however much data
+the municipality holds. Any other period, or a count the caller's own transaction has just touched (its mark in
+``count_summary_stale`` is still there, the recount comes at commit), is counted live by the function.
 """
 
 from __future__ import annotations
@@ -26,6 +31,15 @@ SQL_COUNTS = {
     "community_participants": "count_community_participants",
     "grant_caseload": "count_grant_caseload",
 }
+# public name → its metric in count_summary (the prefecture's metric keys, migration 0019y)
+SUMMARY_METRICS = {
+    "consultations_received": "consultations",
+    "support_plans": "plans",
+    "participation_participants": "participation",
+    "community_hubs": "hubs",
+    "community_participants": "community_participants",
+    "grant_caseload": "caseload",
+}
 
 
 def fiscal_year_period(fiscal_year: int) -> tuple[dt.date, dt.date]:
@@ -42,14 +56,33 @@ def month_period(fiscal_year: int, month: int) -> tuple[dt.date, dt.date]:
     return first, following - dt.timedelta(days=1)
 
 
+def summary_period(first: dt.date, last: dt.date) -> tuple[int, int] | None:
+    """(年度, month) of ``count_summary`` that is exactly this period (month 0: the whole 年度), or None."""
+    fiscal_year = first.year - (first.month < 4)
+    if (first, last) == fiscal_year_period(fiscal_year):
+        return fiscal_year, 0
+    if first.day == 1 and (first, last) == month_period(fiscal_year, first.month):
+        return fiscal_year, first.month
+    return None
+
+
 def _count(name: str, meaning: str):
     """The public function of one count: ``await name(session, first, last) -> int`` for the bound tenant."""
+    live = f"SELECT sum(value) FROM {SQL_COUNTS[name]}(:first, :last) WHERE month IS NULL"
+    # One round trip: the summary's row, unless this transaction has marked the count (then the function; the
+    # branch not taken is not run, each is an uncorrelated subquery evaluated on demand).
+    summarised = text(
+        "SELECT CASE WHEN EXISTS (SELECT 1 FROM count_summary_stale WHERE metric = :metric AND fiscal_year = :fy) "
+        f"THEN ({live}) ELSE (SELECT coalesce(sum(value), 0) FROM count_summary "
+        "WHERE metric = :metric AND fiscal_year = :fy AND month = :month) END")
 
     async def count(session: AsyncSession, first: dt.date, last: dt.date) -> int:
-        value = await session.scalar(
-            text(f"SELECT sum(value) FROM {SQL_COUNTS[name]}(:first, :last) WHERE month IS NULL"),
-            {"first": first, "last": last},
-        )
+        period = summary_period(first, last)
+        if period is None:
+            value = await session.scalar(text(live), {"first": first, "last": last})
+        else:
+            value = await session.scalar(summarised, {"first": first, "last": last, "metric": SUMMARY_METRICS[name],
+                                                      "fy": period[0], "month": period[1]})
         return int(value or 0)
 
     count.__name__ = count.__qualname__ = name

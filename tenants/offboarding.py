@@ -31,6 +31,10 @@ FORMAT_VERSION = 1
 # Global tables that carry a tenant_id but are not the tenant's data: the registry row itself (kept, marked
 # offboarded) and login sessions (ended, not archived).
 GLOBAL_TABLES = frozenset({"tenant", "web_session"})
+# Bookkeeping that lives only inside a transaction, never data: count_summary_stale holds the counts a transaction
+# has touched until its commit recounts them (migration 0019y). Deleting a tenant's rows marks counts as it goes;
+# the marks are gone at commit, so they are neither exported nor counted as deleted.
+TRANSIENT_TABLES = frozenset({"count_summary_stale"})
 BATCH = 1000
 
 
@@ -125,7 +129,7 @@ async def tenant_tables(conn: asyncpg.Connection) -> list[str]:
             ORDER BY c.relname
             """
         )
-        if r["relname"] not in GLOBAL_TABLES
+        if r["relname"] not in GLOBAL_TABLES | TRANSIENT_TABLES
     ]
     edges = await conn.fetch(
         """

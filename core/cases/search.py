@@ -3,7 +3,8 @@
 Name search matches any member of the case's household, in 漢字 or かな, as a partial match (LIKE ``%key%``) of the
 query's search key in the stored keys ``person.name_key``/``person.kana_key`` (core.text_rules.search_key: one key
 function for the stored name and the query). The trigram GIN indexes of migration 0016 serve it from three
-characters on; one or two characters still work, by scanning the tenant's rows.
+characters on (for coordinators through ``household_ids_by_member_name_key``, migration 0019x, so row-level
+security does not keep the index from the pattern); one or two characters still work, by scanning the tenant's rows.
 
 Pages are keyset pages on the case id (UUIDv7, so newest first): ``after`` is the last id of the previous page.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import unicodedata
 import uuid
 from collections import defaultdict
@@ -34,6 +36,8 @@ from core.cases.schemas import today
 from core.text_rules import like_pattern, search_key
 
 PAGE_SIZE = 50
+_CASE_NUMBER_PART = re.compile(r"[0-9-]+")
+TRIGRAM = 3  # pg_trgm serves a LIKE '%key%' from three characters of key on
 EXPORT_LIMIT = 10_000
 MAX_QUERY = 100
 
@@ -113,18 +117,37 @@ class CasePage:
     next_after: uuid.UUID | None
 
 
-def _name_matches(q: str):
-    """EXISTS a member (past or present) of the case's household whose name or kana contains ``q``.
+def _uses_lookup(principal: Principal, q: str) -> bool:
+    """A coordinator's name search with a key the trigram indexes can serve goes through the lookup function."""
+    return principal.has_role(Role.COORDINATOR) and len(search_key(q)) >= TRIGRAM
+
+
+def _name_matches(q: str, principal: Principal):
+    """The case's household has a member (past or present) whose name or kana contains ``q``.
 
     Compared by search key (core.text_rules.search_key) on both sides: the stored keys ``person.name_key`` and
     ``person.kana_key`` (trigram-indexed, migration 0016) against the key of the query, so width, spaces, かな
     script, separate voiced marks, zero-width characters, variation selectors and 異体字 do not matter.
+
+    Two ways to the same answer, by which set is smaller:
+
+    - a coordinator sees every case of the municipality (25,000 in 高知市), so the households are found from the
+      name: ``household_ids_by_member_name_key`` (migration 0019x) returns the ids of the bound municipality's
+      households with such a member, through the trigram indexes (under row-level security ``LIKE`` cannot be an
+      index condition; inside that function it can). It only narrows: the cases are still read here through RLS
+      and ``visible_clause``. Uncorrelated, so it runs once per search (a hashed subplan).
+    - anyone else sees a few hundred cases at most (``visible_clause`` gathers their ids first), so the members of
+      those cases' households are compared one by one: cheaper than finding every match in the municipality.
+      A coordinator's key of one or two characters takes this way too: no trigram index can serve it, and walking
+      the newest cases until a page is full beats collecting every match (docs/benchmarks.md, issue 23).
     """
-    member = aliased(Person)
     key = search_key(q)
     if not key:  # only spaces or invisible characters: no name is meant
         return false()
     pattern = like_pattern(key)
+    if _uses_lookup(principal, q):
+        return SupportCase.household_id.in_(select(func.household_ids_by_member_name_key(pattern)))
+    member = aliased(Person)
     return exists().where(
         HouseholdMembership.household_id == SupportCase.household_id,
         member.tenant_id == HouseholdMembership.tenant_id, member.id == HouseholdMembership.person_id,
@@ -151,8 +174,15 @@ def _filtered(principal: Principal, query: CaseQuery, columns=(SupportCase, Pers
     )
     if query.q:
         # a case number typed in part (2026-00) or a name in kanji or kana
-        number = like_pattern(unicodedata.normalize("NFKC", query.q).strip())
-        stmt = stmt.where(or_(SupportCase.case_number.ilike(number, escape="\\"), _name_matches(query.q)))
+        typed = unicodedata.normalize("NFKC", query.q).strip()
+        if _uses_lookup(principal, query.q) and not _CASE_NUMBER_PART.fullmatch(typed):
+            # Case numbers are <年度>-<running number> (core.cases.service._next_case_number): a query with any
+            # other character is a name only, and without the OR the planner starts from the households the
+            # lookup found instead of walking every case of the municipality newest first (197 → 20 ms for 山本 花).
+            stmt = stmt.where(_name_matches(query.q, principal))
+        else:
+            stmt = stmt.where(or_(SupportCase.case_number.ilike(like_pattern(typed), escape="\\"),
+                                  _name_matches(query.q, principal)))
     if query.status == "open":
         stmt = stmt.where(SupportCase.status.not_in(("closed", "suspended")))
     elif query.status:

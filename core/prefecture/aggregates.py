@@ -3,7 +3,9 @@
 The prefecture never reads a municipality's rows: ``prefecture_counts`` (SQL, SECURITY DEFINER, refuses unless the
 transaction is bound to 390003) returns the counts per municipality and month, per municipality for the 年度, per
 month and in total, computed by the same SQL count functions the municipality's own reports use (``core.counts``,
-migration 0015), with every count of people from 1 to 4 already NULL (small counts never leave the database).
+migration 0015) and kept per 年度 in ``count_summary`` (recounted at each write's commit, migration 0019y, so the
+read does not grow with the data), with every count of people from 1 to 4 already NULL (small counts never leave
+the database).
 ``metric_table`` adds the complementary suppression (``core.prefecture.disclosure``, checked): the values of cells
 it hides never leave this module, and every page, CSV, chart and API answer about these counts is made from a
 ``MetricTable``.
@@ -123,12 +125,14 @@ def _protect(metric: Metric, codes: tuple[str, ...], months: tuple[dt.date, ...]
     return frozenset(protect(Grid(dict(values), table_relations(metric, list(codes), list(months)))))
 
 
-async def exact_counts(session: AsyncSession, fiscal_year: int) -> dict[str, list[tuple[str, dt.date | None, int]]]:
-    """The counts of every metric, small ones already hidden (the caller's transaction must be bound to the
-    prefecture). Only this module calls it, and only to build protected tables."""
+async def exact_counts(session: AsyncSession, fiscal_year: int,
+                       metric_keys: list[str] | None = None) -> dict[str, list[tuple[str, dt.date | None, int]]]:
+    """The counts of ``metric_keys`` (default: every metric), small ones already hidden (the caller's transaction
+    must be bound to the prefecture). Only this module calls it, and only to build protected tables."""
     rows: dict[str, list] = defaultdict(list)
     for metric, tenant_id, month, value in await session.execute(
-        text("SELECT metric, tenant_id, month, value FROM prefecture_counts(:fy)"), {"fy": fiscal_year}
+        text("SELECT metric, tenant_id, month, value FROM prefecture_counts(:fy) WHERE metric = ANY(:metrics)"),
+        {"fy": fiscal_year, "metrics": metric_keys or list(METRICS)},
     ):
         rows[metric].append((tenant_id, month, value))
     return rows
@@ -138,9 +142,9 @@ async def monthly_aggregates(session: AsyncSession, fiscal_year: int, codes: lis
                              metric_keys: list[str] | None = None) -> dict[str, MetricTable]:
     """Protected tables of ``metric_keys`` (default: every metric) for ``fiscal_year`` over the municipalities
     ``codes`` (every municipality the prefecture lists, tenant or not, so a row of zeros is shown as zeros)."""
-    counts = await exact_counts(session, fiscal_year)
-    return {key: metric_table(METRICS[key], fiscal_year, codes, counts.get(key, []))
-            for key in (metric_keys or list(METRICS))}
+    keys = metric_keys or list(METRICS)
+    counts = await exact_counts(session, fiscal_year, keys)
+    return {key: metric_table(METRICS[key], fiscal_year, codes, counts.get(key, [])) for key in keys}
 
 
 @dataclass(frozen=True)

@@ -1,47 +1,77 @@
-"""EXPLAIN ANALYZE of the case list's name search on the benchmark data (docs/benchmarks.md, issue 18).
+"""EXPLAIN ANALYZE and load of the case list's name search on the benchmark data (docs/benchmarks.md, issues 18, 23).
 
     KYOSEI_DATA_DIR=var-bench KYOSEI_PG_PORT=5518 .venv/bin/python -m infra.bench.name_search \
-        [--scale 1.0] [--tenant 392014] [--query 高橋 --query ﾀｶﾊｼ ...]
+        [--scale 1.0] [--tenant 392014] [--query 高橋 --query ﾀｶﾊｼ ...] [--users 10 --duration 20]
 
 Brings up the configured database (as ``kyosei db upgrade`` does), fills it with ``infra.bench.generate`` when it
 holds no generated cases yet, then prints the plan of the app's own statement (``core.cases.search._filtered``,
 compiled with its parameters) for each query, three ways:
 
-- ``superuser, keys only``: the key lookup alone (``person`` rows of the tenant whose keys contain the query's key),
-  without row-level security: what the trigram indexes on the search keys can do;
+- ``inside the lookup``: the statement of ``household_ids_by_member_name_key`` (migration 0019x) as its owner role
+  ``kyosei_name_search`` sees it: what a coordinator's search runs through the trigram indexes;
 - ``app, coordinator``: the app role with the tenant bound (RLS on), a coordinator (sees every case);
 - ``app, staff``: the same for a staff member (sees the cases they are assigned to).
+
+With ``--users N`` (N > 0) it then runs the search as the app does it (``core.cases.search.search_cases`` through the
+app role's SQLAlchemy engine, tenant bound, audited) for a coordinator with N concurrent users for ``--duration``
+seconds, the queries taking turns, and prints p50/p95/p99 per query. It prints ``uptime`` first: on a busy machine
+the times are not the code's.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import unicodedata
 import uuid
+from dataclasses import replace
+
+from sqlalchemy import or_
 
 from sqlalchemy.dialects import postgresql
 
 from core.auth.principal import Principal
 from core.cases.models import SupportCase
-from core.cases.search import CaseQuery, _filtered
+from core.cases.search import CaseQuery, _filtered, _name_matches
 from core.text_rules import like_pattern, search_key
-from infra.database.provision import connect
+from infra.bench.closed_loop import closed_loop, fetch_value, table, uptime
+from infra.database.provision import NAME_SEARCH_ROLE, connect
 
 QUERIES = ("高橋", "ﾀｶﾊｼ", "髙橋", "たかはし", "山本 花")
 
 
 def statement(principal: Principal, q: str) -> str:
-    stmt = _filtered(principal, CaseQuery(q=q)).order_by(SupportCase.id.desc()).limit(51)
+    return _sql(_filtered(principal, CaseQuery(q=q)))
+
+
+def walled_statement(coordinator: Principal, q: str) -> str:
+    """A coordinator's search as it was before migration 0019x: the member keys compared under RLS (the path staff
+    members still take), for comparison in the same run."""
+    member_path = replace(coordinator, roles=frozenset({"staff"}))
+    number = like_pattern(unicodedata.normalize("NFKC", q).strip())
+    return _sql(_filtered(coordinator, CaseQuery()).where(
+        or_(SupportCase.case_number.ilike(number, escape="\\"), _name_matches(q, member_path))))
+
+
+def _sql(stmt) -> str:
+    stmt = stmt.order_by(SupportCase.id.desc()).limit(51)
     sql = str(stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
     return sql.replace("%%", "%")  # the dialect doubles % for its own parameter style; asyncpg sends it as is
 
 
-async def explain(url: str, tenant: str | None, sql: str) -> str:
+LOOKUP = ("SELECT DISTINCT m.household_id FROM public.person p JOIN public.household_membership m "
+          "ON m.tenant_id = p.tenant_id AND m.person_id = p.id WHERE p.tenant_id = '{tenant}' AND m.tenant_id = '{tenant}' "
+          "AND (p.name_key LIKE '{pattern}' ESCAPE '\\' OR p.kana_key LIKE '{pattern}' ESCAPE '\\')")
+
+
+async def explain(url: str, tenant: str | None, sql: str, role: str | None = None) -> str:
     conn = await connect(url)
     try:
         async with conn.transaction():
             if tenant is not None:
                 await conn.execute("SELECT set_config('app.tenant_id', $1, true)", tenant)
+            if role is not None:
+                await conn.execute(f"SET LOCAL ROLE {role}")
             rows = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql)
             return "\n".join(r[0] for r in rows)
     finally:
@@ -62,6 +92,8 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--tenant", default="392014", help="municipality code (default 高知市, the largest)")
     parser.add_argument("--query", action="append", help=f"search terms (default: {', '.join(QUERIES)})")
+    parser.add_argument("--users", type=int, default=10, help="concurrent coordinators for the load run (0: none)")
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds of load")
     args = parser.parse_args()
 
     from core.cli import _seed, database_up
@@ -81,20 +113,75 @@ def main() -> None:
                           roles=frozenset({"staff"}))
         for q in args.query or QUERIES:
             pattern = like_pattern(search_key(q)).replace("'", "''")
-            keys_only = (f"SELECT id FROM person WHERE tenant_id = '{args.tenant}' AND (name_key LIKE '{pattern}' "
-                         f"OR kana_key LIKE '{pattern}')")
-            for label, url, tenant, sql in (("superuser, keys only", superuser, None, keys_only),
-                                            ("app, coordinator", urls.app, args.tenant, statement(coordinator, q)),
-                                            ("app, staff", urls.app, args.tenant, statement(staff, q))):
-                print(f"\n=== {q!r} — {label} ===\n{asyncio.run(explain(url, tenant, sql))}")
+            lookup = LOOKUP.format(tenant=args.tenant, pattern=pattern)
+            for label, url, tenant, sql, role in (
+                    ("inside the lookup (kyosei_name_search)", superuser, args.tenant, lookup, NAME_SEARCH_ROLE),
+                    ("app, coordinator", urls.app, args.tenant, statement(coordinator, q), None),
+                    ("app, staff", urls.app, args.tenant, statement(staff, q), None)):
+                print(f"\n=== {q!r} — {label} ===\n{asyncio.run(explain(url, tenant, sql, role))}")
+        queries = args.query or QUERIES
+        if args.users > 0:
+            runs = (("statement, through the lookup (0019x)", lambda q: statement(coordinator, q)),
+                    ("statement, member keys under RLS (before)", lambda q: walled_statement(coordinator, q)),
+                    ("search_cases (ORM, assignees, audit, commit)", None))
+            for label, sql_of in runs:
+                print(f"\n{uptime()}")
+                if sql_of is None:
+                    timings = asyncio.run(load(urls.app, coordinator, queries, args.users, args.duration))
+                else:
+                    statements = {q: sql_of(q) for q in queries}
+                    timings = asyncio.run(load_statements(urls.app, args.tenant, statements, args.users, args.duration))
+                print(f"coordinator search in {args.tenant}, {label}: {args.users} users, {args.duration:.0f} s (ms)")
+                print(table(timings, "query"))
+
+
+async def load_statements(app_url: str, tenant: str, statements: dict[str, str], users: int,
+                          duration: float) -> dict[str, list[float]]:
+    """The compiled statements alone, as the app role in a transaction bound to ``tenant``, one connection a user."""
+    conns = [await connect(app_url) for _ in range(users)]
+    queries = list(statements)
+
+    async def one(n: int, i: int) -> str:
+        q = queries[i % len(queries)]
+        async with conns[n].transaction():
+            await conns[n].execute("SELECT set_config('app.tenant_id', $1, true)", tenant)
+            await conns[n].fetch(statements[q])
+        return q
+
+    try:
+        return await closed_loop(users, duration, one)
+    finally:
+        for conn in conns:
+            await conn.close()
+
+
+async def load(app_url: str, coordinator: Principal, queries, users: int, duration: float) -> dict[str, list[float]]:
+    """``users`` coordinators searching back to back (closed loop), each its own connection; ms per search."""
+    from core.audit.trail import bind_actor
+    from core.cases.search import search_cases
+    from core.database import create_engine, session_factory
+    from core.tenancy.context import tenant_scope
+
+    engine = create_engine(app_url, pool_size=users)
+    sessions = session_factory(engine)
+
+    async def one(n: int, i: int) -> str:
+        q = queries[i % len(queries)]
+        with tenant_scope(coordinator.tenant_id):
+            bind_actor(coordinator.sub)
+            async with sessions() as session, session.begin():
+                await search_cases(session, coordinator, CaseQuery(q=q))
+        return q
+
+    try:
+        return await closed_loop(users, duration, one)
+    finally:
+        await engine.dispose()
 
 
 async def _has_generated_cases(url: str) -> bool:
-    conn = await connect(url)
-    try:
-        return bool(await conn.fetchval("SELECT EXISTS (SELECT 1 FROM support_case WHERE created_by = 'kyosei-generator')"))
-    finally:
-        await conn.close()
+    return bool(await fetch_value(
+        url, "SELECT EXISTS (SELECT 1 FROM support_case WHERE created_by = 'kyosei-generator')"))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,10 @@ import asyncpg
 
 OWNER_ROLE = "kyosei_owner"
 APP_ROLE = "kyosei_app"
+# Owns only the name-search function (migration 0019x): a role without LOGIN, not a superuser, no BYPASSRLS; the
+# owner is a member so its migrations can hand the function over. See docs/text.md, "Name search under RLS".
+NAME_SEARCH_ROLE = "kyosei_name_search"
+NAME_SEARCH_ATTRIBUTES = "NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT"
 DATABASE = "kyosei"
 
 
@@ -78,6 +82,7 @@ async def provision_embedded(superuser_url: str, app_password: str) -> DatabaseU
             exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role)
             if not exists:
                 await conn.execute(f"CREATE ROLE {role} {attributes}")
+        await _ensure_name_search_role(conn, OWNER_ROLE)
         await conn.execute(f"ALTER ROLE {APP_ROLE} PASSWORD {quote_literal(app_password)}")
         if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", DATABASE):
             # The builtin C.UTF-8 provider classifies kana and kanji as letters, so pg_trgm indexes them.
@@ -119,12 +124,22 @@ async def ensure_app_role(owner_url: str, app_url: str | None, app_password: str
             await conn.execute(
                 f"CREATE ROLE {role} LOGIN NOSUPERUSER NOBYPASSRLS NOINHERIT PASSWORD {quote_literal(app_password)}"
             )
+        owner = await conn.fetchval("SELECT current_user")
+        if await conn.fetchval("SELECT rolcreaterole OR rolsuper FROM pg_roles WHERE rolname = current_user"):
+            await _ensure_name_search_role(conn, owner)
         db = await conn.fetchval("SELECT current_database()")
         await conn.execute(f'GRANT CONNECT ON DATABASE "{db}" TO {role}')
         await conn.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
     finally:
         await conn.close()
     return DatabaseUrls(owner=owner_url, app=derived)
+
+
+async def _ensure_name_search_role(conn: asyncpg.Connection, owner: str) -> None:
+    """The role that owns the name-search function; the owner may hand functions to it (membership, SET only)."""
+    if not await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", NAME_SEARCH_ROLE):
+        await conn.execute(f"CREATE ROLE {NAME_SEARCH_ROLE} {NAME_SEARCH_ATTRIBUTES}")
+    await conn.execute(f'GRANT {NAME_SEARCH_ROLE} TO "{owner}" WITH INHERIT FALSE, SET TRUE')
 
 
 async def check_app_role_is_walled(app_url: str) -> None:

@@ -9,7 +9,7 @@ Each affected function is re-created from its own current definition with just t
 bodies (including any later revision's) stay as they are; grants survive CREATE OR REPLACE.
 
 Revision ID: 0021
-Revises: 0016
+Revises: 0019y
 Create Date: 2026-11-30
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0021"
-down_revision = "0016"
+down_revision = "0019y"
 branch_labels = None
 depends_on = None
 
