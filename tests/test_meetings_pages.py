@@ -145,7 +145,8 @@ def test_nakatosa_kinds_and_roles_only_while_enabled_and_never_for_another_tenan
             assert "包括化推進員A・包括化推進員D・包括化推進員Eの担当者が決まっていない" in page.text  # no seat holders yet
             seats = client.get("/meetings/seats").text
             assert "包括化推進員E" in seats and "地域包括支援センター統括ケアマネ" in seats
-            assert client.get("/meetings/progress").status_code == 200
+            progress = client.get("/meetings/progress")
+            assert progress.status_code == 200 and "事業の記録には担当者の項目がありません" in progress.text
         with logged_in(meetings_app, database_urls, tenant_id=NANKOKU, roles=("staff", "coordinator")) as other:
             index = other.get("/meetings/?month=2026-12")
             assert "コア会議" not in index.text and meeting_id not in index.text
