@@ -60,6 +60,21 @@ def _meeting_id(response) -> str:
     return response.headers["location"].rsplit("/", 1)[-1]
 
 
+def _programme(urls, name: str) -> str:
+    """An active programme never held yet (no sessions), at a hub of its own."""
+    from core.programs import service as programs
+
+    async def work(session):
+        hub = await programs.create_hub(session, {"name": "進捗ページの拠点", "kind": "attaka_fureai", "area": "久礼",
+                                                  "address": "", "description": ""})
+        return str((await programs.create_program(session, {
+            "hub_id": hub.id, "name": name, "kind": "community", "field": "elderly", "purpose": "",
+            "target_group": "", "content": "", "drop_in": True, "min_age": None, "max_age": None, "capacity": None,
+            "businesses": ["community"]})).id)
+
+    return unit_of_work(urls, NAKATOSA, work)
+
+
 def _case(urls, tenant=NAKATOSA, receiver: str | None = None, **override) -> str:
     """A case received (so assigned as 主担当) by ``receiver``, or by a staff member of its own."""
     who = principal(tenant, sub=receiver)
@@ -145,8 +160,11 @@ def test_nakatosa_kinds_and_roles_only_while_enabled_and_never_for_another_tenan
             assert "包括化推進員A・包括化推進員D・包括化推進員Eの担当者が決まっていない" in page.text  # no seat holders yet
             seats = client.get("/meetings/seats").text
             assert "包括化推進員E" in seats and "地域包括支援センター統括ケアマネ" in seats
+            programme = _programme(database_urls, "進捗ページの居場所")
             progress = client.get("/meetings/progress")
-            assert progress.status_code == 200 and "事業の記録には担当者の項目がありません" in progress.text
+            assert progress.status_code == 200 and progress.text.count("事業の記録には担当者の項目がありません") == 1
+            row = re.search(rf'<tr><td><a href="/programs/{programme}">進捗ページの居場所</a>.*?</tr>', progress.text, re.S)
+            assert row and "進捗ページの拠点" in row.group(0) and "実施の記録なし" in row.group(0)
         with logged_in(meetings_app, database_urls, tenant_id=NANKOKU, roles=("staff", "coordinator")) as other:
             index = other.get("/meetings/?month=2026-12")
             assert "コア会議" not in index.text and meeting_id not in index.text
