@@ -261,3 +261,36 @@ def test_seats_are_set_by_coordinators_from_the_staff_directory_only(meetings_ap
         assert "包括化推進員D" in row and "必須出席" in row
     with logged_in(meetings_app, database_urls, tenant_id=NANKOKU, roles=("staff", "coordinator")) as other:
         assert "席 保持者" not in other.get("/meetings/seats").text
+
+
+def test_a_household_waiting_for_consent_shows_no_issues_on_the_next_meeting_s_page(meetings_app, database_urls):
+    """コア会議 (支援会議) refers a household on without consent: the ネットワーク会議 (重層的支援会議) lists it as waiting,
+    with the reason, but not the issues discussed under the 支援会議's secrecy."""
+    import plugins.nakatosa as nakatosa
+    from core.meetings import decisions, service
+    from core.meetings.kinds import merge
+
+    set_nakatosa(database_urls, True)
+    coordinator = principal(NAKATOSA, roles=("staff", "coordinator"))
+    case_id = _case(database_urls, receiver=coordinator.sub, consent_given=False)
+    kinds = merge(nakatosa.kyosei_meeting_kinds(NAKATOSA))
+    roles = {r.code: r for r in nakatosa.kyosei_roles(NAKATOSA)}
+    rules = decisions.rules_for(kinds["core_meeting"], nakatosa.kyosei_meeting_kind_rules(NAKATOSA))
+    when = dt.datetime.combine(TODAY, dt.time(0, 5), dt.timezone(dt.timedelta(hours=9)))
+
+    async def refer(session):
+        core = (await service.schedule(session, {"kind": "core_meeting", "starts_at": when, "place": "社協"},
+                                       kinds, roles, coordinator)).meeting
+        mine = next(m for m in await service.members(session, core.id) if m.user_sub == coordinator.sub)
+        await service.acknowledge_confidentiality(session, core, mine.id, coordinator)
+        item = await service.add_agenda_item(session, core, kinds["core_meeting"], case_id, "秘密の課題（借金と通院）",
+                                             principal=coordinator)
+        await service.decide(session, core, rules, item.id, "refer_next", None, coordinator)
+
+    unit_of_work(database_urls, NAKATOSA, refer, actor=coordinator.sub)
+    with logged_in(meetings_app, database_urls, roles=("staff", "coordinator"), sub=coordinator.sub) as client:
+        network = _meeting_id(client.post("/meetings/", data={
+            "kind": "network_meeting", "starts_at": f"{TODAY.isoformat()}T00:10", "place": "役場"},
+            follow_redirects=False))
+        waiting = re.search(r'<ul id="waiting">.*?</ul>', client.get(f"/meetings/{network}").text, re.S).group(0)
+        assert "同意" in waiting and "秘密の課題" not in waiting
