@@ -294,3 +294,8 @@ def test_a_household_waiting_for_consent_shows_no_issues_on_the_next_meeting_s_p
             follow_redirects=False))
         waiting = re.search(r'<ul id="waiting">.*?</ul>', client.get(f"/meetings/{network}").text, re.S).group(0)
         assert "同意" in waiting and "秘密の課題" not in waiting
+
+    async def close(session):  # a closed case is carried no more: later tests of the chain see only their own
+        await cases.transition(session, case_id, "closed", "試験の後始末")
+
+    unit_of_work(database_urls, NAKATOSA, close)
