@@ -107,7 +107,7 @@ def test_plugin_roles_can_be_given_only_where_the_plugin_is_enabled(kyosei_plugi
     plugin_app = kyosei_plugin_app(nakatosa, TENANT)
     with plugin_app.client(roles=("staff", "tenant-admin")) as client:
         roles = {r["code"]: r for r in client.get("/api/admin/roles").json()}
-        assert roles["coordinator_a"]["label"] == "コーディネーターA" and roles["coordinator_a"]["base_role"] == "coordinator"
+        assert roles["coordinator_a"]["label"] == "包括化推進員A" and roles["coordinator_a"]["base_role"] == "coordinator"
         assert roles["tenant-admin"]["label"] == "団体管理者"
     with plugin_app.client(roles=("staff", "tenant-admin"), tenant_id="392049") as other:
         assert "coordinator_a" not in {r["code"] for r in other.get("/api/admin/roles").json()}

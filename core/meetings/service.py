@@ -629,6 +629,17 @@ async def decide_support(session: AsyncSession, meeting: Meeting, rules: KindRul
     return item
 
 
+async def awaiting_support_decision(session: AsyncSession) -> tuple[int, uuid.UUID | None]:
+    """Plans agreed at a meeting whose case still waits for the municipality's 支援決定: how many, and the meeting
+    of the oldest (for the deciding person's home page; a count, no personal data)."""
+    waiting = (select(AgendaItem.meeting_id).join(SupportCase, SupportCase.id == AgendaItem.case_id)
+               .where(AgendaItem.decision == "plan_agreed", AgendaItem.support_decided_at.is_(None),
+                      SupportCase.status == "planning"))
+    count = await session.scalar(select(func.count()).select_from(waiting.subquery())) or 0
+    first = await session.scalar(waiting.order_by(AgendaItem.decided_at).limit(1)) if count else None
+    return count, first
+
+
 # -- the agenda carried from the previous meeting (コア会議 → 安心生活応援ネットワーク会議) ---------------------------
 
 

@@ -12,7 +12,7 @@
   ``auditor``), each mapped to the ``kyosei-web`` client role of the same name. The web client's
   ``oidc-organization-group-membership-mapper`` (with ``addGroupRoleMappings``) puts, under each organization
   of the token's ``organization`` claim, that organization's groups and the roles they carry, so a role held in
-  one municipality never shows in another (see docs/roles.md). Plugin roles (中土佐町's コーディネーターA–E) are
+  one municipality never shows in another (see docs/roles.md). Plugin roles (中土佐町's 包括化推進員A–E) are
   further organization groups created by the staff-management page when first given.
 
 Every secret here is a local development value; production realms are managed elsewhere.
