@@ -173,7 +173,7 @@ def kyosei_dashboard_widgets(tenant_id: str, principal: Principal) -> list[Widge
 
 @hookspec
 def kyosei_roles(tenant_id: str) -> list[RoleDefinition]:
-    """The municipality's own roles and their duties (e.g. 包括化推進員（相談支援包括化推進員）A–E), on top of the core roles.
+    """The municipality's own roles and their duties (e.g. 中土佐町の包括化推進員A–E), on top of the core roles.
 
     Called by the meetings and cases domains when they show or assign duties.
 

@@ -82,7 +82,7 @@ class Widget:
 
 @dataclass(frozen=True)
 class RoleDefinition:
-    """A role a municipality uses, with its duties (職務), e.g. 中土佐町's 包括化推進員（相談支援包括化推進員）A–E.
+    """A role a municipality uses, with its duties (職務), e.g. 中土佐町's 包括化推進員A–E.
 
     ``base_role`` names the Keycloak client role that carries the permissions (``coordinator``); the definition
     adds the municipality's own title and duties on top, it grants nothing by itself.

@@ -174,3 +174,20 @@ def test_household_and_agency_pages(client, database_urls, worker):
     bad_agency = post(client, "/agencies", {"csrf_token": coordinator.csrf, "name": ""})
     assert bad_agency.status_code == 422 and "機関名を入力してください。" in bad_agency.text
     assert client.get("/cases/counts", headers=HTML).status_code == 200
+
+
+def test_a_multi_agency_case_page_sends_the_plan_agreement_to_the_meeting(client, worker):
+    from tests.cases_support import intake_body
+
+    client.headers["X-CSRF-Token"] = worker.csrf
+    case_id = client.post("/api/cases", json=intake_body(lead_business="multi_agency")).json()["id"]
+    person = client.get(f"/api/cases/{case_id}").json()["person_id"]
+    assert client.post(f"/api/cases/{case_id}/assessments", json={
+        "assessed_on": today().isoformat(), "items": [{"person_id": person, "field": "elderly", "problem": "介護"}]}
+    ).status_code == 201
+    assert client.post(f"/api/cases/{case_id}/plans", json={"goals": "生活の安定"}).status_code == 201
+    page = client.get(f"/cases/{case_id}", headers=HTML).text
+    assert "/plan-agreement" not in page and "多機関協働事業のケースのプランは、重層的支援会議で合意します" in page
+    refused = post(client, f"/cases/{case_id}/plan-agreement", {"csrf_token": worker.csrf})
+    assert refused.status_code == 409 and "重層的支援会議で合意します" in refused.text
+    assert client.get(f"/api/cases/{case_id}").json()["plans"][0]["agreed_on"] is None

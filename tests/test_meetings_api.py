@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import re
+
 import datetime as dt
 import os
 import uuid
@@ -124,9 +126,16 @@ def test_multilayer_meeting_over_the_api_refuses_a_case_without_consent_and_agre
         not_mine = client.post(support, json={})
         assert not_mine.status_code == 403 and "団体管理者" in not_mine.json()["detail"]
 
+    def waiting_on_home(client) -> int:  # the deciding person's home page says how many plans wait for them
+        found = re.search(r"支援決定を待っているケースが(\d+)件あります", client.get("/", headers={"accept": "text/html"}).text)
+        return int(found.group(1)) if found else 0
+
     with logged_in(app, database_urls, roles=("staff", "tenant-admin")) as municipality:
+        before = waiting_on_home(municipality)
+        assert before >= 1
         decided = municipality.post(support, json={"note": "町として支援を決定"})
         assert decided.status_code == 200, decided.text
+        assert waiting_on_home(municipality) == before - 1
         assert decided.json()["case_status"] == "decided" and decided.json()["support_decided_by"] == municipality.sub
         assert decided.json()["support_decided_by_name"] and decided.json()["support_decided_at"]
     with logged_in(app, database_urls, roles=("staff", "coordinator")) as client:

@@ -60,6 +60,21 @@ def _meeting_id(response) -> str:
     return response.headers["location"].rsplit("/", 1)[-1]
 
 
+def _programme(urls, name: str) -> str:
+    """An active programme never held yet (no sessions), at a hub of its own."""
+    from core.programs import service as programs
+
+    async def work(session):
+        hub = await programs.create_hub(session, {"name": "進捗ページの拠点", "kind": "attaka_fureai", "area": "久礼",
+                                                  "address": "", "description": ""})
+        return str((await programs.create_program(session, {
+            "hub_id": hub.id, "name": name, "kind": "community", "field": "elderly", "purpose": "",
+            "target_group": "", "content": "", "drop_in": True, "min_age": None, "max_age": None, "capacity": None,
+            "businesses": ["community"]})).id)
+
+    return unit_of_work(urls, NAKATOSA, work)
+
+
 def _case(urls, tenant=NAKATOSA, receiver: str | None = None, **override) -> str:
     """A case received (so assigned as 主担当) by ``receiver``, or by a staff member of its own."""
     who = principal(tenant, sub=receiver)
@@ -145,7 +160,11 @@ def test_nakatosa_kinds_and_roles_only_while_enabled_and_never_for_another_tenan
             assert "包括化推進員A・包括化推進員D・包括化推進員Eの担当者が決まっていない" in page.text  # no seat holders yet
             seats = client.get("/meetings/seats").text
             assert "包括化推進員E" in seats and "地域包括支援センター統括ケアマネ" in seats
-            assert client.get("/meetings/progress").status_code == 200
+            programme = _programme(database_urls, "進捗ページの居場所")
+            progress = client.get("/meetings/progress")
+            assert progress.status_code == 200 and progress.text.count("事業の記録には担当者の項目がありません") == 1
+            row = re.search(rf'<tr><td><a href="/programs/{programme}">進捗ページの居場所</a>.*?</tr>', progress.text, re.S)
+            assert row and "進捗ページの拠点" in row.group(0) and "実施の記録なし" in row.group(0)
         with logged_in(meetings_app, database_urls, tenant_id=NANKOKU, roles=("staff", "coordinator")) as other:
             index = other.get("/meetings/?month=2026-12")
             assert "コア会議" not in index.text and meeting_id not in index.text
@@ -242,3 +261,41 @@ def test_seats_are_set_by_coordinators_from_the_staff_directory_only(meetings_ap
         assert "包括化推進員D" in row and "必須出席" in row
     with logged_in(meetings_app, database_urls, tenant_id=NANKOKU, roles=("staff", "coordinator")) as other:
         assert "席 保持者" not in other.get("/meetings/seats").text
+
+
+def test_a_household_waiting_for_consent_shows_no_issues_on_the_next_meeting_s_page(meetings_app, database_urls):
+    """コア会議 (支援会議) refers a household on without consent: the ネットワーク会議 (重層的支援会議) lists it as waiting,
+    with the reason, but not the issues discussed under the 支援会議's secrecy."""
+    import plugins.nakatosa as nakatosa
+    from core.meetings import decisions, service
+    from core.meetings.kinds import merge
+
+    set_nakatosa(database_urls, True)
+    coordinator = principal(NAKATOSA, roles=("staff", "coordinator"))
+    case_id = _case(database_urls, receiver=coordinator.sub, consent_given=False)
+    kinds = merge(nakatosa.kyosei_meeting_kinds(NAKATOSA))
+    roles = {r.code: r for r in nakatosa.kyosei_roles(NAKATOSA)}
+    rules = decisions.rules_for(kinds["core_meeting"], nakatosa.kyosei_meeting_kind_rules(NAKATOSA))
+    when = dt.datetime.combine(TODAY, dt.time(0, 5), dt.timezone(dt.timedelta(hours=9)))
+
+    async def refer(session):
+        core = (await service.schedule(session, {"kind": "core_meeting", "starts_at": when, "place": "社協"},
+                                       kinds, roles, coordinator)).meeting
+        mine = next(m for m in await service.members(session, core.id) if m.user_sub == coordinator.sub)
+        await service.acknowledge_confidentiality(session, core, mine.id, coordinator)
+        item = await service.add_agenda_item(session, core, kinds["core_meeting"], case_id, "秘密の課題（借金と通院）",
+                                             principal=coordinator)
+        await service.decide(session, core, rules, item.id, "refer_next", None, coordinator)
+
+    unit_of_work(database_urls, NAKATOSA, refer, actor=coordinator.sub)
+    with logged_in(meetings_app, database_urls, roles=("staff", "coordinator"), sub=coordinator.sub) as client:
+        network = _meeting_id(client.post("/meetings/", data={
+            "kind": "network_meeting", "starts_at": f"{TODAY.isoformat()}T00:10", "place": "役場"},
+            follow_redirects=False))
+        waiting = re.search(r'<ul id="waiting">.*?</ul>', client.get(f"/meetings/{network}").text, re.S).group(0)
+        assert "同意" in waiting and "秘密の課題" not in waiting
+
+    async def close(session):  # a closed case is carried no more: later tests of the chain see only their own
+        await cases.transition(session, case_id, "closed", "試験の後始末")
+
+    unit_of_work(database_urls, NAKATOSA, close)

@@ -318,3 +318,48 @@ def test_nakatosa_chain_seats_the_core_meeting_carries_its_households_and_checks
         assert row.person_name == "山田 太郎" and row.last.decision == "plan_agreed" and row.last.decided_at
 
     unit_of_work(database_urls, TENANT, chain, actor=coordinator.sub)
+
+
+def test_progress_check_shows_each_programme_s_last_held_session_and_who_recorded_it(database_urls):
+    """The programme model names no owner: 進捗確認 shows the last session held (cancelled ones and future ones do
+    not count) and the staff member who recorded its attendance; a programme never held says so."""
+    from core.audit.trail import bind_actor
+    from core.programs import service as programs
+    from core.programs.schemas import AttendanceInput, parse_slot
+
+    coordinator = principal(TENANT, roles=("staff", "coordinator"))
+    recorder = f"recorder-{uuid.uuid4()}"
+    on = dt.datetime.now(service.JST).date()
+
+    async def work(session):
+        session.add(StaffEntry(user_sub=recorder, display_name="記録 太郎", username="recorder"))
+        hub = await programs.create_hub(session, {"name": "進捗の拠点", "kind": "attaka_fureai", "area": "久礼",
+                                                  "address": "", "description": ""})
+        values = {"hub_id": hub.id, "kind": "community", "field": "elderly", "purpose": "", "target_group": "",
+                  "content": "", "drop_in": True, "min_age": None, "max_age": None, "capacity": None,
+                  "businesses": ["community"]}
+        held = await programs.create_program(session, {**values, "name": "進捗の居場所（毎日）"})
+        never = await programs.create_program(session, {**values, "name": "進捗の居場所（未実施）"})
+        await programs.add_slot(session, held.id, parse_slot({"weekdays": [str(d) for d in range(7)],
+                                                              "start_time": "10:00", "end_time": "11:00",
+                                                              "band_label": ""}))
+        await programs.generate_sessions(session, held.id, on - dt.timedelta(days=5), on + dt.timedelta(days=5))
+        by_day = {s.held_on: s for s in await programs.list_sessions(session, held.id)}
+        bind_actor(recorder)
+        await programs.record_attendance(session, by_day[on - dt.timedelta(days=2)].id,
+                                         AttendanceInput(present=set(), anonymous_headcount=4))
+        bind_actor(coordinator.sub)
+        await programs.cancel_session(session, by_day[on].id, "雨天のため")
+        progress = await service.progress_check(session, coordinator)
+        rows = {r.program.name: r for r in progress.programs}
+        assert rows["進捗の居場所（毎日）"].last_held_on == on - dt.timedelta(days=1)  # not today's cancelled one
+        assert rows["進捗の居場所（毎日）"].recorded_by == ""  # nobody recorded that day's attendance yet
+        assert never.id in {r.program.id for r in progress.programs}
+        assert rows["進捗の居場所（未実施）"].last_held_on is None and rows["進捗の居場所（未実施）"].recorded_by == ""
+        bind_actor(recorder)
+        await programs.record_attendance(session, by_day[on - dt.timedelta(days=1)].id,
+                                         AttendanceInput(present=set(), anonymous_headcount=3))
+        again = {r.program.name: r for r in (await service.progress_check(session, coordinator)).programs}
+        assert again["進捗の居場所（毎日）"].recorded_by == "記録 太郎"
+
+    unit_of_work(database_urls, TENANT, work, actor=coordinator.sub)

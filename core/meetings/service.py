@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import and_, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Bundle, aliased
 
@@ -633,6 +633,17 @@ async def decide_support(session: AsyncSession, meeting: Meeting, rules: KindRul
     return item
 
 
+async def awaiting_support_decision(session: AsyncSession) -> tuple[int, uuid.UUID | None]:
+    """Plans agreed at a meeting whose case still waits for the municipality's 支援決定: how many, and the meeting
+    of the oldest (for the deciding person's home page; a count, no personal data)."""
+    waiting = (select(AgendaItem.meeting_id).join(SupportCase, SupportCase.id == AgendaItem.case_id)
+               .where(AgendaItem.decision == "plan_agreed", AgendaItem.support_decided_at.is_(None),
+                      SupportCase.status == "planning"))
+    count = await session.scalar(select(func.count()).select_from(waiting.subquery())) or 0
+    first = await session.scalar(waiting.order_by(AgendaItem.decided_at).limit(1)) if count else None
+    return count, first
+
+
 # -- the agenda carried from the previous meeting (コア会議 → 安心生活応援ネットワーク会議) ---------------------------
 
 
@@ -719,8 +730,13 @@ class ProgressRow:
 
 @dataclass
 class ProgramRow:
+    """A programme on the 進捗確認 list. The programme model names no owner (担当者), so the page says so and shows
+    who recorded the attendance of its last held session instead (``recorded_by``, "" when nobody has)."""
+
     program: Any
     hub_name: str
+    last_held_on: dt.date | None = None  # the last session held (not cancelled) on or before today
+    recorded_by: str = ""
 
 
 @dataclass
@@ -762,7 +778,34 @@ async def progress_check(session: AsyncSession, principal: Principal) -> Progres
         .order_by(Program.name))).all()
     await record(session, AuditAction.READ, "case", None, reason="meeting progress check")
     return Progress([ProgressRow(c, name or "", owners.get(c.id, []), last.get(c.id)) for c, name in found],
-                    [ProgramRow(p, hub or "") for p, hub in programs])
+                    await _program_rows(session, programs))
+
+
+async def _program_rows(session: AsyncSession, programs) -> list[ProgramRow]:
+    """Each programme with its last held session (Tokyo's today at the latest) and who recorded its attendance."""
+    from core.programs.models import ProgramSession
+
+    ids = [p.id for p, _ in programs]
+    last: dict[uuid.UUID, ProgramSession] = {}
+    if ids:
+        today = dt.datetime.now(JST).date()
+        counted = (ProgramSession.program_id.in_(ids), ProgramSession.status != "cancelled",
+                   ProgramSession.held_on <= today)
+        latest = (select(ProgramSession.program_id, func.max(ProgramSession.held_on).label("held_on"))
+                  .where(*counted).group_by(ProgramSession.program_id).subquery())
+        held = await session.scalars(select(ProgramSession).join(latest, and_(
+            ProgramSession.program_id == latest.c.program_id, ProgramSession.held_on == latest.c.held_on))
+            .where(*counted).order_by(ProgramSession.start_time))
+        last = {row.program_id: row for row in held}  # of two sessions that day, the later one
+    subs = {row.attendance_recorded_by for row in last.values() if row.attendance_recorded_by}
+    names = {sub: (entry.display_name if (entry := await staff_directory.find(session, sub, include_retired=True))
+                   else "") for sub in subs}
+    rows = []
+    for program, hub in programs:
+        held_row = last.get(program.id)
+        rows.append(ProgramRow(program, hub or "", held_row.held_on if held_row else None,
+                               names.get(held_row.attendance_recorded_by or "", "") if held_row else ""))
+    return rows
 
 
 async def meetings_by_business(session: AsyncSession, fiscal_year: int) -> dict[str, int]:

@@ -12,7 +12,7 @@
   ``auditor``), each mapped to the ``kyosei-web`` client role of the same name. The web client's
   ``oidc-organization-group-membership-mapper`` (with ``addGroupRoleMappings``) puts, under each organization
   of the token's ``organization`` claim, that organization's groups and the roles they carry, so a role held in
-  one municipality never shows in another (see docs/roles.md). Plugin roles (中土佐町's コーディネーターA–E) are
+  one municipality never shows in another (see docs/roles.md). Plugin roles (中土佐町's 包括化推進員A–E) are
   further organization groups created by the staff-management page when first given.
 
 Every secret here is a local development value; production realms are managed elsewhere.
@@ -116,11 +116,15 @@ def load_municipalities(path: Path = CSV_PATH) -> list[dict[str, str]]:
     return rows
 
 
+def organization_roles(code: str) -> tuple[str, ...]:
+    """The roles an organization has groups for (the prefecture's differ from a municipality's)."""
+    return PREFECTURE_ROLES if code == PREFECTURE["code"] else MUNICIPAL_ROLES
+
+
 def organization_groups(code: str) -> list[dict]:
     """The organization's role groups: one per role, carrying the ``kyosei-web`` client role of the same name."""
-    roles = PREFECTURE_ROLES if code == PREFECTURE["code"] else MUNICIPAL_ROLES
     return [{"id": organization_group_id(code, role), "name": role, "attributes": {"kyosei.role": [role]},
-             "clientRoles": {WEB_CLIENT_ID: [role]}} for role in roles]
+             "clientRoles": {WEB_CLIENT_ID: [role]}} for role in organization_roles(code)]
 
 
 def organization_group_id(code: str, role: str) -> str:
@@ -290,7 +294,10 @@ def build_realm(csv_path: Path = CSV_PATH) -> dict:
             by_alias[code].setdefault("members", []).append({
                 "username": username, "membershipType": "UNMANAGED",
                 # the member's organization groups, by id (Keycloak 26.7 imports them so, not by path)
-                "groups": [organization_group_id(code, role) for role in demo_roles(username, code)],
+                # (a role without a group there, e.g. vendor.kimura's global ``vendor`` in 高知県, stays a client
+                # role: naming a group that does not exist stops Keycloak's import and so ``make run``)
+                "groups": [organization_group_id(code, role) for role in demo_roles(username, code)
+                           if role in organization_roles(code)],
             })
 
     users = [demo_user(*entry) for entry in DEMO_USERS]

@@ -22,7 +22,9 @@ from core.auth.principal import Principal
 from core.cases import break_glass
 from core.cases.models import CaseAssignee, Consent, SupportCase
 from core.cases.service import visible_clause
+from core.cases.workflow import may_decide_support
 from core.meetings.models import Meeting, MeetingMember
+from core.meetings.service import awaiting_support_decision
 from core.wareki import fiscal_year_of
 from tenants.staff import setup_needed
 
@@ -120,7 +122,13 @@ async def admin_cards(session: AsyncSession, request, tenant_id: str, today: dt.
     surveys = Card("surveys", "回答待ちの実態調査", "回答待ちの調査はありません。",
                    [Item(s.title, f"/survey/{s.id}", s.due_on, "期限超過" if s.due_on and s.due_on < today else "")
                     for s, _ in pending[:SHOWN]], "/survey")
-    return [await setup_card(session, host, tenant_id), glass, plugin_errors, surveys]
+    cards = [await setup_card(session, host, tenant_id), glass, plugin_errors, surveys]
+    if may_decide_support(request.scope["user"]):  # the municipality's 支援決定 (docs/meetings-flow.md)
+        count, meeting_id = await awaiting_support_decision(session)
+        cards.insert(1, Card("support-decision", "市町村の支援決定を待っているケース", "支援決定を待っているケースはありません。",
+                             [Item(f"重層的支援会議でプランに合意し、市町村の支援決定を待っているケースが{count}件あります。",
+                                   f"/meetings/{meeting_id}")] if count else []))
+    return cards
 
 
 async def setup_card(session: AsyncSession, host, tenant_id: str) -> Card:
