@@ -151,7 +151,9 @@ async def prepare_world(conn: asyncpg.Connection, grant_year: int) -> dict[str, 
         "LIMIT 1", PREFECTURE)
     await conn.execute(
         "INSERT INTO implementation_plan (tenant_id, id, fiscal_year, version, created_by, created_at, sent_at, sent_by) "
-        "VALUES ($1, gen_random_uuid(), $2, 1, 'definer-probe', now(), now(), 'definer-probe')", TENANT_B, grant_year)
+        "SELECT $1::varchar, gen_random_uuid(), $2::smallint, coalesce(max(version), 0) + 1, 'definer-probe', now(), "
+        "now(), 'definer-probe' "
+        "FROM implementation_plan WHERE tenant_id = $1::varchar AND fiscal_year = $2::smallint", TENANT_B, grant_year)
     # B's marker rows in the audit trail; B's chain is then made longer than A's and the prefecture's. The chain
     # trigger runs as the owner and must see B's last row to link the new ones, but binding B here would bind the
     # whole transaction (the unbound probes need the setting never set): the owner is let past the wall for these
