@@ -305,6 +305,7 @@ PREFECTURE_OWNED: dict[str, str] = {
 BODIES: dict[tuple[str, str], Callable[[dict[str, str]], dict]] = {}
 BODIES[("POST", "/api/programs/{program_id:str}/enrolments")] = lambda w: {
     "person_name": "試験 太郎", "person_kana": "しけん たろう", "case_id": w["case_id"]}
+BODIES[("POST", "/admin/staff/{user_id:str}/retirement")] = lambda w: {"confirm": "yes"}
 
 
 # -- tenant admin pages (issue #16) --------------------------------------------------------------------------------

@@ -36,6 +36,11 @@ INVALID = (400, 409, 422)
 ENUM_LIKE = re.compile(r"^[a-z0-9_.:/-]*$")
 MIN_MARKER = 4
 SKIP_TABLES = ("web_session", "tenant")  # carry tenant_id but hold no tenant data (login sessions, tenant status)
+# Tables whose text is written by the system for every tenant alike ("csv rows=3", "meeting progress check"): only
+# their ids are markers. The audit trail is read only through audit_events_read / audit_chain_status, which
+# tests/definer.py proves answer the bound tenant alone; its free text would otherwise turn up in the attacker's own
+# trail as soon as its own sweep did the same thing (a false leak, not a crossing of the wall).
+IDS_ONLY_TABLES = ("audit_event",)
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,8 @@ async def foreign_markers(superuser_db_url: str, foreign: str) -> set[str]:
             if table in walled:
                 for r in await conn.fetch(f'SELECT DISTINCT "{column}"::text AS v, tenant_id = $1 AS mine '
                                           f'FROM "{table}" WHERE "{column}" IS NOT NULL', foreign):
+                    if table in IDS_ONLY_TABLES and not UUID.fullmatch(r["v"].strip()):
+                        continue
                     (mine if r["mine"] else others).add(r["v"].strip())
             else:  # global rows (a survey B was sent, the registry) are no one tenant's secret
                 others.update(r["v"].strip() for r in await conn.fetch(

@@ -10,6 +10,9 @@ from infra.database.provision import DatabaseUrls
 from tests.isolation import object_maker
 
 
+MEETING_ORGANISER = "isolation-suite"  # the sub of the meeting's leader, who has acknowledged secrecy
+
+
 def _unit_of_work(urls: DatabaseUrls, tenant_id: str, work):
     from tests.cases_support import unit_of_work
 
@@ -18,7 +21,7 @@ def _unit_of_work(urls: DatabaseUrls, tenant_id: str, work):
 
 @object_maker("meeting_id", "member_id", "item_id")
 def make_meeting(urls: DatabaseUrls, tenant_id: str) -> dict[str, str]:
-    """A 支援会議 with its organiser as a member and a case of the tenant on its agenda (ids that belong together)."""
+    """A 支援会議 with its organiser as a member (secrecy acknowledged) and a case of the tenant on its agenda (ids that belong together)."""
     from core.cases import service as cases
     from core.meetings import service
     from core.meetings.kinds import merge
@@ -30,7 +33,10 @@ def make_meeting(urls: DatabaseUrls, tenant_id: str) -> dict[str, str]:
         case = await cases.create_intake(session, _case_body(tenant_id))
         meeting = await service.create_meeting(session, {"kind": "support_meeting", "place": label(tenant_id, "会議室"),
                                                          "starts_at": dt.datetime(2029, 5, 2, 10, 0)}, kinds)
-        member = await service.add_organiser(session, meeting, principal(tenant_id, sub="isolation-suite"))
+        organiser = principal(tenant_id, sub=MEETING_ORGANISER)
+        member = await service.add_organiser(session, meeting, organiser)
+        # 守秘義務の確認 given, so the organiser signed in reaches the meeting's forms (tests/test_hostile_forms.py)
+        await service.acknowledge_confidentiality(session, meeting, member.id, organiser)
         item = await service.add_agenda_item(session, meeting, kinds["support_meeting"], case.id)
         return {"meeting_id": str(meeting.id), "member_id": str(member.id), "item_id": str(item.id)}
 

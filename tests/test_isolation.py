@@ -40,6 +40,18 @@ def _plugin_app(settings, database_urls, plugins):
     return composition.create_app(settings, app_database_url=database_urls.app, plugin_host=host)
 
 
+class NoOrganizations:
+    """The identity directory the matrix runs with: Keycloak with no organisation in it (the matrix runs without a
+    Keycloak server). Staff changes then stop at "this municipality has no organisation" (409) after the staff
+    directory lookup ran; any other Keycloak call fails the request (500), which the matrix reports."""
+
+    def find_organization(self, code: str) -> None:
+        return None
+
+    def close(self) -> None:
+        pass
+
+
 def _forget(database_urls, plugins):
     from core.plugins import operator
 
@@ -52,6 +64,7 @@ def matrix_app(settings, database_urls):
     from tests.plugin_fixtures import isolation_probe
 
     app = _plugin_app(settings, database_urls, [isolation_probe])
+    app.state.identity_directory = NoOrganizations()
     yield app
     _forget(database_urls, [isolation_probe])
 

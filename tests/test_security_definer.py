@@ -72,3 +72,19 @@ def test_an_unlisted_or_unpinned_function_is_caught(database_urls, pg_server, b_
     assert any(p.startswith("count_every_case(): search_path not pinned") for p in problems)
     assert any(p.startswith("count_every_case(): EXECUTE not revoked from PUBLIC") for p in problems)
     assert any(p.startswith("plugin_usage(): search_path not pinned") for p in problems)
+
+
+def test_a_link_function_that_answers_any_token_is_caught(database_urls, pg_server, b_spending):
+    """The link functions answer without a binding; their only key is the token hash. Without it, a wrong token
+    gets the invitation, under every binding."""
+    signature = "survey_link_open(character varying)"
+    match = "AND i.token_hash = encode(sha256(convert_to(p_token, 'UTF8')), 'hex')"
+
+    async def breach(conn):
+        definition = await conn.fetchval("SELECT pg_get_functiondef($1::regprocedure)", signature)
+        assert match in definition
+        await conn.execute(definition.replace(match, ""))
+
+    problems = _probe(pg_server, database_urls.app_role, b_spending, breach)
+    for who in ("unbound", f"bound to {definer.TENANT_A}", "as the prefecture"):
+        assert any(p.startswith(f"{signature} {who}: not refused") for p in problems), problems

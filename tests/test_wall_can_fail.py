@@ -38,6 +38,12 @@ BREACHES = {
         "CREATE POLICY widen ON support_case TO {app} USING (tenant_id IS NOT NULL)", "second permissive policy", True),
     "owner-only policy opened to every role": (
         "ALTER POLICY prefecture_counts ON support_case TO PUBLIC", "instead of the owner", False),
+    "the survey links' owner-only policy opened to every role": (
+        "ALTER POLICY survey_link ON survey_invitation TO PUBLIC", "survey_invitation: policy survey_link applies to",
+        False),
+    "an owner-only prefecture path loosened to USING (true)": (
+        "ALTER POLICY prefecture_reads_sent ON implementation_plan USING (true)",
+        "implementation_plan: policy prefecture_reads_sent USING is", False),
     "WITH CHECK loosened": (
         "ALTER POLICY tenant_wall ON support_case WITH CHECK (true)", "WITH CHECK is", False),
     "USING loosened": (

@@ -5,8 +5,9 @@ Policy rule, read from ``pg_policies`` (PostgreSQL's own rendering of each polic
 - a tenant table (one with ``tenant_id``) has RLS enabled and forced, and exactly one policy that applies to every
   role: ``tenant_wall``, permissive, FOR ALL, TO PUBLIC, with USING and WITH CHECK both exactly the tenant predicate;
 - any other policy on it is listed in ``OWNER_ONLY_POLICIES``: it applies to the schema owner only (the role that
-  owns the SECURITY DEFINER functions), never to the app role, reads only while the prefecture is bound, and has
-  the listed command; restrictive policies only narrow and are allowed;
+  owns the SECURITY DEFINER functions), never to the app role, reads only while the prefecture is bound (or, for
+  the listed exception below, as stated there), and has the listed command; restrictive policies only narrow and
+  are allowed;
 - the app role is neither superuser, nor BYPASSRLS, nor owner of any table.
 A new table is picked up by the query itself: nothing to register unless it needs an owner-only policy.
 """
@@ -30,16 +31,30 @@ OWNER_ONLY_POLICIES: dict[tuple[str, str], str] = {
     ("grant_caseload_count", "prefecture_counts"): "SELECT",
     ("grant_expenditure", "prefecture_aggregate"): "SELECT",
     ("grant_fiscal_year", "prefecture_aggregate"): "SELECT",
+    # implementation_plans_sent (0018c): the latest version each municipality sent, for the prefecture's 実施計画 view.
+    ("implementation_plan", "prefecture_reads_sent"): "SELECT",
     ("plugin_error", "plugin_overview"): "SELECT",
     ("tenant_plugin", "plugin_overview"): "SELECT",
     ("program", "prefecture_counts"): "SELECT",
     ("program_attendance", "prefecture_counts"): "SELECT",
+    ("program_enrolment", "prefecture_counts"): "SELECT",  # prefecture_counts (0015): distinct participants
     ("program_session", "prefecture_counts"): "SELECT",
     ("support_case", "prefecture_counts"): "SELECT",
     ("support_plan", "prefecture_counts"): "SELECT",
     ("survey_answer", "prefecture_path"): "SELECT",
     ("survey_recipient", "prefecture_path"): "ALL",
 }
+
+# Owner-only policies whose USING is not the prefecture binding, with the USING they must have and why.
+# survey_invitation holds only the prefecture's rows (a CHECK constraint); survey_link_open / survey_link_answer are
+# called by a person with no account (nothing is bound) and each finds only the one invitation whose token hash
+# matches — tests/definer.py calls both with a right and a wrong token under every binding. (Binding the prefecture
+# inside the functions instead would need ``ALTER FUNCTION … SET app.tenant_id``, which PostgreSQL refuses the
+# schema owner for a custom setting.)
+OWNER_ONLY_USING: dict[tuple[str, str], str] = {
+    ("survey_invitation", "survey_link"): "true",
+}
+OWNER_ONLY_POLICIES[("survey_invitation", "survey_link")] = "ALL"
 
 
 def superuser_database_url(superuser_url: str) -> str:
@@ -127,8 +142,9 @@ def _policy_problems(table: str, p, owner: str) -> list[str]:
         wrong.append(f"applies to {p['roles']} instead of the owner {owner} only")
     if p["cmd"] != expected_cmd:
         wrong.append(f"applies to {p['cmd']} instead of {expected_cmd}")
-    if p["qual"] != PREFECTURE_PREDICATE:
+    using = OWNER_ONLY_USING.get((table, p["policyname"]), PREFECTURE_PREDICATE)
+    if p["qual"] != using:
         wrong.append(f"USING is {p['qual']!r}")
-    if p["with_check"] not in (None, PREFECTURE_PREDICATE):
+    if p["with_check"] not in (None, using):
         wrong.append(f"WITH CHECK is {p['with_check']!r}")
     return [f"{label} {w}" for w in wrong]
