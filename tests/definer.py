@@ -72,6 +72,11 @@ PROBES: dict[str, DefinerProbe] = {
     "audit_events_read(text[],text[],text[],timestamp with time zone,timestamp with time zone,integer)": DefinerProbe(
         "SELECT * FROM audit_events_read(NULL, ARRAY['{audit_actor}'], NULL, NULL, NULL, 10)",
         audience=Audience.BOUND_TENANT),
+    # The name search (0019x) answers the bound municipality's households only: B's marker name reaches B's household
+    # when B is bound, nothing for A or the prefecture, and an unbound or '' call is refused (42501).
+    "household_ids_by_member_name_key(text)": DefinerProbe(
+        "SELECT * FROM household_ids_by_member_name_key('%{b_name_key}%')", sees="{b_household}",
+        audience=Audience.BOUND_TENANT),
     # B's chain has a length no other binding's chain has (prepare_world makes sure): a row with it is B's status.
     "audit_chain_status()": DefinerProbe(
         "SELECT * FROM audit_chain_status() WHERE rows_checked = {b_audit_rows}", sees=None,
@@ -91,6 +96,9 @@ TRIGGER_FUNCTIONS: dict[str, str] = {
                            f"VALUES ('{TENANT_B}', 'intruder', 'read', 'case')",
     "plugin_bump_generation()": f"INSERT INTO tenant_plugin (tenant_id, plugin_name, changed_by) "
                                 f"VALUES ('{TENANT_B}', 'nankoku', 'intruder')",
+    # the recount at commit (0019y) is fired by a mark: A cannot mark B's count as stale
+    "count_summary_refresh()": f"INSERT INTO count_summary_stale (tenant_id, metric, fiscal_year) "
+                               f"VALUES ('{TENANT_B}', 'consultations', 2029)",
 }
 
 async def definer_functions(conn: asyncpg.Connection) -> list[asyncpg.Record]:
@@ -175,7 +183,18 @@ async def prepare_world(conn: asyncpg.Connection, grant_year: int) -> dict[str, 
         "INSERT INTO survey_invitation (tenant_id, id, survey_id, municipality_code, token_hash, created_by) "
         "VALUES ($1, gen_random_uuid(), $2::uuid, $3, encode(sha256(convert_to($4, 'UTF8')), 'hex'), 'definer-probe')",
         PREFECTURE, survey, not_a_tenant, link_token)
+    # a resident of B only: a name key no other tenant's person has, in a household of B's
+    b_name_key = "ていぎしゃかんすうのしけん"
+    b_household = await conn.fetchval(
+        "INSERT INTO household (tenant_id, id, label) VALUES ($1, gen_random_uuid(), '定義者関数の試験世帯') RETURNING id::text",
+        TENANT_B)
+    person = await conn.fetchval(
+        "INSERT INTO person (tenant_id, id, name, kana, name_key, kana_key) "
+        "VALUES ($1, gen_random_uuid(), '定義者 試験', 'ていぎしゃ かんすうのしけん', $2, $2) RETURNING id", TENANT_B, b_name_key)
+    await conn.execute("INSERT INTO household_membership (tenant_id, id, household_id, person_id, relationship, valid_from) "
+                       "VALUES ($1, gen_random_uuid(), $2::uuid, $3, '本人', current_date)", TENANT_B, b_household, person)
     return {"survey": survey, "draft_survey": draft, "year": str(grant_year), "not_a_tenant": not_a_tenant,
+            "b_name_key": b_name_key, "b_household": b_household,
             "audit_actor": audit_actor, "b_audit_rows": str(b_audit_rows), "link_token": link_token,
             "link_code": not_a_tenant}
 

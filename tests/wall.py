@@ -55,6 +55,17 @@ OWNER_ONLY_USING: dict[tuple[str, str], str] = {
     ("survey_invitation", "survey_link"): "true",
 }
 OWNER_ONLY_POLICIES[("survey_invitation", "survey_link")] = "ALL"
+OWNER_ONLY_POLICIES[("count_summary", "prefecture_counts")] = "SELECT"  # prefecture_counts() reads the summaries
+
+# Policies of the one role that owns the name-search function (migration 0019x): ``kyosei_name_search`` has no
+# login, no BYPASSRLS, may read only the name keys and memberships, and its ``USING (true)`` is what lets the
+# planner use the trigram index inside ``household_ids_by_member_name_key`` (which applies the tenant predicate
+# itself and returns only household ids that the caller then reads through the wall).
+NAME_SEARCH_ROLE = "kyosei_name_search"
+NAME_SEARCH_POLICIES: dict[tuple[str, str], str] = {
+    ("person", "name_search"): "SELECT",
+    ("household_membership", "name_search"): "SELECT",
+}
 
 
 def superuser_database_url(superuser_url: str) -> str:
@@ -115,6 +126,16 @@ async def policy_problems(conn: asyncpg.Connection, app_role: str, global_tables
     role = await conn.fetchrow("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = $1", app_role)
     if role is None or role["rolsuper"] or role["rolbypassrls"]:
         problems.append(f"app role {app_role}: superuser or BYPASSRLS (or missing)")
+    search = await conn.fetchrow("SELECT rolsuper, rolbypassrls, rolcanlogin FROM pg_roles WHERE rolname = $1",
+                                 NAME_SEARCH_ROLE)
+    if search is not None and (search["rolsuper"] or search["rolbypassrls"] or search["rolcanlogin"]):
+        problems.append(f"{NAME_SEARCH_ROLE}: superuser, BYPASSRLS or able to log in")
+    if search is not None:
+        readable = {r["table_name"] for r in await conn.fetch(
+            "SELECT DISTINCT table_name FROM information_schema.role_table_grants WHERE grantee = $1",
+            NAME_SEARCH_ROLE)}
+        if readable - {t for t, _ in NAME_SEARCH_POLICIES}:
+            problems.append(f"{NAME_SEARCH_ROLE} may read {sorted(readable)}, more than the name keys")
     return problems
 
 
@@ -132,6 +153,15 @@ def _policy_problems(table: str, p, owner: str) -> list[str]:
             wrong.append(f"USING is {p['qual']!r}")
         if p["with_check"] != TENANT_PREDICATE:
             wrong.append(f"WITH CHECK is {p['with_check']!r}")
+        return [f"{label} {w}" for w in wrong]
+    if (table, p["policyname"]) in NAME_SEARCH_POLICIES:
+        wrong = []
+        if list(p["roles"]) != [NAME_SEARCH_ROLE]:
+            wrong.append(f"applies to {p['roles']} instead of {NAME_SEARCH_ROLE} only")
+        if p["cmd"] != NAME_SEARCH_POLICIES[(table, p["policyname"])]:
+            wrong.append(f"applies to {p['cmd']} instead of SELECT")
+        if p["qual"] != "true" or p["with_check"] is not None:
+            wrong.append(f"USING is {p['qual']!r}, WITH CHECK {p['with_check']!r}")
         return [f"{label} {w}" for w in wrong]
     expected_cmd = OWNER_ONLY_POLICIES.get((table, p["policyname"]))
     if expected_cmd is None:

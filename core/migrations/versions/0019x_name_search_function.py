@@ -47,7 +47,7 @@ READS = {"person": "tenant_id, id, name_key, kana_key", "household_membership": 
 
 CREATE = r"""
 CREATE FUNCTION household_ids_by_member_name_key(p_pattern text) RETURNS SETOF uuid
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp ROWS 200 AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp ROWS 200 AS $$
 DECLARE
   bound text := current_setting('app.tenant_id', true);
 BEGIN
