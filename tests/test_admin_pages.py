@@ -36,8 +36,10 @@ def test_break_glass_openings_wait_in_the_admins_queue_until_reviewed(client, da
     assert client.get("/admin/break-glass").status_code == 403  # staff do not review
 
     admin = as_user(client, open_session(database_urls, TENANT, ("staff", "tenant-admin")))
-    home = client.get("/").text
-    assert "確認を待っている緊急閲覧が" in home and 'href="/admin/break-glass"' in home
+    # the admin's home (issue 19's cards) lists the opening waiting for review, with the way to the queue
+    waiting = client.get("/").text.split('id="today-break-glass"')[1].split("</article>")[0]
+    assert "確認を待っている緊急閲覧" in waiting and case["case_number"] in waiting
+    assert 'href="/admin/break-glass"' in waiting
     page = client.get("/admin/break-glass").text
     assert case["case_number"] in page and "夜間の緊急連絡に対応するため" in page
     grant_id = page.split('id="grant-')[1].split('"')[0]

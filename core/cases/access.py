@@ -155,11 +155,16 @@ async def person_record_ids(session: AsyncSession, name: str, limit: int = 50) -
     """For the audit viewer's person search: the ids (as text) of the residents whose name or kana contains
     ``name``, of their households and of their cases (as 本人 or as a household member), and the names matched."""
     from core.cases.models import HouseholdMembership, Person
-    from core.cases.search import kana_variants
+    from core.text_rules import like_pattern, search_key
 
-    patterns = [f"%{v}%" for v in kana_variants(name)]
+    # the case list's rule (core.cases.search): the query's search key against the stored keys, so the auditor
+    # finds 髙橋 by 高橋 and カナ by かな, as staff find them
+    key = search_key(name)
+    if not key:
+        return [], []
+    pattern = like_pattern(key)
     people = list(await session.execute(select(Person.id, Person.name).where(
-        or_(*(Person.name.ilike(p) for p in patterns), *(Person.kana.ilike(p) for p in patterns))).limit(limit)))
+        or_(Person.name_key.like(pattern, escape="\\"), Person.kana_key.like(pattern, escape="\\"))).limit(limit)))
     if not people:
         return [], []
     person_ids = [p.id for p in people]

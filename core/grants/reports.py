@@ -70,6 +70,7 @@ class Report:
         """国の負担分 of the main figures: the amount the cover of the 申請書/報告書 asks for or reports."""
         return sum(c.parts.get("state", 0) for c in self.main_shares)
 
+    @property
     def download_name(self) -> str:
         """What the saved file is called: 中土佐町_令和8年度（2026年度）_実績報告書."""
         return f"{self.tenant_name}_{self.year_label}_{self.title}"
