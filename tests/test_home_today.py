@@ -71,7 +71,8 @@ def test_a_new_municipalitys_first_admin_sees_the_setup_steps(client, database_u
     home = client.get("/", headers=HTML).text
     assert "表示する項目はまだありません" not in home
     setup = card(home, "setup")
-    assert "関係機関を登録する" in setup and "交付金の年度を登録する" in setup and "職員にログインしてもらう" in setup
+    assert "関係機関を登録する" in setup and "交付金の年度を登録する" in setup
+    assert "職員を招待して役割を設定する" in setup and 'href="/admin/staff"' in setup  # the staff page (#16)
 
 
 def test_the_prefecture_sees_survey_deadlines_and_the_years_schedule(client, database_urls):
