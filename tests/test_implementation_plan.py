@@ -76,11 +76,14 @@ def test_a_plan_is_versioned_counted_printed_and_sent_to_the_prefecture(client, 
 
     # one definition per count: the plan's figure is the count the prefecture's aggregate shows for the 年度
     from core.grants import implementation_plan as plans
+    from core.prefecture import service as prefecture
     from core.prefecture.aggregates import monthly_aggregates
 
     async def both(s):
-        tables = await monthly_aggregates(s, year)
-        return tables["consultations"].by_tenant.get(MUNICIPALITY), await plans.sent_to_prefecture(s, year)
+        # the table the prefecture's console publishes (issue 17: over every municipality, disclosure-controlled)
+        codes = [m.code for m in prefecture.municipalities()]
+        tables = await monthly_aggregates(s, year, codes, ["consultations"])
+        return tables["consultations"].tenant_total(MUNICIPALITY), await plans.sent_to_prefecture(s, year)
 
     aggregate, sent_plans = unit_of_work(database_urls, PREFECTURE, both)
     mine = next(p for p in sent_plans if p.tenant_id == MUNICIPALITY)
