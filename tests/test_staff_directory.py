@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 
 import pytest
@@ -119,6 +120,11 @@ def test_member_picker_partial_and_form(app, database_urls):
         created = client.post("/meetings/", data={"kind": "support_meeting", "starts_at": "2026-12-11T10:00",
                                                   "place": "役場"}, follow_redirects=False)
         meeting_id = created.headers["location"].rsplit("/", 1)[-1]
+        # a 支援会議: the organiser acknowledges secrecy first (until then the page shows facts and members only)
+        page = client.get(f"/meetings/{meeting_id}")
+        assert 'id="mm-search"' not in page.text
+        ack = re.search(r'action="(/meetings/[^"]+/acknowledge)"', page.text).group(1)
+        assert client.post(ack, data={}, follow_redirects=False).status_code == 303
         page = client.get(f"/meetings/{meeting_id}")
         assert 'id="mm-search"' in page.text and 'hx-get="/meetings/staff-directory"' in page.text
         assert 'name="user_sub"' in page.text and 'id="mm-sub"' not in page.text  # no typed ids any more
