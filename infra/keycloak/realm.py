@@ -289,8 +289,11 @@ def build_realm(csv_path: Path = CSV_PATH) -> dict:
         for code in orgs:
             by_alias[code].setdefault("members", []).append({
                 "username": username, "membershipType": "UNMANAGED",
-                # the member's organization groups, by id (Keycloak 26.7 imports them so, not by path)
-                "groups": [organization_group_id(code, role) for role in demo_roles(username, code)],
+                # the member's organization groups, by id (Keycloak 26.7 imports them so, not by path); a global
+                # role (vendor.kimura's ``vendor`` in 高知県, issue 20) has no organization group: it stays a client
+                # role of the user (demo_user), and naming a group that does not exist stops the realm import
+                "groups": [organization_group_id(code, role) for role in demo_roles(username, code)
+                           if role not in GLOBAL_ROLES],
             })
 
     users = [demo_user(*entry) for entry in DEMO_USERS]
