@@ -20,12 +20,20 @@ def test_onboarding_calls_are_idempotent_and_yield_a_working_login(keycloak_admi
     assert keycloak_admin.ensure_user("nahari.admin", "nahari.admin@example.jp", "管理", "奈半利") == user
     keycloak_admin.add_member(first, user)
     keycloak_admin.add_member(first, user)
-    keycloak_admin.grant_client_roles(user, roles=["staff", "tenant-admin"])
-    keycloak_admin.grant_client_roles(user, roles=["staff", "tenant-admin"])
-    assert {"staff", "tenant-admin"} <= keycloak_admin.client_roles_of(user)
+    # roles of this municipality: its organization groups (created once, joined once, however often asked)
+    groups = keycloak_admin.ensure_role_groups(first, code)
+    assert keycloak_admin.ensure_role_groups(first, code) == groups
+    for role in ("staff", "tenant-admin"):
+        keycloak_admin.join_organization_group(first, groups[role], user)
+        keycloak_admin.join_organization_group(first, groups[role], user)
+    assert keycloak_admin.member_groups(first, user) == {"staff", "tenant-admin"}
 
     import jwt
 
+    from core.auth.oidc import organizations_of, roles_of
+
     token = keycloak_admin.password_grant("nahari.admin", DEMO_PASSWORD, scope="openid organization:*")["access_token"]
     claims = jwt.decode(token, options={"verify_signature": False})
-    assert claims["organization"] == [code]
+    assert organizations_of(claims) == (code,)
+    assert roles_of(claims, "kyosei-web", code) == {"staff", "tenant-admin"}
+    assert roles_of(claims, "kyosei-web", "394017") == set()  # nothing elsewhere
