@@ -84,6 +84,16 @@ def run(coro):
         return pool.submit(asyncio.run, coro).result()
 
 
+def saved_as(response) -> str:
+    """The Japanese name a browser saves a download under (RFC 6266 ``filename*``, core/documents/download.py);
+    the ASCII ``filename`` must be there too, for older clients."""
+    from urllib.parse import unquote
+
+    disposition = response.headers["content-disposition"]
+    assert disposition.startswith('attachment; filename="') and disposition.split('"')[1].isascii(), disposition
+    return unquote(disposition.split("filename*=UTF-8''", 1)[1])
+
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 

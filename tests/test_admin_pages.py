@@ -6,6 +6,7 @@ import pytest
 
 from core.plugins.testing import kyosei_database, kyosei_plugin_app  # noqa: F401  (fixtures)
 from tests.cases_support import intake_body
+from tests.conftest import saved_as
 from tests.sessions import list_in_directory, login, open_session
 
 TENANT = "394017"
@@ -36,9 +37,10 @@ def test_break_glass_openings_wait_in_the_admins_queue_until_reviewed(client, da
     assert client.get("/admin/break-glass").status_code == 403  # staff do not review
 
     admin = as_user(client, open_session(database_urls, TENANT, ("staff", "tenant-admin")))
-    home = client.get("/").text
-    assert "確認を待っている緊急閲覧" in home and 'href="/admin/break-glass"' in home
-    assert case["case_number"] in home.split('id="today-break-glass"')[1].split("</article>")[0]
+    # the admin's home (issue 19's cards) lists the opening waiting for review, with the way to the queue
+    waiting = client.get("/").text.split('id="today-break-glass"')[1].split("</article>")[0]
+    assert "確認を待っている緊急閲覧" in waiting and case["case_number"] in waiting
+    assert 'href="/admin/break-glass"' in waiting
     page = client.get("/admin/break-glass").text
     assert case["case_number"] in page and "夜間の緊急連絡に対応するため" in page
     grant_id = page.split('id="grant-')[1].split('"')[0]
@@ -85,7 +87,9 @@ def test_the_auditor_finds_who_read_a_persons_record_in_one_search(client, datab
     assert "中村 健" in text and "緊急閲覧" in text and case["case_number"] in text
     only_breaks = client.get("/admin/audit", params={"person": "対象子", "action": "break_glass"}).text
     assert "夜間の緊急連絡に対応するため" in only_breaks
-    csv_text = client.get("/admin/audit/export.csv", params={"person": "対象子", "staff": "中村"}).content.decode("utf-8-sig")
+    export = client.get("/admin/audit/export.csv", params={"person": "対象子", "staff": "中村"})
+    assert export.headers["content-type"] == "text/csv; charset=utf-8" and saved_as(export).startswith("監査ログ_")
+    csv_text = export.content.decode("utf-8-sig")
     lines = csv_text.splitlines()
     assert lines[0] == "番号,日時,職員,職員ID,操作,対象の種類,対象,理由・内容"
     assert any("中村 健" in line and "緊急閲覧" in line for line in lines[1:])

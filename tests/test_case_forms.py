@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from core.cases.schemas import today
-from core.documents.case_forms import NO_CONSENT
+from core.documents.case_forms import FORM_TITLES, NO_CONSENT
 from core.documents.glyphs import GETA, printable
 from tests.cases_support import intake_body
+from tests.conftest import saved_as
 from tests.pdf_support import assert_fonts_embedded, first_page_png, pdf_text, raw_text
 from tests.sessions import login, open_session
 
@@ -36,6 +37,7 @@ def _pdf(client, case_id, kind) -> bytes:
     response = client.get(f"/cases/{case_id}/forms/{kind}.pdf")
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/pdf"
+    assert saved_as(response).startswith(FORM_TITLES[kind] + "_")  # e.g. アセスメントシート_2026-0001.pdf
     return response.content
 
 

@@ -55,5 +55,6 @@ def test_expenditure_entered_in_the_form_changes_the_report_total(page, live_app
     assert page.inner_text("#actual-total") == "250,000円"
 
     year = report_url.removeprefix(live_app).removesuffix("/reports")
-    for path in (year, f"{year}/expenditures", f"{year}/budget-lines", f"{year}/apportionment", f"{year}/reports"):
+    for path in (year, f"{year}/expenditures", f"{year}/budget-lines", f"{year}/apportionment", f"{year}/reports",
+                 f"{year}/time-entries", "/grants/plans"):  # time study and 実施計画: issue 22's pages
         assert_journey_page(page, live_app, path)

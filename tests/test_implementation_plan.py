@@ -10,6 +10,7 @@ import pytest
 from core.cases.schemas import today
 from core.wareki import fiscal_year_of
 from tests.cases_support import intake_body, principal, unit_of_work
+from tests.conftest import saved_as
 from tests.sessions import login, open_session
 
 MUNICIPALITY = "394106"  # a tenant only this module uses: its cases are exactly the ones made here
@@ -54,6 +55,7 @@ def test_a_plan_is_versioned_counted_printed_and_sent_to_the_prefecture(client, 
 
     pdf = client.get(f"/grants/plan-versions/{second}/pdf")
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert saved_as(pdf).endswith("重層的支援体制整備事業実施計画_第2版.pdf")
     from tests.pdf_support import assert_fonts_embedded, pdf_text
 
     assert_fonts_embedded(pdf.content)
@@ -76,15 +78,22 @@ def test_a_plan_is_versioned_counted_printed_and_sent_to_the_prefecture(client, 
 
     # one definition per count: the plan's figure is the count the prefecture's aggregate shows for the 年度
     from core.grants import implementation_plan as plans
-    from core.prefecture.aggregates import monthly_aggregates
+    from core.prefecture import service as prefecture
+    from core.prefecture.aggregates import exact_counts, monthly_aggregates
 
     async def both(s):
-        tables = await monthly_aggregates(s, year, [MUNICIPALITY], ["consultations"])
-        return tables["consultations"].tenant_total(MUNICIPALITY), await plans.sent_to_prefecture(s, year)
+        # the prefecture's count for the 年度 (prefecture_counts: the one definition) and the table its console
+        # publishes from it (issue 17: over every municipality, with complementary suppression)
+        counted = dict(((t, m), v) for t, m, v in (await exact_counts(s, year))["consultations"])
+        codes = [m.code for m in prefecture.municipalities()]
+        tables = await monthly_aggregates(s, year, codes, ["consultations"])
+        return (counted.get((MUNICIPALITY, None)), tables["consultations"].tenant_total(MUNICIPALITY),
+                await plans.sent_to_prefecture(s, year))
 
-    aggregate, sent_plans = unit_of_work(database_urls, PREFECTURE, both)
+    aggregate, published, sent_plans = unit_of_work(database_urls, PREFECTURE, both)
     mine = next(p for p in sent_plans if p.tenant_id == MUNICIPALITY)
     assert mine.figures["implementation"]["consultations_received"] == 6 == aggregate
+    assert published in (6, None)  # shown as counted, or hidden to protect a small cell elsewhere: never different
     assert mine.figures["businesses"]["cases"]["consultation"] == 6
 
     # a municipality reads no other municipality's plans through the prefecture's function

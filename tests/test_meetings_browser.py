@@ -190,7 +190,8 @@ def test_nakatosa_chain_for_one_household_in_the_browser(page, live_app, nakatos
     assert re.search(r"プランに合意（令和\d+年\d+月\d+日（\d{4}-\d{2}-\d{2}）", row.inner_text())
     assert row.query_selector("a[href^='/meetings/']").get_attribute("href") == f"/meetings/{network_id}"
     assert_journey_page(page, live_app, page.url.removeprefix(live_app))
-    for path in ("/meetings", f"/meetings/{network_id}", f"/meetings/{network_id}/minutes"):
+    for path in ("/meetings", f"/meetings/{network_id}", f"/meetings/{network_id}/minutes", "/meetings/seats",
+                 "/meetings/follow-up"):  # seats and follow-up: issue 15's pages
         assert_journey_page(page, live_app, path)
 
     members = run(owner_fetch(database_urls.owner, NAKATOSA, "SELECT name, user_sub, confidentiality_ack_method "

@@ -25,9 +25,18 @@ SHIPPED = [
 ]
 
 
+# Test plugins of the isolation matrix (issue 21) that go past the public API on purpose: they read cases through
+# the ORM (isolation_probe) or leave their tenant (leaky) so the matrix proves the database wall holds even for a
+# plugin that ignores the rules. They are never shipped; the check must still see each of them.
+DELIBERATE_RULE_BREAKERS = {"isolation_probe.py", "leaky.py"}
+
+
 @pytest.mark.parametrize(("root", "own"), SHIPPED, ids=[str(r.relative_to(ROOT)) for r, _ in SHIPPED])
 def test_every_shipped_plugin_imports_only_the_public_api(root, own):
-    assert [str(v) for v in forbidden_imports(root, own)] == []
+    found = forbidden_imports(root, own)
+    assert [str(v) for v in found if v.path.name not in DELIBERATE_RULE_BREAKERS] == []
+    if root.name == "plugin_fixtures":
+        assert {v.path.name for v in found} == DELIBERATE_RULE_BREAKERS  # caught, each of them
 
 
 def test_the_bundled_plugin_folders_are_all_checked():

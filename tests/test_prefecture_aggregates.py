@@ -10,6 +10,7 @@ import re
 import asyncpg
 import pytest
 
+from tests.conftest import saved_as
 from tests.isolation import _grant_unit_of_work
 from tests.sessions import login, open_session
 
@@ -86,7 +87,8 @@ def test_small_counts_and_what_would_give_them_back_are_hidden_on_page_csv_chart
     assert leaks(published, hidden, table_relations(METRICS["caseload"], codes, months)) == []
 
     csv = client.get(f"/prefecture/aggregates.csv?fiscal_year={FY}&metric=caseload")
-    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    assert csv.status_code == 200 and csv.headers["content-type"] == "text/csv; charset=utf-8"
+    assert saved_as(csv).startswith("対応件数（交付金台帳）_") and saved_as(csv).endswith("年度）.csv")
     line = next(row for row in csv.text.splitlines() if row.startswith("394017,"))
     assert line.split(",")[2:] == nakatosa
 

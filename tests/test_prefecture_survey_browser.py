@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from tests.browser_checks import assert_accessible, assert_journey_page
 from tests.conftest import keycloak_login
 
 pytestmark = [pytest.mark.slow, pytest.mark.keycloak, pytest.mark.browser]
@@ -15,6 +16,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.keycloak, pytest.mark.browser]
 def test_survey_sent_answered_by_link_and_by_a_tenant_and_seen_by_the_prefecture(page, browser, live_app):
     title = f"包括的支援体制実態調査（ブラウザ確認 {time.time_ns()}）"
     keycloak_login(page, live_app, "pref.admin")
+    # the pages of issue 17 owe what every journey page owes (issue 19): WCAG 2.0 AA, the same look by menu
+    for path in ("/prefecture/support", "/prefecture/grants/plans", "/prefecture/surveys"):
+        assert_journey_page(page, live_app, path)
     page.goto(f"{live_app}/prefecture/surveys")
     page.fill("#f-title", title)
     assert "令和" in page.inner_text("#f-fiscal_year")  # 年度 chosen as 和暦
@@ -34,6 +38,7 @@ def test_survey_sent_answered_by_link_and_by_a_tenant_and_seen_by_the_prefecture
     okawa = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo").new_page()
     try:
         okawa.goto(link)
+        assert_accessible(okawa, "the survey answered by link")
         okawa.fill("#f-responder", "大川村 健康福祉課")
         fields = okawa.locator("#answer-form [name^='q-']")
         okawa.select_option(f"#{fields.nth(0).get_attribute('id')}", "検討中")
@@ -51,6 +56,7 @@ def test_survey_sent_answered_by_link_and_by_a_tenant_and_seen_by_the_prefecture
         nakatosa.goto(f"{live_app}/survey")
         nakatosa.click(f"text={title}")
         nakatosa.wait_for_selector("#prefill-note")
+        assert_accessible(nakatosa, "a tenant's pre-filled survey")
         assert nakatosa.locator(".prefilled").count() >= 7
         consultations = nakatosa.locator("#answer-form [name^='q-']").nth(1)
         assert consultations.input_value().isdigit()  # a figure to check, not a blank to count again
@@ -62,6 +68,7 @@ def test_survey_sent_answered_by_link_and_by_a_tenant_and_seen_by_the_prefecture
         nakatosa.context.close()
 
     page.goto(survey_url)
+    assert_accessible(page, "the survey's answers")
     assert "2 / 2 団体" in page.inner_text("h2:has-text('回答状況')")
     body = page.inner_text("main")
     assert "大川村からの要望：研修の機会" in body and "中土佐町からの要望：手引書の改訂" in body

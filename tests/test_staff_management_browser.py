@@ -9,6 +9,7 @@ import re
 import httpx
 import pytest
 
+from tests.browser_checks import assert_accessible, assert_journey_page
 from tests.cases_support import intake_body, principal, unit_of_work
 from tests.conftest import run
 
@@ -65,8 +66,11 @@ def test_the_first_admin_invites_a_staff_member_who_sees_only_their_cases(page, 
     username, password = ochi_admin
     first_login(page, live_app, username, password)
     assert "越知町" in page.inner_text("header")
-    page.click("text=職員を招待する")  # the home page guides a lone first admin there
+    assert_accessible(page, "home of a new municipality's first admin")
+    # the home page's setup card (issue 19's cards, #16's rule) guides a lone first admin there
+    page.click("#today-setup a[href='/admin/staff']")
     page.wait_for_url(f"{live_app}/admin/staff")
+    assert_accessible(page, "/admin/staff")
     page.fill("#f-family_name", "越知")
     page.fill("#f-given_name", "花子")
     page.fill("#f-email", "hanako@ochi.example")
@@ -74,6 +78,7 @@ def test_the_first_admin_invites_a_staff_member_who_sees_only_their_cases(page, 
     page.wait_for_selector("#temporary-password")
     temporary = page.inner_text("#temporary-password").strip()
     assert re.fullmatch(r"[A-Za-z0-9]{16}", temporary)
+    assert_accessible(page, "/admin/staff showing a one-time password")
     row = page.locator("tr[data-user='hanako@ochi.example']")
     assert "越知 花子" in row.inner_text()
 
@@ -90,6 +95,7 @@ def test_the_first_admin_invites_a_staff_member_who_sees_only_their_cases(page, 
         staff_page.goto(f"{live_app}/cases")
         listing = staff_page.inner_text("main")
         assert mine in listing and other not in listing
+        assert_accessible(staff_page, "/cases of a newly invited member")
         assert staff_page.goto(f"{live_app}/admin/staff").status == 403
     finally:
         staff_page.context.close()
@@ -156,3 +162,6 @@ def test_a_retired_member_cannot_log_in_and_is_not_pickable(page, browser, live_
     finally:
         other.context.close()
     assert httpx.get(f"{live_app}/healthz").status_code == 200
+    # the admin pages of issue 16 owe what every journey page owes (issue 19): WCAG 2.0 AA, the same look by menu
+    for path in ("/admin/staff", "/admin/break-glass", "/admin/audit", "/admin/audit?person=越知"):
+        assert_journey_page(page, live_app, path)

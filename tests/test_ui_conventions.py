@@ -86,6 +86,28 @@ def test_no_page_gives_two_elements_the_same_id(client, worker):
         assert duplicate_ids(page.text) == [], path
 
 
+# Pages the other issues added (meetings law #15, admin pages #16, surveys and support log #17, 実施計画 #22):
+# the same rule, each read by a role that may open it.
+ADDED_PAGES = {
+    ("394017", ("staff", "coordinator", "tenant-admin", "auditor")): (
+        "/admin/staff", "/admin/break-glass", "/admin/audit", "/admin/audit?person=山田", "/admin/plugins",
+        "/grants/plans", "/meetings/follow-up", "/meetings/progress", "/meetings/seats", "/survey", "/community",
+        "/cases/counts", "/programs/counts"),
+    ("390003", ("prefecture-admin",)): (
+        "/prefecture", "/prefecture/support", "/prefecture/surveys", "/prefecture/grants/plans",
+        "/prefecture/aggregates", "/prefecture/roadmap", "/prefecture/schedule", "/prefecture/tenants"),
+}
+
+
+@pytest.mark.parametrize(("tenant", "roles"), list(ADDED_PAGES), ids=["municipality", "prefecture"])
+def test_the_pages_other_issues_added_give_no_two_elements_the_same_id(client, database_urls, tenant, roles):
+    login(client, open_session(database_urls, tenant, roles, display_name="中村 健"))
+    for path in ADDED_PAGES[(tenant, roles)]:
+        page = client.get(path, headers=HTML)
+        assert page.status_code == 200, path
+        assert duplicate_ids(page.text) == [], path
+
+
 def test_download_names_are_japanese_with_an_ascii_fallback():
     from urllib.parse import unquote
 
@@ -117,12 +139,8 @@ def test_an_agencys_staff_member_is_picked_by_name_not_typed_as_an_id(client, da
                        client.get("/agencies", headers=HTML).text).group(1)
 
     async def listed(session):
-        from sqlalchemy import insert
-
-        from core.text_rules import search_key
-
-        # a direct insert writes the search keys itself (docs/text.md), as the directory's own upserts do
-        await session.execute(insert(staff_directory.StaffEntry).values(
+        # through the ORM, so the directory's search keys (issue 18) are written as for anyone who signed in
+        session.add(staff_directory.StaffEntry(
             tenant_id="394017", user_sub="sub-kubo-0001", display_name="久保 直子", kana="くぼ なおこ",
             display_name_key=search_key("久保 直子"), kana_key=search_key("くぼ なおこ"), username="nakatosa.kubo"))
 

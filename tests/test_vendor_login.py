@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.browser_checks import assert_accessible
 from tests.conftest import keycloak_login, run
 
 pytestmark = [pytest.mark.slow, pytest.mark.keycloak]
@@ -20,6 +21,7 @@ def test_vendor_kimura_reaches_the_vendor_seat_through_the_real_login(page, live
     assert "所属団体が登録されていません" not in page.inner_text("body")
     page.click("nav >> text=事業者ページ")
     page.wait_for_url(f"{live_app}/vendor/plugins")
+    assert_accessible(page, "/vendor/plugins")  # WCAG 2.0 AA, as every journey page (issue 19)
     body = page.inner_text("main")
     assert "中土佐町" in body or "nakatosa" in body  # the bundled plugins of vendor kyosei and who runs them
     for path in ("/cases", "/meetings", "/prefecture", "/admin/plugins"):

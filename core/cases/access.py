@@ -157,7 +157,8 @@ async def person_record_ids(session: AsyncSession, name: str, limit: int = 50) -
     from core.cases.models import HouseholdMembership, Person
     from core.text_rules import like_pattern, search_key
 
-    # the same search key as the case list (core.text_rules): width, spaces, かな script and 異体字 do not matter
+    # the case list's rule (core.cases.search): the query's search key against the stored keys, so the auditor
+    # finds 髙橋 by 高橋 and カナ by かな, as staff find them
     key = search_key(name)
     if not key:
         return [], []

@@ -293,11 +293,11 @@ def build_realm(csv_path: Path = CSV_PATH) -> dict:
         for code in orgs:
             by_alias[code].setdefault("members", []).append({
                 "username": username, "membershipType": "UNMANAGED",
-                # the member's organization groups, by id (Keycloak 26.7 imports them so, not by path)
-                # (a role without a group there, e.g. vendor.kimura's global ``vendor`` in 高知県, stays a client
-                # role: naming a group that does not exist stops Keycloak's import and so ``make run``)
+                # the member's organization groups, by id (Keycloak 26.7 imports them so, not by path); a global
+                # role (vendor.kimura's ``vendor`` in 高知県, issue 20) has no organization group: it stays a client
+                # role of the user (demo_user), and naming a group that does not exist stops the realm import
                 "groups": [organization_group_id(code, role) for role in demo_roles(username, code)
-                           if role in organization_roles(code)],
+                           if role not in GLOBAL_ROLES],
             })
 
     users = [demo_user(*entry) for entry in DEMO_USERS]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote
 
 from litestar import Request, Response
 from litestar.exceptions import NotFoundException
@@ -21,6 +20,7 @@ from core.cases import service
 from core.cases.schemas import today
 from core.cases.service import BreakGlassRequired, Forbidden, NotFound
 from core.documents import case_forms
+from core.documents.download import attachment
 from core.documents.glyphs import set_missing_as_geta
 from core.documents.pdf import PdfUnavailable, html_to_pdf
 from ui.errors import respond
@@ -57,6 +57,5 @@ async def print_form(request: Request, db: AsyncSession, case_id: uuid.UUID, nam
     await record(db, AuditAction.EXPORT, "case", case_id, reason=f"form={kind}")
     case = await service.get_case(db, case_id)
     filename = f"{case_forms.FORM_TITLES[kind]}_{case.case_number}.pdf"
-    return Response(pdf, media_type="application/pdf", headers={
-        "Content-Disposition": f"attachment; filename=\"case-{kind}.pdf\"; filename*=UTF-8''{quote(filename)}",
-        "Cache-Control": "no-store"})
+    return Response(pdf, media_type="application/pdf",
+                    headers={**attachment(filename, f"case-{kind}.pdf"), "Cache-Control": "no-store"})

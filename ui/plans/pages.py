@@ -17,6 +17,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.audit.trail import AuditAction, record
+from core.documents.download import attachment
 from core.documents.glyphs import set_missing_as_geta
 from core.documents.pdf import PdfUnavailable, html_to_pdf
 from core.grants import implementation_plan as plans
@@ -103,8 +104,9 @@ async def print_version(request: Request, db: AsyncSession, plan_id: str) -> Res
     except PdfUnavailable:
         return respond(request, 503, message="PDFを作成できませんでした。時間をおいてもう一度お試しください。")
     await record(db, AuditAction.EXPORT, "implementation_plan", plan.id, reason=f"v{plan.version}.pdf")
-    return Response(pdf, media_type="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="implementation-plan-{plan.fiscal_year}-v{plan.version}.pdf"'})
+    name = f"{principal.tenant_name or principal.tenant_id}_{plans.title(plan.fiscal_year)}_第{plan.version}版.pdf"
+    return Response(pdf, media_type="application/pdf",
+                    headers=attachment(name, f"implementation-plan-{plan.fiscal_year}-v{plan.version}.pdf"))
 
 
 async def send(request: Request, db: AsyncSession, plan_id: str) -> Response:

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.audit.trail import AuditAction, record
 from core.auth.principal import Role
+from core.documents.download import attachment
 from core.prefecture import service
 from core.prefecture.aggregates import METRICS, bars, display_count, monthly_aggregates
 from core.prefecture.exports import aggregate_csv
@@ -447,9 +448,9 @@ class PrefectureController(Controller):
     @get("/aggregates.csv")
     async def aggregates_csv(self, request: Request, db: NamedDependency[AsyncSession]) -> Response:
         table, municipalities = await _aggregate_table(request, db)
-        name = f"aggregates-{table.metric.key}-{table.fiscal_year}.csv"
-        return Response(aggregate_csv(table, municipalities), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        name = f"{table.metric.label}_{fiscal_year_label(table.fiscal_year)}.csv"
+        return Response(aggregate_csv(table, municipalities), media_type="text/csv",  # Litestar adds the charset
+                        headers=attachment(name, f"aggregates-{table.metric.key}-{table.fiscal_year}.csv"))
 
 
 async def _aggregate_table(request: Request, db: AsyncSession):
