@@ -68,7 +68,7 @@ def test_it_is_owned_by_a_role_that_can_do_nothing_else(database_urls):
                r.rolbypassrls, has_function_privilege('public', p.oid, 'EXECUTE') AS public_may_call
         FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner WHERE p.proname = 'household_ids_by_member_name_key'""")
     assert row["owner"] == NAME_SEARCH_ROLE and row["prosecdef"]
-    assert "search_path=pg_catalog, public, pg_temp" in row["proconfig"]
+    assert "search_path=public, pg_temp" in row["proconfig"]  # pinned like every definer function (tests/definer.py)
     assert not (row["rolcanlogin"] or row["rolsuper"] or row["rolbypassrls"] or row["public_may_call"])
     # it may read four columns of person, three of household_membership, and nothing else of the schema
     granted = fetch(database_urls.owner, """

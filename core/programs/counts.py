@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import counts
 from core.businesses import count_by_business
-from core.programs.models import Attendance, CommunityActivity, Enrolment, Partner, Program, ProgramSession
+from core.programs.models import CommunityActivity, Partner, Program, ProgramSession
 
 COUNT_KEYS = (
     "participation_participants",
