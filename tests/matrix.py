@@ -124,8 +124,46 @@ async def foreign_markers(superuser_db_url: str, foreign: str) -> set[str]:
                     f'SELECT DISTINCT "{column}"::text AS v FROM "{table}" WHERE "{column}" IS NOT NULL'))
     finally:
         await conn.close()
+    public = plugin_catalog_texts()
     return {v for v in mine - others
-            if len(v) >= MIN_MARKER and (UUID.fullmatch(v) or not ENUM_LIKE.match(v))}
+            if len(v) >= MIN_MARKER and (UUID.fullmatch(v) or not ENUM_LIKE.match(v))
+            and not any(v in text for text in public)}
+
+
+def plugin_catalog_texts() -> set[str]:
+    """Every text of the bundled plugins' descriptions and programme catalogs (names, hubs, rule labels, notes).
+
+    A municipality that enables a plugin gets its catalog installed as its own rows, but the words are the plugin's
+    published definition, shown to any tenant admin in the plugin list: they are no tenant's secret."""
+    import dataclasses
+    import importlib
+    import pkgutil
+
+    import plugins
+
+    texts: set[str] = set()
+
+    def walk(value) -> None:
+        if isinstance(value, str):
+            texts.add(value.strip())
+        elif dataclasses.is_dataclass(value):
+            for f in dataclasses.fields(value):
+                walk(getattr(value, f.name))
+        elif isinstance(value, (list, tuple, set, frozenset)):
+            for item in value:
+                walk(item)
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+
+    for info in pkgutil.iter_modules(plugins.__path__):
+        module = importlib.import_module(f"plugins.{info.name}")
+        walk(module.PLUGIN)
+        catalog = getattr(module, "kyosei_program_catalog", None)
+        if catalog is not None:
+            for code in ("394017", "392049"):
+                walk(catalog(code))
+    return texts
 
 
 # -- did the lookup run? ----------------------------------------------------------------------------------------

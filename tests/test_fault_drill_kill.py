@@ -190,7 +190,8 @@ def test_killing_the_app_mid_intake_leaves_nothing_half_written(app_process, dat
                 written = {r["relname"] for r in await observer.fetch(
                     """SELECT c.relname FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
                        WHERE l.pid = $1 AND l.granted AND l.mode = 'RowExclusiveLock'""", pid)}
-                assert {"household", "person", "household_membership", "audit_event"} <= written, written
+                # (its audit rows go in at commit, core/audit/trail.py, so audit_event is not among them yet)
+                assert {"household", "person", "household_membership"} <= written, written
                 assert await observer.fetchval("SELECT backend_xid IS NOT NULL FROM pg_stat_activity WHERE pid = $1",
                                                pid)
                 await asyncio.to_thread(app_process.kill)

@@ -173,9 +173,11 @@ def test_attendance_for_twenty_children_in_one_submission(nankoku_admin, databas
         first = (await service.list_sessions(s, study, dt.date(2025, 5, 10), dt.date(2025, 5, 10)))[0]
         from sqlalchemy import text
 
-        # Other tests may have enrolled children in the same catalog programme: the sheet lists them all.
+        # Other tests may have enrolled children in the same catalog programme: the sheet lists all who were
+        # enrolled on the session's day (a later enrolment is not on that day's roster).
         enrolled = (await s.execute(text(
-            "SELECT count(*) FROM program_enrolment WHERE program_id = :p AND ended_on IS NULL"), {"p": study})).scalar()
+            "SELECT count(*) FROM program_enrolment WHERE program_id = :p AND enrolled_on <= :day "
+            "AND (ended_on IS NULL OR ended_on >= :day)"), {"p": study, "day": first.held_on})).scalar()
         return [str(c) for c in children], str(first.id), enrolled
 
     children, session_id, enrolled = in_tenant(database_urls, NANKOKU, setup)
