@@ -57,6 +57,9 @@ class AppProcess:
             KYOSEI_PORT=str(self.port),
             KYOSEI_DATA_DIR=str(self.data_dir),
             LOG_FORMAT="json",
+            # one process serves, so the process killed is the one holding the request (with several workers
+            # uvicorn's supervisor would be killed and the worker that holds it would live on)
+            KYOSEI_WORKERS="1",
         )
         self.starts += 1
         log = (self.data_dir / f"app-{self.starts}.log").open("wb")
