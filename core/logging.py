@@ -27,7 +27,10 @@ def configure_logging(level: str = "info", fmt: str = "auto", stream=None) -> No
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(LEVELS.get(level, logging.INFO)),
-        logger_factory=structlog.PrintLoggerFactory(file=stream),
+        # One write per line (message and newline together): several worker processes share the same stdout/stderr
+        # pipe, and with unbuffered output (PYTHONUNBUFFERED, as under most process managers) print()'s two writes
+        # let another worker's line land between a message and its newline. A single write under PIPE_BUF is atomic.
+        logger_factory=structlog.WriteLoggerFactory(file=stream),
         cache_logger_on_first_use=False,
     )
     # Libraries that use the standard library (uvicorn, alembic) go to the same stream, rendered the same way.

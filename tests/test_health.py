@@ -51,3 +51,28 @@ def test_one_json_line_per_request_without_the_query_string(settings, database_u
     assert line["status"] == 200
     assert line["tenant"] == "394017" and line["user"] == staff_session.sub
     assert "山田" not in stream.getvalue()
+
+
+def test_each_log_line_reaches_the_stream_in_one_write():
+    """Worker processes share one pipe: a line written in two pieces can be split by another worker's line."""
+    from core.logging import configure_logging, get_logger
+
+    class RecordingStream(io.StringIO):
+        def __init__(self):
+            super().__init__()
+            self.writes: list[str] = []
+
+        def write(self, text):
+            self.writes.append(text)
+            return super().write(text)
+
+    stream = RecordingStream()
+    try:
+        configure_logging("info", "json", stream)
+        get_logger().info("request", path="/cases", status=200)
+        get_logger().info("request", path="/meetings", status=200)
+    finally:
+        configure_logging("info", "json")
+    assert len(stream.writes) == 2
+    assert all(piece.endswith("\n") and piece.count("\n") == 1 for piece in stream.writes)
+    assert [json.loads(piece)["path"] for piece in stream.writes] == ["/cases", "/meetings"]
