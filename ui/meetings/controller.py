@@ -280,32 +280,25 @@ class MeetingsController(Controller):
     @post("/{meeting_id:str}/agenda/{item_id:str}/decision")
     async def decide(self, request: Request, meeting_id: FromPath[str], item_id: FromPath[str],
                      db: NamedDependency[AsyncSession]) -> Response:
-        meeting, kinds, denied = await self._open(request, db, meeting_id)
-        if denied:
-            return denied
-        values = await form_fields(request)
-        rules = (await _rules(request, kinds)).get(meeting.kind)
-        try:
-            async with db.begin_nested():
-                await service.decide(db, meeting, rules, item_id, values.get("decision", ""), values.get("note"),
-                                     _principal(request))
-        except ValidationFailed as exc:
-            return await self._detail(request, db, meeting, kinds, exc.errors, values, 422)
-        except CaseError as exc:
-            return await self._refused(request, db, meeting, kinds, exc, values)
-        await flash(request, "success", "決定を記録し、ケースに反映しました。")
-        return Redirect(f"/meetings/{meeting.id}#agenda", status_code=303)
-
-    async def _refused(self, request, db, meeting, kinds, exc: CaseError, values) -> Template:
-        """The refusal on the meeting page, with its status (409/403); the DENIED audit event stays committed."""
-        if isinstance(exc, (service.DecisionRefused, service.Forbidden)):
-            await record(db, AuditAction.DENIED, "meeting", meeting.id, reason="decision refused")
-        return await self._detail(request, db, meeting, kinds, [{"field": "decision", "message": exc.message}],
-                                  values, exc.status)
+        return await self._decision(
+            request, db, meeting_id, "決定を記録し、ケースに反映しました。",
+            lambda meeting, rules, values: service.decide(db, meeting, rules, item_id, values.get("decision", ""),
+                                                          values.get("note"), _principal(request)))
 
     @post("/{meeting_id:str}/agenda/{item_id:str}/support-decision")
     async def decide_support(self, request: Request, meeting_id: FromPath[str], item_id: FromPath[str],
                              db: NamedDependency[AsyncSession]) -> Response:
+        return await self._decision(
+            request, db, meeting_id, "支援決定を記録しました。",
+            lambda meeting, rules, values: service.decide_support(db, meeting, rules, item_id, _principal(request),
+                                                                  values.get("note")))
+
+    async def _decision(self, request, db, meeting_id: str, done: str, act) -> Response:
+        """A decision on an agenda item (the meeting's own, or the municipality's 支援決定 after it).
+
+        Both are held by the meeting kind's rules; a refusal is shown on the meeting page with its status (409/403)
+        and its DENIED audit event stays committed.
+        """
         meeting, kinds, denied = await self._open(request, db, meeting_id)
         if denied:
             return denied
@@ -313,12 +306,15 @@ class MeetingsController(Controller):
         rules = (await _rules(request, kinds)).get(meeting.kind)
         try:
             async with db.begin_nested():
-                await service.decide_support(db, meeting, rules, item_id, _principal(request), values.get("note"))
+                await act(meeting, rules, values)
         except ValidationFailed as exc:
             return await self._detail(request, db, meeting, kinds, exc.errors, values, 422)
         except CaseError as exc:
-            return await self._refused(request, db, meeting, kinds, exc, values)
-        await flash(request, "success", "支援決定を記録しました。")
+            if isinstance(exc, (service.DecisionRefused, service.Forbidden)):
+                await record(db, AuditAction.DENIED, "meeting", meeting.id, reason="decision refused")
+            return await self._detail(request, db, meeting, kinds, [{"field": "decision", "message": exc.message}],
+                                      values, exc.status)
+        await flash(request, "success", done)
         return Redirect(f"/meetings/{meeting.id}#agenda", status_code=303)
 
     @post("/{meeting_id:str}/minutes/finalise")
