@@ -117,28 +117,25 @@ class StaffAdminController(Controller):
 
     @post("/{user_id:str}/roles")
     async def roles(self, request: Request, user_id: FromPath[str], db: NamedDependency[AsyncSession]) -> Response:
-        data = await _form(request)
-        with _Directory(request) as directory:
-            try:
-                await staff.set_roles(db, directory, _user(request), user_id[:64], data)
-            except InputInvalid as exc:
-                return await self._page(request, db, errors=exc.errors, status=invalid_status(request))
-            except staff.StaffError as exc:
-                return respond(request, exc.status, message=exc.message)
-        await flash(request, "success", "役割を更新しました。次のログイン（数分以内の自動更新）から反映されます。")
-        return Redirect("/admin/staff", status_code=303)
+        return await self._change(request, db, user_id, staff.set_roles,
+                                  "役割を更新しました。次のログイン（数分以内の自動更新）から反映されます。")
 
     @post("/{user_id:str}/retirement")
     async def retire(self, request: Request, user_id: FromPath[str], db: NamedDependency[AsyncSession]) -> Response:
+        return await self._change(request, db, user_id, staff.retire,
+                                  "退職として記録しました。この団体にはログインできず、担当者などに選べなくなりました。")
+
+    async def _change(self, request: Request, db: AsyncSession, user_id: str, change, done: str) -> Response:
+        """A change to one staff member (roles, retirement), made in Keycloak and the staff directory together."""
         data = await _form(request)
         with _Directory(request) as directory:
             try:
-                await staff.retire(db, directory, _user(request), user_id[:64], data)
+                await change(db, directory, _user(request), user_id[:64], data)
             except InputInvalid as exc:
                 return await self._page(request, db, errors=exc.errors, status=invalid_status(request))
             except staff.StaffError as exc:
                 return respond(request, exc.status, message=exc.message)
-        await flash(request, "success", "退職として記録しました。この団体にはログインできず、担当者などに選べなくなりました。")
+        await flash(request, "success", done)
         return Redirect("/admin/staff", status_code=303)
 
 
