@@ -10,22 +10,9 @@ from infra.database.provision import DatabaseUrls
 
 def unit_of_work(urls: DatabaseUrls, tenant_id: str, work, actor: str = "case-tests"):
     """Run ``await work(session)`` in one committed transaction of ``tenant_id`` as the app role."""
-    from core.audit.trail import bind_actor
-    from core.database import create_engine, session_factory
-    from core.tenancy.context import tenant_scope
-    from tests.conftest import run
+    from core.plugins.testing import unit_of_work as sdk_unit_of_work
 
-    async def go():
-        engine = create_engine(urls.app, pool_size=1)
-        try:
-            with tenant_scope(tenant_id):
-                bind_actor(actor)
-                async with session_factory(engine)() as session, session.begin():
-                    return await work(session)
-        finally:
-            await engine.dispose()
-
-    return run(go())
+    return sdk_unit_of_work(urls, tenant_id, work, actor)
 
 
 def principal(tenant_id: str = "394017", roles=("staff", "coordinator"), sub: str | None = None):

@@ -74,14 +74,9 @@ def client(app):
 
 def run(coro):
     """asyncio.run, also from inside a browser test (where Playwright's loop occupies this thread)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    from concurrent.futures import ThreadPoolExecutor
+    from core.plugins.testing import run_to_completion
 
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
+    return run_to_completion(coro)
 
 
 def saved_as(response) -> str:

@@ -66,6 +66,13 @@ def login(client, session: TestSession) -> TestSession:
     return session
 
 
+def as_user(client, session: TestSession) -> TestSession:
+    """Log ``client`` in as ``session`` for unsafe requests too (its CSRF token in the header)."""
+    login(client, session)
+    client.headers["X-CSRF-Token"] = session.csrf
+    return session
+
+
 def list_in_directory(urls: DatabaseUrls, session: TestSession, display_name: str, kana: str | None = None,
                       username: str | None = None) -> None:
     """Put the test user in their tenant's staff directory, as their first sign-in would."""

@@ -7,15 +7,9 @@ import pytest
 from core.plugins.testing import kyosei_database, kyosei_plugin_app  # noqa: F401  (fixtures)
 from tests.cases_support import intake_body
 from tests.conftest import saved_as
-from tests.sessions import list_in_directory, login, open_session
+from tests.sessions import as_user, list_in_directory, open_session
 
 TENANT = "394017"
-
-
-def as_user(client, session):
-    login(client, session)
-    client.headers["X-CSRF-Token"] = session.csrf
-    return session
 
 
 @pytest.fixture()

@@ -11,16 +11,10 @@ from core.cases.schemas import today
 from core.programs import service as programs
 from tests.cases_support import intake_body
 from tests.db import fetch
-from tests.sessions import list_in_directory, login, open_session
+from tests.sessions import as_user, list_in_directory, open_session
 from tests.test_programs_service import in_tenant
 
 NAKATOSA, NANKOKU = "394017", "392049"
-
-
-def as_user(client, session):
-    login(client, session)
-    client.headers["X-CSRF-Token"] = session.csrf
-    return session
 
 
 def new_case(client, **consent) -> dict:

@@ -10,15 +10,9 @@ import pytest
 from core.cases.schemas import today
 from tests.cases_support import intake_body
 from tests.db import fetch
-from tests.sessions import login, open_session
+from tests.sessions import as_user, open_session
 
 TENANT = "394017"
-
-
-def as_user(client, session):
-    login(client, session)
-    client.headers["X-CSRF-Token"] = session.csrf
-    return session
 
 
 @pytest.fixture()

@@ -73,11 +73,12 @@ def ensure_tenant(urls, code: str) -> str:
         finally:
             await conn.close()
 
-    _run(insert())
+    run_to_completion(insert())
     return code
 
 
-def _run(coro):
+def run_to_completion(coro):
+    """asyncio.run, also from inside a browser test (where Playwright's loop occupies this thread)."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -86,6 +87,26 @@ def _run(coro):
 
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, coro).result()
+
+
+def unit_of_work(urls, tenant_id: str, work, actor: str = "plugin-test-data"):
+    """Run ``await work(session)`` in one committed transaction of ``tenant_id`` as the app role (RLS applies), with
+    ``actor`` as the audit trail's actor: how test data is made the way the pages would make it."""
+    from core.audit.trail import bind_actor
+    from core.database import create_engine, session_factory
+    from core.tenancy.context import tenant_scope
+
+    async def go():
+        engine = create_engine(urls.app, pool_size=1)
+        try:
+            with tenant_scope(tenant_id):
+                bind_actor(actor)
+                async with session_factory(engine)() as session, session.begin():
+                    return await work(session)
+        finally:
+            await engine.dispose()
+
+    return run_to_completion(go())
 
 
 @pytest.fixture(scope="session")
@@ -107,10 +128,10 @@ def kyosei_database(request, tmp_path_factory):
     server = EmbeddedPostgres(tmp_path_factory.mktemp("kyosei-pg") / "data", free_port())
     server.start()
     try:
-        urls = _run(provision_embedded(server.superuser_url, "plugin-test-password"))
+        urls = run_to_completion(provision_embedded(server.superuser_url, "plugin-test-password"))
         migrate.upgrade(urls)
-        _run(seed_registry(urls.owner))
-        _run(seed_demo_tenants(urls.owner))
+        run_to_completion(seed_registry(urls.owner))
+        run_to_completion(seed_demo_tenants(urls.owner))
         env = {"KYOSEI_ENV": "test", "KYOSEI_DATA_DIR": str(tmp_path_factory.mktemp("kyosei-data")),
                "KYOSEI_PG_PORT": str(server.port), "LOG_FORMAT": "json"}
         old = {k: os.environ.get(k) for k in env}
@@ -148,7 +169,7 @@ def open_test_session(urls, tenant_id: str, roles: tuple[str, ...], display_name
         finally:
             await engine.dispose()
 
-    return _run(create())
+    return run_to_completion(create())
 
 
 @dataclass
@@ -205,15 +226,15 @@ def kyosei_plugin_app(kyosei_database):
         names = [p.PLUGIN.name for p in plugins if p.PLUGIN.name in host.plugins]
         for name in names:
             made.append(name)
-            _run(operator.approve(urls.owner, host.plugins[name].info))
+            run_to_completion(operator.approve(urls.owner, host.plugins[name].info))
             if enable:
-                _run(operator.set_enabled(urls.owner, tenant_id, name, True, settings_values))
+                run_to_completion(operator.set_enabled(urls.owner, tenant_id, name, True, settings_values))
         app = composition.create_app(settings, app_database_url=urls.app, plugin_host=host)
         return PluginTestApp(app=app, urls=urls, tenant_id=tenant_id, plugin_names=names)
 
     yield make
     for name in made:
-        _run(operator.forget(urls.owner, name))
+        run_to_completion(operator.forget(urls.owner, name))
 
 
 # -- test data, one call each ------------------------------------------------------------------------------------
@@ -240,21 +261,7 @@ class TestData:
         self.urls = urls
 
     def _work(self, tenant_id: str, work, actor: str = "plugin-test-data"):
-        from core.audit.trail import bind_actor
-        from core.database import create_engine, session_factory
-        from core.tenancy.context import tenant_scope
-
-        async def go():
-            engine = create_engine(self.urls.app, pool_size=1)
-            try:
-                with tenant_scope(tenant_id):
-                    bind_actor(actor)
-                    async with session_factory(engine)() as session, session.begin():
-                        return await work(session)
-            finally:
-                await engine.dispose()
-
-        return _run(go())
+        return unit_of_work(self.urls, tenant_id, work, actor)
 
     def tenant(self, code: str) -> str:
         """Make ``code`` a tenant (any Kochi municipality code); ``UnknownMunicipality`` otherwise."""
@@ -277,7 +284,7 @@ class TestData:
             finally:
                 await engine.dispose()
 
-        _run(listed())
+        run_to_completion(listed())
         return user
 
     def case(self, tenant_id: str, *, assignee: StaffUser | None = None, name: str = "山田 太郎",
@@ -355,7 +362,7 @@ class TestData:
             finally:
                 await conn.close()
 
-        return _run(fetch())
+        return run_to_completion(fetch())
 
 
 @pytest.fixture()
