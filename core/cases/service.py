@@ -131,10 +131,12 @@ def _uuid(value: uuid.UUID | str, what: str = "ケース") -> uuid.UUID:
 
 
 async def get_case(session: AsyncSession, case_id: uuid.UUID | str, *, for_update: bool = False) -> SupportCase:
-    stmt = select(SupportCase).where(SupportCase.id == _uuid(case_id))
     if for_update:
-        stmt = stmt.with_for_update()
-    case = await session.scalar(stmt)
+        case = await session.scalar(select(SupportCase).where(SupportCase.id == _uuid(case_id)).with_for_update())
+    else:
+        # By primary key: a case this request already loaded (the page opened it, then its rules ask again) comes
+        # from the session instead of another round trip; RLS still decides any load that does reach the database.
+        case = await session.get(SupportCase, (_current_tenant(), _uuid(case_id)))
     if case is None:
         raise NotFound("ケースが見つかりません。")
     return case
