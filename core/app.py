@@ -11,7 +11,6 @@ from contextlib import asynccontextmanager
 from collections.abc import AsyncIterator
 
 from litestar import Litestar
-from litestar.config.app import AppConfig
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 

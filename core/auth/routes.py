@@ -13,7 +13,7 @@ from litestar.params import Body, FromQuery, QueryParameter
 from litestar.response import Redirect, Response, Template
 from typing import Annotated
 
-from core.auth.middleware import SESSION_COOKIE, session_cookie_name, tenant_status
+from core.auth.middleware import session_cookie_name, tenant_status
 from core.auth.oidc import (
     IdentityProvider,
     IdentityProviderUnavailable,

@@ -20,7 +20,6 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from core.cases.workflow import SUPPORT_DECISION_ROLE_LABEL, may_decide_support  # noqa: F401 (one home)
 from core.meetings.kinds import MULTILAYER_MEETING, SUPPORT_MEETING
 from core.plugin_types import MeetingKindDefinition, MeetingKindRule
 from core.wareki import jdate, jdatetime
@@ -63,7 +62,7 @@ HISTORIC_LABELS = {"support_decided": "支援決定", "start_support": "支援�
 LABELS = {**{c: d.label for c, d in DECISIONS.items()}, **HISTORIC_LABELS}
 
 # 支援決定 is the municipality's decision (core.cases.workflow.SUPPORT_DECISION_ROLES: 団体管理者 for now); every
-# path asks ``may_decide_support`` (imported above from the workflow, where ``cases.transition`` checks it too).
+# path asks ``core.cases.workflow.may_decide_support``, where ``cases.transition`` checks it too.
 
 
 @dataclass(frozen=True)

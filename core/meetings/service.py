@@ -348,11 +348,6 @@ async def meeting_access(session: AsyncSession, meeting: Meeting, kind: MeetingK
     return LIMITED if principal.has_role(Role.COORDINATOR) else None
 
 
-async def may_see_minutes(session: AsyncSession, meeting: Meeting, kind: MeetingKindDefinition | None,
-                          principal: Principal) -> bool:
-    return await meeting_access(session, meeting, kind, principal) == FULL
-
-
 async def open_meeting(session: AsyncSession, meeting_id, principal: Principal,
                        kinds: Mapping[str, MeetingKindDefinition], *, full: bool = False) -> Meeting:
     """The meeting for who may see it; otherwise 404 and a DENIED audit event. ``full``: its cases and minutes
@@ -599,11 +594,11 @@ async def decide_support(session: AsyncSession, meeting: Meeting, rules: KindRul
                          principal: Principal, note: str | None = None) -> AgendaItem:
     """支援決定: the municipality decides support on the plan this meeting agreed; who and when are recorded.
 
-    Only a deciding role (``decisions.SUPPORT_DECISION_ROLES``), only on an item whose decision was プランに合意 at
+    Only a deciding role (``workflow.SUPPORT_DECISION_ROLES``), only on an item whose decision was プランに合意 at
     a kind that agrees plans, once, not before the meeting's day, and only while consent still covers it."""
-    if not rules_table.may_decide_support(principal):
+    if not workflow.may_decide_support(principal):
         await record(session, AuditAction.DENIED, "meeting", meeting.id, reason="support decision: role")
-        raise Forbidden(f"支援決定を記録できるのは市町村の{rules_table.SUPPORT_DECISION_ROLE_LABEL}です。")
+        raise Forbidden(f"支援決定を記録できるのは市町村の{workflow.SUPPORT_DECISION_ROLE_LABEL}です。")
     if rules is None or not rules.agrees_plans:
         raise DecisionRefused("支援決定は、重層的支援会議（またはそれとして開催する会議）でプランに合意した後に行います。")
     item = await _item(session, meeting, item_id)

@@ -35,7 +35,7 @@ from core.cases import search as case_search
 from core.cases.schemas import STATUS_LABELS
 from core.documents.pdf import PdfUnavailable, html_to_pdf
 from core.meetings import service
-from core.meetings import decisions
+from core.cases import workflow
 from core.meetings.decisions import LABELS as DECISION_LABELS, tenant_rules
 from core.meetings.kinds import MEMBER_ROLE_LABELS, JST_NOTE, tenant_kinds, tenant_roles
 from core.meetings.service import ACK_METHODS, JST, CaseError, ValidationFailed
@@ -190,8 +190,8 @@ class MeetingsController(Controller):
             rules=(await _rules(request, kinds)).get(meeting.kind), full=full, me=principal.sub,
             chair=await service.is_chair(db, meeting, principal), today=dt.datetime.now(JST).date(),
             may_finalise=principal.has_role("coordinator") or await service.is_chair(db, meeting, principal),
-            may_decide_support=decisions.may_decide_support(principal),
-            support_role_label=decisions.SUPPORT_DECISION_ROLE_LABEL,
+            may_decide_support=workflow.may_decide_support(principal),
+            support_role_label=workflow.SUPPORT_DECISION_ROLE_LABEL,
             members=await service.members(db, meeting.id), agenda=await service.agenda(db, meeting.id) if full else [],
             waiting=await service.waiting_carries(db, meeting, kinds) if full else [],
             errors=errors or [], values=values or {}, q=q, staff=await staff_directory.search(db, q) if q else [],
