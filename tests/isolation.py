@@ -81,6 +81,18 @@ def label(tenant_id: str, what: str) -> str:
     return f"{what}（隔離{tenant_id}）"
 
 
+def detector_floor(tenant_id: str, world: dict[str, str]) -> set[str]:
+    """What the leak detector must count among ``tenant_id``'s markers (tests/matrix.py ``foreign_markers``) or the
+    matrix cannot pass: the person (name, kana, phone), the case's household address and summary, a label of each
+    domain and the ids of the tenant's own rows. A marker rule that drops any of them has gone too far."""
+    texts = {person_name(tenant_id), person_kana(tenant_id), "0889-00-" + tenant_id[-4:],
+             *(label(tenant_id, what) for what in ("高知県内の住所", "介護と就労の相談", "拠点", "紹介先", "職員",
+                                                   "居場所づくり委託"))}
+    ids = {world[name] for name in ("case_id", "household_id", "agency_id", "consent_id", "referral_id", "hub_id",
+                                    "program_id", "expenditure_id", "grant_id", "plan_id", "meeting_id")}
+    return texts | ids
+
+
 # -- grants (交付金) -----------------------------------------------------------------------------------------------
 _GRANT_YEAR = 2029  # a year no grants test uses for its own tenant B rows
 

@@ -13,8 +13,8 @@ import pytest
 
 from tests import matrix
 from tests.conftest import run
-from tests.isolation import (BODIES, OBJECT_MAKERS, PREFECTURE_OWNED, is_tenantless, label, person_kana, person_name,
-                             tenant_world)
+from tests.isolation import (BODIES, OBJECT_MAKERS, PREFECTURE_OWNED, detector_floor, is_tenantless, label,
+                             person_kana, person_name, tenant_world)
 from tests.matrix import PARAM, Attacker, Findings
 from tests.sessions import login, open_session
 from tests.wall import superuser_database_url
@@ -125,6 +125,8 @@ def run_matrix(app, client, database_urls, pg_server, worlds, attackers_, routes
                 # the detector knows the other tenant's person (name, kana) and labels, not just its ids
                 expected = {person_name(attacker.foreign), person_kana(attacker.foreign), label(attacker.foreign, "拠点")}
                 assert expected <= markers[attacker.foreign], expected - markers[attacker.foreign]
+                floor = detector_floor(attacker.foreign, worlds[attacker.foreign])
+                assert floor <= markers[attacker.foreign], floor - markers[attacker.foreign]
             session = login(client, open_session(database_urls, attacker.tenant_id, attacker.roles))
             matrix.sweep(client, spy, attacker, session.csrf, routes, own, foreign, markers[attacker.foreign], BODIES,
                          findings, own_paths=attacker.roles == ALL_ROLES and attacker.tenant_id == TENANT_A,
