@@ -65,6 +65,12 @@ BREACHES = {
         "GRANT kyosei_name_search TO {app}", "is a member of kyosei_name_search", False),
     "app role made a member of the schema owner": (
         "GRANT kyosei_owner TO {app}", "is a member of kyosei_owner", False),
+    "a view over a tenant table with its owner's rights": (
+        "CREATE VIEW every_case AS SELECT id, tenant_id FROM support_case",
+        "every_case: view without security_invoker", False),
+    "a materialized view of a tenant table": (
+        "CREATE MATERIALIZED VIEW case_copy AS SELECT id, tenant_id FROM support_case",
+        "case_copy: materialized view", False),
 }
 
 
@@ -120,3 +126,16 @@ def test_an_app_role_in_the_name_search_role_reads_every_tenants_names(database_
             await owner.close()
 
     assert run(go()) > 0
+
+
+def test_a_view_that_reads_as_its_caller_is_not_named(database_urls, pg_server):
+    """security_invoker: the view reads with the app role's rights, so the wall applies to it as to the table."""
+    app = database_urls.app_role
+
+    async def go():
+        async with rolled_back(superuser_database_url(pg_server.superuser_url)) as conn:
+            await conn.execute("CREATE VIEW open_cases WITH (security_invoker = true) AS "
+                               "SELECT id, tenant_id FROM support_case WHERE status <> 'closed'")
+            return await policy_problems(conn, app, GLOBAL_TABLES)
+
+    assert run(go()) == []

@@ -130,6 +130,15 @@ async def policy_problems(conn: asyncpg.Connection, app_role: str, global_tables
             problems.append(f"{name}: no tenant_wall policy")
         for p in by_table.get(name, []):
             problems.extend(_policy_problems(name, p, owner))
+    # A view runs with its owner's rights (the owner-only paths, or a superuser's none at all) unless it is
+    # security_invoker; a materialized view or a foreign table has no row-level security. None is needed today.
+    for r in await conn.fetch(
+            "SELECT c.relname, c.relkind::text AS relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'public' AND (c.relkind IN ('m', 'f') OR (c.relkind = 'v' AND NOT coalesce("
+            "'security_invoker=true' = ANY (c.reloptions) OR 'security_invoker=on' = ANY (c.reloptions), false))) "
+            "ORDER BY 1"):
+        kind = {"v": "view without security_invoker", "m": "materialized view", "f": "foreign table"}[r["relkind"]]
+        problems.append(f"{r['relname']}: {kind} (reads past the tenant wall)")
     role = await conn.fetchrow("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = $1", app_role)
     if role is None or role["rolsuper"] or role["rolbypassrls"]:
         problems.append(f"app role {app_role}: superuser or BYPASSRLS (or missing)")
