@@ -225,9 +225,10 @@ def _case_body(tenant_id: str) -> dict:
     ])
 
 
-@object_maker("case_id", "household_id", "agency_id", "consent_id", "referral_id")
+@object_maker("case_id", "household_id", "person_id", "agency_id", "consent_id", "referral_id")
 def make_case(urls: DatabaseUrls, tenant_id: str) -> dict[str, str]:
-    """A case with its household, an agency, the case's consent naming that agency, and a referral to it."""
+    """A case with its household and person (本人), an agency, the case's consent naming that agency, and a referral
+    to it. (No route has a person in its path; ``person_id`` goes into the forms and JSON bodies that name one.)"""
     from core.cases import service
     from tests.cases_support import principal
 
@@ -237,7 +238,8 @@ def make_case(urls: DatabaseUrls, tenant_id: str) -> dict[str, str]:
         consent = await service.record_consent(session, case, {"given_on": "2025-04-01", "purpose": label(tenant_id, "情報共有"),
                                                                "agency_ids": [str(agency.id)]})
         referral = await service.refer(session, case, {"to_agency_id": str(agency.id), "reason": label(tenant_id, "紹介")})
-        return {"case_id": str(case.id), "household_id": str(case.household_id), "agency_id": str(agency.id),
+        return {"case_id": str(case.id), "household_id": str(case.household_id), "person_id": str(case.person_id),
+                "agency_id": str(agency.id),
                 "consent_id": str(consent.id), "referral_id": str(referral.id)}
 
     return _case_work(urls, tenant_id, work)
@@ -318,6 +320,11 @@ BODIES: dict[tuple[str, str], Callable[[dict[str, str]], dict]] = {}
 BODIES[("POST", "/api/programs/{program_id:str}/enrolments")] = lambda w: {
     "person_name": "試験 太郎", "person_kana": "しけん たろう", "case_id": w["case_id"]}
 BODIES[("POST", "/admin/staff/{user_id:str}/retirement")] = lambda w: {"confirm": "yes"}
+# A valid activity but for its links, each naming the other tenant's object under a field name of its own: the
+# activity must be refused, not saved pointing at them (tests/test_isolation.py shows the matrix would see it).
+BODIES[("POST", "/community/activities")] = lambda w: {
+    "name": "越境テストの活動", "origin_hub_id": w["hub_id"], "origin_program_id": w["program_id"],
+    "grew_from_id": w["activity_id"]}
 
 
 # -- tenant admin pages (issue #16) --------------------------------------------------------------------------------

@@ -198,6 +198,34 @@ def test_the_matrix_catches_a_route_that_looks_past_the_wall(settings, database_
             "for an id that names nothing") in found
 
 
+def test_the_matrix_catches_a_form_that_saves_a_link_to_the_other_tenant(
+        settings, database_urls, pg_server, worlds, monkeypatch):
+    """The community activity form's links (きっかけの拠点・事業, 元になった活動) are looked up through the wall before
+    saving. With that lookup gone, the same matrix names the route (the tenant-scoped foreign keys then refuse the
+    row: a 500 instead of the form's refusal). Without a valid body in BODIES it never got that far (422)."""
+    from litestar.testing import TestClient
+
+    from core.programs import service
+    from tests.db import fetch
+
+    async def no_lookup(session, values):
+        return None
+
+    monkeypatch.setattr(service, "_check_links", no_lookup)
+    app = _plugin_app(settings, database_urls, [])
+    route = ("POST", "/community/activities")
+    assert route in matrix.routes_of(app, is_tenantless)
+    try:
+        with TestClient(app=app) as client:
+            findings = run_matrix(app, client, database_urls, pg_server, worlds,
+                                  [Attacker(f"{TENANT_A} all roles", TENANT_A, ALL_ROLES, TENANT_B)], [route])
+    finally:
+        fetch(superuser_database_url(pg_server.superuser_url),
+              "DELETE FROM community_activity WHERE name = '越境テストの活動'")
+    assert any(p.startswith(f"{TENANT_A} all roles: POST /community/activities") for p in findings.problems), \
+        findings.problems
+
+
 def test_a_pooled_connection_carries_no_tenant_after_a_request(app, client, database_urls):
     """set_config(..., true) is transaction-local: once a tenant's transaction ends, the connection forgets it."""
     from sqlalchemy import text
