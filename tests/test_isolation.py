@@ -22,8 +22,9 @@ from tests.wall import superuser_database_url
 TENANT_A, TENANT_B, PREFECTURE = "394017", "392049", "390003"
 CORE_ROLES = ("staff", "coordinator", "tenant-admin", "auditor", "vendor")
 ALL_ROLES = ("staff", "coordinator", "tenant-admin", "auditor")
-# Method+path pairs the app serves today is ~190; a sweep that finds far fewer has lost its route table.
-MIN_ROUTES = 180
+# Method+path pairs the app serves today: 244 (bundled plugins included); a sweep that finds fewer has lost part of its
+# route table (lower this only when routes are removed on purpose).
+MIN_ROUTES = 240
 
 
 def _plugin_app(settings, database_urls, plugins):
