@@ -108,7 +108,7 @@ async def definer_functions(conn: asyncpg.Connection) -> list[asyncpg.Record]:
                p.proconfig, has_function_privilege('public', p.oid, 'EXECUTE') AS public_may_execute,
                pg_get_functiondef(p.oid) AS definition
         FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-        WHERE n.nspname = 'public' AND p.prosecdef
+        WHERE p.prosecdef AND n.nspname NOT IN ('pg_catalog', 'information_schema')  -- any schema a migration made
         ORDER BY 1
         """
     )

@@ -81,6 +81,18 @@ def label(tenant_id: str, what: str) -> str:
     return f"{what}（隔離{tenant_id}）"
 
 
+def detector_floor(tenant_id: str, world: dict[str, str]) -> set[str]:
+    """What the leak detector must count among ``tenant_id``'s markers (tests/matrix.py ``foreign_markers``) or the
+    matrix cannot pass: the person (name, kana, phone), the case's household address and summary, a label of each
+    domain and the ids of the tenant's own rows. A marker rule that drops any of them has gone too far."""
+    texts = {person_name(tenant_id), person_kana(tenant_id), "0889-00-" + tenant_id[-4:],
+             *(label(tenant_id, what) for what in ("高知県内の住所", "介護と就労の相談", "拠点", "紹介先", "職員",
+                                                   "居場所づくり委託"))}
+    ids = {world[name] for name in ("case_id", "household_id", "agency_id", "consent_id", "referral_id", "hub_id",
+                                    "program_id", "expenditure_id", "grant_id", "plan_id", "meeting_id")}
+    return texts | ids
+
+
 # -- grants (交付金) -----------------------------------------------------------------------------------------------
 _GRANT_YEAR = 2029  # a year no grants test uses for its own tenant B rows
 
@@ -213,9 +225,10 @@ def _case_body(tenant_id: str) -> dict:
     ])
 
 
-@object_maker("case_id", "household_id", "agency_id", "consent_id", "referral_id")
+@object_maker("case_id", "household_id", "person_id", "agency_id", "consent_id", "referral_id")
 def make_case(urls: DatabaseUrls, tenant_id: str) -> dict[str, str]:
-    """A case with its household, an agency, the case's consent naming that agency, and a referral to it."""
+    """A case with its household and person (本人), an agency, the case's consent naming that agency, and a referral
+    to it. (No route has a person in its path; ``person_id`` goes into the forms and JSON bodies that name one.)"""
     from core.cases import service
     from tests.cases_support import principal
 
@@ -225,7 +238,8 @@ def make_case(urls: DatabaseUrls, tenant_id: str) -> dict[str, str]:
         consent = await service.record_consent(session, case, {"given_on": "2025-04-01", "purpose": label(tenant_id, "情報共有"),
                                                                "agency_ids": [str(agency.id)]})
         referral = await service.refer(session, case, {"to_agency_id": str(agency.id), "reason": label(tenant_id, "紹介")})
-        return {"case_id": str(case.id), "household_id": str(case.household_id), "agency_id": str(agency.id),
+        return {"case_id": str(case.id), "household_id": str(case.household_id), "person_id": str(case.person_id),
+                "agency_id": str(agency.id),
                 "consent_id": str(consent.id), "referral_id": str(referral.id)}
 
     return _case_work(urls, tenant_id, work)
@@ -306,6 +320,11 @@ BODIES: dict[tuple[str, str], Callable[[dict[str, str]], dict]] = {}
 BODIES[("POST", "/api/programs/{program_id:str}/enrolments")] = lambda w: {
     "person_name": "試験 太郎", "person_kana": "しけん たろう", "case_id": w["case_id"]}
 BODIES[("POST", "/admin/staff/{user_id:str}/retirement")] = lambda w: {"confirm": "yes"}
+# A valid activity but for its links, each naming the other tenant's object under a field name of its own: the
+# activity must be refused, not saved pointing at them (tests/test_isolation.py shows the matrix would see it).
+BODIES[("POST", "/community/activities")] = lambda w: {
+    "name": "越境テストの活動", "origin_hub_id": w["hub_id"], "origin_program_id": w["program_id"],
+    "grew_from_id": w["activity_id"]}
 
 
 # -- tenant admin pages (issue #16) --------------------------------------------------------------------------------

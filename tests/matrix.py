@@ -7,8 +7,10 @@ What counts as a finding:
   reached the database and exactly as it answers for an id that names nothing (the wall made the object
   indistinguishable from no object); a 4xx before any lookup means the route needs a valid body in
   ``tests/isolation.py`` BODIES, and is reported as such;
-- any answer (body or Location) shows a value only the foreign tenant's rows hold: names, kana, case numbers,
-  labels, free text and ids, collected from the database (``foreign_markers``), not from a hand-kept list;
+- any answer (body or Location) shows a value only the foreign tenant's rows hold: names, kana, phone numbers,
+  labels, free text and ids, collected from the database (``foreign_markers``), not from a hand-kept list; where
+  such a value is also part of a longer text someone else may show (another tenant's address, the program's own
+  words), only that longer text is excused in the answer, never the value on its own (``Markers``);
 - any 5xx;
 - afterwards: the foreign tenant's rows changed (digest), or the attacker's rows now hold a foreign id.
 """
@@ -16,8 +18,9 @@ What counts as a finding:
 from __future__ import annotations
 
 import functools
-
 import hashlib
+import html
+import json
 import re
 import time
 import uuid
@@ -36,6 +39,8 @@ REFUSED = (401, 403, 404, 405)
 INVALID = (400, 409, 422)
 # Values too common to mean anything in an answer: enum codes, short words (checked after these filters).
 ENUM_LIKE = re.compile(r"^[a-z0-9_.:/-]*$")
+# ...but a telephone number is a person's, however code-like it looks.
+PHONE = re.compile(r"^0[0-9]{1,4}-[0-9]{1,4}-[0-9]{3,4}$")
 MIN_MARKER = 4
 SKIP_TABLES = ("web_session", "tenant")  # carry tenant_id but hold no tenant data (login sessions, tenant status)
 # Tables whose text is written by the system for every tenant alike ("csv rows=3", "meeting progress check"): only
@@ -126,13 +131,53 @@ async def foreign_markers(superuser_db_url: str, foreign: str) -> set[str]:
                     f'SELECT DISTINCT "{column}"::text AS v FROM "{table}" WHERE "{column}" IS NOT NULL'))
     finally:
         await conn.close()
-    # A value that is part of a longer text some other tenant holds (A's 「中土佐町久礼」 inside B's own address) or
-    # that the program itself prints proves nothing when it appears.
-    public = plugin_catalog_texts() | program_texts()
-    longer = [text for text in (others | public) if not UUID.fullmatch(text)]
-    return {v for v in mine - others
-            if len(v) >= MIN_MARKER and (UUID.fullmatch(v) or not ENUM_LIKE.match(v))
-            and v not in public and (UUID.fullmatch(v) or not any(v in text for text in longer if len(text) > len(v)))}
+    return markers_of(mine, others, plugin_catalog_texts() | program_texts())
+
+
+class Markers(frozenset):
+    """The foreign tenant's values, each with the longer texts that contain it and that someone else may show
+    (``covers``). A's page showing A's own 「高知県高岡郡中土佐町久礼1-1」 shows B's 「中土佐町久礼」 only inside that
+    longer text: the occurrence is excused, but the same value anywhere else in the answer is still a leak. (Dropping
+    such a value instead would hide a foreign person's name whenever some other row happens to contain it.)"""
+
+    covers: dict[str, tuple[str, ...]]
+
+    def __new__(cls, values=(), covers=None):
+        made = super().__new__(cls, values)
+        made.covers = {v: tuple(c) for v, c in (covers or {}).items() if v in made and c}
+        return made
+
+    def shown_in(self, seen: str) -> list[str]:
+        """The markers ``seen`` shows other than inside one of their covering texts."""
+        found = []
+        for marker in self:
+            if marker not in seen:
+                continue
+            rest = seen
+            for text in sorted(self.covers.get(marker, ()), key=len, reverse=True):
+                for form in _rendered_forms(text):
+                    rest = rest.replace(form, "\0")
+            if marker in rest:
+                found.append(marker)
+        return sorted(found)
+
+
+def _rendered_forms(text: str) -> set[str]:
+    """How a text appears in a page or an API answer: as is, HTML-escaped, inside a JSON string."""
+    return {text, html.escape(text), html.escape(text, quote=False), json.dumps(text, ensure_ascii=False)[1:-1]}
+
+
+def markers_of(mine: set[str], others: set[str], public: set[str] | frozenset[str]) -> Markers:
+    """The values of ``mine`` that prove a leak when they appear: held by no one else (``others``), not one of the
+    program's own words (``public``), not too short or code-like — with, for each, the longer texts of ``others``
+    and ``public`` that contain it (an occurrence inside one of those is not a leak; ``Markers.shown_in``)."""
+    values = {v for v in mine - others
+              if len(v) >= MIN_MARKER and (UUID.fullmatch(v) or PHONE.match(v) or not ENUM_LIKE.match(v))
+              and v not in public}
+    longer = [text for text in (others | set(public)) if not UUID.fullmatch(text)]
+    covers = {v: [text for text in longer if len(text) > len(v) and v in text]
+              for v in values if not UUID.fullmatch(v)}
+    return Markers(values, covers)
 
 
 @functools.lru_cache(maxsize=1)
@@ -151,8 +196,12 @@ def program_texts() -> frozenset[str]:
                 if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.strip():
                     texts.add(node.value.strip())
     for path in (root / "ui" / "templates").rglob("*.html"):
-        texts.add(path.read_text(encoding="utf-8"))
+        # the template's own words, piece by piece as a page shows them (between tags, expressions and quotes)
+        texts.update(piece.strip() for piece in TEMPLATE_SPLIT.split(path.read_text(encoding="utf-8")) if piece.strip())
     return frozenset(texts)
+
+
+TEMPLATE_SPLIT = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}|[<>\"\n]", re.DOTALL)
 
 
 def plugin_catalog_texts() -> set[str]:
@@ -237,7 +286,7 @@ def _request(client, method: str, path: str, csrf: str, query: dict, body: dict 
 
 
 def sweep(client, spy: LookupSpy, attacker: Attacker, csrf: str, routes: list[tuple[str, str]],
-          own: dict[str, str], foreign: dict[str, str], markers: set[str],
+          own: dict[str, str], foreign: dict[str, str], markers: Markers,
           bodies: dict[tuple[str, str], Callable[[dict[str, str]], dict]], findings: Findings,
           own_paths: bool, not_foreign: set[str] = frozenset()) -> None:
     """One attacker over ``routes``: foreign ids in the path, the query string and the body (``own_paths``: also
@@ -277,7 +326,7 @@ def sweep(client, spy: LookupSpy, attacker: Attacker, csrf: str, routes: list[tu
                     findings.add(f"{who} -> {status} for the other tenant's object")
             seen = response.text + response.headers.get("location", "")
             sent = str(response.request.url) + str(body)  # an id the attacker sent may be echoed (problem "instance")
-            leaked = sorted(m for m in markers if m in seen and m not in sent)
+            leaked = [m for m in markers.shown_in(seen) if m not in sent]
             if leaked:
                 findings.add(f"{who} shows the other tenant's {leaked[:3]}")
 

@@ -6,7 +6,8 @@ import pytest
 
 from core.plugins.testing import kyosei_database, kyosei_plugin_app  # noqa: F401  (fixtures)
 from tests.cases_support import intake_body
-from tests.conftest import saved_as
+from tests.conftest import run, saved_as
+from tests.db import owner_fetch
 from tests.sessions import as_user, list_in_directory, open_session
 
 TENANT = "394017"
@@ -73,7 +74,7 @@ def test_the_auditor_finds_who_read_a_persons_record_in_one_search(client, datab
     as_user(client, outsider)
     assert client.get("/admin/audit").status_code == 403  # staff do not read the trail
 
-    as_user(client, open_session(database_urls, TENANT, ("auditor",)))
+    auditor = as_user(client, open_session(database_urls, TENANT, ("auditor",)))
     page = client.get("/admin/audit", params={"person": "たいしょうこ"})
     assert page.status_code == 200
     text = page.text
@@ -88,6 +89,11 @@ def test_the_auditor_finds_who_read_a_persons_record_in_one_search(client, datab
     assert lines[0] == "番号,日時,職員,職員ID,操作,対象の種類,対象,理由・内容"
     assert any("中村 健" in line and "緊急閲覧" in line for line in lines[1:])
     assert all(",中村 健," in line for line in lines[1:])  # the staff filter holds
+    # the file that left is on the trail as an export (as the case list's CSV is), the searches as reads
+    trail = run(owner_fetch(database_urls.owner, TENANT, "SELECT action, reason FROM audit_event WHERE tenant_id = $1 "
+                            "AND actor_sub = $2 AND object_type = 'audit_event' ORDER BY seq", TENANT, auditor.sub))
+    assert [r["action"] for r in trail] == ["read", "read", "export"]
+    assert trail[-1]["reason"] == f"csv filters=person,staff rows={len(lines) - 1}"
     verified = client.get("/admin/audit", params={"verify": "1"}).text
     assert "改ざんは見つかりませんでした" in verified
     bad = client.get("/admin/audit", params={"since": "2026-13-01", "action": "steal"})

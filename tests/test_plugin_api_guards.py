@@ -56,3 +56,46 @@ def test_every_hook_has_a_test_that_exercises_it():
     tests = _test_function_names()
     missing = [hook for hook in HOOKS if not any(t.startswith(f"test_{hook}") for t in tests)]
     assert missing == [], "write a test named test_<hook>_… that calls these hooks"
+
+
+def _shipped_plugin_modules():
+    """Every plugin this repository ships or documents: the bundled ones, the test fixtures (the worked example
+    among them) and the vendor example."""
+    import importlib
+    import pkgutil
+    import sys
+
+    import plugins
+    import tests.plugin_fixtures as fixtures
+
+    found = [importlib.import_module(f"plugins.{m.name}") for m in pkgutil.iter_modules(plugins.__path__)]
+    found += [importlib.import_module(f"tests.plugin_fixtures.{m.name}") for m in pkgutil.iter_modules(fixtures.__path__)]
+    example = ROOT / "tests" / "vendor_plugin_example"
+    sys.path.insert(0, str(example))
+    try:
+        found.append(importlib.import_module("kyosei_example_vendor"))
+    finally:
+        sys.path.remove(str(example))
+    return [m for m in found if hasattr(m, "PLUGIN")]
+
+
+def test_every_shipped_plugin_declares_an_api_version_that_has_its_hooks():
+    """A plugin declaring ("1.0",) that implements a hook added in 1.1 says it runs on a 1.0 host, which refuses it
+    (PLUGIN_API_VERSION semantics, core/plugins/registry.py)."""
+    from core.plugins.registry import hooks_newer_than_declared
+
+    modules = _shipped_plugin_modules()
+    assert len(modules) >= 5
+    wrong = {m.__name__: hooks_newer_than_declared(m, m.PLUGIN.api_versions) for m in modules}
+    assert {name: hooks for name, hooks in wrong.items() if hooks} == {}
+
+
+def test_a_plugin_declaring_an_older_api_than_its_hooks_is_caught():
+    from types import SimpleNamespace
+
+    from core.plugins.registry import hook_added_in, hooks_newer_than_declared
+
+    assert hook_added_in("kyosei_consent_purposes") == (1, 1) and hook_added_in("kyosei_roles") == (1, 0)
+    plugin = SimpleNamespace(kyosei_roles=lambda tenant_id: [], kyosei_consent_purposes=lambda tenant_id: [])
+    assert hooks_newer_than_declared(plugin, ("1.0",)) == ["kyosei_consent_purposes"]
+    assert hooks_newer_than_declared(plugin, ("1.0", "1.1")) == []

@@ -44,17 +44,18 @@ def test_the_bundled_plugin_folders_are_all_checked():
     assert bundled == {r.name for r, _ in SHIPPED if r.parent.name == "plugins"}
 
 
-def test_a_plugin_that_reaches_into_the_cases_domain_is_caught(tmp_path):
-    package = tmp_path / "kyosei_peek"
+def _plugin_package(tmp_path: Path, name: str, *lines: str) -> Path:
+    """A one-file plugin package ``name`` whose __init__.py is ``lines``."""
+    package = tmp_path / name
     package.mkdir()
-    (package / "__init__.py").write_text(
-        "from core.hookspecs import hookimpl\n"
-        "from core.plugin_data import case_data\n"
-        "from core.cases.service import visible_clause\n"
-        "from core import audit\n"
-        "import core.cases.models as m\n",
-        encoding="utf-8",
-    )
+    (package / "__init__.py").write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    return package
+
+
+def test_a_plugin_that_reaches_into_the_cases_domain_is_caught(tmp_path):
+    package = _plugin_package(tmp_path, "kyosei_peek", "from core.hookspecs import hookimpl",
+                              "from core.plugin_data import case_data", "from core.cases.service import visible_clause",
+                              "from core import audit", "import core.cases.models as m")
     found = forbidden_imports(package)
     assert [(v.line, v.module) for v in found] == [(3, "core.cases.service"), (4, "core.audit"), (5, "core.cases.models")]
     assert "core.plugin_data" in PUBLIC_MODULES and "docs/plugins.md" in str(found[0])
@@ -80,3 +81,12 @@ def test_the_cli_check_fails_with_the_offending_line_and_passes_a_clean_plugin(t
     (clean / "bad.py").write_text("from core.cases import service\n", encoding="utf-8")
     result = CliRunner().invoke(plugin_group, ["check", str(clean)])
     assert result.exit_code == 1 and "bad.py:1: imports core.cases;" in result.output
+
+
+def test_a_plugin_that_reaches_past_a_public_import_by_attribute_is_caught(tmp_path):
+    """``import core.plugin_data`` binds ``core``: the internals are then one attribute away, with no import line."""
+    package = _plugin_package(tmp_path, "kyosei_detour", "import core.plugin_data", "import core.hookspecs as api",
+                              "hookimpl = core.hookspecs.hookimpl", "data = core.plugin_data.case_data",
+                              "rule = core.cases.access.visible_clause", "marker = api.hookimpl")
+    found = forbidden_imports(package)
+    assert [(v.line, v.module) for v in found] == [(5, "core.cases.access.visible_clause")]

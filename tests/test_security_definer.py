@@ -88,3 +88,13 @@ def test_a_link_function_that_answers_any_token_is_caught(database_urls, pg_serv
     problems = _probe(pg_server, database_urls.app_role, b_spending, breach)
     for who in ("unbound", f"bound to {definer.TENANT_A}", "as the prefecture"):
         assert any(p.startswith(f"{signature} {who}: not refused") for p in problems), problems
+
+
+def test_a_definer_function_outside_the_public_schema_is_caught(database_urls, pg_server, b_spending):
+    async def breach(conn):
+        await conn.execute("CREATE SCHEMA reports")
+        await conn.execute("CREATE FUNCTION reports.every_case() RETURNS bigint LANGUAGE sql SECURITY DEFINER "
+                           "SET search_path = public, pg_temp AS $$ SELECT count(*) FROM support_case $$")
+
+    problems = _probe(pg_server, database_urls.app_role, b_spending, breach)
+    assert any(p.startswith("reports.every_case(): SECURITY DEFINER function without a probe") for p in problems)

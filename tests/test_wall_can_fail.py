@@ -57,6 +57,20 @@ BREACHES = {
     "new tenant table without a policy": (
         "CREATE TABLE breach_notes (tenant_id varchar(6) NOT NULL, note text)", "breach_notes: no tenant_wall", False),
     "app role may bypass RLS": ("ALTER ROLE {app} BYPASSRLS", "BYPASSRLS", True),
+    "the name-search role may read more of a person than the name keys": (
+        "GRANT SELECT (name, birth_date, address) ON person TO kyosei_name_search",
+        "kyosei_name_search may use ['person.address (SELECT)', 'person.birth_date (SELECT)', 'person.name (SELECT)']",
+        False),
+    "app role made a member of the name-search role": (
+        "GRANT kyosei_name_search TO {app}", "is a member of kyosei_name_search", False),
+    "app role made a member of the schema owner": (
+        "GRANT kyosei_owner TO {app}", "is a member of kyosei_owner", False),
+    "a view over a tenant table with its owner's rights": (
+        "CREATE VIEW every_case AS SELECT id, tenant_id FROM support_case",
+        "every_case: view without security_invoker", False),
+    "a materialized view of a tenant table": (
+        "CREATE MATERIALIZED VIEW case_copy AS SELECT id, tenant_id FROM support_case",
+        "case_copy: materialized view", False),
 }
 
 
@@ -76,3 +90,52 @@ def test_the_policy_check_names_each_breach(database_urls, pg_server, b_case, br
     assert any(named in p for p in problems), problems
     if leaks:
         assert seen == 1, "the breach should really let tenant A see tenant B's case"
+
+
+def test_an_app_role_in_the_name_search_role_reads_every_tenants_names(database_urls, pg_server, b_case):
+    """Why the membership breach above matters: the app role, bound to A, may not take the name-search role; once
+    it is a member, it does and reads B's residents' name keys past the wall (that role's policies are
+    USING (true)). The grant is committed for the app role's own connection to see it, and revoked at once."""
+    import asyncpg
+
+    from infra.database.provision import connect
+
+    app, su = database_urls.app_role, superuser_database_url(pg_server.superuser_url)
+
+    async def b_names_seen_by_a() -> int:
+        conn = await connect(database_urls.app)
+        try:
+            async with conn.transaction():
+                await conn.execute("SELECT set_config('app.tenant_id', $1, true)", TENANT_A)
+                await conn.execute("SET LOCAL ROLE kyosei_name_search")
+                return await conn.fetchval("SELECT count(*) FROM person WHERE tenant_id = $1", TENANT_B)
+        finally:
+            await conn.close()
+
+    async def go():
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await b_names_seen_by_a()
+        owner = await connect(su)
+        try:
+            await owner.execute(f'GRANT kyosei_name_search TO "{app}"')
+            try:
+                return await b_names_seen_by_a()
+            finally:
+                await owner.execute(f'REVOKE kyosei_name_search FROM "{app}"')
+        finally:
+            await owner.close()
+
+    assert run(go()) > 0
+
+
+def test_a_view_that_reads_as_its_caller_is_not_named(database_urls, pg_server):
+    """security_invoker: the view reads with the app role's rights, so the wall applies to it as to the table."""
+    app = database_urls.app_role
+
+    async def go():
+        async with rolled_back(superuser_database_url(pg_server.superuser_url)) as conn:
+            await conn.execute("CREATE VIEW open_cases WITH (security_invoker = true) AS "
+                               "SELECT id, tenant_id FROM support_case WHERE status <> 'closed'")
+            return await policy_problems(conn, app, GLOBAL_TABLES)
+
+    assert run(go()) == []

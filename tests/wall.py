@@ -8,7 +8,9 @@ Policy rule, read from ``pg_policies`` (PostgreSQL's own rendering of each polic
   owns the SECURITY DEFINER functions), never to the app role, reads only while the prefecture is bound (or, for
   the listed exception below, as stated there), and has the listed command; restrictive policies only narrow and
   are allowed;
-- the app role is neither superuser, nor BYPASSRLS, nor owner of any table.
+- the app role is neither superuser, nor BYPASSRLS, nor owner of any table, nor a member of a role that owns
+  tables or definer functions (it could ``SET ROLE`` to it and take the owner-only paths, or the name-search role's
+  ``USING (true)``, outside the functions).
 A new table is picked up by the query itself: nothing to register unless it needs an owner-only policy.
 """
 
@@ -65,6 +67,11 @@ NAME_SEARCH_ROLE = "kyosei_name_search"
 NAME_SEARCH_POLICIES: dict[tuple[str, str], str] = {
     ("person", "name_search"): "SELECT",
     ("household_membership", "name_search"): "SELECT",
+}
+# The only columns it may read (its policies are USING (true): any other column granted is every tenant's).
+NAME_SEARCH_COLUMNS: dict[str, set[str]] = {
+    "person": {"tenant_id", "id", "name_key", "kana_key"},
+    "household_membership": {"tenant_id", "household_id", "person_id"},
 }
 
 
@@ -123,6 +130,15 @@ async def policy_problems(conn: asyncpg.Connection, app_role: str, global_tables
             problems.append(f"{name}: no tenant_wall policy")
         for p in by_table.get(name, []):
             problems.extend(_policy_problems(name, p, owner))
+    # A view runs with its owner's rights (the owner-only paths, or a superuser's none at all) unless it is
+    # security_invoker; a materialized view or a foreign table has no row-level security. None is needed today.
+    for r in await conn.fetch(
+            "SELECT c.relname, c.relkind::text AS relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'public' AND (c.relkind IN ('m', 'f') OR (c.relkind = 'v' AND NOT coalesce("
+            "'security_invoker=true' = ANY (c.reloptions) OR 'security_invoker=on' = ANY (c.reloptions), false))) "
+            "ORDER BY 1"):
+        kind = {"v": "view without security_invoker", "m": "materialized view", "f": "foreign table"}[r["relkind"]]
+        problems.append(f"{r['relname']}: {kind} (reads past the tenant wall)")
     role = await conn.fetchrow("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = $1", app_role)
     if role is None or role["rolsuper"] or role["rolbypassrls"]:
         problems.append(f"app role {app_role}: superuser or BYPASSRLS (or missing)")
@@ -136,6 +152,22 @@ async def policy_problems(conn: asyncpg.Connection, app_role: str, global_tables
             NAME_SEARCH_ROLE)}
         if readable - {t for t, _ in NAME_SEARCH_POLICIES}:
             problems.append(f"{NAME_SEARCH_ROLE} may read {sorted(readable)}, more than the name keys")
+        # column grants (what 0019x gives) are not table grants: read them, table-wide grants show per column too
+        columns = await conn.fetch(
+            "SELECT table_name, column_name, privilege_type FROM information_schema.column_privileges "
+            "WHERE grantee = $1 AND table_schema = 'public'", NAME_SEARCH_ROLE)
+        beyond = sorted(f"{c['table_name']}.{c['column_name']} ({c['privilege_type']})" for c in columns
+                        if c["privilege_type"] != "SELECT"
+                        or c["column_name"] not in NAME_SEARCH_COLUMNS.get(c["table_name"], ()))
+        if beyond:
+            problems.append(f"{NAME_SEARCH_ROLE} may use {beyond}, more than the name keys")
+    owners = {t["owner"] for t in tables} | {r["owner"] for r in await conn.fetch(
+        "SELECT DISTINCT pg_get_userbyid(p.proowner) AS owner FROM pg_proc p JOIN pg_namespace n "
+        "ON n.oid = p.pronamespace WHERE n.nspname = 'public' AND p.prosecdef")}
+    for owner in sorted(owners - {app_role}):
+        if await conn.fetchval("SELECT pg_has_role($1, $2, 'MEMBER')", app_role, owner):
+            problems.append(f"app role {app_role} is a member of {owner}, which owns walled tables or definer "
+                            "functions: it could SET ROLE past the wall")
     return problems
 
 

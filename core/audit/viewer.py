@@ -142,15 +142,17 @@ async def _staff_names(session: AsyncSession, rows) -> dict[str, str]:
 
 async def search(session: AsyncSession, principal: Principal, query: AuditQuery, *,
                  object_ids: list[str] | None = None, people: list[str] | None = None,
-                 object_labels=None) -> AuditResult:
+                 object_labels=None, exporting: bool = False) -> AuditResult:
     """The tenant's audit events matching ``query``, newest first (at most ``MAX_ROWS``).
 
     The person filter is resolved by the caller into ``object_ids`` (the person's, their household's and their
     cases' ids: ``core.cases.access.person_record_ids``; the audit trail knows no domain), with the names matched
-    in ``people``; ``object_labels(session, rows)`` may name objects (case numbers) for the reader."""
+    in ``people``; ``object_labels(session, rows)`` may name objects (case numbers) for the reader. ``exporting``:
+    the rows leave as a CSV file, audited as an EXPORT (like the case list's CSV), not a READ."""
     require_viewer(principal)
+    action, what = (AuditAction.EXPORT, "csv") if exporting else (AuditAction.READ, "search")
     if query.person and not object_ids:
-        await record(session, AuditAction.READ, "audit_event", None, reason="search person=no match")
+        await record(session, action, "audit_event", None, reason=f"{what} person=no match")
         return AuditResult([], people or [], False)
     actors = None
     if query.staff:
@@ -167,7 +169,7 @@ async def search(session: AsyncSession, principal: Principal, query: AuditQuery,
     names = await _staff_names(session, rows)
     numbers = await object_labels(session, rows) if object_labels else {}
     used = ",".join(k for k in query.params())
-    await record(session, AuditAction.READ, "audit_event", None, reason=f"search filters={used or 'none'} rows={len(rows)}")
+    await record(session, action, "audit_event", None, reason=f"{what} filters={used or 'none'} rows={len(rows)}")
     return AuditResult([AuditRow(seq=r.seq, occurred_at=r.occurred_at, actor_sub=r.actor_sub,
                                  actor_name=names.get(r.actor_sub, r.actor_sub), action=r.action,
                                  object_type=r.object_type, object_id=r.object_id,

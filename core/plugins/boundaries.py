@@ -46,6 +46,29 @@ def _imported(tree: ast.AST) -> Iterable[tuple[int, str]]:
                     yield node.lineno, f"{node.module}.{alias.name}"
 
 
+def _reached(tree: ast.AST) -> Iterable[tuple[int, str]]:
+    """Dotted names reached through a Kyosei package bound by ``import``: ``import core.plugin_data`` binds
+    ``core``, and ``core.cases.service.visible_clause`` then reaches a module no import line names."""
+    bound: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] in KYOSEI_PACKAGES:
+                    bound[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
+    if not bound:
+        return
+    inner = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Attribute) or id(node) in inner:
+            continue
+        parts, value = [], node
+        while isinstance(value, ast.Attribute):
+            parts.append(value.attr)
+            value = value.value
+        if isinstance(value, ast.Name) and value.id in bound:
+            yield node.lineno, ".".join([bound[value.id], *reversed(parts)])
+
+
 def forbidden_imports(root: Path, own_package: str | None = None) -> list[ForbiddenImport]:
     """Imports of Kyosei internals in the ``.py`` files under ``root`` (a plugin package or project folder).
 
@@ -57,7 +80,9 @@ def forbidden_imports(root: Path, own_package: str | None = None) -> list[Forbid
     for path in files:
         allowed = PUBLIC_MODULES | (TEST_MODULES if _is_test_file(path) else frozenset())
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        for line, module in _imported(tree):
+        reached = [(line, name) for line, name in _reached(tree)
+                   if not any(name == m or name.startswith(m + ".") for m in allowed)]
+        for line, module in [*_imported(tree), *reached]:
             top = module.split(".")[0]
             if top not in KYOSEI_PACKAGES or module in allowed or module in KYOSEI_PACKAGES:
                 continue

@@ -59,6 +59,24 @@ def is_compatible(declared: tuple[str, ...] | list[str], host: str = PLUGIN_API_
     return False
 
 
+def hook_added_in(hook: str) -> tuple[int, int] | None:
+    """The API version that added ``hook`` (its ``.. versionadded::`` in core/hookspecs.py), None for no hook."""
+    import core.hookspecs as hookspecs
+
+    spec = getattr(hookspecs, hook, None)
+    found = re.search(r"\.\. versionadded:: (\d+\.\d+)", getattr(spec, "__doc__", None) or "")
+    return _version(found.group(1)) if found and hasattr(spec, "kyosei_spec") else None
+
+
+def hooks_newer_than_declared(obj: Any, declared: tuple[str, ...] | list[str]) -> list[str]:
+    """Hooks ``obj`` implements that were added after the newest API version it declares: a plugin that says it
+    runs on 1.0 but implements a 1.1 hook is refused by a 1.0 host (its implementation has no spec there)."""
+    versions = [v for v in (_version(str(t)) for t in declared or ()) if v]
+    newest = max(versions, default=(0, 0))
+    return sorted(name for name in dir(obj) if name.startswith("kyosei_") and callable(getattr(obj, name))
+                  and (added := hook_added_in(name)) is not None and added > newest)
+
+
 def info_problem(info: Any) -> str | None:
     """Why a ``PLUGIN`` object is unusable, or None."""
     if not isinstance(info, PluginInfo):

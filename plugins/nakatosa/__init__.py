@@ -25,7 +25,7 @@ PLUGIN = PluginInfo(
     name="nakatosa",
     version="1.0.0",
     vendor="kyosei",
-    api_versions=("1.0",),
+    api_versions=("1.1",),  # kyosei_meeting_kind_rules came with 1.1
     title_ja="中土佐町 包括化推進員と会議の連鎖",
     description_ja="中土佐町の包括化推進員A～Eの役割と、コア会議・安心生活応援ネットワーク会議・地域づくり・資源開発会議",
 )

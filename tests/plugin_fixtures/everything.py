@@ -30,7 +30,7 @@ PLUGIN = PluginInfo(
     name="everything",
     version="1.2.0",
     vendor="test-vendor",
-    api_versions=("1.0",),
+    api_versions=("1.1",),  # kyosei_consent_purposes came with 1.1
     description_ja="すべてのフックを実装する試験用プラグイン",
     title_ja="全部入り",
 )

@@ -208,7 +208,8 @@ class AuditViewerController(Controller):
     include_in_schema = False
     guards = [audit_viewer]
 
-    async def _search(self, request: Request, db: AsyncSession, query: viewer.AuditQuery) -> viewer.AuditResult:
+    async def _search(self, request: Request, db: AsyncSession, query: viewer.AuditQuery,
+                      exporting: bool = False) -> viewer.AuditResult:
         object_ids = people = None
         if query.person:
             object_ids, people = await person_record_ids(db, query.person)
@@ -217,7 +218,7 @@ class AuditViewerController(Controller):
             return await case_numbers(session, [r.object_id for r in rows if r.object_type == "case"])
 
         return await viewer.search(db, _user(request), query, object_ids=object_ids, people=people,
-                                   object_labels=labels)
+                                   object_labels=labels, exporting=exporting)
 
     @get("/")
     async def index(self, request: Request, db: NamedDependency[AsyncSession]) -> Response:
@@ -234,7 +235,7 @@ class AuditViewerController(Controller):
         query = viewer.AuditQuery.from_params(request.query_params)
         if query.errors:
             return respond(request, 422, errors=[{"key": e["field"], "message": e["message"]} for e in query.errors])
-        result = await self._search(request, db, query)
+        result = await self._search(request, db, query, exporting=True)
         name = f"監査ログ_{today().isoformat()}.csv"
         return Response(viewer.to_csv(result), media_type="text/csv",  # Litestar adds the one charset=utf-8
                         headers={**attachment(name, "audit.csv"), "Cache-Control": "no-store"})
