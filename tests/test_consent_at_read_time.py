@@ -116,3 +116,31 @@ def test_a_consent_names_its_purposes_by_code_and_sharing_checks_them(client, da
     assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "purposes"
     page = client.get(f"/cases/{case_id}").text
     assert "関係機関との情報共有" in page and 'name="purposes"' in page
+
+
+def test_the_agency_prints_only_the_forms_of_the_items_its_consent_allows(client, database_urls, shared_case,
+                                                                          monkeypatch, pg_server):
+    """The printed forms are the case file of their reader, like the page: under a consent for 基本情報・プラン the
+    相談受付票 (相談内容) and the 評価シート/終結記録 (支援経過・評価) are refused, and the page links only the plan."""
+    import ui.cases.forms
+
+    async def as_html(html: str) -> bytes:  # the form's HTML instead of Chromium's PDF: what the paper would say
+        return html.encode()
+
+    monkeypatch.setattr(ui.cases.forms, "html_to_pdf", as_html)
+    case_id, _, worker = shared_case
+    as_user(client, worker)
+    intake = client.get(f"/cases/{case_id}/forms/intake.pdf", headers={"accept": "text/html"})
+    assert intake.status_code == 403, intake.text[:300]
+    assert "母の介護と本人のひきこもり" not in intake.text and "相談内容" in intake.text
+    for kind in ("assessment", "evaluation", "closure"):
+        assert client.get(f"/cases/{case_id}/forms/{kind}.pdf", headers={"accept": "text/html"}).status_code == 403
+    plan = client.get(f"/cases/{case_id}/forms/plan.pdf")
+    assert plan.status_code == 200 and "山田 太郎" in plan.content.decode()
+    page = client.get(f"/cases/{case_id}").text
+    assert f"/cases/{case_id}/forms/plan.pdf" in page and f"/cases/{case_id}/forms/intake.pdf" not in page
+    from infra.database.provision import DATABASE, with_user
+
+    denied = fetch(with_user(pg_server.superuser_url, "postgres", database=DATABASE),
+                   "SELECT reason FROM audit_event WHERE action = 'denied' AND object_id = $1", case_id)
+    assert "form=intake: outside consent" in {d["reason"] for d in denied}

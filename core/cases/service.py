@@ -1009,10 +1009,11 @@ class CaseFile:
         return next((a.name for a in self.all_agencies if a.id == agency_id), "—")
 
 
-async def case_file(session: AsyncSession, case: SupportCase, principal: Principal | None = None) -> CaseFile:
+async def case_file(session: AsyncSession, case: SupportCase, principal: Principal | None) -> CaseFile:
     """Everything about the case that ``principal`` may read: items outside their consent scope are left out here
-    (not just hidden by a template), so the page, the JSON document and any later reader get the same cut.
-    Without a principal (internal use: exports of the whole tenant) every item is included."""
+    (not just hidden by a template), so the page, the JSON document, the printed forms and any later reader get the
+    same cut. The reader is a required argument: ``None`` (every item) is for internal use with no person reading
+    (exports of the whole tenant), and must be said, never fallen into by leaving the reader out."""
     items = ALL_ITEMS if principal is None else await readable_items(session, principal, case.id)
     household = await get_household(session, case.household_id)
     members = await household_members(session, household.id, include_past=True)
