@@ -1042,9 +1042,13 @@ async def household_cases(session: AsyncSession, household_id: uuid.UUID, princi
 
 
 async def list_households(session: AsyncSession, principal: Principal, limit: int = 200) -> list[Household]:
+    """The households of the cases ``principal`` may see (label and address: personal data), audited as a READ of
+    the list like the case list (``core.cases.search.search_cases``)."""
     visible = select(SupportCase.household_id).where(visible_clause(principal))
-    return list(await session.scalars(select(Household).where(Household.id.in_(visible))
-                                      .order_by(Household.id.desc()).limit(limit)))
+    households = list(await session.scalars(select(Household).where(Household.id.in_(visible))
+                                            .order_by(Household.id.desc()).limit(limit)))
+    await record(session, AuditAction.READ, "household_list", None, reason=f"rows={len(households)}")
+    return households
 
 
 def touch(case: SupportCase) -> None:
