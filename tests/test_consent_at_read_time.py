@@ -144,3 +144,29 @@ def test_the_agency_prints_only_the_forms_of_the_items_its_consent_allows(client
     denied = fetch(with_user(pg_server.superuser_url, "postgres", database=DATABASE),
                    "SELECT reason FROM audit_event WHERE action = 'denied' AND object_id = $1", case_id)
     assert "form=intake: outside consent" in {d["reason"] for d in denied}
+
+
+def test_every_document_that_carries_the_case_row_keeps_the_consent_scope(client, database_urls, shared_case,
+                                                                          pg_server):
+    """The case row travels in more documents than the case's own: the household document (its cases) and the
+    answers to a change of labels or status. Each leaves out 相談内容 for the agency under a consent for
+    基本情報・プラン, as the case document does; the household document's cases are audited reads."""
+    case_id, _, worker = shared_case
+    household_id = fetch(database_urls.owner, "SELECT household_id FROM support_case WHERE id = $1::uuid", case_id,
+                         tenant=TENANT)[0]["household_id"]
+    as_user(client, worker)
+    household = client.get(f"/api/households/{household_id}")
+    assert household.status_code == 200
+    (row,) = [c for c in household.json()["cases"] if c["id"] == case_id]
+    assert row["case_number"] and "summary" not in row and "problems" not in row and "problem_labels" not in row
+    assert "母の介護と本人のひきこもり" not in household.text
+    changed = client.patch(f"/api/cases/{case_id}", json={"fields": ["elderly"], "tags": ["見守り"]})
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["tags"] == ["見守り"] and "summary" not in changed.json()
+    assert "母の介護と本人のひきこもり" not in changed.text
+    from infra.database.provision import DATABASE, with_user
+
+    reads = fetch(with_user(pg_server.superuser_url, "postgres", database=DATABASE),
+                  "SELECT reason FROM audit_event WHERE action = 'read' AND object_type = 'case' AND object_id = $1 "
+                  "AND actor_sub = $2", case_id, worker.sub)
+    assert "household basis=agency" in {r["reason"] for r in reads}

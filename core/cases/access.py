@@ -31,6 +31,10 @@ from core.cases.schemas import INFO_ITEM_LABELS, today
 
 ALL_ITEMS: frozenset[str] = frozenset(INFO_ITEM_LABELS)
 ALWAYS_SHARED = "basic"  # 基本情報: implied by any sharing
+# The columns of the case itself that are its 相談内容 (item ``consultation``): what was brought, by whom, and the
+# plugin intake answers. A reader without that item gets the case without them, whatever carries the case.
+CONSULTATION_COLUMNS: tuple[str, ...] = ("summary", "problems", "problem_other", "visitor_name", "visitor_relation",
+                                         "extras")
 
 
 def consent_valid_clause(day: dt.date | None = None):

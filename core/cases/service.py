@@ -36,6 +36,7 @@ from core.auth.principal import Principal, Role
 from core.cases import consent_purposes, extensions, schemas, workflow
 from core.cases.access import (  # noqa: F401 (the read rule's home; callers keep using service.visible_clause)
     ALL_ITEMS,
+    CONSULTATION_COLUMNS,
     access_basis,
     consent_valid_on,
     readable_items,
@@ -1039,6 +1040,19 @@ async def household_cases(session: AsyncSession, household_id: uuid.UUID, princi
     return list(await session.scalars(select(SupportCase).where(SupportCase.household_id == household_id,
                                                                 visible_clause(principal))
                                       .order_by(SupportCase.received_on.desc())))
+
+
+async def readable_cases(session: AsyncSession, principal: Principal,
+                         found: list[SupportCase]) -> list[tuple[SupportCase, frozenset[str]]]:
+    """Each case with the items ``principal`` may read of it (``readable_items``), for a document that carries
+    whole case rows besides the case's own (the household document): audited as a READ of each case, like
+    opening it, and to be shown through the item filter (``CONSULTATION_COLUMNS``)."""
+    rows = []
+    for case in found:
+        basis = await access_basis(session, principal, case.id)
+        await record(session, AuditAction.READ, "case", case.id, reason=f"household basis={basis}")
+        rows.append((case, await readable_items(session, principal, case.id, basis)))
+    return rows
 
 
 async def list_households(session: AsyncSession, principal: Principal, limit: int = 200) -> list[Household]:
