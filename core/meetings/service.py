@@ -496,10 +496,15 @@ AGENDA_CASE = Bundle("case", SupportCase.id, SupportCase.case_number, SupportCas
 
 
 async def agenda(session: AsyncSession, meeting_id: uuid.UUID) -> list[AgendaRow]:
-    rows = await session.execute(
+    """The agenda as the meeting's page, JSON and minutes PDF show it: each case's number and status with the
+    issues and decisions written about it — a read of that case, audited as such (READ of the case, the meeting
+    as the reason), so the report of who saw a resident's data lists who read it on an agenda too."""
+    rows = [AgendaRow(i, c) for i, c in (await session.execute(
         select(AgendaItem, AGENDA_CASE).join(SupportCase, SupportCase.id == AgendaItem.case_id)
-        .where(AgendaItem.meeting_id == meeting_id).order_by(AgendaItem.position, AgendaItem.id))
-    return [AgendaRow(i, c) for i, c in rows.all()]
+        .where(AgendaItem.meeting_id == meeting_id).order_by(AgendaItem.position, AgendaItem.id))).all()]
+    for case_id in dict.fromkeys(row.item.case_id for row in rows):
+        await record(session, AuditAction.READ, "case", case_id, reason=f"meeting agenda {meeting_id}")
+    return rows
 
 
 async def add_agenda_item(session: AsyncSession, meeting: Meeting, kind: MeetingKindDefinition | None,
