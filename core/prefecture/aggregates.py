@@ -162,8 +162,8 @@ async def reported_figures(session: AsyncSession, fiscal_year: int, definition: 
     that no table here publishes). Figures of an unprotected definition (meetings, hubs, spending) come back as
     reported. A count of people is hidden (``None``) where it is from 1 to 4, and, for a definition a table here
     publishes, wherever that table (over ``codes``, the municipalities the console lists) hides the same
-    municipality's 年度計. Derive no total from the answer unless nothing is hidden (``reported_total``): a total
-    is a relation that would give a hidden figure back."""
+    municipality's 年度計. Show no total, mean, minimum or maximum of the answer once a figure is hidden: each is a
+    relation that would give it back (``core.prefecture.service.summarise``)."""
     if definition is not None and definition not in PROTECTED_DEFINITIONS:
         return dict(reported)
     hidden_there: set[str] = set()
@@ -173,11 +173,6 @@ async def reported_figures(session: AsyncSession, fiscal_year: int, definition: 
         hidden_there = {code for code in reported if (code, None) in table.hidden}
     return {code: None if code in hidden_there or 0 < value < THRESHOLD else value
             for code, value in reported.items()}
-
-
-def reported_total(values: dict[str, float | None]) -> float | None:
-    """The sum of reported figures, or ``None`` when one of them is hidden."""
-    return None if any(v is None for v in values.values()) else sum(v for v in values.values() if v is not None)
 
 
 @dataclass(frozen=True)
