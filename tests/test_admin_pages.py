@@ -118,3 +118,20 @@ def test_plugin_roles_can_be_given_only_where_the_plugin_is_enabled(kyosei_plugi
         assert "coordinator_a" not in {r["code"] for r in other.get("/api/admin/roles").json()}
     with plugin_app.client(roles=("staff",)) as staff_only:
         assert staff_only.get("/api/admin/roles").status_code == 403
+
+
+def test_the_residents_an_auditor_looks_up_are_audited_reads(client, database_urls, opened_case, pg_server):
+    """The person search shows the auditor the residents it matched (氏名): each is a READ of that person on the
+    trail, by id, so the report of who saw a resident's data includes who looked them up here."""
+    from infra.database.provision import DATABASE, with_user
+    from tests.db import fetch
+
+    auditor = as_user(client, open_session(database_urls, TENANT, ("auditor",)))
+    assert "監査 対象子" in client.get("/admin/audit", params={"person": "たいしょうこ"}).text
+    superuser = with_user(pg_server.superuser_url, "postgres", database=DATABASE)
+    matched = {str(r["id"]) for r in fetch(
+        superuser, "SELECT id FROM person WHERE tenant_id = $1 AND kana LIKE '%たいしょうこ%'", TENANT)}
+    reads = fetch(superuser, "SELECT object_id, reason FROM audit_event WHERE action = 'read' "
+                             "AND object_type = 'person' AND actor_sub = $1", auditor.sub)
+    assert matched and {r["object_id"] for r in reads} == matched
+    assert {r["reason"] for r in reads} == {"audit viewer person search"}

@@ -198,3 +198,20 @@ def test_counts_api_answers_every_month(client, staff):
     body = client.get("/api/cases/counts", params={"fiscal_year": 2025}).json()
     assert body["label"] == "令和7年度（2025年度）" and len(body["months"]) == 12
     assert set(body["months"][0]["by_field"]["all"]) == {"new", "plans", "closed"}
+
+
+def test_the_household_list_is_an_audited_read(client, database_urls, pg_server):
+    """The household list shows labels and addresses (personal data): like the case list, each read of it — page or
+    API — is one READ entry on the audit trail."""
+    session = login(client, open_session(database_urls, TENANT, ("staff", "coordinator")))
+    client.headers["X-CSRF-Token"] = session.csrf
+    client.post("/api/cases", json=intake_body())
+    assert client.get("/api/households").status_code == 200
+    assert client.get("/households/", headers={"accept": "text/html"}).status_code == 200
+    from infra.database.provision import DATABASE, with_user
+    from tests.db import fetch
+
+    reads = fetch(with_user(pg_server.superuser_url, "postgres", database=DATABASE),
+                  "SELECT count(*) AS n FROM audit_event WHERE action = 'read' AND object_type = 'household_list' "
+                  "AND actor_sub = $1", session.sub)
+    assert reads[0]["n"] == 2

@@ -110,3 +110,57 @@ def test_a_consent_names_its_purposes_by_code_and_sharing_checks_them(client, da
     assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "purposes"
     page = client.get(f"/cases/{case_id}").text
     assert "関係機関との情報共有" in page and 'name="purposes"' in page
+
+
+def test_the_agency_prints_only_the_forms_of_the_items_its_consent_allows(client, database_urls, shared_case,
+                                                                          monkeypatch, pg_server):
+    """The printed forms are the case file of their reader, like the page: under a consent for 基本情報・プラン the
+    相談受付票 (相談内容) and the 評価シート/終結記録 (支援経過・評価) are refused, and the page links only the plan."""
+    import ui.cases.forms
+
+    async def as_html(html: str) -> bytes:  # the form's HTML instead of Chromium's PDF: what the paper would say
+        return html.encode()
+
+    monkeypatch.setattr(ui.cases.forms, "html_to_pdf", as_html)
+    case_id, _, worker = shared_case
+    as_user(client, worker)
+    intake = client.get(f"/cases/{case_id}/forms/intake.pdf", headers={"accept": "text/html"})
+    assert intake.status_code == 403, intake.text[:300]
+    assert "母の介護と本人のひきこもり" not in intake.text and "相談内容" in intake.text
+    for kind in ("assessment", "evaluation", "closure"):
+        assert client.get(f"/cases/{case_id}/forms/{kind}.pdf", headers={"accept": "text/html"}).status_code == 403
+    plan = client.get(f"/cases/{case_id}/forms/plan.pdf")
+    assert plan.status_code == 200 and "山田 太郎" in plan.content.decode()
+    page = client.get(f"/cases/{case_id}").text
+    assert f"/cases/{case_id}/forms/plan.pdf" in page and f"/cases/{case_id}/forms/intake.pdf" not in page
+    from infra.database.provision import DATABASE, with_user
+
+    denied = fetch(with_user(pg_server.superuser_url, "postgres", database=DATABASE),
+                   "SELECT reason FROM audit_event WHERE action = 'denied' AND object_id = $1", case_id)
+    assert "form=intake: outside consent" in {d["reason"] for d in denied}
+
+
+def test_every_document_that_carries_the_case_row_keeps_the_consent_scope(client, database_urls, shared_case,
+                                                                          pg_server):
+    """The case row travels in more documents than the case's own: the household document (its cases) and the
+    answers to a change of labels or status. Each leaves out 相談内容 for the agency under a consent for
+    基本情報・プラン, as the case document does; the household document's cases are audited reads."""
+    case_id, _, worker = shared_case
+    household_id = fetch(database_urls.owner, "SELECT household_id FROM support_case WHERE id = $1::uuid", case_id,
+                         tenant=TENANT)[0]["household_id"]
+    as_user(client, worker)
+    household = client.get(f"/api/households/{household_id}")
+    assert household.status_code == 200
+    (row,) = [c for c in household.json()["cases"] if c["id"] == case_id]
+    assert row["case_number"] and "summary" not in row and "problems" not in row and "problem_labels" not in row
+    assert "母の介護と本人のひきこもり" not in household.text
+    changed = client.patch(f"/api/cases/{case_id}", json={"fields": ["elderly"], "tags": ["見守り"]})
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["tags"] == ["見守り"] and "summary" not in changed.json()
+    assert "母の介護と本人のひきこもり" not in changed.text
+    from infra.database.provision import DATABASE, with_user
+
+    reads = fetch(with_user(pg_server.superuser_url, "postgres", database=DATABASE),
+                  "SELECT reason FROM audit_event WHERE action = 'read' AND object_type = 'case' AND object_id = $1 "
+                  "AND actor_sub = $2", case_id, worker.sub)
+    assert "household basis=agency" in {r["reason"] for r in reads}

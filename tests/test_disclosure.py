@@ -157,3 +157,26 @@ def test_a_bound_the_solver_does_not_prove_counts_as_a_leak(monkeypatch):
 
     monkeypatch.setattr(disclosure, "_optimum", gives_up)
     assert [leak.key for leak in leaks({"t": 100}, {"a", "b"}, [Relation("t", ("a", "b"))])] == ["a", "b"]
+
+
+def test_a_reported_figure_is_hidden_where_the_table_hides_the_same_year_total(monkeypatch):
+    """A 実態調査 answer or a 実施計画 figure is a 年度計 the prefecture also sees in the table: where the table hides
+    it (here complementary: 中土佐町's 年度計 of 28 hides to protect 東洋町's 3 in the 県内計), the reported figure is
+    hidden too, or reading it beside the 県内計 would give 東洋町 back; a count of meetings is shown as reported."""
+    import asyncio
+
+    import core.prefecture.aggregates as aggregates
+
+    cells = {("394017", apr(0)): 28, ("393011", apr(0)): 3, ("392014", apr(0)): 60, ("392014", apr(1)): 70}
+    table = assert_safe(protected(cells))
+    assert table.tenant_total("393011") is None and table.tenant_total("394017") is None
+
+    async def tables(session, fiscal_year, codes, keys):
+        return {"consultations": table}
+
+    monkeypatch.setattr(aggregates, "monthly_aggregates", tables)
+    reported = {"394017": 28, "392014": 130, "393011": 3, "393649": 7}  # 大川村 (no table row) answered by link
+    shown = asyncio.run(aggregates.reported_figures(None, FY, "consultations_received", CODES, reported))
+    assert shown == {"394017": None, "392014": 130, "393011": None, "393649": 7}
+    meetings = asyncio.run(aggregates.reported_figures(None, FY, "support_meetings_held", CODES, {"393011": 2}))
+    assert meetings == {"393011": 2}

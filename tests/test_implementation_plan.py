@@ -98,3 +98,37 @@ def test_a_plan_is_versioned_counted_printed_and_sent_to_the_prefecture(client, 
 
     # a municipality reads no other municipality's plans through the prefecture's function
     assert unit_of_work(database_urls, MUNICIPALITY, lambda s: plans.sent_to_prefecture(s, year)) == []
+
+
+def test_the_prefecture_sees_a_plan_s_small_counts_hidden_like_the_aggregates(client, database_urls):
+    """A 実施計画's figures are the counts the aggregates publish (issue 17): the prefecture's page shows a count of
+    3 consultations as 秘匿 (in the 実施計画 counts and in the cases per 事業), never as 3."""
+    from core.cases import service as cases
+    from tenants.seed import seed_demo_tenants
+    from tests.conftest import run
+
+    ino = "393860"  # いの町: a tenant only this test makes; its cases are exactly these three
+    run(seed_demo_tenants(database_urls.owner, codes=(ino,)))
+
+    async def work(s):
+        for _ in range(3):
+            await cases.create_intake(s, intake_body(received_on=today().isoformat()), principal(ino))
+
+    unit_of_work(database_urls, ino, work)
+    year = fiscal_year_of(today())
+    admin = login(client, open_session(database_urls, ino, ("tenant-admin",)))
+    assert client.post("/grants/plans", headers=HTML, follow_redirects=False, data={
+        "csrf_token": admin.csrf, "fiscal_year": year, "policy": "いの町の基本方針"}).status_code == 303
+    page = client.get(f"/grants/plans?fiscal_year={year}", headers=HTML).text
+    version = re.findall(r'href="/grants/plan-versions/([0-9a-f-]+)/pdf"', page)[0]
+    assert re.search(r"相談受付件数</td><td class=\"num\">3<", page)  # the town's own page: its own exact figures
+    assert client.post(f"/grants/plan-versions/{version}/send", data={"csrf_token": admin.csrf}, headers=HTML,
+                       follow_redirects=False).status_code == 303
+
+    login(client, open_session(database_urls, PREFECTURE, ("prefecture-admin",)))
+    console = client.get(f"/prefecture/grants/plans?fiscal_year={year}", headers=HTML).text
+    section = console[console.index("いの町の基本方針"):]
+    section = section[:section.index("</section>")]
+    assert re.search(r"相談受付件数</td><td class=\"num\">秘匿<", section)
+    assert re.search(r"包括的相談支援事業</td><td class=\"num\">秘匿<", section)
+    assert ">3<" not in section

@@ -322,3 +322,17 @@ def test_seats_over_the_api_are_set_by_coordinators_and_seat_the_next_meeting(ap
         assert (seated["member_role"], seated["duty_role_label"]) == ("required", "包括化推進員E")
         freed = {s["duty_role"]: s for s in client.put("/api/meetings/seats", json={"coordinator_e": None}).json()}
         assert freed["coordinator_e"]["user_sub"] is None
+
+
+def test_reading_a_meeting_s_agenda_is_an_audited_read_of_each_case_on_it(app, database_urls):
+    """The agenda shows each case with the issues written about it: whoever reads it (here a staff member who is
+    neither on the case nor in the meeting, as a 重層的支援会議 allows) leaves a READ of that case on the trail."""
+    ready_case = _case(database_urls, consent_kinds=("multilayer_meeting",), planned=True)
+    with logged_in(app, database_urls, roles=("staff", "coordinator")) as client:
+        mid = _meeting(client)["id"]
+        assert client.post(f"/api/meetings/{mid}/agenda", json={"case_id": ready_case, "issues": "介護の分担"}
+                           ).status_code == 201
+    with logged_in(app, database_urls, roles=("staff",)) as reader:
+        detail = reader.get(f"/api/meetings/{mid}").json()
+        assert [a["issues"] for a in detail["agenda"]] == ["介護の分担"]
+        assert "read" in _audit(database_urls, reader.sub, ready_case)

@@ -313,7 +313,7 @@ def test_nakatosa_chain_seats_the_core_meeting_carries_its_households_and_checks
         assert case.status == "decided"
 
         # 5. 進捗確認: every open case with the person's name, owners and the date of the last decision
-        progress = await service.progress_check(session, coordinator)
+        progress = await service.progress_check(session, coordinator, kinds)  # the town's kinds, as its pages pass
         row = next(r for r in progress.rows if r.case.id == case_id)
         assert row.person_name == "山田 太郎" and row.last.decision == "plan_agreed" and row.last.decided_at
 
@@ -363,3 +363,28 @@ def test_progress_check_shows_each_programme_s_last_held_session_and_who_recorde
         assert again["進捗の居場所（毎日）"].recorded_by == "記録 太郎"
 
     unit_of_work(database_urls, TENANT, work, actor=coordinator.sub)
+
+
+def test_progress_check_shows_a_support_meeting_s_decision_only_to_who_may_read_that_meeting(database_urls):
+    """守秘義務 holds on 進捗確認 too: a coordinator who is not a member of the 支援会議 sees the meeting exists but not
+    its cases (``meeting_access`` LIMITED), so the 進捗確認 does not show that meeting's decision on the case either;
+    the member who acknowledged secrecy does see it."""
+    organiser = principal(TENANT, roles=("staff", "coordinator"))
+    outsider = principal(TENANT, roles=("staff", "coordinator"), sub=f"coordinator-{uuid.uuid4()}")
+    case_id = _case(database_urls, organiser, consent_given=False)
+
+    async def work(session):
+        meeting = await _meeting(session, "support_meeting", organiser)
+        await _ack(session, meeting, organiser)
+        item = await service.add_agenda_item(session, meeting, KINDS["support_meeting"], case_id, principal=organiser)
+        await service.decide(session, meeting, RULES["support_meeting"], item.id, "outreach_roles", "包括が週1回訪問",
+                             organiser)
+        assert await service.meeting_access(session, meeting, KINDS["support_meeting"], outsider) == service.LIMITED
+
+        async def last(who):
+            return next(r for r in (await service.progress_check(session, who, KINDS)).rows if r.case.id == case_id).last
+
+        assert (await last(organiser)).decision == "outreach_roles"
+        assert await last(outsider) is None
+
+    unit_of_work(database_urls, TENANT, work, actor=organiser.sub)

@@ -150,3 +150,28 @@ async def _wrong_token(urls):
         return await conn.fetchval("SELECT survey_link_answer('wrong', '{}'::jsonb, 'x')")
     finally:
         await conn.close()
+
+
+def test_small_counts_of_people_in_the_answers_are_hidden_like_the_aggregates(client, database_urls):
+    """Issue 17 holds for the 実態調査 too: an answer that is a count of people (相談受付件数, 参加者数) from 1 to 4 is
+    shown as 秘匿, and no sum, mean, minimum or maximum gives it back; counts of meetings are shown as answered."""
+    motoyama = "393410"  # 本山町: not a tenant in any test
+    pref = _prefecture(client, database_urls)
+    survey_url = _survey(client, pref, "小さな回答の秘匿")
+    client.post(f"{survey_url}/standard-items", data={"csrf_token": pref.csrf})
+    client.post(f"{survey_url}/send", data={"csrf_token": pref.csrf, "codes": [NAKATOSA]})
+    for code, consultations, meetings in ((OKAWA, "3", "2"), (motoyama, "40", "6")):
+        link = _link(client, pref, survey_url, code)
+        client.cookies.clear()
+        names = re.findall(r'name="(q-[0-9a-f-]+)"', client.get(link).text)
+        answers = {n: "" for n in names}
+        answers.update({names[1]: consultations, names[3]: meetings})
+        assert client.post(link, data={"responder": "担当課", **answers}, follow_redirects=False).status_code == 303
+        login(client, pref)
+    page = client.get(survey_url).text
+    sections = dict(re.findall(r'<h3>\d+\. ([^<]+)</h3>(.*?)</section>', page, re.S))
+    consultations = sections["相談支援：相談受付件数（件）"]
+    assert "秘匿" in consultations and ">40<" in consultations and ">3<" not in consultations
+    assert "合計 " not in consultations and "平均 " not in consultations and "最小 " not in consultations
+    meetings = sections["会議開催状況：支援会議の開催回数（回）"]
+    assert ">2<" in meetings and "合計 8" in meetings and "秘匿" not in meetings

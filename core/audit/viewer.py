@@ -32,7 +32,7 @@ ACTION_LABELS: dict[str, str] = {
     "break_glass": "緊急閲覧", "denied": "拒否された操作",
 }
 OBJECT_LABELS: dict[str, str] = {
-    "case": "相談ケース", "case_list": "ケース一覧", "person": "個人", "household": "世帯", "consent": "同意",
+    "case": "相談ケース", "case_list": "ケース一覧", "person": "個人", "household": "世帯", "household_list": "世帯一覧", "consent": "同意",
     "assessment": "アセスメント", "support_plan": "プラン", "progress_record": "支援経過記録", "evaluation": "評価",
     "referral": "紹介", "agency": "関係機関", "case_access_grant": "緊急閲覧の記録", "meeting": "会議",
     "program_enrolment": "参加登録", "staff": "職員", "audit_event": "監査ログ",

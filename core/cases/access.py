@@ -31,6 +31,10 @@ from core.cases.schemas import INFO_ITEM_LABELS, today
 
 ALL_ITEMS: frozenset[str] = frozenset(INFO_ITEM_LABELS)
 ALWAYS_SHARED = "basic"  # 基本情報: implied by any sharing
+# The columns of the case itself that are its 相談内容 (item ``consultation``): what was brought, by whom, and the
+# plugin intake answers. A reader without that item gets the case without them, whatever carries the case.
+CONSULTATION_COLUMNS: tuple[str, ...] = ("summary", "problems", "problem_other", "visitor_name", "visitor_relation",
+                                         "extras")
 
 
 def consent_valid_clause(day: dt.date | None = None):
@@ -153,7 +157,10 @@ async def linkable_case(session: AsyncSession, principal: Principal, reference: 
 
 async def person_record_ids(session: AsyncSession, name: str, limit: int = 50) -> tuple[list[str], list[str]]:
     """For the audit viewer's person search: the ids (as text) of the residents whose name or kana contains
-    ``name``, of their households and of their cases (as 本人 or as a household member), and the names matched."""
+    ``name``, of their households and of their cases (as 本人 or as a household member), and the names matched.
+    The names are shown to the auditor, so each resident matched is a READ of that person on the trail (by id,
+    never the name typed): the report of who saw a resident's data lists the auditors who looked them up too."""
+    from core.audit.trail import AuditAction, record
     from core.cases.models import HouseholdMembership, Person
     from core.text_rules import like_pattern, search_key
 
@@ -168,6 +175,8 @@ async def person_record_ids(session: AsyncSession, name: str, limit: int = 50) -
     if not people:
         return [], []
     person_ids = [p.id for p in people]
+    for person_id in person_ids:
+        await record(session, AuditAction.READ, "person", person_id, reason="audit viewer person search")
     households = list(await session.scalars(select(HouseholdMembership.household_id)
                                             .where(HouseholdMembership.person_id.in_(person_ids))))
     cases = list(await session.scalars(select(SupportCase.id).where(

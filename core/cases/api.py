@@ -84,25 +84,29 @@ def row_json(row: Any, *, skip: tuple[str, ...] = ()) -> dict[str, Any]:
     return {c.key: plain(getattr(row, c.key)) for c in row.__table__.columns if c.key not in ("tenant_id", *skip)}
 
 
-def case_json(case: Any) -> dict[str, Any]:
+def case_json(case: Any, items: frozenset[str]) -> dict[str, Any]:
+    """The case row as the reader may see it: ``items`` are what they may read of it (``readable_items``); without
+    相談内容 the consultation columns (``core.cases.access.CONSULTATION_COLUMNS``) are absent."""
     body = row_json(case)
     body["status_label"] = schemas.STATUS_LABELS.get(case.status, case.status)
     body["field_labels"] = [schemas.FIELD_LABELS.get(f, f) for f in case.fields]
-    body["problem_labels"] = [schemas.PROBLEM_LABELS.get(p, p) for p in case.problems]
     body["route_label"] = schemas.ROUTE_LABELS.get(case.route, case.route)
+    if "consultation" in items:
+        body["problem_labels"] = [schemas.PROBLEM_LABELS.get(p, p) for p in case.problems]
+    else:
+        for key in service.CONSULTATION_COLUMNS:
+            body.pop(key, None)
     return body
 
 
-CONSULTATION_FIELDS = ("summary", "problems", "problem_labels", "problem_other", "visitor_name", "visitor_relation",
-                       "extras")
+async def _case_json(db: AsyncSession, request: Request, case: Any) -> dict[str, Any]:
+    """``case_json`` for the signed-in user (after a change: the answer is a read like any other)."""
+    return case_json(case, await service.readable_items(db, _user(request), case.id))
 
 
 def case_file_json(f: service.CaseFile) -> dict[str, Any]:
     """The case document; items outside the reader's consent scope are absent (``hidden_items`` names them)."""
-    body = case_json(f.case)
-    if not f.shows("consultation"):
-        for key in CONSULTATION_FIELDS:
-            body.pop(key, None)
+    body = case_json(f.case, f.items)
     return {
         **body,
         "readable_items": sorted(f.items),
@@ -169,7 +173,7 @@ async def list_cases(request: Request, db: NamedDependency[AsyncSession]) -> dic
 @post("/cases", status_code=201, summary="相談受付（世帯・本人・相談内容）", description="Body: schemas.IntakeIn")
 async def create_case(request: Request, db: NamedDependency[AsyncSession]) -> dict[str, Any]:
     case = await service.create_intake(db, await _body(request), _user(request))
-    return case_json(case)
+    return await _case_json(db, request, case)
 
 
 @get("/cases/export.csv", summary="支援ケース一覧CSV（UTF-8 BOM付き）", media_type="text/csv")
@@ -212,7 +216,7 @@ async def get_case(case_id: FromPath[uuid.UUID], request: Request, db: NamedDepe
 @patch("/cases/{case_id:uuid}", summary="分野・タグの変更")
 async def update_case(case_id: FromPath[uuid.UUID], request: Request, db: NamedDependency[AsyncSession]) -> dict[str, Any]:
     case = await service.open_case_for_change(db, _user(request), case_id)
-    return case_json(await service.update_case_labels(db, case, await _body(request)))
+    return await _case_json(db, request, await service.update_case_labels(db, case, await _body(request)))
 
 
 @post("/cases/{case_id:uuid}/access", status_code=201, summary="緊急閲覧（理由を記録して開く）")
@@ -231,7 +235,7 @@ async def change_status(case_id: FromPath[uuid.UUID], request: Request, db: Name
     reason = data.get("reason")
     if reason is not None and not isinstance(reason, str):
         raise ValidationFailed([{"field": "reason", "message": "理由は文字で入力してください。"}])
-    return case_json(await service.transition(db, case, to_status, reason, principal=_user(request)))
+    return await _case_json(db, request, await service.transition(db, case, to_status, reason, principal=_user(request)))
 
 
 @post("/cases/{case_id:uuid}/steps", status_code=201,
@@ -340,7 +344,7 @@ async def get_household(household_id: FromPath[uuid.UUID], request: Request, db:
             "members": [{**row_json(m.person), "membership_id": str(m.membership.id),
                          "relationship": m.membership.relationship, "valid_from": plain(m.membership.valid_from),
                          "valid_to": plain(m.membership.valid_to)} for m in members],
-            "cases": [case_json(c) for c in cases]}
+            "cases": [case_json(c, items) for c, items in await service.readable_cases(db, _user(request), cases)]}
 
 
 def _household_editor(principal: Principal) -> None:

@@ -36,6 +36,7 @@ from core.auth.principal import Principal, Role
 from core.cases import consent_purposes, extensions, schemas, workflow
 from core.cases.access import (  # noqa: F401 (the read rule's home; callers keep using service.visible_clause)
     ALL_ITEMS,
+    CONSULTATION_COLUMNS,
     access_basis,
     consent_valid_on,
     readable_items,
@@ -1011,10 +1012,11 @@ class CaseFile:
         return next((a.name for a in self.all_agencies if a.id == agency_id), "—")
 
 
-async def case_file(session: AsyncSession, case: SupportCase, principal: Principal | None = None) -> CaseFile:
+async def case_file(session: AsyncSession, case: SupportCase, principal: Principal | None) -> CaseFile:
     """Everything about the case that ``principal`` may read: items outside their consent scope are left out here
-    (not just hidden by a template), so the page, the JSON document and any later reader get the same cut.
-    Without a principal (internal use: exports of the whole tenant) every item is included."""
+    (not just hidden by a template), so the page, the JSON document, the printed forms and any later reader get the
+    same cut. The reader is a required argument: ``None`` (every item) is for internal use with no person reading
+    (exports of the whole tenant), and must be said, never fallen into by leaving the reader out."""
     items = ALL_ITEMS if principal is None else await readable_items(session, principal, case.id)
     household = await get_household(session, case.household_id)
     members = await household_members(session, household.id, include_past=True)
@@ -1042,10 +1044,27 @@ async def household_cases(session: AsyncSession, household_id: uuid.UUID, princi
                                       .order_by(SupportCase.received_on.desc())))
 
 
+async def readable_cases(session: AsyncSession, principal: Principal,
+                         found: list[SupportCase]) -> list[tuple[SupportCase, frozenset[str]]]:
+    """Each case with the items ``principal`` may read of it (``readable_items``), for a document that carries
+    whole case rows besides the case's own (the household document): audited as a READ of each case, like
+    opening it, and to be shown through the item filter (``CONSULTATION_COLUMNS``)."""
+    rows = []
+    for case in found:
+        basis = await access_basis(session, principal, case.id)
+        await record(session, AuditAction.READ, "case", case.id, reason=f"household basis={basis}")
+        rows.append((case, await readable_items(session, principal, case.id, basis)))
+    return rows
+
+
 async def list_households(session: AsyncSession, principal: Principal, limit: int = 200) -> list[Household]:
+    """The households of the cases ``principal`` may see (label and address: personal data), audited as a READ of
+    the list like the case list (``core.cases.search.search_cases``)."""
     visible = select(SupportCase.household_id).where(visible_clause(principal))
-    return list(await session.scalars(select(Household).where(Household.id.in_(visible))
-                                      .order_by(Household.id.desc()).limit(limit)))
+    households = list(await session.scalars(select(Household).where(Household.id.in_(visible))
+                                            .order_by(Household.id.desc()).limit(limit)))
+    await record(session, AuditAction.READ, "household_list", None, reason=f"rows={len(households)}")
+    return households
 
 
 def touch(case: SupportCase) -> None:

@@ -35,6 +35,17 @@ FORM_TITLES: dict[str, str] = {
     "closure": "終結記録",
 }
 
+# The item of the case file (core.cases.schemas.INFO_ITEM_LABELS) each form carries out of the system: a reader
+# whose consent scope leaves it out (agency staff under a consent for 基本情報・プラン only) may not print that form,
+# as the case page and the JSON document leave the item out for them.
+FORM_ITEMS: dict[str, str] = {
+    "intake": "consultation",
+    "assessment": "assessment",
+    "plan": "plan",
+    "evaluation": "records",
+    "closure": "records",
+}
+
 SENSITIVE_FOOTER = "要配慮個人情報を含みます。取扱いに注意し、目的外の利用・複写・持ち出しをしないでください。"
 NO_CONSENT = "本人同意の記録がありません。同意を得るまで、このプランの内容を関係機関と共有できません。"
 
@@ -140,9 +151,27 @@ def plan_consents(file: CaseFile) -> list[ConsentBox]:
             if file.consent_valid(c) and (not c.items or "plan" in c.items)]
 
 
+class FormOutsideConsent(Exception):
+    """The form carries an item of the case outside the reader's consent scope (``CaseFile.items``)."""
+
+    def __init__(self, kind: str):
+        item = schemas.INFO_ITEM_LABELS[FORM_ITEMS[kind]]
+        super().__init__(f"本人の同意の範囲外の情報（{item}）を含むため、「{FORM_TITLES[kind]}」は印刷できません。")
+        self.message = str(self)
+
+
+def printable_forms(file: CaseFile) -> dict[str, str]:
+    """kind → title of the forms the reader of ``file`` may print (the case page links only these)."""
+    return {kind: title for kind, title in FORM_TITLES.items() if file.shows(FORM_ITEMS[kind])}
+
+
 def build_form(kind: str, file: CaseFile, tenant_name: str, printed_on: dt.date) -> CaseForm:
+    """The form ``kind`` filled from ``file``; ``FormOutsideConsent`` when the reader's consent scope leaves out
+    the item it carries (an empty sheet would read as "no assessment was made")."""
     if kind not in FORM_TITLES:
         raise KeyError(kind)
+    if not file.shows(FORM_ITEMS[kind]):
+        raise FormOutsideConsent(kind)
     form = CaseForm(kind=kind, file=file, tenant_name=tenant_name, printed_on=printed_on)
     form.assessment = file.assessments[-1] if file.assessments else None  # ordered oldest first
     form.plan = file.plans[0] if file.plans else None  # ordered newest version first

@@ -139,16 +139,47 @@ async def sent_to_prefecture(session: AsyncSession, fiscal_year: int) -> list[Se
     return [SentPlan(t, int(y), int(v), s or {}, f or {}, at) for t, y, v, s, f, at in rows]
 
 
-def figure_rows(figures: Mapping[str, Any]) -> list[tuple[str, int]]:
-    """(label, count) of the plan's implementation counts, in report order."""
+async def published_to_prefecture(session: AsyncSession, fiscal_year: int, codes: list[str]) -> list[SentPlan]:
+    """The plans of ``sent_to_prefecture`` as the prefecture's console shows them: their figures are the counts the
+    aggregates publish for the same 年度, so they pass the same disclosure control
+    (``core.prefecture.aggregates.reported_figures`` over ``codes``, the municipalities the console lists) — a
+    count of people hidden (``None``) from 1 to 4 or where the aggregates hide that municipality's 年度計. Counts of
+    cases per 事業 are counts of people too (hidden from 1 to 4); meetings, programmes, activities and hubs are not."""
+    from core.prefecture.aggregates import reported_figures
+
+    sent = await sent_to_prefecture(session, fiscal_year)
+    shown = [SentPlan(p.tenant_id, p.fiscal_year, p.version, p.sections,
+                      {"implementation": dict(p.figures.get("implementation") or {}),
+                       "businesses": {k: dict(v or {}) for k, v in (p.figures.get("businesses") or {}).items()}},
+                      p.sent_at) for p in sent]
+
+    for key in COUNT_LABELS:  # each key is the count definition (core.counts) the figure was made by
+        counts = {p.tenant_id: p.figures["implementation"] for p in shown}
+        reported = {t: int(c[key]) for t, c in counts.items() if c.get(key) is not None}
+        for t, value in (await reported_figures(session, fiscal_year, key, codes, reported)).items():
+            counts[t][key] = value
+    for code in BUSINESS_NAMES:
+        cases = {p.tenant_id: p.figures["businesses"].setdefault("cases", {}) for p in shown}
+        reported = {t: int(c[code]) for t, c in cases.items() if c.get(code) is not None}
+        for t, value in (await reported_figures(session, fiscal_year, None, codes, reported)).items():
+            cases[t][code] = value
+    return shown
+
+
+def _count(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def figure_rows(figures: Mapping[str, Any]) -> list[tuple[str, int | None]]:
+    """(label, count) of the plan's implementation counts, in report order (``None``: hidden for the prefecture)."""
     counts = figures.get("implementation") or {}
-    return [(label, int(counts.get(key, 0))) for key, label in COUNT_LABELS.items()]
+    return [(label, _count(counts.get(key, 0))) for key, label in COUNT_LABELS.items()]
 
 
-def business_rows(figures: Mapping[str, Any]) -> list[tuple[str, list[int]]]:
-    """(事業 name, [count per record kind]) of the plan's counts per 事業."""
+def business_rows(figures: Mapping[str, Any]) -> list[tuple[str, list[int | None]]]:
+    """(事業 name, [count per record kind]) of the plan's counts per 事業 (``None``: hidden for the prefecture)."""
     counts = figures.get("businesses") or {}
-    return [(name, [int((counts.get(kind) or {}).get(code, 0)) for kind in BUSINESS_COUNT_LABELS])
+    return [(name, [_count((counts.get(kind) or {}).get(code, 0)) for kind in BUSINESS_COUNT_LABELS])
             for code, name in BUSINESS_NAMES.items()]
 
 

@@ -231,7 +231,7 @@ async def follow_up(
 
 @get("/meetings/progress", summary="進捗確認（継続中のすべてのケースと実施中の事業）")
 async def progress(request: Request, db: NamedDependency[AsyncSession]) -> schemas.ProgressOut:
-    check = await service.progress_check(db, _user(request))
+    check = await service.progress_check(db, _user(request), await _kinds(request))
     return {"cases": [schemas.progress_row_json(row) for row in check.rows],
             "programs": [{"id": str(p.program.id), "name": p.program.name, "hub": p.hub_name} for p in check.programs]}
 

@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, exists, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Bundle, aliased
 
@@ -49,7 +49,7 @@ from core.database import utc_now
 from core.tenancy.context import current_tenant_id
 from core.meetings import decisions as rules_table
 from core.meetings.decisions import KindRules
-from core.meetings.kinds import MEMBER_ROLE_LABELS, sharing_kind
+from core.meetings.kinds import MEMBER_ROLE_LABELS, merge, sharing_kind
 from core.meetings.models import AgendaItem, Meeting, MeetingMember, MeetingSeat
 from core.plugin_types import MeetingKindDefinition, RoleDefinition
 from core.wareki import TOKYO, jdate, jdatetime
@@ -348,6 +348,22 @@ async def meeting_access(session: AsyncSession, meeting: Meeting, kind: MeetingK
     return LIMITED if principal.has_role(Role.COORDINATOR) else None
 
 
+def full_access_clause(principal: Principal, kinds: Mapping[str, MeetingKindDefinition]):
+    """SQL on ``Meeting``: the meetings whose cases and decisions ``principal`` may read — ``meeting_access`` is
+    ``FULL`` — for reads across meetings (the latest decision on each case of 進捗確認), so a 支援会議 the reader
+    has not acknowledged secrecy for does not show its decisions there either. A kind not in ``kinds`` (a plugin
+    disabled since) is confidential, as ``is_confidential`` says."""
+    if principal.is_prefecture or principal.tenant_id is None:
+        return false()
+    open_kinds = [code for code, kind in kinds.items() if not is_confidential(kind)]
+    acknowledged = exists().where(MeetingMember.meeting_id == Meeting.id, MeetingMember.user_sub == principal.sub,
+                                  MeetingMember.confidentiality_ack_at.is_not(None))
+    confidential_full = and_(Meeting.kind.not_in(open_kinds), acknowledged)
+    if principal.has_role(*EDIT_ROLES):
+        return or_(Meeting.kind.in_(open_kinds), confidential_full)
+    return confidential_full
+
+
 async def open_meeting(session: AsyncSession, meeting_id, principal: Principal,
                        kinds: Mapping[str, MeetingKindDefinition], *, full: bool = False) -> Meeting:
     """The meeting for who may see it; otherwise 404 and a DENIED audit event. ``full``: its cases and minutes
@@ -475,10 +491,15 @@ AGENDA_CASE = Bundle("case", SupportCase.id, SupportCase.case_number, SupportCas
 
 
 async def agenda(session: AsyncSession, meeting_id: uuid.UUID) -> list[AgendaRow]:
-    rows = await session.execute(
+    """The agenda as the meeting's page, JSON and minutes PDF show it: each case's number and status with the
+    issues and decisions written about it — a read of that case, audited as such (READ of the case, the meeting
+    as the reason), so the report of who saw a resident's data lists who read it on an agenda too."""
+    rows = [AgendaRow(i, c) for i, c in (await session.execute(
         select(AgendaItem, AGENDA_CASE).join(SupportCase, SupportCase.id == AgendaItem.case_id)
-        .where(AgendaItem.meeting_id == meeting_id).order_by(AgendaItem.position, AgendaItem.id))
-    return [AgendaRow(i, c) for i, c in rows.all()]
+        .where(AgendaItem.meeting_id == meeting_id).order_by(AgendaItem.position, AgendaItem.id))).all()]
+    for case_id in dict.fromkeys(row.item.case_id for row in rows):
+        await record(session, AuditAction.READ, "case", case_id, reason=f"meeting agenda {meeting_id}")
+    return rows
 
 
 async def add_agenda_item(session: AsyncSession, meeting: Meeting, kind: MeetingKindDefinition | None,
@@ -748,9 +769,12 @@ class Progress:
         return {r.case.id: r.last for r in self.rows if r.last is not None}
 
 
-async def progress_check(session: AsyncSession, principal: Principal) -> Progress:
+async def progress_check(session: AsyncSession, principal: Principal,
+                         kinds: Mapping[str, MeetingKindDefinition] | None = None) -> Progress:
     """The core meeting's 進捗確認: every open case (coordinators see all) with the person's name, its owners and
-    the date of its last decision, and every active programme with its hub."""
+    the date of its last decision, and every active programme with its hub. The last decision is the latest taken
+    at a meeting the reader may read in full (``full_access_clause`` over ``kinds``, the tenant's meeting kinds;
+    core kinds only when not given, so a plugin kind counts as confidential)."""
     from core.cases.models import CaseAssignee, Person
     from core.programs.models import Hub, Program
 
@@ -762,8 +786,10 @@ async def progress_check(session: AsyncSession, principal: Principal) -> Progres
     last: dict[uuid.UUID, AgendaItem] = {}
     owners: dict[uuid.UUID, list[str]] = {}
     if ids:
+        readable = select(Meeting.id).where(full_access_clause(principal, kinds if kinds is not None else merge(None)))
         for item in await session.scalars(select(AgendaItem).where(
-                AgendaItem.case_id.in_(ids), AgendaItem.decision.is_not(None)).order_by(AgendaItem.decided_at)):
+                AgendaItem.case_id.in_(ids), AgendaItem.decision.is_not(None), AgendaItem.meeting_id.in_(readable))
+                .order_by(AgendaItem.decided_at)):
             last[item.case_id] = item
         for a in await session.scalars(select(CaseAssignee).where(
                 CaseAssignee.case_id.in_(ids), CaseAssignee.ended_at.is_(None)).order_by(CaseAssignee.role)):

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.prefecture.disclosure import SUPPRESSED, Grid, Key, Relation, protect
+from core.prefecture.disclosure import SUPPRESSED, THRESHOLD, Grid, Key, Relation, protect
 
 
 @dataclass(frozen=True)
@@ -145,6 +145,34 @@ async def monthly_aggregates(session: AsyncSession, fiscal_year: int, codes: lis
     keys = metric_keys or list(METRICS)
     counts = await exact_counts(session, fiscal_year, keys)
     return {key: metric_table(METRICS[key], fiscal_year, codes, counts.get(key, [])) for key in keys}
+
+
+# -- the same counts reported outside these tables ---------------------------------------------------------------
+# A municipality also gives the prefecture a count by its definition in a 実態調査 answer or a 実施計画 figure. Those
+# are the same figures as a 年度計 of the tables above: shown as reported, they would hand back what a table hides
+# (issue 17: "the same figures on other pages"), and show a count of 1–4 people besides.
+
+PROTECTED_DEFINITIONS: frozenset[str] = frozenset(m.definition for m in METRICS.values() if m.protected)
+
+
+async def reported_figures(session: AsyncSession, fiscal_year: int, definition: str | None, codes: list[str],
+                           reported: dict[str, float]) -> dict[str, float | None]:
+    """What the prefecture may see of the figures municipalities reported for ``fiscal_year`` (code → value)
+    under ``definition`` (a count function of ``core.counts``; ``None``: another count of people or their cases
+    that no table here publishes). Figures of an unprotected definition (meetings, hubs, spending) come back as
+    reported. A count of people is hidden (``None``) where it is from 1 to 4, and, for a definition a table here
+    publishes, wherever that table (over ``codes``, the municipalities the console lists) hides the same
+    municipality's 年度計. Show no total, mean, minimum or maximum of the answer once a figure is hidden: each is a
+    relation that would give it back (``core.prefecture.service.summarise``)."""
+    if definition is not None and definition not in PROTECTED_DEFINITIONS:
+        return dict(reported)
+    hidden_there: set[str] = set()
+    metric = next((m for m in METRICS.values() if m.definition == definition), None)
+    if metric is not None:
+        table = (await monthly_aggregates(session, fiscal_year, codes, [metric.key]))[metric.key]
+        hidden_there = {code for code in reported if (code, None) in table.hidden}
+    return {code: None if code in hidden_there or 0 < value < THRESHOLD else value
+            for code, value in reported.items()}
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,8 @@ from core.prefecture.models import (
     SurveyRecipient,
 )
 from core.prefecture.seed import ROADMAP_YEARS, event_id, yearly_cycle
-from core.prefecture.survey_items import STANDARD_ITEMS, prefilled
+from core.prefecture.aggregates import reported_figures
+from core.prefecture.survey_items import COUNTS, STANDARD_ITEMS, prefilled
 from core.wareki import DATE_FORMS, parse_date
 from tenants.registry import Municipality, load_registry
 
@@ -514,7 +515,7 @@ async def answer_link(session: AsyncSession, token: str, form: dict[str, str]) -
 @dataclass
 class Results:
     recipients: list[dict]  # tenant_id, name, sent_at, submitted_at
-    answers: dict[uuid.UUID, dict[str, str]]  # question -> tenant -> value
+    answers: dict[uuid.UUID, dict[str, str | None]]  # question -> tenant -> value (None: hidden, a small count)
 
     @property
     def submitted(self) -> int:
@@ -523,7 +524,9 @@ class Results:
 
 async def survey_results(session: AsyncSession, survey: PrefectureSurvey) -> Results:
     """Who was asked and what they answered: tenants (through ``survey_responses``/``survey_answers``, submitted
-    answers only) and municipalities asked by one-time link (the prefecture's own rows)."""
+    answers only) and municipalities asked by one-time link (the prefecture's own rows). An answer that is a count
+    of people (a standard item pre-filled by a protected count definition) is disclosure-controlled like the
+    aggregates (``core.prefecture.aggregates.reported_figures``): ``None`` where hidden."""
     names = {m.code: m.name for m in municipalities()}
     recipients = [
         {"tenant_id": t, "name": names.get(t, t), "sent_at": sent, "submitted_at": submitted, "by_link": False}
@@ -542,17 +545,28 @@ async def survey_results(session: AsyncSession, survey: PrefectureSurvey) -> Res
         if invitation.answered_at:
             for question_id, value in invitation.answers.items():
                 answers.setdefault(uuid.UUID(question_id), {})[invitation.municipality_code] = value
+    codes = [m.code for m in municipalities()]
+    for question in await questions(session, survey.id):
+        if question.kind == QuestionKind.NUMBER and question.prefill in COUNTS and question.id in answers:
+            given = {code: float(v) for code, v in answers[question.id].items() if v}
+            shown = await reported_figures(session, survey.fiscal_year, question.prefill, codes, given)
+            answers[question.id] = {code: v if shown.get(code, 0) is not None else None
+                                    for code, v in answers[question.id].items()}
     return Results(recipients, answers)
 
 
-def summarise(question: SurveyQuestion, values: dict[str, str]) -> dict:
-    """Per question: choice → how many municipalities; number → sum, mean, min, max; text → the answers."""
+def summarise(question: SurveyQuestion, values: dict[str, str | None]) -> dict:
+    """Per question: choice → how many municipalities; number → sum, mean, min, max; text → the answers. A number
+    question with a hidden answer (``None``) gets only how many answered: a sum, mean, minimum or maximum would
+    give the hidden figure back."""
     given = [v for v in values.values() if v != ""]
     if question.kind == QuestionKind.CHOICE:
         counts = Counter(given)
         return {"counts": [(c, counts.get(c, 0)) for c in question.choices]}
     if question.kind == QuestionKind.NUMBER:
-        numbers = [float(v) for v in given]
+        if any(v is None for v in given):
+            return {"n": len(given), "hidden": True}
+        numbers = [float(v) for v in given if v is not None]
         if not numbers:
             return {"n": 0}
         return {"n": len(numbers), "sum": sum(numbers), "mean": sum(numbers) / len(numbers),

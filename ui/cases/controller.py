@@ -45,7 +45,7 @@ LABELS = {
     "info_item_labels": schemas.INFO_ITEM_LABELS, "consent_method_labels": schemas.CONSENT_METHOD_LABELS,
     "referral_status_labels": schemas.REFERRAL_STATUS_LABELS, "assignee_role_labels": schemas.ASSIGNEE_ROLE_LABELS,
     "business_names": schemas.BUSINESS_LABELS, "assessment_sections": assessment_sheet.SECTIONS,
-    "case_form_titles": case_forms.FORM_TITLES,
+    "case_form_titles": case_forms.FORM_TITLES, "printable_forms": case_forms.printable_forms,
 }
 
 

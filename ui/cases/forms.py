@@ -1,8 +1,9 @@
 """The printed case forms: ``GET /cases/{id}/forms/<kind>.pdf`` (相談受付・申込票, アセスメントシート, 支援プラン,
 評価シート, 終結記録).
 
-Whoever may open the case may print its forms; opening is audited as a READ like the case page, and the print
-itself as an EXPORT with the form's kind, since the paper carries 要配慮個人情報 out of the system.
+Whoever may open the case may print its forms, within their consent scope (the case file of the reader, as the case
+page: agency staff print only the forms whose item their consent allows); opening is audited as a READ like the case
+page, and the print itself as an EXPORT with the form's kind, since the paper carries 要配慮個人情報 out of the system.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ async def render_case_form(request: Request, db: AsyncSession, case_id: uuid.UUI
     """The form's HTML for a case the caller may open; ``labels`` are the case pages' code → words tables."""
     principal = request.scope["user"]
     case = await service.open_case(db, principal, case_id)
-    file = await service.case_file(db, case)
+    file = await service.case_file(db, case, principal)
     form = case_forms.build_form(kind, file, principal.tenant_name or principal.tenant_id, today())
     template = request.app.template_engine.get_template(f"forms/{kind}.html")
     html = template.render(form=form, footer=case_forms.SENSITIVE_FOOTER, no_consent=case_forms.NO_CONSENT, **labels)
@@ -49,6 +50,9 @@ async def print_form(request: Request, db: AsyncSession, case_id: uuid.UUID, nam
     except NotFound:
         raise NotFoundException(detail="ケースが見つかりません。") from None
     except (BreakGlassRequired, Forbidden) as exc:
+        return respond(request, 403, message=exc.message)
+    except case_forms.FormOutsideConsent as exc:  # returned, so the DENIED event is committed with the READ
+        await record(db, AuditAction.DENIED, "case", case_id, reason=f"form={kind}: outside consent")
         return respond(request, 403, message=exc.message)
     try:
         pdf = await html_to_pdf(html)

@@ -152,7 +152,7 @@ class MeetingsController(Controller):
 
     @get("/progress")
     async def progress(self, request: Request, db: NamedDependency[AsyncSession]) -> Template:
-        progress = await service.progress_check(db, _principal(request))
+        progress = await service.progress_check(db, _principal(request), await _kinds(request))
         return render("meetings/progress.html", await _context(request, active="/meetings/progress", progress=progress))
 
     @get("/case-options")

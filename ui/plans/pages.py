@@ -24,6 +24,8 @@ from core.grants import implementation_plan as plans
 from core.grants.api import ADMIN_ROLES, EDIT_ROLES
 from core.grants.counts import BUSINESS_COUNT_LABELS
 from core.grants.schemas import ValidationFailed
+from core.prefecture.disclosure import SUPPRESSED
+from core.prefecture.service import municipalities
 from core.wareki import fiscal_year_label, fiscal_year_of
 from tenants.registry import InvalidLocalGovernmentCode, find
 from ui.errors import respond
@@ -31,7 +33,7 @@ from ui.page import flash, form_fields, invalid_status, page_context, render
 
 PATH = "/grants/plans"
 LABELS = {"plan_path": PATH, "sections": plans.SECTIONS, "kind_labels": BUSINESS_COUNT_LABELS, "fiscal_year_label": fiscal_year_label,
-          "figure_rows": plans.figure_rows, "business_rows": plans.business_rows}
+          "figure_rows": plans.figure_rows, "business_rows": plans.business_rows, "suppressed": SUPPRESSED}
 
 
 def _has(request: Request, roles) -> bool:
@@ -127,7 +129,7 @@ async def _version(db, plan_id: str):
 async def prefecture_page(request: Request, db: AsyncSession, fiscal_year: int | None) -> Template:
     """県: the latest version each municipality sent for a 年度, read through the narrow database function."""
     year = fiscal_year if fiscal_year and 2000 <= fiscal_year <= 2100 else fiscal_year_of(dt.date.today())
-    sent = await plans.sent_to_prefecture(db, year)
+    sent = await plans.published_to_prefecture(db, year, [m.code for m in municipalities()])
     rows: list[dict[str, Any]] = [{"plan": p, "name": _name(p.tenant_id)} for p in sent]
     context = await page_context(request, active="/prefecture/grants", fiscal_year=year, rows=rows, **LABELS)
     return render("plans/prefecture.html", context)

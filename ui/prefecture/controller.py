@@ -23,6 +23,7 @@ from core.auth.principal import Role
 from core.documents.download import attachment
 from core.prefecture import service
 from core.prefecture.aggregates import METRICS, bars, display_count, monthly_aggregates
+from core.prefecture.disclosure import SUPPRESSED
 from core.prefecture.exports import aggregate_csv
 from core.prefecture.models import (
     EVENT_KIND_LABELS,
@@ -52,7 +53,7 @@ def _actor(request: Request) -> str | None:
 
 async def _context(request: Request, active: str, **extra: Any) -> dict[str, Any]:
     return await page_context(
-        request, active=active, fiscal_year_label=fiscal_year_label, display_count=display_count,
+        request, active=active, fiscal_year_label=fiscal_year_label, display_count=display_count, suppressed=SUPPRESSED,
         phase_labels=PHASE_LABELS, status_labels=STATUS_LABELS, year_choices=_year_choices, plan_years=_plan_years,
         **extra,
     )
