@@ -197,11 +197,17 @@ def program_texts() -> frozenset[str]:
                     texts.add(node.value.strip())
     for path in (root / "ui" / "templates").rglob("*.html"):
         # the template's own words, piece by piece as a page shows them (between tags, expressions and quotes)
-        texts.update(piece.strip() for piece in TEMPLATE_SPLIT.split(path.read_text(encoding="utf-8")) if piece.strip())
+        source = path.read_text(encoding="utf-8")
+        texts.update(piece.strip() for piece in TEMPLATE_SPLIT.split(source) if piece.strip())
+        # and the string literals inside its expressions ({{ input("kind", "種別", hint="例: …") }})
+        for expression in TEMPLATE_EXPRESSION.findall(source):
+            texts.update(m.group(2).strip() for m in TEMPLATE_LITERAL.finditer(expression) if m.group(2).strip())
     return frozenset(texts)
 
 
 TEMPLATE_SPLIT = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}|[<>\"\n]", re.DOTALL)
+TEMPLATE_EXPRESSION = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
+TEMPLATE_LITERAL = re.compile(r"(['\"])(.*?)\1")
 
 
 def plugin_catalog_texts() -> set[str]:
