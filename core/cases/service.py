@@ -37,9 +37,12 @@ from core.cases import consent_purposes, extensions, schemas, workflow
 from core.cases.access import (  # noqa: F401 (the read rule's home; callers keep using service.visible_clause)
     ALL_ITEMS,
     CONSULTATION_COLUMNS,
+    REFERRAL_REASON_ITEM,
+    STATUS_REASON_ITEM,
     access_basis,
     consent_valid_on,
     readable_items,
+    row_as_read,
     visible_clause,
 )
 from core.cases.models import (
@@ -982,8 +985,8 @@ class CaseFile:
     records: list[ProgressRecord]
     evaluations: list[Evaluation]
     agencies: list[tuple[CaseAgency, Agency]]
-    referrals: list[Referral]
-    history: list[CaseStatusChange]
+    referrals: list[Any]  # Referral rows as read (``row_as_read``): reasons only within REFERRAL_REASON_ITEM
+    history: list[Any]  # CaseStatusChange rows as read: reasons only within STATUS_REASON_ITEM
     all_agencies: list[Any] = field(default_factory=list)  # (id, name) of every agency: names and choices
     steps: list[extensions.StepState] = field(default_factory=list)  # plugin steps at the current status
     extras: list[tuple[str, str]] = field(default_factory=list)  # (label, answer) of the plugin intake fields
@@ -1021,6 +1024,10 @@ async def case_file(session: AsyncSession, case: SupportCase, principal: Princip
     household = await get_household(session, case.household_id)
     members = await household_members(session, household.id, include_past=True)
     consultation = "consultation" in items
+    # reasons are free text about the person (a meeting's decision note becomes the reason of the status change it
+    # made): outside the reader's items the rows are read without them (copies: the ORM rows stay as they are)
+    referral_text = () if REFERRAL_REASON_ITEM in items else ("reason", "response_reason")
+    status_text = () if STATUS_REASON_ITEM in items else ("reason",)
     return CaseFile(
         case=case, household=household, members=members,
         person=next((m.person for m in members if m.person.id == case.person_id), None),
@@ -1029,8 +1036,10 @@ async def case_file(session: AsyncSession, case: SupportCase, principal: Princip
         plans=await plans(session, case.id) if "plan" in items else [],
         records=await records(session, case.id) if "records" in items else [],
         evaluations=await evaluations(session, case.id) if "records" in items else [],
-        agencies=await case_agencies(session, case.id), referrals=await referrals(session, case.id),
-        history=await status_history(session, case.id), all_agencies=await agency_names(session),
+        agencies=await case_agencies(session, case.id),
+        referrals=[row_as_read(r, referral_text) for r in await referrals(session, case.id)],
+        history=[row_as_read(h, status_text) for h in await status_history(session, case.id)],
+        all_agencies=await agency_names(session),
         steps=await step_states(session, case),
         extras=[(f.label, extensions.display_value(f, case.extras[f.name]))
                 for f in await extensions.intake_fields(session) if f.name in (case.extras or {})] if consultation else [],
