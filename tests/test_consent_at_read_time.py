@@ -196,8 +196,12 @@ def test_status_and_referral_reasons_stay_inside_the_consent_scope(client, datab
     page = client.get(f"/cases/{case_id}").text
     assert not any(s in page for s in secrets)
     assert "紹介の理由は本人の同意の範囲外のため表示しません。" in page
+    answered = client.post(f"/api/referrals/{referred.json()['id']}/decline", json={"reason": "債務の相談は別窓口"})
+    assert answered.status_code == 200, answered.text  # the answer to the answer is read the same way
+    assert answered.json()["status"] == "declined" and answered.json()["reason"] is None
 
     as_user(client, coordinator)  # the rows were read, never changed (no autoflush of a blanked reason)
-    assert client.get(f"/api/cases/{case_id}").json()["referrals"][0]["reason"] == "多重債務と督促状の相談を引き継ぐため"
+    referral = client.get(f"/api/cases/{case_id}").json()["referrals"][0]
+    assert (referral["reason"], referral["response_reason"]) == ("多重債務と督促状の相談を引き継ぐため", "債務の相談は別窓口")
     assert fetch(database_urls.owner, "SELECT reason FROM case_status_change WHERE case_id = $1::uuid "
                  "AND to_status = 'assessment'", case_id, tenant=TENANT)[0]["reason"] == "重層的支援会議で決定: 借金の整理を優先"

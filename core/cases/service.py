@@ -1015,6 +1015,18 @@ class CaseFile:
         return next((a.name for a in self.all_agencies if a.id == agency_id), "—")
 
 
+def referral_as_read(referral: Referral, items: frozenset[str]) -> Any:
+    """A referral as a reader with ``items`` may read it: its reason and the answer are free text about the person
+    (``REFERRAL_REASON_ITEM``), left empty outside it — in a copy (``row_as_read``), the row stays as it is."""
+    return row_as_read(referral, () if REFERRAL_REASON_ITEM in items else ("reason", "response_reason"))
+
+
+def status_change_as_read(change: CaseStatusChange, items: frozenset[str]) -> Any:
+    """A status change as a reader with ``items`` may read it: the reason (終結・中断の理由, a meeting's decision
+    note) only within ``STATUS_REASON_ITEM``."""
+    return row_as_read(change, () if STATUS_REASON_ITEM in items else ("reason",))
+
+
 async def case_file(session: AsyncSession, case: SupportCase, principal: Principal | None) -> CaseFile:
     """Everything about the case that ``principal`` may read: items outside their consent scope are left out here
     (not just hidden by a template), so the page, the JSON document, the printed forms and any later reader get the
@@ -1024,10 +1036,6 @@ async def case_file(session: AsyncSession, case: SupportCase, principal: Princip
     household = await get_household(session, case.household_id)
     members = await household_members(session, household.id, include_past=True)
     consultation = "consultation" in items
-    # reasons are free text about the person (a meeting's decision note becomes the reason of the status change it
-    # made): outside the reader's items the rows are read without them (copies: the ORM rows stay as they are)
-    referral_text = () if REFERRAL_REASON_ITEM in items else ("reason", "response_reason")
-    status_text = () if STATUS_REASON_ITEM in items else ("reason",)
     return CaseFile(
         case=case, household=household, members=members,
         person=next((m.person for m in members if m.person.id == case.person_id), None),
@@ -1037,8 +1045,8 @@ async def case_file(session: AsyncSession, case: SupportCase, principal: Princip
         records=await records(session, case.id) if "records" in items else [],
         evaluations=await evaluations(session, case.id) if "records" in items else [],
         agencies=await case_agencies(session, case.id),
-        referrals=[row_as_read(r, referral_text) for r in await referrals(session, case.id)],
-        history=[row_as_read(h, status_text) for h in await status_history(session, case.id)],
+        referrals=[referral_as_read(r, items) for r in await referrals(session, case.id)],
+        history=[status_change_as_read(h, items) for h in await status_history(session, case.id)],
         all_agencies=await agency_names(session),
         steps=await step_states(session, case),
         extras=[(f.label, extensions.display_value(f, case.extras[f.name]))
