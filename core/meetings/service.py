@@ -12,6 +12,9 @@
 - ``meeting_access``: a confidential meeting (支援会議) is ``FULL`` only for members who acknowledged secrecy
   themselves; an unacknowledged member or a coordinator who is not a member gets ``LIMITED`` (facts and members,
   no case and no minutes: 403); anyone else ``NotFound`` (404), audited as DENIED.
+- ``agenda_scope`` / ``agenda``: of a meeting the reader may read in full, each agenda case is read whole by its
+  members, coordinators and tenant admins, and by anyone else only as ``core.cases.access`` lets them read that
+  case (「閲覧権限のないケース」 otherwise): the page, the JSON and the minutes PDF all take it from ``agenda``.
 - ``acknowledge_confidentiality``: a staff member acknowledges only for themselves; an external participant's
   acknowledgement is recorded by the chair with the method (書面・口頭) and date.
 - ``seat_meeting`` / ``carry_agenda``: a plugin kind's seats (chaired_by / attended_by) are filled from
