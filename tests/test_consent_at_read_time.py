@@ -164,3 +164,44 @@ def test_every_document_that_carries_the_case_row_keeps_the_consent_scope(client
                   "SELECT reason FROM audit_event WHERE action = 'read' AND object_type = 'case' AND object_id = $1 "
                   "AND actor_sub = $2", case_id, worker.sub)
     assert "household basis=agency" in {r["reason"] for r in reads}
+
+
+def test_status_and_referral_reasons_stay_inside_the_consent_scope(client, database_urls, shared_case):
+    """A status change's reason (a meeting's decision note becomes one) is 支援経過, a referral's reason and answer
+    are 相談内容: the agency under a consent for 基本情報・プラン sees the change and the referral, not the text,
+    on the page and in the document alike; a coordinator reads both. The rows themselves are not changed."""
+    case_id, _, worker = shared_case
+    coordinator = as_user(client, open_session(database_urls, TENANT, ("staff", "coordinator")))
+    moved = client.post(f"/api/cases/{case_id}/transitions",
+                        json={"to_status": "assessment", "reason": "重層的支援会議で決定: 借金の整理を優先"})
+    assert moved.status_code == 200, moved.text
+    agency = client.get(f"/api/cases/{case_id}").json()["agencies"][0]["agency_id"]
+    referred = client.post(f"/api/cases/{case_id}/referrals",
+                           json={"to_agency_id": agency, "reason": "多重債務と督促状の相談を引き継ぐため"})
+    assert referred.status_code == 201, referred.text
+    secrets = ("借金の整理を優先", "多重債務と督促状")
+
+    body = client.get(f"/api/cases/{case_id}").json()
+    assert [h["reason"] for h in body["history"]][-1] == "重層的支援会議で決定: 借金の整理を優先"
+    assert body["referrals"][0]["reason"] == "多重債務と督促状の相談を引き継ぐため"
+    page = client.get(f"/cases/{case_id}").text
+    assert all(s in page for s in secrets)
+
+    as_user(client, worker)
+    body = client.get(f"/api/cases/{case_id}").json()
+    assert [h["to_status"] for h in body["history"]] == ["intake", "assessment"]
+    assert [h["reason"] for h in body["history"]] == [None, None]
+    assert body["referrals"][0]["to_agency_id"] == agency and body["referrals"][0]["reason"] is None
+    assert set(body["referrals"][0]) == set(referred.json()) - {"tenant_id"}  # the same columns, the text blanked
+    page = client.get(f"/cases/{case_id}").text
+    assert not any(s in page for s in secrets)
+    assert "紹介の理由は本人の同意の範囲外のため表示しません。" in page
+    answered = client.post(f"/api/referrals/{referred.json()['id']}/decline", json={"reason": "債務の相談は別窓口"})
+    assert answered.status_code == 200, answered.text  # the answer to the answer is read the same way
+    assert answered.json()["status"] == "declined" and answered.json()["reason"] is None
+
+    as_user(client, coordinator)  # the rows were read, never changed (no autoflush of a blanked reason)
+    referral = client.get(f"/api/cases/{case_id}").json()["referrals"][0]
+    assert (referral["reason"], referral["response_reason"]) == ("多重債務と督促状の相談を引き継ぐため", "債務の相談は別窓口")
+    assert fetch(database_urls.owner, "SELECT reason FROM case_status_change WHERE case_id = $1::uuid "
+                 "AND to_status = 'assessment'", case_id, tenant=TENANT)[0]["reason"] == "重層的支援会議で決定: 借金の整理を優先"

@@ -23,6 +23,7 @@ from core.cases import service as cases
 from core.cases.schemas import today
 from tests.cases_support import intake_body, principal, unit_of_work
 from tests.conftest import run
+from tests.pdf_support import pdf_text
 from tests.test_meetings_pages import NAKATOSA, NANKOKU, logged_in, owner_fetch
 
 PROBLEM = "application/problem+json"
@@ -325,14 +326,81 @@ def test_seats_over_the_api_are_set_by_coordinators_and_seat_the_next_meeting(ap
 
 
 def test_reading_a_meeting_s_agenda_is_an_audited_read_of_each_case_on_it(app, database_urls):
-    """The agenda shows each case with the issues written about it: whoever reads it (here a staff member who is
-    neither on the case nor in the meeting, as a 重層的支援会議 allows) leaves a READ of that case on the trail."""
+    """The agenda shows each case with the issues written about it: whoever reads it (here a member of the meeting
+    who is not on the case) leaves a READ of that case on the trail."""
     ready_case = _case(database_urls, consent_kinds=("multilayer_meeting",), planned=True)
+    member = _staff(database_urls)
     with logged_in(app, database_urls, roles=("staff", "coordinator")) as client:
         mid = _meeting(client)["id"]
+        assert client.post(f"/api/meetings/{mid}/members", json={"user_sub": member}).status_code == 201
         assert client.post(f"/api/meetings/{mid}/agenda", json={"case_id": ready_case, "issues": "介護の分担"}
                            ).status_code == 201
-    with logged_in(app, database_urls, roles=("staff",)) as reader:
+    with logged_in(app, database_urls, roles=("staff",), sub=member) as reader:
         detail = reader.get(f"/api/meetings/{mid}").json()
         assert [a["issues"] for a in detail["agenda"]] == ["介護の分担"]
         assert "read" in _audit(database_urls, reader.sub, ready_case)
+
+
+def _shared_case(urls, worker: str) -> str:
+    """A case of 中土佐町 whose consent covers 重層的支援会議 and shares 基本情報・プラン (not 支援経過) with an agency
+    where ``worker`` works."""
+    who = principal(NAKATOSA)
+
+    async def work(session):
+        case = await cases.create_intake(session, intake_body(consent_given=True), who)
+        agency = await cases.create_agency(session, {"name": f"会議範囲試験機関{uuid.uuid4().hex[:6]}",
+                                                     "field": "elderly"})
+        await cases.add_agency_staff(session, agency, {"user_sub": worker, "display_name": "機関 職員"})
+        await cases.record_consent(session, case, {
+            "given_on": today().isoformat(), "purpose": "会議での支援の検討", "agency_ids": [str(agency.id)],
+            "purposes": ["information_sharing", "multilayer_meeting"], "items": ["plan"],
+            "meeting_kinds": ["multilayer_meeting"], "method": "written"})
+        await cases.share_with_agency(session, case, agency.id)
+        return str(case.id)
+
+    return unit_of_work(urls, NAKATOSA, work, actor=who.sub)
+
+
+def test_a_multilayer_meeting_shows_an_agenda_case_only_to_who_may_read_it(app, database_urls):
+    """Any staff member of the town may open a 重層的支援会議, not every case on it. Its members, coordinators and
+    tenant admins read each item whole; others read a case as the case page lets them (an agency under a consent
+    for 基本情報・プラン: the number and status, not the issues and decision note, which are 支援経過); anyone else
+    sees 「閲覧権限のないケース」 — on the page and in the API alike, and no READ of the case is recorded for them."""
+    worker = _staff(database_urls, name="機関 職員", kana="きかん しょくいん")
+    colleague = _staff(database_urls)
+    case_id = _shared_case(database_urls, worker)
+    with logged_in(app, database_urls, roles=("staff", "coordinator")) as chair:
+        mid = _meeting(chair)["id"]
+        assert chair.post(f"/api/meetings/{mid}/members", json={"user_sub": colleague}).status_code == 201
+        item = chair.post(f"/api/meetings/{mid}/agenda", json={"case_id": case_id, "issues": "借金の整理と母の介護"})
+        assert item.status_code == 201, item.text
+        number = item.json()["case_number"]
+        decided = chair.post(f"/api/meetings/{mid}/agenda/{item.json()['id']}/decision",
+                             json={"decision": "info_shared", "note": "督促状は包括が確認する"})
+        assert decided.status_code == 200, decided.text
+    texts = ("借金の整理と母の介護", "督促状は包括が確認する")
+
+    def read_as(sub=None, roles=("staff",)):
+        with logged_in(app, database_urls, roles=roles, sub=sub) as reader:
+            body = reader.get(f"/api/meetings/{mid}")
+            page = reader.get(f"/meetings/{mid}")
+            pdf = reader.get(f"/meetings/{mid}/minutes.pdf")
+            assert body.status_code == 200 and page.status_code == 200 and pdf.status_code == 200
+            return reader.sub, body.json()["agenda"][0], page.text + pdf_text(pdf.content)
+
+    outsider, seen, page = read_as()  # the page and the minutes PDF
+    assert not any(t in page for t in texts) and number not in page and case_id not in page
+    assert "閲覧権限のないケース" in page
+    assert [seen.get(k) for k in ("case_id", "case_number", "case_status", "issues", "decision_note",
+                                  "sharing_basis")] == [None] * 6
+    assert seen["case_readable"] is False and seen["decision"] == "info_shared"
+    assert "read" not in _audit(database_urls, outsider, case_id)
+
+    _, seen, page = read_as(worker)  # the agency: 基本情報・プラン
+    assert seen["case_readable"] and seen["case_number"] == number and seen["case_status"] == "intake"
+    assert seen["issues"] is None and seen["decision_note"] is None
+    assert number in page and not any(t in page for t in texts)
+
+    for sub, roles in ((colleague, ("staff",)), (None, ("staff", "tenant-admin")), (None, ("staff", "coordinator"))):
+        _, seen, page = read_as(sub, roles)  # a member who is not on the case, the deciding role, the 事務局
+        assert (seen["issues"], seen["decision_note"]) == texts and all(t in page for t in texts)

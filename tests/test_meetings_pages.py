@@ -294,6 +294,12 @@ def test_a_household_waiting_for_consent_shows_no_issues_on_the_next_meeting_s_p
             follow_redirects=False))
         waiting = re.search(r'<ul id="waiting">.*?</ul>', client.get(f"/meetings/{network}").text, re.S).group(0)
         assert "同意" in waiting and "秘密の課題" not in waiting
+    number = run(owner_fetch(database_urls.owner, NAKATOSA, "SELECT case_number FROM support_case WHERE id = $1::uuid",
+                             uuid.UUID(case_id)))[0]["case_number"]
+    assert number in waiting
+    with logged_in(meetings_app, database_urls, roles=("staff",)) as outsider:  # neither on the case nor in the meeting
+        page = outsider.get(f"/meetings/{network}")
+        assert page.status_code == 200 and number not in page.text and 'id="waiting"' not in page.text
 
     async def close(session):  # a closed case is carried no more: later tests of the chain see only their own
         await cases.transition(session, case_id, "closed", "試験の後始末")

@@ -65,7 +65,7 @@ def test_multilayer_meeting_refuses_a_case_without_consent_and_support_meeting_t
             await service.add_agenda_item(session, multilayer, KINDS["multilayer_meeting"], case_id)
         assert refused.value.message == ("「重層的支援会議」の議題にできません: "
                                          "本人の情報共有への同意が記録されていません。同意を得て記録してから共有してください。")
-        assert await service.agenda(session, multilayer.id) == []
+        assert await service.agenda(session, multilayer, who) == []
         support = await service.create_meeting(session, {"kind": "support_meeting", "starts_at": NOW,
                                                          "online_url": "https://meet.example.jp/x"}, KINDS)
         item = await service.add_agenda_item(session, support, KINDS["support_meeting"], case_id, "8050、介護未申請")
@@ -293,7 +293,7 @@ def test_nakatosa_chain_seats_the_core_meeting_carries_its_households_and_checks
         early = await service.schedule(session, {"kind": "network_meeting", "starts_at": NOW, "place": "役場"},
                                        kinds, roles, coordinator)
         assert [w.case.id for w in early.waiting] == [case_id] and "同意" in early.waiting[0].reason
-        assert await service.agenda(session, early.meeting.id) == []
+        assert await service.agenda(session, early.meeting, coordinator) == []
 
         # 3. consent, assessment, plan
         case = await _planned(session, case_id, kinds=("network_meeting",))
@@ -304,7 +304,7 @@ def test_nakatosa_chain_seats_the_core_meeting_carries_its_households_and_checks
         network = later.meeting
         seats = {m.duty_role: m.member_role for m in await service.members(session, network.id)}
         assert seats["coordinator_c"] == "leader" and seats["coordinator_b"] == "deputy"
-        (carried,) = await service.agenda(session, network.id)
+        (carried,) = await service.agenda(session, network, coordinator)
         assert carried.case.id == case_id and carried.item.carried_from_id == picked.id
         assert carried.item.issues == "母の介護（未申請）、本人のひきこもり、収入なし"
         await service.decide(session, network, rules["network_meeting"], carried.item.id, "plan_agreed",

@@ -19,8 +19,12 @@ see a case. Row-level security keeps every query inside the tenant.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 import uuid
+from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import and_, exists, false, func, or_, select, true, union
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +39,30 @@ ALWAYS_SHARED = "basic"  # 基本情報: implied by any sharing
 # plugin intake answers. A reader without that item gets the case without them, whatever carries the case.
 CONSULTATION_COLUMNS: tuple[str, ...] = ("summary", "problems", "problem_other", "visitor_name", "visitor_relation",
                                          "extras")
+# Free text written about the case outside its item tables, and the item that covers each (a reader without the
+# item reads the row without the text, ``row_as_read``):
+# - the reason of a status change (終結・中断の理由, a meeting's decision note carried to the case): 支援経過;
+STATUS_REASON_ITEM = "records"
+# - a referral's reason and the answering agency's comment: what the person brought, told to the next agency;
+REFERRAL_REASON_ITEM = "consultation"
+# - an agenda item's issues and decision note, read by someone who did not sit in the meeting: 支援経過, as the
+#   decision note is the reason of the status change it made (``core.meetings.service.agenda``).
+MEETING_NOTES_ITEM = "records"
+
+
+@functools.cache
+def _read_copy(model: type) -> type:
+    return dataclasses.make_dataclass(f"{model.__name__}AsRead", [c.key for c in model.__table__.columns
+                                                                  if c.key != "tenant_id"], frozen=True)
+
+
+def row_as_read(row: Any, hidden: Iterable[str] = ()) -> Any:
+    """A frozen copy of ``row``'s columns (the tenant id aside) with the columns ``hidden`` as None: a row as a
+    reader may read it when part of it is outside their items. A copy, never the row itself: a value blanked on a
+    loaded ORM object would be written back to the table by the next autoflush."""
+    hidden = frozenset(hidden)
+    view = _read_copy(type(row))
+    return view(**{f.name: None if f.name in hidden else getattr(row, f.name) for f in dataclasses.fields(view)})
 
 
 def consent_valid_clause(day: dt.date | None = None):

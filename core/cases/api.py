@@ -15,6 +15,7 @@ step or a sharing without consent is 409 with the reason. A failing request writ
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from typing import Any
@@ -81,7 +82,10 @@ def plain(value: Any) -> Any:
 
 
 def row_json(row: Any, *, skip: tuple[str, ...] = ()) -> dict[str, Any]:
-    return {c.key: plain(getattr(row, c.key)) for c in row.__table__.columns if c.key not in ("tenant_id", *skip)}
+    """An ORM row, or a row as read (``core.cases.access.row_as_read``: the same columns, some blanked)."""
+    keys = [f.name for f in dataclasses.fields(row)] if dataclasses.is_dataclass(row) else \
+        [c.key for c in row.__table__.columns]
+    return {key: plain(getattr(row, key)) for key in keys if key not in ("tenant_id", *skip)}
 
 
 def case_json(case: Any, items: frozenset[str]) -> dict[str, Any]:
@@ -315,16 +319,22 @@ async def revoke(consent_id: FromPath[uuid.UUID], request: Request, db: NamedDep
     return row_json(await service.revoke_consent(db, consent, await _body(request)))
 
 
+async def _answered(db: AsyncSession, request: Request, accept: bool, referral_id: uuid.UUID) -> dict[str, Any]:
+    """Answer a referral; the answer is read like the case document's referrals (``referral_as_read``)."""
+    referral = await service.get_referral(db, referral_id)
+    referral = await service.respond_referral(db, _user(request), referral, accept, await _body(request))
+    items = await service.readable_items(db, _user(request), referral.case_id)
+    return row_json(service.referral_as_read(referral, items))
+
+
 @post("/referrals/{referral_id:uuid}/acceptance", status_code=200, summary="紹介の受諾")
 async def accept_referral(referral_id: FromPath[uuid.UUID], request: Request, db: NamedDependency[AsyncSession]) -> dict[str, Any]:
-    referral = await service.get_referral(db, referral_id)
-    return row_json(await service.respond_referral(db, _user(request), referral, True, await _body(request)))
+    return await _answered(db, request, True, referral_id)
 
 
 @post("/referrals/{referral_id:uuid}/decline", status_code=200, summary="紹介の辞退（理由が必要）")
 async def decline_referral(referral_id: FromPath[uuid.UUID], request: Request, db: NamedDependency[AsyncSession]) -> dict[str, Any]:
-    referral = await service.get_referral(db, referral_id)
-    return row_json(await service.respond_referral(db, _user(request), referral, False, await _body(request)))
+    return await _answered(db, request, False, referral_id)
 
 
 # -- households -------------------------------------------------------------------------------------------------

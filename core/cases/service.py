@@ -37,9 +37,12 @@ from core.cases import consent_purposes, extensions, schemas, workflow
 from core.cases.access import (  # noqa: F401 (the read rule's home; callers keep using service.visible_clause)
     ALL_ITEMS,
     CONSULTATION_COLUMNS,
+    REFERRAL_REASON_ITEM,
+    STATUS_REASON_ITEM,
     access_basis,
     consent_valid_on,
     readable_items,
+    row_as_read,
     visible_clause,
 )
 from core.cases.models import (
@@ -982,8 +985,8 @@ class CaseFile:
     records: list[ProgressRecord]
     evaluations: list[Evaluation]
     agencies: list[tuple[CaseAgency, Agency]]
-    referrals: list[Referral]
-    history: list[CaseStatusChange]
+    referrals: list[Any]  # Referral rows as read (``row_as_read``): reasons only within REFERRAL_REASON_ITEM
+    history: list[Any]  # CaseStatusChange rows as read: reasons only within STATUS_REASON_ITEM
     all_agencies: list[Any] = field(default_factory=list)  # (id, name) of every agency: names and choices
     steps: list[extensions.StepState] = field(default_factory=list)  # plugin steps at the current status
     extras: list[tuple[str, str]] = field(default_factory=list)  # (label, answer) of the plugin intake fields
@@ -1012,6 +1015,18 @@ class CaseFile:
         return next((a.name for a in self.all_agencies if a.id == agency_id), "—")
 
 
+def referral_as_read(referral: Referral, items: frozenset[str]) -> Any:
+    """A referral as a reader with ``items`` may read it: its reason and the answer are free text about the person
+    (``REFERRAL_REASON_ITEM``), left empty outside it — in a copy (``row_as_read``), the row stays as it is."""
+    return row_as_read(referral, () if REFERRAL_REASON_ITEM in items else ("reason", "response_reason"))
+
+
+def status_change_as_read(change: CaseStatusChange, items: frozenset[str]) -> Any:
+    """A status change as a reader with ``items`` may read it: the reason (終結・中断の理由, a meeting's decision
+    note) only within ``STATUS_REASON_ITEM``."""
+    return row_as_read(change, () if STATUS_REASON_ITEM in items else ("reason",))
+
+
 async def case_file(session: AsyncSession, case: SupportCase, principal: Principal | None) -> CaseFile:
     """Everything about the case that ``principal`` may read: items outside their consent scope are left out here
     (not just hidden by a template), so the page, the JSON document, the printed forms and any later reader get the
@@ -1029,8 +1044,10 @@ async def case_file(session: AsyncSession, case: SupportCase, principal: Princip
         plans=await plans(session, case.id) if "plan" in items else [],
         records=await records(session, case.id) if "records" in items else [],
         evaluations=await evaluations(session, case.id) if "records" in items else [],
-        agencies=await case_agencies(session, case.id), referrals=await referrals(session, case.id),
-        history=await status_history(session, case.id), all_agencies=await agency_names(session),
+        agencies=await case_agencies(session, case.id),
+        referrals=[referral_as_read(r, items) for r in await referrals(session, case.id)],
+        history=[status_change_as_read(h, items) for h in await status_history(session, case.id)],
+        all_agencies=await agency_names(session),
         steps=await step_states(session, case),
         extras=[(f.label, extensions.display_value(f, case.extras[f.name]))
                 for f in await extensions.intake_fields(session) if f.name in (case.extras or {})] if consultation else [],

@@ -115,7 +115,7 @@ async def _open(request: Request, db: AsyncSession, meeting_id: uuid.UUID, *, fu
 async def _detail(request: Request, db: AsyncSession, meeting: Meeting, kinds) -> schemas.MeetingDetailOut:
     roles, rules = await _roles(request), await _rules(request, kinds)
     access = await service.meeting_access(db, meeting, kinds.get(meeting.kind), _user(request))
-    agenda = await service.agenda(db, meeting.id) if access == service.FULL else []
+    agenda = await service.agenda(db, meeting, _user(request)) if access == service.FULL else []
     members = [schemas.member_json(m, roles) for m in await service.members(db, meeting.id)]
     return {**schemas.meeting_json(meeting, kinds.get(meeting.kind), rules.get(meeting.kind)),  # type: ignore[typeddict-item]
             "access": access or "", "members": members,

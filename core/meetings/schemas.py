@@ -77,12 +77,13 @@ class MemberOut(TypedDict):
 class AgendaItemOut(TypedDict):
     id: str
     position: int
-    case_id: str
-    case_number: str
-    case_status: str
-    case_status_label: str
+    case_readable: bool  # false: the reader may not read the case (「閲覧権限のないケース」): no case, no text
+    case_id: str | None
+    case_number: str | None
+    case_status: str | None
+    case_status_label: str | None
     issues: str | None
-    sharing_basis: str
+    sharing_basis: str | None  # None also when the reader's consent scope leaves out the meeting's notes
     decision: str | None
     decision_label: str | None
     decision_note: str | None
@@ -196,10 +197,15 @@ def member_json(member: MeetingMember, roles: dict[str, RoleDefinition]) -> Memb
     }
 
 
-def agenda_json(item: AgendaItem, case: Any) -> AgendaItemOut:
+def agenda_json(item: Any, case: Any) -> AgendaItemOut:
+    """An agenda item (or its copy as read, ``core.meetings.service.agenda``); ``case`` None: the reader may not
+    read the case, so the item names no case and carries no text (``case_readable`` false)."""
     return {
-        "id": str(item.id), "position": item.position, "case_id": str(item.case_id), "case_number": case.case_number,
-        "case_status": case.status, "case_status_label": STATUS_LABELS.get(case.status, case.status),
+        "id": str(item.id), "position": item.position, "case_readable": case is not None,
+        "case_id": str(item.case_id) if case is not None else None,
+        "case_number": case.case_number if case is not None else None,
+        "case_status": case.status if case is not None else None,
+        "case_status_label": STATUS_LABELS.get(case.status, case.status) if case is not None else None,
         "issues": item.issues, "sharing_basis": item.sharing_basis, "decision": item.decision,
         "decision_label": DECISION_LABELS.get(item.decision) if item.decision else None,
         "decision_note": item.decision_note, "decided_at": _iso(item.decided_at), "decided_by": item.decided_by,

@@ -12,6 +12,9 @@
 - ``meeting_access``: a confidential meeting (支援会議) is ``FULL`` only for members who acknowledged secrecy
   themselves; an unacknowledged member or a coordinator who is not a member gets ``LIMITED`` (facts and members,
   no case and no minutes: 403); anyone else ``NotFound`` (404), audited as DENIED.
+- ``agenda_scope`` / ``agenda``: of a meeting the reader may read in full, each agenda case is read whole by its
+  members, coordinators and tenant admins, and by anyone else only as ``core.cases.access`` lets them read that
+  case (「閲覧権限のないケース」 otherwise): the page, the JSON and the minutes PDF all take it from ``agenda``.
 - ``acknowledge_confidentiality``: a staff member acknowledges only for themselves; an external participant's
   acknowledgement is recorded by the chair with the method (書面・口頭) and date.
 - ``seat_meeting`` / ``carry_agenda``: a plugin kind's seats (chaired_by / attended_by) are filled from
@@ -42,6 +45,7 @@ from core.cases import service as cases
 from core.text_rules import text_problem
 from core.wareki import DATETIME_FORMS, parse_datetime
 from core.cases import workflow
+from core.cases.access import MEETING_NOTES_ITEM, row_as_read
 from core.cases.models import SupportCase
 from core.cases.service import CaseError, Forbidden, NotFound, SharingRefused
 from core.cases.schemas import ValidationFailed
@@ -483,22 +487,66 @@ async def seat_meeting(session: AsyncSession, meeting: Meeting, kind: MeetingKin
 
 @dataclass
 class AgendaRow:
-    item: AgendaItem
-    case: Any  # AGENDA_CASE: what the meeting shows of the case, not the whole case
+    item: Any  # the agenda item as this reader may read it (``row_as_read`` of AgendaItem)
+    case: Any  # AGENDA_CASE: what the meeting shows of the case, not the whole case; None: withheld from this reader
+
+    @property
+    def withheld(self) -> bool:
+        """The reader may not read this case: the row says only that an item is there (「閲覧権限のないケース」)."""
+        return self.case is None
 
 
 AGENDA_CASE = Bundle("case", SupportCase.id, SupportCase.case_number, SupportCase.status)
+# what an agenda item says about its case, besides the case's number and status
+AGENDA_CASE_TEXT = ("issues", "decision_note", "sharing_basis")
 
 
-async def agenda(session: AsyncSession, meeting_id: uuid.UUID) -> list[AgendaRow]:
-    """The agenda as the meeting's page, JSON and minutes PDF show it: each case's number and status with the
-    issues and decisions written about it — a read of that case, audited as such (READ of the case, the meeting
-    as the reason), so the report of who saw a resident's data lists who read it on an agenda too."""
-    rows = [AgendaRow(i, c) for i, c in (await session.execute(
+async def agenda_scope(session: AsyncSession, meeting: Meeting, principal: Principal):
+    """The rule of what a reader of the meeting reads of each case on its agenda (page, JSON, minutes PDF and the
+    cases carried from the previous meeting). Returns ``scope(case_id) -> (shown, with_text)``:
+
+    - the meeting's members (who heard it there; of a 支援会議 only they get this far, once they acknowledged
+      secrecy), coordinators (the meetings' 事務局) and tenant admins (who decide support on the item): all of it;
+    - anyone else reads the case as the case page would let them (``core.cases.access``: the team, agencies under
+      a consent in force today, break-glass): number and status, and the issues and the decision note only within
+      ``MEETING_NOTES_ITEM`` of their consent, as the decision note is the reason of the status change it made;
+    - others: nothing of the case (``shown`` False) — a staff member of the town may open a 重層的支援会議 but not
+      every case on it.
+
+    Consent is not asked again for members: it was checked for this meeting's kind when the case was put on the
+    agenda and again for each decision that needs it; a reader outside the meeting meets today's consent through
+    ``readable_items``."""
+    whole = principal.has_role(Role.COORDINATOR, Role.TENANT_ADMIN) or await is_member(session, meeting, principal)
+
+    async def scope(case_id: uuid.UUID) -> tuple[bool, bool]:
+        if whole:
+            return True, True
+        items = await cases.readable_items(session, principal, case_id)
+        return bool(items), MEETING_NOTES_ITEM in items
+
+    return scope
+
+
+async def agenda(session: AsyncSession, meeting: Meeting, principal: Principal) -> list[AgendaRow]:
+    """The agenda as the meeting's page, JSON and minutes PDF show it to ``principal`` (``agenda_scope``): each
+    case's number and status with the issues and decisions written about it — a read of that case, audited as such
+    (READ of the case, the meeting as the reason), so the report of who saw a resident's data lists who read it on an
+    agenda too. A case withheld from the reader is not read, and its row carries no case and no text."""
+    found = (await session.execute(
         select(AgendaItem, AGENDA_CASE).join(SupportCase, SupportCase.id == AgendaItem.case_id)
-        .where(AgendaItem.meeting_id == meeting_id).order_by(AgendaItem.position, AgendaItem.id))).all()]
-    for case_id in dict.fromkeys(row.item.case_id for row in rows):
-        await record(session, AuditAction.READ, "case", case_id, reason=f"meeting agenda {meeting_id}")
+        .where(AgendaItem.meeting_id == meeting.id).order_by(AgendaItem.position, AgendaItem.id))).all()
+    scope = await agenda_scope(session, meeting, principal)
+    seen: dict[uuid.UUID, tuple[bool, bool]] = {}
+    for item, _case in found:
+        if item.case_id not in seen:
+            seen[item.case_id] = await scope(item.case_id)
+            if seen[item.case_id][0]:
+                await record(session, AuditAction.READ, "case", item.case_id, reason=f"meeting agenda {meeting.id}")
+    rows = []
+    for item, case in found:
+        shown, with_text = seen[item.case_id]
+        hidden = () if with_text else AGENDA_CASE_TEXT if shown else ("case_id", *AGENDA_CASE_TEXT)
+        rows.append(AgendaRow(row_as_read(item, hidden), case if shown else None))
     return rows
 
 
@@ -665,7 +713,7 @@ async def awaiting_support_decision(session: AsyncSession) -> tuple[int, uuid.UU
 
 @dataclass
 class Carry:
-    item: AgendaItem  # the previous meeting's item that referred the case on (次回検討)
+    item: Any  # the previous meeting's item that referred the case on (次回検討), or its copy as read
     case: SupportCase
     reason: str | None = None  # why it could not be put on this agenda yet (e.g. no consent)
 
@@ -711,11 +759,18 @@ async def carry_agenda(session: AsyncSession, meeting: Meeting, kinds: Mapping[s
     return waiting
 
 
-async def waiting_carries(session: AsyncSession, meeting: Meeting,
-                          kinds: Mapping[str, MeetingKindDefinition]) -> list[Carry]:
-    """For the meeting page: referred cases not on this kind's agenda yet, with why (checked now, nothing stored)."""
+async def waiting_carries(session: AsyncSession, meeting: Meeting, kinds: Mapping[str, MeetingKindDefinition],
+                          principal: Principal) -> list[Carry]:
+    """For the meeting page: referred cases not on this kind's agenda yet, with why (checked now, nothing stored),
+    as ``agenda_scope`` lets ``principal`` read them: a case they may not read is left out, its issues are read as
+    an agenda item's (``Carry.item`` is then a copy, ``row_as_read``)."""
     kind = kinds.get(meeting.kind)
-    carries = await _referred(session, meeting, kinds)
+    scope = await agenda_scope(session, meeting, principal)
+    carries = []
+    for carry in await _referred(session, meeting, kinds):
+        shown, with_text = await scope(carry.case.id)
+        if shown:
+            carries.append(carry if with_text else Carry(row_as_read(carry.item, AGENDA_CASE_TEXT), carry.case))
     for carry in carries:
         if kind is not None and not kind.confidential:
             sharing = await cases.check_sharing(session, carry.case.id, meeting_kind=sharing_kind(kind))

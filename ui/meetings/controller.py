@@ -192,8 +192,8 @@ class MeetingsController(Controller):
             may_finalise=principal.has_role("coordinator") or await service.is_chair(db, meeting, principal),
             may_decide_support=workflow.may_decide_support(principal),
             support_role_label=workflow.SUPPORT_DECISION_ROLE_LABEL,
-            members=await service.members(db, meeting.id), agenda=await service.agenda(db, meeting.id) if full else [],
-            waiting=await service.waiting_carries(db, meeting, kinds) if full else [],
+            members=await service.members(db, meeting.id), agenda=await service.agenda(db, meeting, principal) if full else [],
+            waiting=await service.waiting_carries(db, meeting, kinds, principal) if full else [],
             errors=errors or [], values=values or {}, q=q, staff=await staff_directory.search(db, q) if q else [],
             cq=cq, cases=await _open_cases(db, request, cq) if full else [])
         return render("meetings/detail.html", context, status)
@@ -371,7 +371,7 @@ class MeetingsController(Controller):
             return denied
         jinja = request.app.template_engine.engine.get_template("meetings/minutes_pdf.html")
         html = jinja.render(meeting=meeting, kind=kinds.get(meeting.kind), members=await service.members(db, meeting.id),
-                            agenda=await service.agenda(db, meeting.id), member_role_labels=MEMBER_ROLE_LABELS,
+                            agenda=await service.agenda(db, meeting, _principal(request)), member_role_labels=MEMBER_ROLE_LABELS,
                             decision_labels=DECISION_LABELS, roles=await _roles(request), ack_methods=ACK_METHODS,
                             rules=(await _rules(request, kinds)).get(meeting.kind))
         try:
