@@ -198,3 +198,12 @@ def test_counts_api_answers_every_month(client, staff):
     body = client.get("/api/cases/counts", params={"fiscal_year": 2025}).json()
     assert body["label"] == "令和7年度（2025年度）" and len(body["months"]) == 12
     assert set(body["months"][0]["by_field"]["all"]) == {"new", "plans", "closed"}
+
+
+def test_a_page_size_no_integer_reader_takes_is_ignored_not_a_server_error(client, staff):
+    """``limit=²`` passed str.isdigit() and then failed int(), as did 5,000 digits: each a 500 for the API client."""
+    plain = client.get("/api/cases")
+    assert plain.status_code == 200
+    for limit in ("²", "9" * 5_000, "-1", "abc"):
+        answer = client.get("/api/cases", params={"limit": limit})
+        assert answer.status_code == 200 and answer.json()["items"] == plain.json()["items"], limit
