@@ -38,7 +38,7 @@ from core.prefecture.models import (
 )
 from core.prefecture.seed import ROADMAP_YEARS, event_id, yearly_cycle
 from core.prefecture.survey_items import STANDARD_ITEMS, prefilled
-from core.wareki import DATE_FORMS, parse_date
+from core.wareki import DATE_FORMS, parse_date, read_fiscal_year
 from tenants.registry import Municipality, load_registry
 
 
@@ -62,9 +62,10 @@ def _year(value: str | None, field: str, *, optional: bool = False) -> int | Non
     value = (value or "").strip()
     if not value and optional:
         return None
-    if not value.isdigit() or not 2000 <= int(value) <= 2100:
+    year = read_fiscal_year(value)
+    if year is None:
         raise InputError({field: "年度を一覧から選んでください。"})
-    return int(value)
+    return year
 
 
 def _date(value: str | None, field: str, *, optional: bool = False) -> dt.date | None:
