@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import secrets
 import uuid
 from collections import Counter
@@ -602,7 +603,9 @@ def _answer_value(question: SurveyQuestion, raw: str | None) -> str:
         try:
             number = float(value.replace(",", ""))
         except ValueError:
-            raise InputError({field: f"「{question.label}」には数値を入力してください。"}) from None
+            number = math.nan
+        if not math.isfinite(number):  # float() reads "nan", "inf" and "1e999" too, which no count is
+            raise InputError({field: f"「{question.label}」には数値を入力してください。"})
         return f"{number:g}" if number != int(number) else str(int(number))
     if question.kind == QuestionKind.CHOICE and value not in question.choices:
         raise InputError({field: f"「{question.label}」の選択肢から選んでください。"})
