@@ -127,11 +127,12 @@ def test_bad_bytes_in_any_query_parameter_are_refused_in_japanese(app, client, d
 
 
 # Text that reads as a number or a date until a parser meets it: a superscript digit (str.isdigit() yes, int() no),
-# more digits than int() reads, and days at the ends of the calendar (a day after 9999-12-31 does not exist).
-EDGE_VALUES = ("²", "9" * 5_000, "0001-01-01", "9999-12-31")
+# more digits than int() reads, and days and months at the ends of the calendar (nothing follows 9999-12-31).
+EDGE_VALUES = ("²", "9" * 5_000, "0001-01-01", "9999-12-31", "0001-01", "9999-12")
 
 
-@pytest.mark.parametrize("value", EDGE_VALUES, ids=("superscript digit", "5,000 digits", "year 1", "year 9999"))
+@pytest.mark.parametrize("value", EDGE_VALUES, ids=("superscript digit", "5,000 digits", "year 1", "year 9999",
+                                                    "month 1-01", "month 9999-12"))
 @pytest.mark.parametrize("who", ["municipal staff", "prefecture admin"])
 def test_numbers_and_dates_no_parser_can_use_in_a_filter_never_get_a_server_error(app, client, database_urls,
                                                                                   own_objects, value, who):
