@@ -37,6 +37,10 @@ HOSTILE_VALUES = {
     "100,000 characters": "A" * 100_000,
     "emoji and a lone surrogate as CESU bytes": quote("😀") + "%ED%A0%80",
     "out-of-range numbers and dates": quote("99999999999999999999-13-45"),
+    # numbers a parser reads and then cannot use: more digits than int() reads, what float() reads as NaN/infinity
+    "5,000 digits": "9" * 5_000,
+    "not a finite number": "inf",
+    "a superscript digit": quote("²"),
 }
 
 
