@@ -122,6 +122,22 @@ def fiscal_year_of(d: DateLike) -> int:
     return day.year if day.month >= 4 else day.year - 1
 
 
+FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR = 2000, 2100  # the 年度 forms and filters accept
+
+
+def read_fiscal_year(raw: object) -> int | None:
+    """A 年度 as a form or a query string sends it (``2026``, full-width ``２０２６``), or None when the text is not
+    one of the years Kyosei keeps (2000–2100).
+
+    ``str.isdigit()`` is not the test: it passes superscripts (``²``) that ``int()`` refuses, and a 10,000-digit
+    paste that ``int()`` refuses too, each once a server error. ``isdecimal()`` is exactly what ``int()`` reads."""
+    text = str(raw if raw is not None else "").strip()
+    if len(text) != 4 or not text.isdecimal():
+        return None
+    year = int(text)
+    return year if FIRST_FISCAL_YEAR <= year <= LAST_FISCAL_YEAR else None
+
+
 def fiscal_year_label(fy: int) -> str:
     """``2025`` → ``令和7年度（2025年度）``.
 

@@ -98,6 +98,12 @@ def test_the_auditor_finds_who_read_a_persons_record_in_one_search(client, datab
     assert "改ざんは見つかりませんでした" in verified
     bad = client.get("/admin/audit", params={"since": "2026-13-01", "action": "steal"})
     assert bad.status_code == 422 and "日付は 2026-04-01 の形" in bad.text
+    # real ISO days the search cannot turn into Tokyo midnights (year 1 in UTC, the day after 9999-12-31): refused
+    # with the same kind of message, where both pages and the CSV used to fail with a server error
+    for since, until in (("0001-01-01", ""), ("", "9999-12-31")):
+        for path in ("/admin/audit", "/admin/audit/export.csv"):
+            edge = client.get(path, params={"since": since, "until": until}, headers={"accept": "text/html"})
+            assert edge.status_code == 422 and "日付は2000年から2100年までで入力してください" in edge.text, path
 
 
 def test_another_municipalitys_auditor_sees_none_of_it(client, database_urls, opened_case):

@@ -215,3 +215,12 @@ def test_the_household_list_is_an_audited_read(client, database_urls, pg_server)
                   "SELECT count(*) AS n FROM audit_event WHERE action = 'read' AND object_type = 'household_list' "
                   "AND actor_sub = $1", session.sub)
     assert reads[0]["n"] == 2
+
+
+def test_a_page_size_no_integer_reader_takes_is_ignored_not_a_server_error(client, staff):
+    """``limit=²`` passed str.isdigit() and then failed int(), as did 5,000 digits: each a 500 for the API client."""
+    plain = client.get("/api/cases")
+    assert plain.status_code == 200
+    for limit in ("²", "9" * 5_000, "-1", "abc"):
+        answer = client.get("/api/cases", params={"limit": limit})
+        assert answer.status_code == 200 and answer.json()["items"] == plain.json()["items"], limit

@@ -144,3 +144,32 @@ def test_the_time_study_page_imports_a_csv_and_shows_the_sums(client, database_u
                           files={"file": ("study.csv", "名前,月\nx,y\n".encode(), "text/csv")},
                           headers={"accept": "text/html"})
     assert refused.status_code == 422 and "CSVの見出しに次の列がありません" in refused.text
+
+
+def test_a_time_study_csv_with_a_cell_no_reader_takes_is_refused_by_line(database_urls):
+    """A cell beyond the csv module's 131,072 characters stopped the reader (csv.Error), and 5,000 digits of 時間
+    went to int(), which reads 4,300 at most: each import answered a server error instead of naming the line."""
+    import pytest
+
+    from core.grants import service, time_study
+    from core.grants.schemas import ValidationFailed
+
+    async def make_year(s):
+        return (await service.create_year(s, {"fiscal_year": 2073})).id
+
+    year_id = unit_of_work(database_urls, "394017", make_year)
+    long_cell = ("従事者,対象月,事業,分野,分\n推進員A,2073-04,参加支援事業,高齢,60\n"
+                 + "A" * 200_000 + ",2073-04,参加支援事業,高齢,60\n").encode()
+    many_digits = ("従事者,対象月,事業,分野,時間\n推進員A,2073-04,参加支援事業,高齢," + "9" * 5_000 + ".5\n").encode()
+    for raw, line in ((long_cell, "3行目"), (many_digits, "2行目")):
+        async def attempt(s, raw=raw):
+            await time_study.import_csv(s, year_id, raw)
+
+        with pytest.raises(ValidationFailed) as refused:
+            unit_of_work(database_urls, "394017", attempt)
+        assert any(line in e["message"] for e in refused.value.errors), refused.value.errors
+
+    async def count(s):
+        return len(await service.list_entries(s, service.TIME, year_id))
+
+    assert unit_of_work(database_urls, "394017", count) == 0

@@ -24,6 +24,9 @@ ORGANISER = MEETING_ORGANISER  # tests/meetings_isolation.py seats them as the m
 PARAM = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)(?::[a-z]+)?\}")
 TEMPLATES = Path(__file__).resolve().parents[1] / "ui" / "templates"
 NAME = re.compile(r'name="([A-Za-z_][A-Za-z0-9_.\-]*)"')
+# a field the _forms.html macros render: {{ input("since", …) }} names its field by the macro's first argument
+MACRO_NAME = re.compile(r'\b(?:input|select|textarea|checkboxes|yes_no)\(\s*"([A-Za-z_][A-Za-z0-9_.\-]*)"')
+GET_FORM = re.compile(r'<form\b[^>]*method="get"[^>]*>(.*?)</form>', re.S | re.I)
 
 HOSTILE_VALUES = {
     "control characters": quote("a\x00b\x1bc"),
@@ -34,13 +37,27 @@ HOSTILE_VALUES = {
     "100,000 characters": "A" * 100_000,
     "emoji and a lone surrogate as CESU bytes": quote("😀") + "%ED%A0%80",
     "out-of-range numbers and dates": quote("99999999999999999999-13-45"),
+    # numbers a parser reads and then cannot use: more digits than int() reads, what float() reads as NaN/infinity
+    "5,000 digits": "9" * 5_000,
+    "not a finite number": "inf",
+    "a superscript digit": quote("²"),
 }
 
 
+def _names_in(html: str) -> set[str]:
+    return set(NAME.findall(html)) | set(MACRO_NAME.findall(html))
+
+
 def field_names() -> list[str]:
-    names = {n for t in TEMPLATES.rglob("*.html") for n in NAME.findall(t.read_text(encoding="utf-8"))}
+    names = {n for t in TEMPLATES.rglob("*.html") for n in _names_in(t.read_text(encoding="utf-8"))}
     names.discard("csrf_token")
     return sorted(names)
+
+
+def filter_names() -> list[str]:
+    """The fields of the pages' search and filter forms (method="get"): what a user puts in a query string."""
+    return sorted({n for t in TEMPLATES.rglob("*.html") for form in GET_FORM.findall(t.read_text(encoding="utf-8"))
+                   for n in _names_in(form)})
 
 
 PREFECTURE_PAGES = ("/prefecture", "/admin/plugins")  # /admin/staff, /admin/break-glass, /admin/audit: municipal
@@ -111,6 +128,37 @@ def test_bad_bytes_in_any_query_parameter_are_refused_in_japanese(app, client, d
     expected = 422 if raw == "%00" else 400
     wrong = {k: v for k, v in answers.items() if v[0] != expected or "problem+json" not in v[1] or "文字" not in v[2]}
     assert wrong == {}
+
+
+# Text that reads as a number or a date until a parser meets it: a superscript digit (str.isdigit() yes, int() no),
+# more digits than int() reads, and days and months at the ends of the calendar (nothing follows 9999-12-31).
+EDGE_VALUES = ("²", "9" * 5_000, "0001-01-01", "9999-12-31", "0001-01", "9999-12")
+
+
+@pytest.mark.parametrize("value", EDGE_VALUES, ids=("superscript digit", "5,000 digits", "year 1", "year 9999",
+                                                    "month 1-01", "month 9999-12"))
+@pytest.mark.parametrize("who", ["municipal staff", "prefecture admin"])
+def test_numbers_and_dates_no_parser_can_use_in_a_filter_never_get_a_server_error(app, client, database_urls,
+                                                                                  own_objects, value, who):
+    """Every filter field at once, on every page and API GET route; where that is refused, each field alone (the
+    refusal of one field must not hide what another does to its parser)."""
+    if who == "prefecture admin":
+        login(client, open_session(database_urls, PREFECTURE, ("prefecture-admin", "staff")))
+    else:
+        login(client, open_session(database_urls, TENANT, ALL_ROLES))
+    names = sorted(set(filter_names()) | set(QUERY_NAMES) | {"limit"})
+    failures = []
+    per_request = max(1, 40_000 // len(value))  # 5,000 digits in every field is more query than a client sends
+    groups = [names[i:i + per_request] for i in range(0, len(names), per_request)]
+    for path in get_routes(app):
+        concrete = PARAM.sub(lambda m: quote(str(own_objects.get(m.group(1), "x"))), path)
+        for group in groups:
+            together = client.get(concrete, params={n: value for n in group}, follow_redirects=False)
+            alone = [client.get(concrete, params={n: value}, follow_redirects=False) for n in group] \
+                if 400 <= together.status_code < 500 and len(group) > 1 else []
+            failures += [f"GET {path}?{r.url.query.decode()[:40]} -> {r.status_code}" for r in (together, *alone)
+                         if r.status_code >= 500]
+    assert failures == []
 
 
 def _refusal_text(response) -> str:

@@ -146,6 +146,13 @@ def test_nakatosa_chain_for_one_household_in_the_browser(page, live_app, nakatos
     page.select_option(f"{external} select[name=method]", "oral")
     page.click(f"{external} button:has-text('確認を記録')")
     page.wait_for_selector(f"{external} >> text=確認済（口頭・令和")
+    # a refused form (no name) is shown in place, and a reload then shows the meeting, not a 405 at the form's URL
+    page.click("#member-form button:has-text('参加者を追加')")
+    page.wait_for_selector("#form-errors >> text=氏名")
+    assert page.url == f"{live_app}/meetings/{core_id}"
+    page.reload()
+    page.wait_for_selector("#members")
+    assert page.url == f"{live_app}/meetings/{core_id}" and "この操作はできません" not in page.inner_text("main")
     _put_on_agenda(page, case_id, case_number, "母の介護（未申請）、本人のひきこもり、収入なし")
     offered = page.eval_on_selector_all(f"#agenda tbody tr:has-text('{case_number}') select[name=decision] option",
                                         "options => options.map(o => o.value)")

@@ -305,3 +305,28 @@ def test_a_household_waiting_for_consent_shows_no_issues_on_the_next_meeting_s_p
         await cases.transition(session, case_id, "closed", "試験の後始末")
 
     unit_of_work(database_urls, NAKATOSA, close)
+
+
+def test_a_refused_meeting_form_is_shown_by_htmx_and_a_reload_shows_the_meeting(client, database_urls):
+    """The meeting's forms posted without htmx so a refusal would be seen; the address bar then kept the POST URL
+    (/meetings/{id}/members, …/decision) and a reload or Enter there answered 405 「この操作はできません」. Boosted,
+    a refused form comes back as the meeting page that kyosei.js shows (its summary, or data-refusal for a
+    decision/acknowledgement/finalisation refusal) with HX-Push-Url: false, so the address stays the meeting's."""
+    from tests.isolation import tenant_world
+    from tests.meetings_isolation import MEETING_ORGANISER
+    from tests.sessions import login, open_session
+
+    own = tenant_world(database_urls, "394017")
+    session = login(client, open_session(database_urls, "394017", ("staff", "coordinator", "tenant-admin"),
+                                         sub=MEETING_ORGANISER))
+    meeting = own["meeting_id"]
+    page = client.get(f"/meetings/{meeting}", headers={"accept": "text/html"}).text
+    posting = [f for f in re.findall(r"<form\b[^>]*>", page) if 'method="post"' in f and "/auth/logout" not in f]
+    assert posting and not [f for f in posting if 'hx-boost="false"' in f]
+    htmx = {"accept": "text/html", "HX-Request": "true", "HX-Boosted": "true"}
+    invalid = client.post(f"/meetings/{meeting}/members", data={"csrf_token": session.csrf, "user_sub": "nobody"},
+                          headers=htmx)
+    assert 'id="form-errors"' in invalid.text and invalid.headers["hx-push-url"] == "false"
+    refused = client.post(f"/meetings/{meeting}/agenda/{own['item_id']}/support-decision",
+                          data={"csrf_token": session.csrf}, headers=htmx)
+    assert refused.status_code == 409 and "data-refusal" in refused.text and refused.headers["hx-push-url"] == "false"

@@ -79,3 +79,19 @@ def test_enabling_from_the_command_line_installs_the_catalog_too(database_urls, 
         assert "study_support" in {p["code"] for p in programs}
     finally:
         run(operator.set_enabled(database_urls.owner, tenant, "nankoku", False))
+
+
+def test_a_number_or_json_setting_postgresql_cannot_hold_is_refused_as_input(kyosei_plugin_app):
+    """"nan", "1e999", [NaN] and brackets nested thousands deep all read as Python values, but jsonb holds no NaN
+    or Infinity (the save failed with a server error) and the deep brackets stopped the JSON reader itself."""
+    stored = {"greeting": "こんにちは", "limit": 3, "ratio": 0.5, "rules": {"a": 1}}  # shown as number and JSON fields
+    plugin_app = kyosei_plugin_app(everything, settings_values=stored)
+    with plugin_app.client(("staff", "tenant-admin")) as client:
+        for ratio, rules in (("nan", "{}"), ("1e999", "{}"), ("-inf", "{}"), ("0.5", "[NaN]"), ("0.5", "[1e999]"),
+                             ("0.5", "[" * 5_000 + "]" * 5_000)):
+            answer = client.post("/admin/plugins/settings", headers=BROWSER, data={
+                "csrf_token": client.csrf, "plugin": "everything", "setting.greeting": "やあ", "setting.limit": "3",
+                "setting.ratio": ratio, "setting.rules": rules})
+            assert answer.status_code == 200, (ratio, rules[:10], answer.status_code)
+            assert "には数値を入力してください" in answer.text or "の値を読み取れません" in answer.text, (ratio, rules[:10])
+            assert 'value="こんにちは"' in answer.text  # nothing saved

@@ -175,3 +175,25 @@ def test_small_counts_of_people_in_the_answers_are_hidden_like_the_aggregates(cl
     assert "合計 " not in consultations and "平均 " not in consultations and "最小 " not in consultations
     meetings = sections["会議開催状況：支援会議の開催回数（回）"]
     assert ">2<" in meetings and "合計 8" in meetings and "秘匿" not in meetings
+
+
+def test_a_number_answer_that_is_no_number_is_refused_in_words_by_link_and_in_the_app(client, database_urls):
+    """float() reads "nan", "inf" and "1e999"; turning them into the stored text then failed (int(nan), int(inf)),
+    a server error on the public link page and on the municipality's own answer form alike."""
+    pref = _prefecture(client, database_urls)
+    survey_url = _survey(client, pref, "令和15年度 数値の確認")
+    client.post(f"{survey_url}/standard-items", data={"csrf_token": pref.csrf})
+    client.post(f"{survey_url}/send", data={"csrf_token": pref.csrf, "codes": [NAKATOSA]})
+    link = _link(client, pref, survey_url)
+    client.cookies.clear()
+    names = re.findall(r'name="(q-[0-9a-f-]+)"', client.get(link).text)
+    for typed in ("nan", "inf", "-Infinity", "1e999"):
+        refused = client.post(link, data={"responder": "大川村 健康福祉課", names[0]: "検討中", names[1]: typed})
+        assert refused.status_code == 422 and "数値を入力してください" in refused.text, (typed, refused.status_code)
+    assert "回答を受け付けました" not in client.get(link).text  # the link is still open: nothing was taken
+    nakatosa = login(client, open_session(database_urls, NAKATOSA, ("tenant-admin",)))
+    survey_id = survey_url.rsplit("/", 1)[-1]
+    for action in ("save", "submit"):
+        refused = client.post(f"/survey/{survey_id}", data={"csrf_token": nakatosa.csrf, "action": action,
+                                                           names[0]: "検討中", names[1]: "inf"})
+        assert refused.status_code == 422 and "数値を入力してください" in refused.text, action

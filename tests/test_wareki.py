@@ -157,3 +157,14 @@ def test_other_dates_and_times_are_refused(typed):
 
     with pytest.raises(ValueError):
         parse_datetime(typed)
+
+
+@pytest.mark.parametrize(("typed", "year"), [
+    ("2026", 2026), (" 2026 ", 2026), ("２０２６", 2026), (2026, 2026), ("2000", 2000), ("2100", 2100),
+    ("1999", None), ("2101", None), ("²⁰²⁶", None), ("²", None), ("9" * 5_000, None), ("-2026", None), ("", None),
+    (None, None), ("2026.0", None), ("令和8", None),
+])
+def test_a_fiscal_year_from_a_form_or_query_is_a_year_kyosei_keeps_or_none(typed, year):
+    from core.wareki import read_fiscal_year
+
+    assert read_fiscal_year(typed) == year

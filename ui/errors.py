@@ -180,6 +180,14 @@ _UNAVAILABLE_CLASSES = {
 }
 
 
+# Two requests for the same thing at once (a double click, two staff on one record): the database let one through
+# and refused the other at a unique key or as a serialization failure. The refused one's transaction rolled back,
+# so nothing of it was written; the user is told to look at the result instead of meeting a server error.
+_RACE_LOST = {"23505", "40001", "40P01"}  # unique_violation, serialization_failure, deadlock_detected
+_RACE_TITLE = "同じ操作が同時に行われました"
+_RACE_MESSAGE = "先に届いた操作のほうを保存しました。画面を開き直して、結果を確かめてください。"
+
+
 def _sqlstate(exc: BaseException) -> str | None:
     for candidate in (exc, getattr(exc, "orig", None), getattr(getattr(exc, "orig", None), "__cause__", None), exc.__cause__):
         code = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
@@ -189,7 +197,8 @@ def _sqlstate(exc: BaseException) -> str | None:
 
 
 def database_error_handler(request: Request, exc: Exception) -> Response:
-    """Operational database failures (restart, read-only, disk full, lost connection) → 503, never 500."""
+    """Operational database failures (restart, read-only, disk full, lost connection) → 503, a request that lost a
+    race with its twin → 409; never 500."""
     from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 
     state = _sqlstate(exc)
@@ -198,6 +207,9 @@ def database_error_handler(request: Request, exc: Exception) -> Response:
         title, message = known or ("データベースに接続できません", None)
         log.warning("database_unavailable", sqlstate=state, exc_type=type(exc).__name__, path=request.url.path)
         return respond(request, 503, title=title, message=message or _RESTART_MESSAGE, headers={"Retry-After": "5"})
+    if state in _RACE_LOST:
+        log.warning("database_race_lost", sqlstate=state, exc_type=type(exc).__name__, path=request.url.path)
+        return respond(request, 409, title=_RACE_TITLE, message=_RACE_MESSAGE)
     return unexpected_exception_handler(request, exc)
 
 

@@ -39,6 +39,7 @@ OBJECT_LABELS: dict[str, str] = {
 }
 VIEW_ROLES = (Role.AUDITOR, Role.TENANT_ADMIN)
 MAX_ROWS = 2000
+FIRST_DAY, LAST_DAY = dt.date(2000, 1, 1), dt.date(2100, 12, 31)  # the days a search may name (as its message says)
 
 
 class AuditViewRefused(Exception):
@@ -77,9 +78,16 @@ class AuditQuery:
             value = params.get(name) or None
             if value:
                 try:
-                    setattr(query, name, dt.date.fromisoformat(value))
+                    day = dt.date.fromisoformat(value)
                 except ValueError:
                     query.errors.append({"field": name, "message": "日付は 2026-04-01 の形で入力してください。"})
+                    continue
+                # the search turns a day into Tokyo midnight (and ``until`` into the next one): 0001-01-01 and
+                # 9999-12-31 fall off the calendar there; no audit event is older than the system anyway
+                if not FIRST_DAY <= day <= LAST_DAY:
+                    query.errors.append({"field": name, "message": "日付は2000年から2100年までで入力してください。"})
+                else:
+                    setattr(query, name, day)
         if query.since and query.until and query.until < query.since:
             query.errors.append({"field": "until", "message": "終わりの日は始まりの日以降にしてください。"})
         return query

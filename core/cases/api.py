@@ -166,8 +166,8 @@ async def list_cases(request: Request, db: NamedDependency[AsyncSession]) -> dic
     query = search.CaseQuery.from_params(request.query_params)
     if query.errors:
         raise ValidationFailed(query.errors)
-    limit = request.query_params.get("limit")
-    if limit and limit.isdigit():
+    limit = request.query_params.get("limit", "")
+    if limit.isdecimal() and len(limit) <= 4:  # the search keeps it within 1–200; isdigit() let "²" reach int()
         query.limit = int(limit)
     page = await search.search_cases(db, _user(request), query)
     return {"items": [msgspec.to_builtins(r.summary()) for r in page.rows],
@@ -191,10 +191,9 @@ async def export_cases(request: Request, db: NamedDependency[AsyncSession]) -> R
 
 @get("/cases/counts", summary="月別件数（新規相談・プラン作成・終結、分野別）")
 async def counts(request: Request, db: NamedDependency[AsyncSession]) -> dict[str, Any]:
-    from core.wareki import fiscal_year_label, fiscal_year_of
+    from core.wareki import fiscal_year_label, fiscal_year_of, read_fiscal_year
 
-    raw = request.query_params.get("fiscal_year", "")
-    year = int(raw) if raw.isdigit() and 2000 <= int(raw) <= 2100 else fiscal_year_of(schemas.today())
+    year = read_fiscal_year(request.query_params.get("fiscal_year")) or fiscal_year_of(schemas.today())
     result = await search.monthly_counts(db, year)
     keys = [*schemas.FIELD_LABELS, "none", "all"]
     return {

@@ -24,7 +24,7 @@ MAX_YEN = 999_999_999_999  # under 1兆円: far above any municipal grant, far b
 MAX_MINUTES = 31 * 24 * 60  # one person cannot record more than a whole month in a month
 MAX_COUNT = 1_000_000
 _DIGITS = re.compile(r"[0-9]+")
-_HOURS = re.compile(r"([0-9]+)(?:\.([0-9]{1,2}))?")
+_HOURS = re.compile(r"([0-9]{1,15})(?:\.([0-9]{1,2}))?")  # 15 digits as in _integer: int() reads no more than 4,300
 _MONTH = re.compile(r"([0-9]{4})-([0-9]{2})(?:-01)?")
 
 

@@ -46,10 +46,20 @@ def _decode(raw: bytes) -> str:
     raise ValidationFailed([{"field": "file", "message": "CSVの文字コードを読めません（UTF-8かShift_JISで保存してください）。"}])
 
 
+def _lines(reader):
+    """The reader's rows; a line the csv module cannot read (a field beyond its 131,072-character limit) is the
+    file's refusal with the line number, not a server error."""
+    try:
+        yield from reader
+    except csv.Error:
+        raise ValidationFailed([{"field": "file", "message": f"CSVの{reader.line_num}行目を読めません"
+                                 "（1つの欄が長すぎます。Excelで開いて確かめてください）。"}]) from None
+
+
 def parse_csv(raw: bytes) -> list[dict[str, str]]:
     """Rows as the ledger's input mappings; header problems are refused before any row is read."""
     text = _decode(raw)
-    reader = csv.reader(io.StringIO(text))
+    reader = _lines(csv.reader(io.StringIO(text)))
     header = next(reader, None)
     if not header:
         raise ValidationFailed([{"field": "file", "message": "CSVが空です。1行目に見出し（従事者,対象月,事業,分野,分）を入れてください。"}])

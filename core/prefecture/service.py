@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import secrets
 import uuid
 from collections import Counter
@@ -39,7 +40,7 @@ from core.prefecture.models import (
 from core.prefecture.seed import ROADMAP_YEARS, event_id, yearly_cycle
 from core.prefecture.aggregates import reported_figures
 from core.prefecture.survey_items import COUNTS, STANDARD_ITEMS, prefilled
-from core.wareki import DATE_FORMS, parse_date
+from core.wareki import DATE_FORMS, parse_date, read_fiscal_year
 from tenants.registry import Municipality, load_registry
 
 
@@ -63,9 +64,10 @@ def _year(value: str | None, field: str, *, optional: bool = False) -> int | Non
     value = (value or "").strip()
     if not value and optional:
         return None
-    if not value.isdigit() or not 2000 <= int(value) <= 2100:
+    year = read_fiscal_year(value)
+    if year is None:
         raise InputError({field: "年度を一覧から選んでください。"})
-    return int(value)
+    return year
 
 
 def _date(value: str | None, field: str, *, optional: bool = False) -> dt.date | None:
@@ -615,7 +617,9 @@ def _answer_value(question: SurveyQuestion, raw: str | None) -> str:
         try:
             number = float(value.replace(",", ""))
         except ValueError:
-            raise InputError({field: f"「{question.label}」には数値を入力してください。"}) from None
+            number = math.nan
+        if not math.isfinite(number):  # float() reads "nan", "inf" and "1e999" too, which no count is
+            raise InputError({field: f"「{question.label}」には数値を入力してください。"})
         return f"{number:g}" if number != int(number) else str(int(number))
     if question.kind == QuestionKind.CHOICE and value not in question.choices:
         raise InputError({field: f"「{question.label}」の選択肢から選んでください。"})

@@ -205,11 +205,14 @@ def parse_program(data: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
+WEEKDAY_VALUES = frozenset("0123456")  # the form's 曜日 boxes: 0 = Monday … 6 = Sunday
+
+
 def parse_slot(data: Any) -> dict[str, Any]:
     f = Fields(data)
     weekdays: list[int] = []
     for raw in form_list(data, "weekdays"):
-        if raw.isdigit() and 0 <= int(raw) <= 6:
+        if raw in WEEKDAY_VALUES:  # not isdigit(): "²" and 5,000 digits passed it and failed int()
             weekdays.append(int(raw))
         else:
             f.fail("weekdays", "曜日は一覧から選んでください。")

@@ -30,7 +30,7 @@ from core.cases.api import municipal_user
 from core.cases.schemas import ValidationFailed, today
 from core.cases.service import BreakGlassRequired, CaseError, Forbidden, NotFound
 from core.meetings import flow as meeting_flow
-from core.wareki import fiscal_year_label, fiscal_year_of
+from core.wareki import fiscal_year_label, fiscal_year_of, read_fiscal_year
 from ui.cases import forms
 from ui.errors import respond
 from ui.page import flash, invalid_status, page_context, render
@@ -192,8 +192,7 @@ class CasesController(Controller):
 
     @get("/counts")
     async def counts(self, request: Request, db: NamedDependency[AsyncSession]) -> Template:
-        raw = request.query_params.get("fiscal_year", "")
-        year = int(raw) if raw.isdigit() and 2000 <= int(raw) <= 2100 else fiscal_year_of(today())
+        year = read_fiscal_year(request.query_params.get("fiscal_year")) or fiscal_year_of(today())
         result = await search.monthly_counts(db, year)
         context = await _context(request, result=result, year=year, year_label=fiscal_year_label(year),
                                  metrics=search.COUNT_LABELS, field_keys=[*schemas.FIELD_LABELS, "none", "all"])

@@ -46,7 +46,7 @@ from core.grants.reference import (
 from core.grants.reports import REPORT_TITLES, build_report, report_csv
 from core.grants.schemas import ValidationFailed
 from core.grants.service import LEDGERS, GrantError, Ledger
-from core.wareki import fiscal_year_label, fiscal_year_of
+from core.wareki import fiscal_year_label, fiscal_year_of, read_fiscal_year
 from ui.errors import respond
 from ui.plans import pages as plan_pages
 from ui.page import flash, form_fields, invalid_status, page_context, render
@@ -409,9 +409,7 @@ class PrefectureGrantsController(Controller):
                        fiscal_year: FromQuery[str | None] = None) -> Response:
         from tenants.registry import Kind, load_registry
 
-        year = fiscal_year_of(dt.date.today())
-        if fiscal_year and fiscal_year.isdigit() and 2000 <= int(fiscal_year) <= 2100:
-            year = int(fiscal_year)
+        year = read_fiscal_year(fiscal_year) or fiscal_year_of(dt.date.today())
         sums = await service.prefecture_spending(db, year)
         municipalities = [m for m in load_registry() if m.kind != Kind.PREFECTURE]
         table: dict[str, dict[str, int]] = {m.code: {b.value: 0 for b in Business} for m in municipalities}

@@ -40,7 +40,7 @@ from core.meetings.decisions import LABELS as DECISION_LABELS, tenant_rules
 from core.meetings.kinds import MEMBER_ROLE_LABELS, JST_NOTE, tenant_kinds, tenant_roles
 from core.meetings.service import ACK_METHODS, JST, CaseError, ValidationFailed
 from core.text_rules import text_problem
-from core.wareki import jdatetime
+from core.wareki import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, jdatetime
 from ui.errors import respond
 from ui.page import flash, form_fields, page_context, render
 
@@ -100,10 +100,15 @@ async def _open_cases(db: AsyncSession, request: Request, cq: str) -> list:
 
 
 def _month(raw: str | None) -> dt.date:
+    """The calendar's month (?month=2026-04); this month for anything else, including a month whose neighbours
+    the calendar cannot name (0001-01 has no previous month, 9999-12 no next one)."""
     try:
-        return dt.date.fromisoformat(f"{raw}-01") if raw else dt.date.today().replace(day=1)
+        month = dt.date.fromisoformat(f"{raw}-01") if raw else None
     except ValueError:
+        month = None
+    if month is None or not FIRST_FISCAL_YEAR <= month.year <= LAST_FISCAL_YEAR:
         return dt.date.today().replace(day=1)
+    return month
 
 
 class MeetingsController(Controller):

@@ -26,7 +26,7 @@ from core.grants.counts import BUSINESS_COUNT_LABELS
 from core.grants.schemas import ValidationFailed
 from core.prefecture.disclosure import SUPPRESSED
 from core.prefecture.service import municipalities
-from core.wareki import fiscal_year_label, fiscal_year_of
+from core.wareki import fiscal_year_label, fiscal_year_of, read_fiscal_year
 from tenants.registry import InvalidLocalGovernmentCode, find
 from ui.errors import respond
 from ui.page import flash, form_fields, invalid_status, page_context, render
@@ -49,10 +49,10 @@ def _name(code: str) -> str:
 
 
 def read_year(raw: str | int) -> int:
-    text = str(raw).strip()
-    if not text.isdigit() or not 2000 <= int(text) <= 2100:
+    year = read_fiscal_year(raw)
+    if year is None:
         raise NotFoundException(detail="指定された年度の実施計画はありません。")
-    return int(text)
+    return year
 
 
 ACTIVE = "/grants"
@@ -81,10 +81,9 @@ async def save(request: Request, db: AsyncSession) -> Response:
     if not _has(request, EDIT_ROLES):
         return respond(request, 403, message="実施計画を書けるのは、コーディネーターまたは団体管理者です。")
     form = await form_fields(request)
-    raw_year = form.pop("fiscal_year", "")
-    if not raw_year.strip().isdigit() or not 2000 <= int(raw_year) <= 2100:
+    fiscal_year = read_fiscal_year(form.pop("fiscal_year", ""))
+    if fiscal_year is None:
         return respond(request, 422, errors=[{"key": "fiscal_year", "message": "年度は2000～2100年度で指定してください。"}])
-    fiscal_year = int(raw_year)
     principal = request.scope["user"]
     try:
         async with db.begin_nested():

@@ -19,6 +19,7 @@ Settings a tenant stored that the plugin no longer declares are kept as they are
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,6 +68,19 @@ def setting_fields(defaults: dict[str, Any], stored: dict[str, Any]) -> list[Set
             for k in keys]
 
 
+def _finite(text: str) -> float:
+    """A number the settings column can hold: PostgreSQL's jsonb has no NaN or Infinity, and ``float()`` reads
+    "nan", "inf" and "1e999" (which would have failed the save with a server error)."""
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"not a finite number: {text!r}")
+    return number
+
+
+def _not_a_number(name: str) -> float:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
 def read_settings(fields: list[SettingField], posted: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
     """The settings the form posted, typed, and the Japanese messages of what could not be read."""
     values: dict[str, Any] = {}
@@ -83,15 +97,15 @@ def read_settings(fields: list[SettingField], posted: dict[str, str]) -> tuple[d
                 problems.append(f"「{f.key}」には整数を入力してください。")
         elif f.kind == "number":
             try:
-                values[f.key] = float(text.replace(",", ""))
+                values[f.key] = _finite(text.replace(",", ""))
             except ValueError:
                 problems.append(f"「{f.key}」には数値を入力してください。")
         elif f.kind == "lines":
             values[f.key] = [line.strip() for line in raw.splitlines() if line.strip()]
         elif f.kind == "json":
             try:
-                values[f.key] = json.loads(text) if text else None
-            except json.JSONDecodeError:
+                values[f.key] = json.loads(text, parse_float=_finite, parse_constant=_not_a_number) if text else None
+            except (ValueError, RecursionError):  # RecursionError: brackets nested thousands deep
                 problems.append(f"「{f.key}」の値を読み取れません（JSON の形式で入力してください）。")
         else:
             values[f.key] = raw

@@ -32,7 +32,7 @@ from core.prefecture.models import (
     SUPPORT_KIND_LABELS,
     SURVEY_STATUS_LABELS,
 )
-from core.wareki import fiscal_year_label, fiscal_year_of
+from core.wareki import fiscal_year_label, fiscal_year_of, read_fiscal_year
 from tenants.lifecycle import LifecycleError
 from tenants.models import TenantStatus
 from ui.page import flash, form_fields, form_list, page_context, render
@@ -68,8 +68,7 @@ def _directory(request: Request):
 
 
 def _year_param(request: Request, default: int) -> int:
-    raw = request.query_params.get("fiscal_year", "")
-    return int(raw) if raw.isdigit() and 2000 <= int(raw) <= 2100 else default
+    return read_fiscal_year(request.query_params.get("fiscal_year")) or default
 
 
 class PrefectureController(Controller):
@@ -219,8 +218,7 @@ class PrefectureController(Controller):
         names = {m.code: m.name for m in service.municipalities()}
         code = request.query_params.get("code", "")
         code = code if code in names else ""
-        raw_year = request.query_params.get("fiscal_year", "")
-        fiscal_year = int(raw_year) if raw_year.isdigit() and 2000 <= int(raw_year) <= 2100 else None
+        fiscal_year = read_fiscal_year(request.query_params.get("fiscal_year"))
         context = await _context(
             request, "/prefecture/support", entries=await service.support_log(db, code or None, fiscal_year),
             names=names, code=code, fiscal_year=fiscal_year, kinds=SUPPORT_KIND_LABELS, errors=errors or {},
@@ -278,12 +276,12 @@ class PrefectureController(Controller):
     @post("/schedule/copy")
     async def copy_cycle(self, request: Request, db: NamedDependency[AsyncSession]) -> Response:
         form = await form_fields(request)
-        year = form.get("fiscal_year", "")
-        if not (year.isdigit() and 2000 <= int(year) <= 2100):
+        year = read_fiscal_year(form.get("fiscal_year"))
+        if year is None:
             await flash(request, "error", "年度を選んでください。")
             return Redirect("/prefecture/schedule", status_code=303)
-        added = await service.copy_yearly_cycle(db, int(year))
-        await flash(request, "success", f"{fiscal_year_label(int(year))}に年間の標準スケジュールを{added}件追加しました。")
+        added = await service.copy_yearly_cycle(db, year)
+        await flash(request, "success", f"{fiscal_year_label(year)}に年間の標準スケジュールを{added}件追加しました。")
         return Redirect(f"/prefecture/schedule?fiscal_year={year}", status_code=303)
 
     @get("/schedule/{event_id:str}")
@@ -467,7 +465,7 @@ async def _aggregate_table(request: Request, db: AsyncSession):
 def _year_choices(selected: int | str | None = None) -> list[int]:
     """年度 offered in a selector (shown as 和暦): the last five and the next, plus the selected one."""
     current = fiscal_year_of(dt.date.today())
-    chosen = {int(selected)} if str(selected or "").isdigit() else set()
+    chosen = {year} if (year := read_fiscal_year(selected)) else set()
     return sorted(set(range(current - 5, current + 2)) | chosen, reverse=True)
 
 
