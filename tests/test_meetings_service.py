@@ -388,3 +388,30 @@ def test_progress_check_shows_a_support_meeting_s_decision_only_to_who_may_read_
         assert await last(outsider) is None
 
     unit_of_work(database_urls, TENANT, work, actor=organiser.sub)
+
+
+def test_two_requests_seating_the_same_staff_member_at_once_seat_them_once(database_urls):
+    """add_member checks "already a member" and then inserts: two requests at the same moment both pass the check.
+    The database's unique index (migration 0022) makes the second insert wait for the first and then fail, so the
+    member sits once and the loser's request is refused (409 by ui/errors.py), nothing of it written."""
+    from tests.races import two_at_once
+
+    chair = principal(TENANT)
+    colleague = f"colleague-{uuid.uuid4()}"
+
+    async def setup(session):
+        meeting = await _meeting(session, "multilayer_meeting", chair)
+        session.add(StaffEntry(user_sub=colleague, display_name="中村 健", username=f"nakamura-{colleague[-6:]}"))
+        return meeting.id
+
+    meeting_id = unit_of_work(database_urls, TENANT, setup, actor=chair.sub)
+
+    async def seat(session):
+        await service.add_member(session, await service.get_meeting(session, meeting_id), {"user_sub": colleague})
+
+    assert two_at_once(database_urls, TENANT, chair.sub, seat) == ["23505", "done"]  # unique_violation
+
+    async def seated(session):
+        return [m for m in await service.members(session, meeting_id) if m.user_sub == colleague]
+
+    assert len(unit_of_work(database_urls, TENANT, seated)) == 1

@@ -197,3 +197,27 @@ def test_a_number_answer_that_is_no_number_is_refused_in_words_by_link_and_in_th
         refused = client.post(f"/survey/{survey_id}", data={"csrf_token": nakatosa.csrf, "action": action,
                                                            names[0]: "検討中", names[1]: "inf"})
         assert refused.status_code == 422 and "数値を入力してください" in refused.text, action
+
+
+def test_two_link_requests_at_once_leave_one_live_link(client, database_urls):
+    """invite_by_link looks for the municipality's link and then inserts one: two requests at the same moment (a
+    double click without htmx) both found none, and the village had two live one-time links. The database's unique
+    index (migration 0022) refuses the second (409 in the app), so one link stands."""
+    from core.prefecture import service
+    from tests.races import two_at_once
+
+    pref = _prefecture(client, database_urls)
+    survey_url = _survey(client, pref, "令和15年度 同時のリンク発行")
+    client.post(f"{survey_url}/standard-items", data={"csrf_token": pref.csrf})
+    client.post(f"{survey_url}/send", data={"csrf_token": pref.csrf, "codes": [NAKATOSA]})
+    survey_id = survey_url.rsplit("/", 1)[-1]
+
+    async def make_link(session):
+        await service.invite_by_link(session, await service.get_survey(session, survey_id), OKAWA, pref.sub)
+
+    assert two_at_once(database_urls, "390003", pref.sub, make_link) == ["23505", "done"]  # unique_violation
+
+    async def links(session):
+        return await service.invitations(session, await service.get_survey(session, survey_id))
+
+    assert [i.municipality_code for i in unit_of_work(database_urls, "390003", links)] == [OKAWA]
