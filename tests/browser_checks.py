@@ -101,7 +101,13 @@ def assert_refusal_visible(page, text: str) -> None:
     region = page.locator(".action-refusal, #form-errors, [data-refusal]").filter(has_text=text).first
     region.wait_for(state="visible", timeout=10000)
     assert region.get_attribute("role") == "alert"
-    assert region.evaluate("el => el === document.activeElement"), "focus did not move to the refusal"
+    # htmx moves the focus when the swap settles (kyosei.js, htmx:afterSettle), a moment after the text is shown
+    from playwright.sync_api import TimeoutError as NotWithinTime
+
+    try:
+        page.wait_for_function("el => el === document.activeElement", arg=region.element_handle(), timeout=3000)
+    except NotWithinTime:
+        raise AssertionError("focus did not move to the refusal") from None
     screenshot(page, "refusal")
 
 

@@ -19,7 +19,7 @@ import re
 
 import pytest
 
-from tests.browser_checks import assert_journey_page
+from tests.browser_checks import assert_journey_page, assert_refusal_visible
 from tests.conftest import keycloak_login, run
 from tests.test_meetings_pages import NAKATOSA, owner_fetch, set_nakatosa
 
@@ -148,7 +148,7 @@ def test_nakatosa_chain_for_one_household_in_the_browser(page, live_app, nakatos
     page.wait_for_selector(f"{external} >> text=確認済（口頭・令和")
     # a refused form (no name) is shown in place, and a reload then shows the meeting, not a 405 at the form's URL
     page.click("#member-form button:has-text('参加者を追加')")
-    page.wait_for_selector("#form-errors >> text=氏名")
+    assert_refusal_visible(page, "氏名")
     assert page.url == f"{live_app}/meetings/{core_id}"
     page.reload()
     page.wait_for_selector("#members")
