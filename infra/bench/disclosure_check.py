@@ -58,20 +58,17 @@ def main() -> None:
                         help="年度 to check (repeatable; default 2024, 2025 and 2026)")
     args = parser.parse_args()
 
-    from core.cli import _seed, database_up
+    from core.cli import database_up
     from core.prefecture import service
-    from infra.bench.generate import generate
-    from infra.bench.name_search import _has_generated_cases
+    from infra.bench.generate import fill_once
 
     with database_up() as (server, urls):
         if not server.embedded:
             raise SystemExit("the generator writes as the superuser: run this on the embedded server")
         superuser = with_user(server.embedded.superuser_url, "postgres", database=DATABASE)
-        _seed(urls, demo=False)
-        if not asyncio.run(_has_generated_cases(superuser)):
-            started = time.monotonic()
-            asyncio.run(generate(superuser, 42, args.scale))
-            print(f"generated scale {args.scale} in {time.monotonic() - started:.0f} s")
+        seconds_generating = fill_once(urls, superuser, args.scale)
+        if seconds_generating is not None:
+            print(f"generated scale {args.scale} in {seconds_generating:.0f} s")
         codes = [m.code for m in service.municipalities()]
         found = 0
         seconds: dict[int, float] = {}

@@ -982,6 +982,29 @@ def _default_url() -> str:
     return settings.database_backup_url or settings.database_url  # type: ignore[return-value]
 
 
+async def has_generated_cases(url: str) -> bool:
+    """Whether the database already holds this generator's cases (benchmarks keep their data between runs)."""
+    conn = await connect(url)
+    try:
+        return bool(await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM support_case WHERE created_by = 'kyosei-generator')"))
+    finally:
+        await conn.close()
+
+
+def fill_once(urls, superuser_url: str, scale: float, seed: int = 42) -> float | None:
+    """The registry seeded and, unless the database already holds generated cases, the data of ``scale`` written
+    (as ``superuser_url``: the generator writes without the app's triggers). Seconds spent generating, or None."""
+    from core.cli import _seed
+
+    _seed(urls, demo=False)
+    if asyncio.run(has_generated_cases(superuser_url)):
+        return None
+    started = time.monotonic()
+    asyncio.run(generate(superuser_url, seed, scale))
+    return time.monotonic() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", help="a role that bypasses RLS, or the owner (default: see module doc)")

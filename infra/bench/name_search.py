@@ -34,7 +34,7 @@ from core.auth.principal import Principal
 from core.cases.models import SupportCase
 from core.cases.search import CaseQuery, _filtered, _name_matches
 from core.text_rules import like_pattern, search_key
-from infra.bench.closed_loop import closed_loop, fetch_value, table, uptime
+from infra.bench.closed_loop import closed_loop, table, uptime
 from infra.database.provision import NAME_SEARCH_ROLE, connect
 
 QUERIES = ("高橋", "ﾀｶﾊｼ", "髙橋", "たかはし", "山本 花")
@@ -96,16 +96,14 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=20.0, help="seconds of load")
     args = parser.parse_args()
 
-    from core.cli import _seed, database_up
-    from infra.bench.generate import generate
+    from core.cli import database_up
+    from infra.bench.generate import fill_once
     from infra.database.provision import with_user
 
     with database_up() as (server, urls):
         superuser = with_user(server.embedded.superuser_url, "postgres", database="kyosei") if server.embedded \
             else urls.owner
-        _seed(urls, demo=False)
-        if not asyncio.run(_has_generated_cases(superuser)):
-            asyncio.run(generate(superuser, 42, args.scale))
+        fill_once(urls, superuser, args.scale)
         sub = asyncio.run(staff_sub(superuser, args.tenant))
         coordinator = Principal(sub=str(uuid.uuid4()), username="bench", display_name="bench", tenant_id=args.tenant,
                                 tenant_name=None, roles=frozenset({"staff", "coordinator"}))
@@ -177,11 +175,6 @@ async def load(app_url: str, coordinator: Principal, queries, users: int, durati
         return await closed_loop(users, duration, one)
     finally:
         await engine.dispose()
-
-
-async def _has_generated_cases(url: str) -> bool:
-    return bool(await fetch_value(
-        url, "SELECT EXISTS (SELECT 1 FROM support_case WHERE created_by = 'kyosei-generator')"))
 
 
 if __name__ == "__main__":

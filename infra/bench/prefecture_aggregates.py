@@ -101,24 +101,19 @@ def main() -> None:
     args = parser.parse_args()
 
     from core import migrate
-    from core.cli import _seed, database_up
+    from core.cli import database_up
     from core.prefecture import service
-    from infra.bench.generate import generate
-    from infra.bench.name_search import _has_generated_cases
+    from infra.bench.generate import fill_once
 
     with database_up() as (server, urls):
         if not server.embedded:
             raise SystemExit("this benchmark creates a second database: run it on the embedded server")
         superuser = with_user(server.embedded.superuser_url, "postgres", database=DATABASE)
-        _seed(urls, demo=False)
-        if not asyncio.run(_has_generated_cases(superuser)):
-            asyncio.run(generate(superuser, 42, args.scale))
+        fill_once(urls, superuser, args.scale)
         small = asyncio.run(small_database(server.embedded.superuser_url, urls.app, args.small_database))
         migrate.upgrade(small)
-        _seed(small, demo=False)
         small_superuser = with_user(server.embedded.superuser_url, "postgres", database=args.small_database)
-        if not asyncio.run(_has_generated_cases(small_superuser)):
-            asyncio.run(generate(small_superuser, 42, args.small_scale))
+        fill_once(small, small_superuser, args.small_scale)
         codes = [m.code for m in service.municipalities()]
         sizes = {"small": small.app, "large": urls.app}
         rows = {name: asyncio.run(_rows(url)) for name, url in
