@@ -354,14 +354,11 @@ class MeetingsController(Controller):
         try:
             async with db.begin_nested():
                 await service.save_minutes(db, meeting, values.get("minutes"))
-        except ValidationFailed as exc:
-            context = await _context(request, meeting=meeting, kind=kinds.get(meeting.kind), errors=exc.errors,
-                                     saved=False)
-            return render("meetings/minutes.html", context, 422)
-        except CaseError as exc:  # the minutes were finalised
-            context = await _context(request, meeting=meeting, kind=kinds.get(meeting.kind),
-                                     errors=[{"field": "minutes", "message": exc.message}], saved=False)
-            return render("meetings/minutes.html", context, exc.status)
+        except (ValidationFailed, CaseError) as exc:  # bad text, or the minutes were finalised (409)
+            refused = isinstance(exc, CaseError)
+            errors = [{"field": "minutes", "message": exc.message}] if refused else exc.errors
+            context = await _context(request, meeting=meeting, kind=kinds.get(meeting.kind), errors=errors, saved=False)
+            return render("meetings/minutes.html", context, exc.status if refused else 422)
         if request.headers.get("hx-request"):
             return Response(f'<p id="minutes-status" role="status">保存しました（{jdatetime(meeting.minutes_updated_at)}）</p>',
                             media_type="text/html")
