@@ -415,3 +415,29 @@ def test_two_requests_seating_the_same_staff_member_at_once_seat_them_once(datab
         return [m for m in await service.members(session, meeting_id) if m.user_sub == colleague]
 
     assert len(unit_of_work(database_urls, TENANT, seated)) == 1
+
+
+def test_the_meeting_list_holds_exactly_the_meetings_each_reader_may_open(database_urls):
+    """The list is one statement (visible_meetings_clause); it must agree with meeting_access, meeting by meeting,
+    for a member, a staff member outside, a coordinator outside and the prefecture."""
+    chair = principal(TENANT, roles=("staff", "coordinator"))
+    outsider = principal(TENANT, roles=("staff",))
+    coordinator = principal(TENANT, roles=("staff", "coordinator"))
+    prefecture = principal("390003", roles=("prefecture-admin",))
+    day = NOW + dt.timedelta(days=400 + uuid.uuid4().int % 300)  # a day of its own, far from other tests' meetings
+
+    async def work(session):
+        made = [await _meeting(session, kind, chair, when=day + dt.timedelta(hours=i))
+                for i, kind in enumerate(("support_meeting", "multilayer_meeting", "support_meeting"))]
+        await _ack(session, made[0], chair)
+        seen = {}
+        for name, who in (("chair", chair), ("outsider", outsider), ("coordinator", coordinator),
+                          ("prefecture", prefecture)):
+            listed = {m.id for m in await service.list_meetings(session, who, KINDS, start=day.date(),
+                                                                end=day.date() + dt.timedelta(days=1))}
+            allowed = {m.id for m in made if await service.meeting_access(session, m, KINDS[m.kind], who)}
+            seen[name] = (len(listed), listed == allowed)
+        return seen
+
+    seen = unit_of_work(database_urls, TENANT, work, actor=chair.sub)
+    assert seen == {"chair": (3, True), "outsider": (1, True), "coordinator": (3, True), "prefecture": (0, True)}

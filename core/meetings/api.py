@@ -152,8 +152,7 @@ async def list_meetings(
     kinds = await _kinds(request)
     rules = await _rules(request, kinds)
     return [schemas.meeting_json(m, kinds.get(m.kind), rules.get(m.kind))
-            for m in await service.list_meetings(db, start=start, end=end)
-            if await service.meeting_access(db, m, kinds.get(m.kind), _user(request)) is not None]
+            for m in await service.list_meetings(db, _user(request), kinds, start=start, end=end)]
 
 
 @post("/meetings", status_code=201, summary="会議の登録（推進員の席を自動で着席、前の会議からの持ち越しを議題に）",

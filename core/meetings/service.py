@@ -200,9 +200,11 @@ async def get_meeting(session: AsyncSession, meeting_id) -> Meeting:
     return meeting
 
 
-async def list_meetings(session: AsyncSession, *, start: dt.date | None = None, end: dt.date | None = None,
-                        limit: int = 500) -> list[Meeting]:
-    stmt = select(Meeting).order_by(Meeting.starts_at, Meeting.id).limit(limit)
+async def list_meetings(session: AsyncSession, principal: Principal, kinds: Mapping[str, MeetingKindDefinition], *,
+                        start: dt.date | None = None, end: dt.date | None = None, limit: int = 500) -> list[Meeting]:
+    """The meetings ``principal`` may see at all (``meeting_access`` not None), in one statement."""
+    stmt = (select(Meeting).where(visible_meetings_clause(principal, kinds))
+            .order_by(Meeting.starts_at, Meeting.id).limit(limit))
     if start:
         stmt = stmt.where(Meeting.starts_at >= dt.datetime.combine(start, dt.time(), JST))
     if end:
@@ -350,6 +352,20 @@ async def meeting_access(session: AsyncSession, meeting: Meeting, kind: MeetingK
     if mine is not None:
         return FULL if mine.confidentiality_ack_at is not None else LIMITED
     return LIMITED if principal.has_role(Role.COORDINATOR) else None
+
+
+def visible_meetings_clause(principal: Principal, kinds: Mapping[str, MeetingKindDefinition]):
+    """SQL on ``Meeting``: the meetings ``meeting_access`` lets ``principal`` see at all (FULL or LIMITED), for
+    lists — one statement instead of a membership query per meeting."""
+    if principal.is_prefecture or principal.tenant_id is None:
+        return false()
+    open_kinds = [code for code, kind in kinds.items() if not is_confidential(kind)]
+    member = exists().where(MeetingMember.meeting_id == Meeting.id, MeetingMember.user_sub == principal.sub)
+    confidential = Meeting.kind.not_in(open_kinds)
+    seen_confidential = confidential if principal.has_role(Role.COORDINATOR) else and_(confidential, member)
+    if principal.has_role(*EDIT_ROLES):
+        return or_(Meeting.kind.in_(open_kinds), seen_confidential)
+    return seen_confidential
 
 
 def full_access_clause(principal: Principal, kinds: Mapping[str, MeetingKindDefinition]):

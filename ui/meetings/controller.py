@@ -125,8 +125,7 @@ class MeetingsController(Controller):
         month = _month(request.query_params.get("month"))
         nxt = (month + dt.timedelta(days=32)).replace(day=1)
         prev = (month - dt.timedelta(days=1)).replace(day=1)
-        meetings = [m for m in await service.list_meetings(db, start=month, end=nxt)
-                    if await service.meeting_access(db, m, kinds.get(m.kind), _principal(request)) is not None]
+        meetings = await service.list_meetings(db, _principal(request), kinds, start=month, end=nxt)
         days: dict[dt.date, list] = {}
         for m in meetings:
             days.setdefault(m.starts_at.astimezone(JST).date(), []).append(m)
