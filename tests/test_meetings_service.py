@@ -29,6 +29,14 @@ def _case(urls, who, **override):
     return unit_of_work(urls, TENANT, work, actor=who.sub)
 
 
+
+async def _stage_both_ways(session, case, reader):
+    """The stage as the case page computes it (from the case file it has just read) must be the stage computed
+    from the database alone: the page's shortcut may not change what the reader is told."""
+    stage = await flow.case_stage(session, case)
+    assert await flow.case_stage(session, case, await cases.case_file(session, case, reader)) == stage
+    return stage
+
 async def _planned(session, case_id, *, consent: bool = True, kinds=("multilayer_meeting",)):
     """Assessment and plan (and, unless told otherwise, a consent covering ``kinds``): ready for a plan agreement."""
     case = await cases.get_case(session, case_id, for_update=True)
@@ -83,7 +91,7 @@ def test_support_meeting_refuses_plan_agreement_support_decision_and_closure_for
     async def work(session):
         await _planned(session, consented)
         await _planned(session, unconsented, consent=False)
-        before = await flow.case_stage(session, await cases.get_case(session, unconsented))
+        before = await _stage_both_ways(session, await cases.get_case(session, unconsented), who)
         assert before.before_consent and before.current.code == "outreach" and "同意を得て" in before.needed
         meeting = await _meeting(session, "support_meeting", who)
         await _ack(session, meeting, who)
@@ -128,12 +136,12 @@ def test_multilayer_meeting_agrees_only_a_consented_plan_once_then_the_municipal
         outsider = principal(TENANT)
         with pytest.raises(service.DecisionRefused, match="この会議の参加者です"):
             await service.decide(session, meeting, RULES["multilayer_meeting"], item.id, "plan_agreed", None, outsider)
-        stage = await flow.case_stage(session, case)
+        stage = await _stage_both_ways(session, case, staff)
         assert stage.current.code == "plan_agreed" and not stage.before_consent
         await service.decide(session, meeting, RULES["multilayer_meeting"], item.id, "plan_agreed", "役割分担を確認", staff)
         assert case.status == "planning"  # agreed, not yet decided: 支援決定 is the municipality's act
         assert (await cases.current_plan(session, case_id)).agreed_on == today()
-        stage = await flow.case_stage(session, case)
+        stage = await _stage_both_ways(session, case, staff)
         assert stage.current.code == "support_decided" and "市町村" in stage.needed
 
         # a second agreement on the same plan, at another meeting, is refused and names the plan
@@ -149,7 +157,7 @@ def test_multilayer_meeting_agrees_only_a_consented_plan_once_then_the_municipal
         assert case.status == "decided"
         assert decided.support_decided_by == admin.sub and decided.support_decided_by_name == "山本 花子"
         assert decided.support_decided_at is not None
-        stage = await flow.case_stage(session, case)
+        stage = await _stage_both_ways(session, case, staff)
         assert stage.current.code == "supporting" and stage.steps[3].detail.startswith("山本 花子（令和")
         with pytest.raises(service.DecisionRefused, match="すでに記録されています"):
             await service.decide_support(session, meeting, RULES["multilayer_meeting"], item.id, admin)

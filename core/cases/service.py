@@ -153,6 +153,13 @@ async def can_view(session: AsyncSession, principal: Principal, case_id: uuid.UU
 async def open_case(session: AsyncSession, principal: Principal, case_id: uuid.UUID | str, *,
                     for_update: bool = False, audit: bool = True) -> SupportCase:
     """The case, if ``principal`` may see it (audited READ); ``BreakGlassRequired`` when only a reason would do."""
+    return (await open_case_with_basis(session, principal, case_id, for_update=for_update, audit=audit))[0]
+
+
+async def open_case_with_basis(session: AsyncSession, principal: Principal, case_id: uuid.UUID | str, *,
+                               for_update: bool = False, audit: bool = True) -> tuple[SupportCase, str]:
+    """``open_case``, with the basis it was opened on (``access_basis``), for a caller that goes on to read the
+    case file in the same request: it saves asking PostgreSQL the same question again (``case_file(basis=…)``)."""
     if principal.is_prefecture:
         raise Forbidden("県の職員は個別のケースを閲覧できません（市町村の集計のみ閲覧できます）。")
     case = await get_case(session, case_id, for_update=for_update)
@@ -162,7 +169,7 @@ async def open_case(session: AsyncSession, principal: Principal, case_id: uuid.U
                                  "団体管理者が確認します）。")
     if audit:
         await record(session, AuditAction.READ, "case", case.id, reason=f"basis={basis}")
-    return case
+    return case, basis
 
 
 async def open_case_for_change(session: AsyncSession, principal: Principal, case_id: uuid.UUID | str) -> SupportCase:
@@ -1027,12 +1034,14 @@ def status_change_as_read(change: CaseStatusChange, items: frozenset[str]) -> An
     return row_as_read(change, () if STATUS_REASON_ITEM in items else ("reason",))
 
 
-async def case_file(session: AsyncSession, case: SupportCase, principal: Principal | None) -> CaseFile:
+async def case_file(session: AsyncSession, case: SupportCase, principal: Principal | None, *,
+                    basis: str | None = None) -> CaseFile:
     """Everything about the case that ``principal`` may read: items outside their consent scope are left out here
     (not just hidden by a template), so the page, the JSON document, the printed forms and any later reader get the
     same cut. The reader is a required argument: ``None`` (every item) is for internal use with no person reading
-    (exports of the whole tenant), and must be said, never fallen into by leaving the reader out."""
-    items = ALL_ITEMS if principal is None else await readable_items(session, principal, case.id)
+    (exports of the whole tenant), and must be said, never fallen into by leaving the reader out. ``basis`` is the
+    reader's ``access_basis`` when the caller has just established it (``open_case_with_basis``)."""
+    items = ALL_ITEMS if principal is None else await readable_items(session, principal, case.id, basis)
     household = await get_household(session, case.household_id)
     members = await household_members(session, household.id, include_past=True)
     consultation = "consultation" in items

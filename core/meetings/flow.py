@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.cases import service as cases
 from core.cases.models import CaseStatusChange, ProgressRecord, SupportCase
+from core.cases.schemas import today
 from core.meetings.models import AgendaItem, Meeting
 
 
@@ -44,15 +45,23 @@ NEEDED = {
 }
 
 
-async def case_stage(session: AsyncSession, case: SupportCase) -> Stage:
-    consented = (await cases.check_sharing(session, case.id)).allowed
-    plan = await cases.current_plan(session, case.id)
-    contacts = await session.scalar(select(func.count()).select_from(ProgressRecord)
-                                    .where(ProgressRecord.case_id == case.id)) or 0
-    discussed = await session.scalar(select(func.count(func.distinct(Meeting.id))).select_from(AgendaItem)
-                                     .join(Meeting, Meeting.id == AgendaItem.meeting_id)
-                                     .where(AgendaItem.case_id == case.id)) or 0
-    decided_by = await _support_decision(session, case.id)
+async def case_stage(session: AsyncSession, case: SupportCase, file: cases.CaseFile | None = None) -> Stage:
+    """Where ``case`` stands. With the case page's ``file`` (already read for the same request) its consents and
+    plans are taken from there instead of being read again; the counts are not item-filtered, so they are read."""
+    if file is not None and file.case.id == case.id:
+        consented = any(cases.consent_valid_on(c, today()) for c in file.consents)
+        plan = file.plans[0][0] if file.plans else (
+            None if "plan" in file.items else await cases.current_plan(session, case.id))
+    else:
+        consented = (await cases.check_sharing(session, case.id)).allowed
+        plan = await cases.current_plan(session, case.id)
+    counts = (await session.execute(select(
+        select(func.count()).select_from(ProgressRecord).where(ProgressRecord.case_id == case.id).scalar_subquery(),
+        select(func.count(func.distinct(Meeting.id))).select_from(AgendaItem)
+        .join(Meeting, Meeting.id == AgendaItem.meeting_id).where(AgendaItem.case_id == case.id).scalar_subquery(),
+    ))).one()
+    contacts, discussed = counts[0] or 0, counts[1] or 0
+    decided_by = await _support_decision(session, case.id, file.history if file is not None else None)
     status = case.status
     after_decision = status in ("decided", "supporting", "evaluation", "closed")
     steps = [
@@ -84,9 +93,10 @@ async def case_stage(session: AsyncSession, case: SupportCase) -> Stage:
     return Stage(steps, current, needed, before_consent=not consented and not after_decision)
 
 
-async def _support_decision(session: AsyncSession, case_id: uuid.UUID) -> str:
+async def _support_decision(session: AsyncSession, case_id: uuid.UUID, history: list | None = None) -> str:
     """Who decided support and when: on the agenda item of the meeting that agreed the plan, or (decided on the
-    case page by the deciding role) the status change to 支援決定."""
+    case page by the deciding role) the status change to 支援決定 (from ``history``, the case's status changes
+    oldest first, when the caller has read them already)."""
     from core.auth import staff_directory
     from core.wareki import jdatetime
 
@@ -95,9 +105,12 @@ async def _support_decision(session: AsyncSession, case_id: uuid.UUID) -> str:
                                 .order_by(AgendaItem.support_decided_at.desc()).limit(1))
     if item is not None:
         return f"{item.support_decided_by_name}（{jdatetime(item.support_decided_at)}）"
-    change = await session.scalar(select(CaseStatusChange).where(CaseStatusChange.case_id == case_id,
-                                                                 CaseStatusChange.to_status == "decided")
-                                  .order_by(CaseStatusChange.changed_at.desc()).limit(1))
+    if history is not None:
+        change = max((h for h in history if h.to_status == "decided"), key=lambda h: h.changed_at, default=None)
+    else:
+        change = await session.scalar(select(CaseStatusChange).where(CaseStatusChange.case_id == case_id,
+                                                                     CaseStatusChange.to_status == "decided")
+                                      .order_by(CaseStatusChange.changed_at.desc()).limit(1))
     if change is None:
         return ""
     entry = await staff_directory.find(session, change.changed_by, include_retired=True)

@@ -277,7 +277,9 @@ def record_flame(server: Server, output: Path, seconds: float, append: bool) -> 
         output = Path(tempfile.mkdtemp(prefix="kyosei-flame-")) / output.name
     return subprocess.Popen(
         [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(server.process.pid), "--subprocesses",
-         "--rate", "200", "--duration", f"{max(1, round(seconds))}", "--nonblocking", "--output", str(output)],
+         "--rate", "200", "--duration", f"{max(1, round(seconds))}", "--nonblocking", "--output", str(output),
+         # a ``.txt`` output holds collapsed stacks (one line per stack and its count), for reading by script
+         "--format", "raw" if output.suffix == ".txt" else "flamegraph"],
         stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
 
 
@@ -312,7 +314,7 @@ def measure(wrk: str, servers: list[Server], workers: int, endpoint: str, connec
         for server in (servers if turn % 2 == 0 else servers[::-1]):
             flame = None
             if flames is not None:
-                flame = record_flame(server, flames / f"flame-{server.label}-{endpoint}.svg", seconds, turn > 0)
+                flame = record_flame(server, flames / f"flame-{server.label}-{endpoint}.{args.flame_format}", seconds, turn > 0)
             loads[server.label].append(os.getloadavg()[0])
             app_cpu, db_cpu = cpu_seconds(server.process.pid, with_children=True), cpu_seconds(db_pid, True)
             offset = server.log.stat().st_size
@@ -349,6 +351,8 @@ def main() -> None:
     parser.add_argument("--pg-port", type=int, default=int(os.environ.get("KYOSEI_PG_PORT", 0)) or None,
                         help="port of the benchmark's PostgreSQL (default KYOSEI_PG_PORT, else a free one)")
     parser.add_argument("--flame", type=Path, default=None, help="folder for py-spy flame graphs")
+    parser.add_argument("--flame-format", choices=("svg", "txt"), default="svg",
+                        help="svg: flame graph; txt: collapsed stacks to read with a script")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 

@@ -211,7 +211,7 @@ class CasesController(Controller):
     @get("/{case_id:uuid}")
     async def show(self, request: Request, case_id: FromPath[uuid.UUID], db: NamedDependency[AsyncSession]) -> Response:
         try:
-            case = await service.open_case(db, _user(request), case_id)
+            case, basis = await service.open_case_with_basis(db, _user(request), case_id)
         except NotFound:
             raise NotFoundException(detail="ケースが見つかりません。") from None
         except BreakGlassRequired as exc:
@@ -220,7 +220,7 @@ class CasesController(Controller):
             return render("cases/break_glass.html", context, 200 if request.headers.get("hx-request") else 403)
         except Forbidden as exc:
             return respond(request, 403, message=exc.message)
-        return await self._case_page(request, db, case)
+        return await self._case_page(request, db, case, basis=basis)
 
     @get("/{case_id:uuid}/forms/{form_file:str}")
     async def print_form(self, request: Request, case_id: FromPath[uuid.UUID], form_file: FromPath[str],
@@ -228,8 +228,9 @@ class CasesController(Controller):
         """帳票: 相談受付・申込票, アセスメントシート, 支援プラン, 評価シート, 終結記録 as PDF (ui/cases/forms.py)."""
         return await forms.print_form(request, db, case_id, form_file, LABELS)
 
-    async def _case_page(self, request, db, case, form: str | None = None, errors=None, values=None, status=200) -> Template:
-        file = await service.case_file(db, case, _user(request))
+    async def _case_page(self, request, db, case, form: str | None = None, errors=None, values=None, status=200,
+                         basis: str | None = None) -> Template:
+        file = await service.case_file(db, case, _user(request), basis=basis)
         # without JavaScript the assignee search arrives with the form: show its matches to pick from
         q = str((values or {}).get("q") or "").strip()[:50] if form == "team" else ""
         staff_matches = await staff_directory.search(db, q) if q else []
@@ -239,7 +240,7 @@ class CasesController(Controller):
                                  may_decide_support=workflow.may_decide_support(_user(request)),
                                  multilayer=workflow.is_multilayer(case),
                                  support_role_label=workflow.SUPPORT_DECISION_ROLE_LABEL,
-                                 stage=await meeting_flow.case_stage(db, case))
+                                 stage=await meeting_flow.case_stage(db, case, file))
         return render("cases/detail.html", context, status)
 
     @post("/{case_id:uuid}/access")
