@@ -22,6 +22,7 @@ BREAK_GLASS with the reason. Functions take the validated DTOs of ``schemas`` or
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -1019,7 +1020,21 @@ class CaseFile:
         return next((m.person.name for m in self.members if m.person.id == person_id), "—")
 
     def agency_name(self, agency_id: uuid.UUID | None) -> str:
-        return next((a.name for a in self.all_agencies if a.id == agency_id), "—")
+        return self._agency_names.get(agency_id, "—")
+
+    @functools.cached_property
+    def _agency_names(self) -> dict[uuid.UUID, str]:
+        return {a.id: a.name for a in self.all_agencies}
+
+    @functools.cached_property
+    def agency_choices(self) -> dict[str, str]:
+        """id → name of every agency, in the order read (by name): the choices of the page's agency fields."""
+        return {str(a.id): a.name for a in self.all_agencies}
+
+    @functools.cached_property
+    def member_choices(self) -> dict[str, str]:
+        """id → 「name（relationship）」 of the household's current members: who may have given a consent."""
+        return {str(m.person.id): f"{m.person.name}（{m.membership.relationship}）" for m in self.members if m.current}
 
 
 def referral_as_read(referral: Referral, items: frozenset[str]) -> Any:

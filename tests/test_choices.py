@@ -1,0 +1,35 @@
+"""The choices of a form (ui/choices.py) are remembered by their values: what a user sees must be what the data is
+now, escaped, with their own selection kept."""
+
+from ui.choices import checkbox_tags, option_tags
+from ui.templating import create_environment
+
+
+def test_an_agency_renamed_shows_its_new_name_on_the_next_page():
+    before = option_tags({"a1": "高知市上町社会福祉協議会"}, None)
+    after = option_tags({"a1": "高知市上町社協"}, None)
+    assert "上町社会福祉協議会" in before and "上町社協<" in after and "社会福祉協議会" not in after
+
+
+def test_names_are_escaped_and_only_the_chosen_value_is_selected():
+    html = option_tags({"x": "<b>A&B</b>", "y": "Y"}, "y")
+    assert "&lt;b&gt;A&amp;B&lt;/b&gt;" in html and "<b>" not in html
+    assert '<option value="y" selected>Y</option>' in html and '<option value="x">' in html
+    # a list where one value was expected selects nothing (as `==` in the template did), and is not an error
+    assert " selected" not in option_tags({"x": "X"}, ["x"])
+
+
+def test_check_boxes_keep_what_the_user_ticked_and_a_lone_value_is_not_split_into_letters():
+    html = checkbox_tags("items", {"basic": "基本情報", "plan": "プラン", "p": "P"}, ["plan"])
+    assert 'value="plan" checked' in html and 'value="basic">' in html
+    lone = checkbox_tags("items", {"plan": "プラン", "p": "P", "a": "A"}, "plan")
+    assert 'value="plan" checked' in lone and 'value="p">' in lone and 'value="a">' in lone
+
+
+def test_the_form_macros_render_through_them():
+    env = create_environment()
+    page = env.from_string('{% from "cases/_macros.html" import select, checkboxes %}'
+                           '{{ select("agency_id", "機関", {"1": "病院<A>"}, {"agency_id": "1"}, []) }}'
+                           '{{ checkboxes("items", "情報", {"plan": "プラン"}, {"items": ["plan"]}, []) }}').render()
+    assert '<option value="1" selected>病院&lt;A&gt;</option>' in page
+    assert '<input type="checkbox" name="items" value="plan" checked> プラン' in page

@@ -1,0 +1,54 @@
+"""The markup of a form's choices (``<option>`` lists and check boxes), built in Python and remembered.
+
+A case page carries the municipality's agencies as choices in five forms (about 40 each in 高知市), the consent
+purposes, the items and the meeting kinds: thousands of tags that a Jinja loop built anew on every page, about a
+fifth of the page's rendering (docs/benchmarks.md, issue 23). The same choices with the same selection always make
+the same markup, so it is remembered by exactly those values: the key is the choices themselves, never a version
+number that could go stale, and a renamed agency is a new key.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from markupsafe import Markup, escape
+
+_NOTHING = object()  # a selection that cannot be remembered (a list, a dict): it matches no code, as in Jinja
+
+
+def _hashable(value: Any) -> Any:
+    try:
+        hash(value)
+    except TypeError:
+        return _NOTHING
+    return value
+
+
+@functools.lru_cache(maxsize=1024)
+def _options(choices: tuple[tuple[Any, Any], ...], selected: Any) -> Markup:
+    return Markup("".join(
+        f'<option value="{escape(code)}"{" selected" if selected == code else ""}>{escape(text)}</option>\n'
+        for code, text in choices))
+
+
+def option_tags(choices: Mapping[Any, Any], selected: Any = None) -> Markup:
+    """``<option>`` for each code → label of ``choices``; the one equal to ``selected`` is selected."""
+    return _options(tuple(choices.items()), _hashable(selected))
+
+
+@functools.lru_cache(maxsize=1024)
+def _checks(name: str, choices: tuple[tuple[Any, Any], ...], chosen: frozenset[Any]) -> Markup:
+    field = escape(name)
+    return Markup("".join(
+        f'<label class="check"><input type="checkbox" name="{field}" value="{escape(code)}"'
+        f'{" checked" if code in chosen else ""}> {escape(text)}</label>\n'
+        for code, text in choices))
+
+
+def checkbox_tags(name: str, choices: Mapping[Any, Any], chosen: Iterable[Any] | None = None) -> Markup:
+    """A check box named ``name`` for each code → label of ``choices``; those in ``chosen`` are checked."""
+    if isinstance(chosen, str):  # one value arrived where a list was expected: `code in "abc"` would match letters
+        chosen = [chosen]
+    return _checks(name, tuple(choices.items()), frozenset(c for c in (chosen or ()) if _hashable(c) is not _NOTHING))
