@@ -231,3 +231,74 @@ def test_monthly_counts_count_new_plans_and_closures_by_field(database_urls):
     for key in ("child", "poverty", "all"):
         for metric in ("new", "plans", "closed"):
             assert after.get(month, key, metric) == before.get(month, key, metric) + 1, (key, metric)
+
+
+def test_the_case_file_read_in_one_round_trip_holds_what_each_reader_holds(database_urls):
+    """The case page reads its lists in one statement (core/cases/file_query.py). Each list must be what the
+    single-table reader of core.cases.service gives, column by column and in the same order, or a page would show
+    something else than the JSON document, the printed forms or a plugin."""
+    from sqlalchemy import inspect
+
+    case_id = make_case(database_urls)
+    staff = principal(TENANT)
+
+    def columns(obj):
+        return {a.key: getattr(obj, a.key) for a in inspect(type(obj)).column_attrs}
+
+    async def work(session):
+        case = await service.get_case(session, case_id, for_update=True)
+        houkatsu = await service.create_agency(session, {"name": "中土佐町地域包括支援センター", "field": "elderly"})
+        shakyo = await service.create_agency(session, {"name": "中土佐町社会福祉協議会"})
+        await service.record_consent(session, case, {
+            "given_on": today().isoformat(), "purpose": "支援方針の検討のため", "items": ["consultation", "plan"],
+            "agency_ids": [str(houkatsu.id), str(shakyo.id)], "meeting_kinds": ["multilayer_meeting"],
+            "method": "written"})
+        await service.share_with_agency(session, case, houkatsu.id, "介護保険の申請支援")
+        await service.share_with_agency(session, case, shakyo.id, "見守り")
+        await service.transition(session, case, "assessment")
+        members = await service.household_members(session, case.household_id)
+        await service.add_assessment(session, case, {"assessed_on": today().isoformat(), "items": [
+            {"person_id": str(members[0].person.id), "field": "poverty", "problem": "就労経験がない"},
+            {"person_id": str(members[1].person.id), "field": "elderly", "problem": "要介護認定が未申請"}]})
+        await service.transition(session, case, "planning")
+        for goals in ("生活の安定", "母の介護サービス利用と本人の居場所づくり"):
+            await service.create_plan(session, case, {"goals": goals, "roles": [
+                {"agency_id": str(houkatsu.id), "role": "介護保険の申請支援"}, {"role": "見守り", "actions": "週1回"}]})
+        for day in (today() - dt.timedelta(days=3), today()):
+            await service.add_record(session, case, {"recorded_on": day.isoformat(), "kind": "interview",
+                                                     "body": "本人と面談", "agency_id": str(shakyo.id)})
+        await service.refer(session, case, {"to_agency_id": str(houkatsu.id), "reason": "介護の相談"})
+        return houkatsu.id, shakyo.id
+
+    houkatsu_id, shakyo_id = unit_of_work(database_urls, TENANT, work)
+
+    async def compare(session):  # a new session: every reader below goes to the database
+        case = await service.get_case(session, case_id)
+        file = await service.case_file(session, case, staff)
+        assert [columns(m.person) for m in file.members] == \
+            [columns(m.person) for m in await service.household_members(session, case.household_id, include_past=True)]
+        assert columns(file.household) == columns(await service.get_household(session, case.household_id))
+        for mine, theirs in ((file.assignees, await service.assignees(session, case.id)),
+                             (file.consents, await service.consents(session, case.id)),
+                             (file.records, await service.records(session, case.id)),
+                             (file.evaluations, await service.evaluations(session, case.id))):
+            assert [columns(x) for x in mine] == [columns(x) for x in theirs]
+        assert len(file.records) == 2 and file.consents[0].agency_ids == [houkatsu_id, shakyo_id]
+        assert [(columns(a), [columns(i) for i in items]) for a, items in file.assessments] == \
+            [(columns(a), [columns(i) for i in items]) for a, items in await service.assessments(session, case.id)]
+        assert [(columns(p), [columns(r) for r in roles]) for p, roles in file.plans] == \
+            [(columns(p), [columns(r) for r in roles]) for p, roles in await service.plans(session, case.id)]
+        assert [len(roles) for _, roles in file.plans] == [2, 2] and file.plans[0][0].version == 2
+        assert sorted((columns(s)["id"], columns(a)["name"]) for s, a in file.agencies) == \
+            sorted((columns(s)["id"], columns(a)["name"]) for s, a in await service.case_agencies(session, case.id))
+        assert [(h.from_status, h.to_status, h.changed_at) for h in file.history] == \
+            [(h.from_status, h.to_status, h.changed_at) for h in await service.status_history(session, case.id)]
+        assert [(r.id, r.reason) for r in file.referrals] == \
+            [(r.id, r.reason) for r in await service.referrals(session, case.id)]
+        assert [(a.id, a.name) for a in file.all_agencies] == [tuple(a) for a in await service.agency_names(session)]
+        # the file's objects are copies: changing one writes nothing
+        file.consents[0].purpose = "書き換え"
+        await session.flush()
+        assert (await service.consents(session, case.id))[0].purpose == "支援方針の検討のため"
+
+    unit_of_work(database_urls, TENANT, compare)

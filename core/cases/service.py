@@ -67,6 +67,7 @@ from core.cases.models import (
     SupportCase,
     SupportPlan,
 )
+from core.cases.file_query import read_case_file_rows
 from core.cases.schemas import ConsentDecision, ValidationFailed, today
 from core.database import utc_now
 from core.plugins.unit_of_work import emit_after_commit
@@ -1057,21 +1058,22 @@ async def case_file(session: AsyncSession, case: SupportCase, principal: Princip
     (exports of the whole tenant), and must be said, never fallen into by leaving the reader out. ``basis`` is the
     reader's ``access_basis`` when the caller has just established it (``open_case_with_basis``)."""
     items = ALL_ITEMS if principal is None else await readable_items(session, principal, case.id, basis)
-    household = await get_household(session, case.household_id)
-    members = await household_members(session, household.id, include_past=True)
+    # one round trip for the household, the people and every list below (core/cases/file_query.py); the parts
+    # outside the reader's items are not even read
+    rows = await read_case_file_rows(session, case.id, case.household_id, assessments="assessment" in items,
+                                     plans="plan" in items, records="records" in items)
+    if rows.household is None:
+        raise NotFound("世帯が見つかりません。")
+    members = [Member(p, m) for p, m in rows.members]
     consultation = "consultation" in items
     return CaseFile(
-        case=case, household=household, members=members,
+        case=case, household=rows.household, members=members,
         person=next((m.person for m in members if m.person.id == case.person_id), None),
-        assignees=await assignees(session, case.id), consents=await consents(session, case.id),
-        assessments=await assessments(session, case.id) if "assessment" in items else [],
-        plans=await plans(session, case.id) if "plan" in items else [],
-        records=await records(session, case.id) if "records" in items else [],
-        evaluations=await evaluations(session, case.id) if "records" in items else [],
-        agencies=await case_agencies(session, case.id),
-        referrals=[referral_as_read(r, items) for r in await referrals(session, case.id)],
-        history=[status_change_as_read(h, items) for h in await status_history(session, case.id)],
-        all_agencies=await agency_names(session),
+        assignees=rows.assignees, consents=rows.consents, assessments=rows.assessments, plans=rows.plans,
+        records=rows.records, evaluations=rows.evaluations, agencies=rows.agencies,
+        referrals=[referral_as_read(r, items) for r in rows.referrals],
+        history=[status_change_as_read(h, items) for h in rows.history],
+        all_agencies=rows.all_agencies,
         steps=await step_states(session, case),
         extras=[(f.label, extensions.display_value(f, case.extras[f.name]))
                 for f in await extensions.intake_fields(session) if f.name in (case.extras or {})] if consultation else [],

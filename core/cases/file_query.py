@@ -1,0 +1,148 @@
+"""The rows of one case file in one round trip.
+
+A case page used to ask PostgreSQL fourteen questions one after the other (household, members, assignees, consents,
+assessments and their items, plans and their roles, records, evaluations, agencies, referrals, status history, the
+agency names), each costing about half a millisecond of SQLAlchemy work in the app besides its round trip: most of
+the page's time (docs/benchmarks.md, issue 23). Here they are one statement of ``ARRAY(SELECT row …)`` columns, which
+asyncpg decodes into typed records, turned into the same model classes the ORM would give.
+
+What is *not* decided here: who may read what. The statement runs in the request's transaction, behind the tenant
+wall (RLS), and reads the consent-scoped parts only when the caller says the reader may see them
+(``core.cases.service.case_file`` passes ``core.cases.access.readable_items``). The objects built are detached
+copies: changing one writes nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import inspect
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.cases.models import (
+    Agency,
+    Assessment,
+    AssessmentItem,
+    CaseAgency,
+    CaseAssignee,
+    CaseStatusChange,
+    Consent,
+    Evaluation,
+    Household,
+    HouseholdMembership,
+    Person,
+    PlanRole,
+    ProgressRecord,
+    Referral,
+    SupportPlan,
+)
+
+# $1 case id, $2 household id, $3 assessments readable, $4 plans readable, $5 records readable.
+# Orders are the ones the single-table readers of core.cases.service use, with the id last wherever they could tie,
+# so that the paired arrays (person/membership, case_agency/agency) stay in step.
+_STATEMENT = """
+SELECT
+  (SELECT h FROM household h WHERE h.id = $2) AS household,
+  ARRAY(SELECT p FROM person p JOIN household_membership m ON m.tenant_id = p.tenant_id AND m.person_id = p.id
+        WHERE m.household_id = $2 ORDER BY m.valid_to IS NOT NULL, m.valid_from, p.id, m.id) AS people,
+  ARRAY(SELECT m FROM person p JOIN household_membership m ON m.tenant_id = p.tenant_id AND m.person_id = p.id
+        WHERE m.household_id = $2 ORDER BY m.valid_to IS NOT NULL, m.valid_from, p.id, m.id) AS memberships,
+  ARRAY(SELECT a FROM case_assignee a WHERE a.case_id = $1 AND a.ended_at IS NULL
+        ORDER BY a.role, a.assigned_at, a.id) AS assignees,
+  ARRAY(SELECT c FROM consent c WHERE c.case_id = $1 ORDER BY c.given_on DESC, c.id DESC) AS consents,
+  ARRAY(SELECT a FROM assessment a WHERE $3 AND a.case_id = $1 ORDER BY a.assessed_on, a.id) AS assessments,
+  ARRAY(SELECT i FROM assessment_item i JOIN assessment a ON a.tenant_id = i.tenant_id AND a.id = i.assessment_id
+        WHERE $3 AND a.case_id = $1 ORDER BY i.id) AS assessment_items,
+  ARRAY(SELECT p FROM support_plan p WHERE $4 AND p.case_id = $1 ORDER BY p.version DESC, p.id) AS plans,
+  ARRAY(SELECT r FROM plan_role r JOIN support_plan p ON p.tenant_id = r.tenant_id AND p.id = r.plan_id
+        WHERE $4 AND p.case_id = $1 ORDER BY r.id) AS plan_roles,
+  ARRAY(SELECT r FROM progress_record r WHERE $5 AND r.case_id = $1
+        ORDER BY r.recorded_on DESC, r.id DESC) AS records,
+  ARRAY(SELECT e FROM evaluation e WHERE $5 AND e.case_id = $1 ORDER BY e.evaluated_on DESC, e.id DESC) AS evaluations,
+  ARRAY(SELECT s FROM case_agency s JOIN agency g ON g.tenant_id = s.tenant_id AND g.id = s.agency_id
+        WHERE s.case_id = $1 ORDER BY s.shared_at, s.id) AS shares,
+  ARRAY(SELECT g FROM case_agency s JOIN agency g ON g.tenant_id = s.tenant_id AND g.id = s.agency_id
+        WHERE s.case_id = $1 ORDER BY s.shared_at, s.id) AS shared_agencies,
+  ARRAY(SELECT r FROM referral r WHERE r.case_id = $1 ORDER BY r.referred_at DESC, r.id DESC) AS referrals,
+  ARRAY(SELECT c FROM case_status_change c WHERE c.case_id = $1 ORDER BY c.changed_at, c.id) AS history,
+  ARRAY(SELECT g.id FROM agency g ORDER BY g.name, g.id) AS agency_ids,
+  ARRAY(SELECT g.name FROM agency g ORDER BY g.name, g.id) AS agency_names
+"""
+
+
+@dataclass(frozen=True)
+class AgencyName:
+    """``(id, name)`` of an agency, as ``core.cases.service.agency_names`` gives it."""
+
+    id: uuid.UUID
+    name: str
+
+
+@dataclass
+class CaseFileRows:
+    household: Household | None
+    members: list[tuple[Person, HouseholdMembership]]
+    assignees: list[CaseAssignee]
+    consents: list[Consent]
+    assessments: list[tuple[Assessment, list[AssessmentItem]]]
+    plans: list[tuple[SupportPlan, list[PlanRole]]]
+    records: list[ProgressRecord]
+    evaluations: list[Evaluation]
+    agencies: list[tuple[CaseAgency, Agency]]
+    referrals: list[Referral]
+    history: list[CaseStatusChange]
+    all_agencies: list[AgencyName]
+
+
+@functools.cache
+def _columns(model: type, dialect: Any) -> tuple[tuple[str, str, Any], ...]:
+    """(column name, attribute, result processor) of ``model``: what the ORM would do with each value."""
+    out = []
+    for prop in inspect(model).column_attrs:
+        column = prop.columns[0]
+        out.append((column.name, prop.key, column.type.result_processor(dialect, None)))
+    return tuple(out)
+
+
+def _instance(model: type, record: Any, dialect: Any) -> Any:
+    """A detached ``model`` holding ``record``'s values, built the way the ORM fills a loaded row (the instance's
+    state dictionary), without a session: nothing about it is ever flushed."""
+    obj = inspect(model).class_manager.new_instance()
+    values = obj.__dict__
+    for name, key, process in _columns(model, dialect):
+        value = record[name]
+        values[key] = process(value) if process is not None and value is not None else value
+    return obj
+
+
+async def read_case_file_rows(session: AsyncSession, case_id: uuid.UUID, household_id: uuid.UUID, *,
+                              assessments: bool, plans: bool, records: bool) -> CaseFileRows:
+    connection = await session.connection()  # the request's transaction: its tenant, its RLS
+    dialect = connection.dialect
+    driver = (await connection.get_raw_connection()).driver_connection
+    row = await driver.fetchrow(_STATEMENT, case_id, household_id, assessments, plans, records)
+
+    def many(model: type, column: str) -> list[Any]:
+        return [_instance(model, r, dialect) for r in row[column]]
+
+    found_assessments = many(Assessment, "assessments")
+    items = many(AssessmentItem, "assessment_items")
+    found_plans = many(SupportPlan, "plans")
+    roles = many(PlanRole, "plan_roles")
+    return CaseFileRows(
+        household=_instance(Household, row["household"], dialect) if row["household"] is not None else None,
+        members=list(zip(many(Person, "people"), many(HouseholdMembership, "memberships"), strict=True)),
+        assignees=many(CaseAssignee, "assignees"),
+        consents=many(Consent, "consents"),
+        assessments=[(a, [i for i in items if i.assessment_id == a.id]) for a in found_assessments],
+        plans=[(p, [r for r in roles if r.plan_id == p.id]) for p in found_plans],
+        records=many(ProgressRecord, "records"),
+        evaluations=many(Evaluation, "evaluations"),
+        agencies=list(zip(many(CaseAgency, "shares"), many(Agency, "shared_agencies"), strict=True)),
+        referrals=many(Referral, "referrals"),
+        history=many(CaseStatusChange, "history"),
+        all_agencies=[AgencyName(i, n) for i, n in zip(row["agency_ids"], row["agency_names"], strict=True)],
+    )
