@@ -97,6 +97,25 @@ def test_an_expired_consent_ends_the_agency_access_although_the_sharing_row_rema
     assert sees(client, case_id) == {"api": False, "page": False, "list": False, "csv": False}
 
 
+def test_the_list_judges_consents_on_the_day_it_is_asked_not_the_day_its_query_was_first_built(
+        client, database_urls, shared_case, monkeypatch):
+    """The list's statement is built once and kept (core.cases.search); the day a consent is judged on must be a
+    parameter of each request. A consent ending today lists the case today and not tomorrow, in the same process."""
+    import core.cases.search as search
+
+    case_id, consent_id, worker = shared_case
+    fetch(database_urls.owner, "UPDATE consent SET expires_on = $1 WHERE id = $2::uuid", today(), consent_id,
+          tenant=TENANT)
+    as_user(client, worker)
+
+    def listed() -> bool:
+        return any(i["id"] == case_id for i in client.get("/api/cases").json()["items"])
+
+    assert listed()
+    monkeypatch.setattr(search, "today", lambda: today() + dt.timedelta(days=1))
+    assert not listed()
+
+
 def test_a_consent_names_its_purposes_by_code_and_sharing_checks_them(client, database_urls, shared_case):
     case_id, _, _ = shared_case
     as_user(client, open_session(database_urls, TENANT, ("staff", "coordinator")))

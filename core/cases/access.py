@@ -65,9 +65,10 @@ def row_as_read(row: Any, hidden: Iterable[str] = ()) -> Any:
     return view(**{f.name: None if f.name in hidden else getattr(row, f.name) for f in dataclasses.fields(view)})
 
 
-def consent_valid_clause(day: dt.date | None = None):
-    """SQL: the ``Consent`` row is in force on ``day`` (today in Japan by default)."""
-    day = day or today()
+def consent_valid_clause(day: Any = None):
+    """SQL: the ``Consent`` row is in force on ``day`` (today in Japan by default; a bind parameter standing for the
+    day in a statement that is built once and kept, core.cases.search)."""
+    day = today() if day is None else day
     return and_(Consent.given_on <= day, or_(Consent.expires_on.is_(None), Consent.expires_on >= day),
                 or_(Consent.revoked_on.is_(None), Consent.revoked_on > day))
 
@@ -78,18 +79,18 @@ def consent_valid_on(consent: Consent, day: dt.date) -> bool:
         consent.expires_on is None or consent.expires_on >= day)
 
 
-def _consent_covers_share(day: dt.date | None = None):
+def _consent_covers_share(day: Any = None):
     """EXISTS a consent in force for the shared case that names the shared agency."""
     return exists().where(Consent.tenant_id == CaseAgency.tenant_id, Consent.case_id == CaseAgency.case_id,
                           CaseAgency.agency_id == func.any(Consent.agency_ids), consent_valid_clause(day))
 
 
-def _agency_shares(sub: str):
-    """Shares of the cases with agencies ``sub`` acts for, that a consent in force still covers."""
+def _agency_shares(sub: Any, day: Any = None):
+    """Shares of the cases with agencies ``sub`` acts for, that a consent in force (on ``day``) still covers."""
     return (select(CaseAgency.case_id)
             .join(AgencyStaff, and_(AgencyStaff.tenant_id == CaseAgency.tenant_id,
                                     AgencyStaff.agency_id == CaseAgency.agency_id))
-            .where(CaseAgency.ended_at.is_(None), AgencyStaff.user_sub == sub, _consent_covers_share()))
+            .where(CaseAgency.ended_at.is_(None), AgencyStaff.user_sub == sub, _consent_covers_share(day)))
 
 
 def visible_clause(principal: Principal):
@@ -98,13 +99,19 @@ def visible_clause(principal: Principal):
         return false()
     if principal.has_role(Role.COORDINATOR):
         return true()
-    sub = principal.sub
+    return staff_visible_clause(principal.sub)
+
+
+def staff_visible_clause(sub: Any, day: Any = None):
+    """``visible_clause`` of a staff member (neither coordinator nor prefecture) whose sub is ``sub``, consents
+    judged on ``day`` (today by default). Both may be bind parameters standing for them, so that a statement
+    built with it can be kept and run for anyone (core.cases.search); the rule is this one either way."""
     # The ids this person works on, gathered first (a few hundred through the user_sub indexes), so a list or a
     # search starts from them rather than testing every case of the municipality (three OR-ed EXISTS made the
     # planner walk all 25,000 cases of 高知市; docs/benchmarks.md, finding 2).
     visible_ids = union(
         select(CaseAssignee.case_id).where(CaseAssignee.user_sub == sub, CaseAssignee.ended_at.is_(None)),
-        _agency_shares(sub),
+        _agency_shares(sub, day),
         select(CaseAccessGrant.case_id).where(CaseAccessGrant.user_sub == sub, CaseAccessGrant.expires_at > func.now()),
     )
     return SupportCase.id.in_(visible_ids)

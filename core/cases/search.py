@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import re
 import unicodedata
@@ -22,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field as dataclass_field
 from typing import Any
 
-from sqlalchemy import and_, exists, false, func, or_, select, text
+from sqlalchemy import ARRAY, Date, String, Text, Uuid, and_, bindparam, exists, false, func, or_, select, text, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Bundle, aliased
 
@@ -31,7 +32,7 @@ from core.audit.trail import AuditAction, record
 from core.auth.principal import Principal, Role
 from core.cases import schemas
 from core.cases.models import CaseAssignee, Household, HouseholdMembership, Person, SupportCase
-from core.cases.service import visible_clause
+from core.cases.access import staff_visible_clause
 from core.cases.schemas import today
 from core.text_rules import like_pattern, search_key
 
@@ -122,8 +123,9 @@ def _uses_lookup(principal: Principal, q: str) -> bool:
     return principal.has_role(Role.COORDINATOR) and len(search_key(q)) >= TRIGRAM
 
 
-def _name_matches(q: str, principal: Principal):
-    """The case's household has a member (past or present) whose name or kana contains ``q``.
+def _name_condition(lookup: bool):
+    """The case's household has a member (past or present) whose name or kana contains the query, given as the
+    LIKE pattern of its search key in the parameter ``name_pattern`` (``_shape_of``).
 
     Compared by search key (core.text_rules.search_key) on both sides: the stored keys ``person.name_key`` and
     ``person.kana_key`` (trigram-indexed, migration 0016) against the key of the query, so width, spaces, かな
@@ -132,26 +134,22 @@ def _name_matches(q: str, principal: Principal):
     Two ways to the same answer, by which set is smaller:
 
     - a coordinator sees every case of the municipality (25,000 in 高知市), so the households are found from the
-      name: ``household_ids_by_member_name_key`` (migration 0019x) returns the ids of the bound municipality's
-      households with such a member, through the trigram indexes (under row-level security ``LIKE`` cannot be an
-      index condition; inside that function it can). It only narrows: the cases are still read here through RLS
-      and ``visible_clause``. Uncorrelated, so it runs once per search (a hashed subplan).
-    - anyone else sees a few hundred cases at most (``visible_clause`` gathers their ids first), so the members of
-      those cases' households are compared one by one: cheaper than finding every match in the municipality.
+      name (``lookup``): ``household_ids_by_member_name_key`` (migration 0019x) returns the ids of the bound
+      municipality's households with such a member, through the trigram indexes (under row-level security ``LIKE``
+      cannot be an index condition; inside that function it can). It only narrows: the cases are still read here
+      through RLS and the visibility rule. Uncorrelated, so it runs once per search (a hashed subplan).
+    - anyone else sees a few hundred cases at most (the visibility rule gathers their ids first), so the members
+      of those cases' households are compared one by one: cheaper than finding every match in the municipality.
       A coordinator's key of one or two characters takes this way too: no trigram index can serve it, and walking
       the newest cases until a page is full beats collecting every match (docs/benchmarks.md, issue 23).
     """
-    key = search_key(q)
-    if not key:  # only spaces or invisible characters: no name is meant
-        return false()
-    pattern = like_pattern(key)
-    if _uses_lookup(principal, q):
-        return SupportCase.household_id.in_(select(func.household_ids_by_member_name_key(pattern)))
+    if lookup:
+        return SupportCase.household_id.in_(select(func.household_ids_by_member_name_key(_NAME_PATTERN)))
     member = aliased(Person)
     return exists().where(
         HouseholdMembership.household_id == SupportCase.household_id,
         member.tenant_id == HouseholdMembership.tenant_id, member.id == HouseholdMembership.person_id,
-        or_(member.name_key.like(pattern, escape="\\"), member.kana_key.like(pattern, escape="\\")),
+        or_(member.name_key.like(_NAME_PATTERN, escape="\\"), member.kana_key.like(_NAME_PATTERN, escape="\\")),
     )
 
 
@@ -165,49 +163,134 @@ LIST_COLUMNS = (
 )
 
 
-def _filtered(principal: Principal, query: CaseQuery, columns=(SupportCase, Person, Household)):
+# A list query is built once per shape (which filters, which way the name is matched, whose visibility rule) and
+# kept; what the user typed and who they are go in as these parameters. Building the statement anew for every
+# request (the visibility rule alone is three sub-selects) and computing its cache key was about a third of the
+# list's own work in the app (docs/benchmarks.md, issue 23).
+_VIEWER = bindparam("viewer_sub", type_=String)
+_CONSENT_DAY = bindparam("consent_day", type_=Date)
+_NAME_PATTERN = bindparam("name_pattern", type_=Text)
+_NUMBER_PATTERN = bindparam("number_pattern", type_=Text)
+_STATUS = bindparam("status", type_=String)
+_FIELD = bindparam("field", type_=ARRAY(String))
+_TAG = bindparam("tag", type_=ARRAY(String))
+_ASSIGNEE = bindparam("assignee_sub", type_=String)
+_REVIEW_DAY = bindparam("review_day", type_=Date)
+_AFTER = bindparam("after", type_=Uuid)
+_CASE_IDS = bindparam("case_ids", type_=ARRAY(Uuid))
+FULL_ROWS = (SupportCase, Person, Household)
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What decides the SQL of a list query (never a value the user typed)."""
+
+    reader: str  # "prefecture" (nothing), "coordinator" (every case), "staff" (their own, by the visibility rule)
+    name: str | None = None  # None, "nothing" (a query of spaces only), "lookup" or "members" (_name_condition)
+    case_number: bool = False  # the query may also be part of a case number
+    status: str | None = None  # None, "open" or "one"
+    field: bool = False
+    tag: bool = False
+    assignee: bool = False
+    review_due: bool = False
+
+
+def _shape_of(principal: Principal, query: CaseQuery) -> tuple[_Shape, dict[str, Any]]:
+    """The shape of ``query`` for ``principal``, and the parameters that fill it in."""
+    params: dict[str, Any] = {}
+    if principal.is_prefecture:
+        reader = "prefecture"
+    elif principal.has_role(Role.COORDINATOR):
+        reader = "coordinator"
+    else:
+        reader = "staff"
+        params.update(viewer_sub=principal.sub, consent_day=today())
+    name, case_number = None, False
+    if query.q:
+        # a case number typed in part (2026-00) or a name in kanji or kana
+        typed = unicodedata.normalize("NFKC", query.q).strip()
+        key = search_key(query.q)
+        lookup = _uses_lookup(principal, query.q)
+        name = "nothing" if not key else ("lookup" if lookup else "members")
+        if key:
+            params["name_pattern"] = like_pattern(key)
+        # Case numbers are <年度>-<running number> (core.cases.service._next_case_number): a coordinator's query with
+        # any other character is a name only, and without the OR the planner starts from the households the lookup
+        # found instead of walking every case of the municipality newest first (197 → 20 ms for 山本 花).
+        case_number = not (lookup and not _CASE_NUMBER_PART.fullmatch(typed))
+        if case_number:
+            params["number_pattern"] = like_pattern(typed)
+    status = None
+    if query.status == "open":
+        status = "open"
+    elif query.status:
+        status = "one"
+        params["status"] = query.status
+    if query.field:
+        params["field"] = [query.field]
+    if query.tag:
+        params["tag"] = [query.tag]
+    if query.assignee:
+        params["assignee_sub"] = principal.sub if query.assignee == "me" else query.assignee
+    if query.review_due:
+        params["review_day"] = today() if query.review_due == "overdue" else today() + dt.timedelta(days=30)
+    return _Shape(reader, name, case_number, status, bool(query.field), bool(query.tag), bool(query.assignee),
+                  bool(query.review_due)), params
+
+
+@functools.lru_cache(maxsize=512)
+def _statement(shape: _Shape, columns: tuple, after: bool = False, limit: int | None = None):
+    """The list query of ``shape`` (newest first, ``limit`` rows, after the parameter ``after`` when asked)."""
+    visible = {"prefecture": false(), "coordinator": true()}.get(shape.reader)
     stmt = (
         select(*columns)
         .join(Person, and_(Person.tenant_id == SupportCase.tenant_id, Person.id == SupportCase.person_id))
         .join(Household, and_(Household.tenant_id == SupportCase.tenant_id, Household.id == SupportCase.household_id))
-        .where(visible_clause(principal))
+        .where(staff_visible_clause(_VIEWER, _CONSENT_DAY) if visible is None else visible)
     )
-    if query.q:
-        # a case number typed in part (2026-00) or a name in kanji or kana
-        typed = unicodedata.normalize("NFKC", query.q).strip()
-        if _uses_lookup(principal, query.q) and not _CASE_NUMBER_PART.fullmatch(typed):
-            # Case numbers are <年度>-<running number> (core.cases.service._next_case_number): a query with any
-            # other character is a name only, and without the OR the planner starts from the households the
-            # lookup found instead of walking every case of the municipality newest first (197 → 20 ms for 山本 花).
-            stmt = stmt.where(_name_matches(query.q, principal))
-        else:
-            stmt = stmt.where(or_(SupportCase.case_number.ilike(like_pattern(typed), escape="\\"),
-                                  _name_matches(query.q, principal)))
-    if query.status == "open":
+    if shape.name is not None:
+        names = false() if shape.name == "nothing" else _name_condition(shape.name == "lookup")
+        stmt = stmt.where(or_(SupportCase.case_number.ilike(_NUMBER_PATTERN, escape="\\"), names)
+                          if shape.case_number else names)
+    if shape.status == "open":
         stmt = stmt.where(SupportCase.status.not_in(("closed", "suspended")))
-    elif query.status:
-        stmt = stmt.where(SupportCase.status == query.status)
-    if query.field:
-        stmt = stmt.where(SupportCase.fields.contains([query.field]))
-    if query.tag:
-        stmt = stmt.where(SupportCase.tags.contains([query.tag]))
-    if query.assignee:
-        sub = principal.sub if query.assignee == "me" else query.assignee
-        stmt = stmt.where(exists().where(CaseAssignee.case_id == SupportCase.id, CaseAssignee.user_sub == sub,
+    elif shape.status == "one":
+        stmt = stmt.where(SupportCase.status == _STATUS)
+    if shape.field:
+        stmt = stmt.where(SupportCase.fields.contains(_FIELD))
+    if shape.tag:
+        stmt = stmt.where(SupportCase.tags.contains(_TAG))
+    if shape.assignee:
+        stmt = stmt.where(exists().where(CaseAssignee.case_id == SupportCase.id, CaseAssignee.user_sub == _ASSIGNEE,
                                          CaseAssignee.ended_at.is_(None)))
-    if query.review_due:
-        limit_day = today() if query.review_due == "overdue" else today() + dt.timedelta(days=30)
-        stmt = stmt.where(SupportCase.review_on.is_not(None), SupportCase.review_on <= limit_day,
+    if shape.review_due:
+        stmt = stmt.where(SupportCase.review_on.is_not(None), SupportCase.review_on <= _REVIEW_DAY,
                           SupportCase.status.not_in(("closed", "suspended")))
+    if after:
+        stmt = stmt.where(SupportCase.id < _AFTER)
+    if limit is not None:
+        stmt = stmt.order_by(SupportCase.id.desc()).limit(limit)
     return stmt
+
+
+def _filtered(principal: Principal, query: CaseQuery, columns: tuple = FULL_ROWS, *, limit: int | None = None):
+    """The list query for ``principal`` and its parameters: ``session.execute(*_filtered(...))``."""
+    shape, params = _shape_of(principal, query)
+    if query.after is not None:
+        params["after"] = query.after
+    return _statement(shape, columns, query.after is not None, limit), params
+
+
+_ASSIGNEE_NAMES = (select(CaseAssignee.case_id, CaseAssignee.display_name)
+                   .where(CaseAssignee.case_id == func.any(_CASE_IDS), CaseAssignee.ended_at.is_(None))
+                   .order_by(CaseAssignee.role, CaseAssignee.assigned_at))
 
 
 async def _assignee_names(session: AsyncSession, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
     names: dict[uuid.UUID, list[str]] = defaultdict(list)
     if case_ids:
-        for a in await session.execute(select(CaseAssignee.case_id, CaseAssignee.display_name)
-                                       .where(CaseAssignee.case_id.in_(case_ids), CaseAssignee.ended_at.is_(None))
-                                       .order_by(CaseAssignee.role, CaseAssignee.assigned_at)):
+        # one array parameter, not an IN list of up to 201 parameters that made every page a different statement
+        for a in await session.execute(_ASSIGNEE_NAMES, {"case_ids": case_ids}):
             names[a.case_id].append(a.display_name or "—")
     return names
 
@@ -216,11 +299,8 @@ async def search_cases(session: AsyncSession, principal: Principal, query: CaseQ
     """One page of the cases ``principal`` may see, newest first. Audited as a READ of the list (no terms)."""
     if principal.is_prefecture:
         return CasePage([], None)
-    stmt = _filtered(principal, query, LIST_COLUMNS)
-    if query.after is not None:
-        stmt = stmt.where(SupportCase.id < query.after)
     limit = max(1, min(query.limit, 200))
-    rows = (await session.execute(stmt.order_by(SupportCase.id.desc()).limit(limit + 1))).all()
+    rows = (await session.execute(*_filtered(principal, query, LIST_COLUMNS, limit=limit + 1))).all()
     more = len(rows) > limit
     rows = rows[:limit]
     names = await _assignee_names(session, [c.id for c, _, _ in rows])
@@ -244,7 +324,7 @@ async def export_csv(session: AsyncSession, principal: Principal, query: CaseQue
     """支援ケース一覧 as CSV, UTF-8 with a BOM (Excel opens it as UTF-8). Audited as EXPORT."""
     columns = export_columns(principal)
     rows = [] if principal.is_prefecture else (
-        await session.execute(_filtered(principal, query).order_by(SupportCase.id.desc()).limit(EXPORT_LIMIT))).all()
+        await session.execute(*_filtered(principal, query, limit=EXPORT_LIMIT))).all()
     names = await _assignee_names(session, [c.id for c, _, _ in rows])
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
