@@ -302,3 +302,30 @@ def test_the_case_file_read_in_one_round_trip_holds_what_each_reader_holds(datab
         assert (await service.consents(session, case.id))[0].purpose == "支援方針の検討のため"
 
     unit_of_work(database_urls, TENANT, compare)
+
+
+def test_the_list_names_the_current_assignees_main_first_and_a_nameless_one_as_a_dash(database_urls):
+    """The list carries each case's assignees in its own row (core.cases.search.LIST_COLUMNS): 主担当 before 副担当,
+    oldest first within each, an assignee without a name as 「—」, and nobody whose assignment ended."""
+    from core.cases.models import CaseAssignee
+    from core.database import utc_now
+
+    case_id = make_case(database_urls)
+    coordinator = principal(TENANT, roles=("staff", "coordinator"))
+
+    async def work(session):
+        start = utc_now() - dt.timedelta(days=3)
+        session.add_all([
+            CaseAssignee(case_id=case_id, user_sub="sub-late", display_name="副担当 二郎", role="sub",
+                         assigned_at=start + dt.timedelta(days=2)),
+            CaseAssignee(case_id=case_id, user_sub="sub-early", display_name=None, role="sub", assigned_at=start),
+            CaseAssignee(case_id=case_id, user_sub="sub-gone", display_name="異動 済子", role="sub",
+                         assigned_at=start, ended_at=utc_now()),
+        ])
+        await session.flush()
+        page = await search.search_cases(session, coordinator, search.CaseQuery(limit=200))
+        row = next(r for r in page.rows if r.case.id == case_id)
+        mains = [a.display_name for a in await service.assignees(session, case_id) if a.role == "main"]
+        assert row.assignees == [*mains, "—", "副担当 二郎"]
+
+    unit_of_work(database_urls, TENANT, work)
