@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import pytest
 
@@ -162,8 +163,13 @@ def test_outside_the_team_a_case_opens_only_with_a_reason(database_urls):
         with pytest.raises(ValidationFailed, match="閲覧の理由を入力"):
             await service.break_glass(session, other, case_id, "  ")
         await service.break_glass(session, other, case_id, "夜間の緊急連絡に対応するため")
-        case = await service.open_case(session, other, case_id)
-        assert case.id == case_id
+        case, basis = await service.open_case_with_basis(session, other, case_id)
+        assert case.id == case_id and basis == "break_glass"
+        # opening asks for the case and the basis in one statement; it must name the basis access_basis names
+        assert basis == await service.access_basis(session, other, case_id)
+        assert (await service.open_case_with_basis(session, owner, case_id))[1] == "assignee"
+        with pytest.raises(service.NotFound):
+            await service.open_case_with_basis(session, other, uuid.uuid4())
         with pytest.raises(service.Forbidden):
             await service.list_access_grants(session, other)
         grants = await service.list_access_grants(session, principal(TENANT, ("tenant-admin",)))

@@ -26,12 +26,13 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import and_, exists, false, func, or_, select, true, union
+from sqlalchemy import Date, String, Uuid, and_, bindparam, exists, false, func, or_, select, true, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.auth.principal import Principal, Role
 from core.cases.models import AgencyStaff, CaseAccessGrant, CaseAgency, CaseAssignee, Consent, SupportCase
 from core.cases.schemas import INFO_ITEM_LABELS, today
+from core.tenancy.context import current_tenant_id
 
 ALL_ITEMS: frozenset[str] = frozenset(INFO_ITEM_LABELS)
 ALWAYS_SHARED = "basic"  # 基本情報: implied by any sharing
@@ -123,19 +124,46 @@ async def access_basis(session: AsyncSession, principal: Principal, case_id: uui
         return None
     if principal.has_role(Role.COORDINATOR):
         return "coordinator"
-    sub = principal.sub
-    checks = (
-        ("assignee", select(CaseAssignee.id).where(CaseAssignee.case_id == case_id, CaseAssignee.user_sub == sub,
-                                                   CaseAssignee.ended_at.is_(None))),
-        ("break_glass", select(CaseAccessGrant.id).where(CaseAccessGrant.case_id == case_id,
-                                                         CaseAccessGrant.user_sub == sub,
-                                                         CaseAccessGrant.expires_at > func.now())),
-        ("agency", _agency_shares(sub).where(CaseAgency.case_id == case_id)),
-    )
-    for basis, stmt in checks:
+    for basis, stmt in _basis_checks(principal.sub, case_id):
         if await session.scalar(stmt.limit(1)) is not None:
             return basis
     return None
+
+
+STAFF_BASES = ("assignee", "break_glass", "agency")  # a staff member's bases for a case, the first that holds named
+
+
+def _basis_checks(sub: Any, case_id: Any, day: Any = None):
+    """(basis, the rows that establish it) for each of ``STAFF_BASES``."""
+    return tuple(zip(STAFF_BASES, (
+        select(CaseAssignee.id).where(CaseAssignee.case_id == case_id, CaseAssignee.user_sub == sub,
+                                      CaseAssignee.ended_at.is_(None)),
+        select(CaseAccessGrant.id).where(CaseAccessGrant.case_id == case_id, CaseAccessGrant.user_sub == sub,
+                                         CaseAccessGrant.expires_at > func.now()),
+        _agency_shares(sub, day).where(CaseAgency.case_id == case_id),
+    ), strict=True))
+
+
+_BASIS_CASE = bindparam("basis_case_id", type_=Uuid)
+# The case and each staff basis for it in one statement, built once (the reader, the case and the day are
+# parameters): opening a case page asked for the case and then for the basis, one round trip each.
+_CASE_WITH_BASES = select(SupportCase, *(exists(stmt).label(basis) for basis, stmt in _basis_checks(
+    bindparam("basis_sub", type_=String), _BASIS_CASE, bindparam("basis_day", type_=Date)))).where(
+    SupportCase.id == _BASIS_CASE)
+
+
+async def case_and_basis(session: AsyncSession, principal: Principal,
+                         case_id: uuid.UUID) -> tuple[SupportCase | None, str | None]:
+    """The case (None: not in this municipality) and ``access_basis`` for it, in one round trip for a staff
+    member (a coordinator's basis needs no query; the prefecture has none)."""
+    if principal.is_prefecture or principal.has_role(Role.COORDINATOR):
+        case = await session.get(SupportCase, (current_tenant_id(), case_id))
+        return case, (await access_basis(session, principal, case_id)) if case is not None else None
+    row = (await session.execute(_CASE_WITH_BASES, {"basis_case_id": case_id, "basis_sub": principal.sub,
+                                                    "basis_day": today()})).first()
+    if row is None:
+        return None, None
+    return row[0], next((basis for basis in STAFF_BASES if row._mapping[basis]), None)
 
 
 async def readable_items(session: AsyncSession, principal: Principal, case_id: uuid.UUID,

@@ -41,6 +41,7 @@ from core.cases.access import (  # noqa: F401 (the read rule's home; callers kee
     REFERRAL_REASON_ITEM,
     STATUS_REASON_ITEM,
     access_basis,
+    case_and_basis,
     consent_valid_on,
     readable_items,
     row_as_read,
@@ -164,8 +165,14 @@ async def open_case_with_basis(session: AsyncSession, principal: Principal, case
     case file in the same request: it saves asking PostgreSQL the same question again (``case_file(basis=…)``)."""
     if principal.is_prefecture:
         raise Forbidden("県の職員は個別のケースを閲覧できません（市町村の集計のみ閲覧できます）。")
-    case = await get_case(session, case_id, for_update=for_update)
-    basis = await access_basis(session, principal, case.id)
+    if for_update:
+        case = await get_case(session, case_id, for_update=True)
+        basis = await access_basis(session, principal, case.id)
+    else:
+        found, basis = await case_and_basis(session, principal, _uuid(case_id))
+        if found is None:
+            raise NotFound("ケースが見つかりません。")
+        case = found
     if basis is None:
         raise BreakGlassRequired("このケースを閲覧するには、閲覧の理由を入力してください（緊急閲覧として記録され、"
                                  "団体管理者が確認します）。")

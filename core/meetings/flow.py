@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Uuid, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.cases import service as cases
@@ -55,13 +56,10 @@ async def case_stage(session: AsyncSession, case: SupportCase, file: cases.CaseF
     else:
         consented = (await cases.check_sharing(session, case.id)).allowed
         plan = await cases.current_plan(session, case.id)
-    counts = (await session.execute(select(
-        select(func.count()).select_from(ProgressRecord).where(ProgressRecord.case_id == case.id).scalar_subquery(),
-        select(func.count(func.distinct(Meeting.id))).select_from(AgendaItem)
-        .join(Meeting, Meeting.id == AgendaItem.meeting_id).where(AgendaItem.case_id == case.id).scalar_subquery(),
-    ))).one()
-    contacts, discussed = counts[0] or 0, counts[1] or 0
-    decided_by = await _support_decision(session, case.id, file.history if file is not None else None)
+    facts = (await session.execute(_STAGE_FACTS, {"case_id": case.id})).one()
+    contacts, discussed = facts.contacts or 0, facts.discussed or 0
+    decided_by = await _support_decision(session, case.id, file.history if file is not None else None,
+                                         (facts.decided_by_name, facts.decided_at))
     status = case.status
     after_decision = status in ("decided", "supporting", "evaluation", "closed")
     steps = [
@@ -93,18 +91,33 @@ async def case_stage(session: AsyncSession, case: SupportCase, file: cases.CaseF
     return Stage(steps, current, needed, before_consent=not consented and not after_decision)
 
 
-async def _support_decision(session: AsyncSession, case_id: uuid.UUID, history: list | None = None) -> str:
-    """Who decided support and when: on the agenda item of the meeting that agreed the plan, or (decided on the
-    case page by the deciding role) the status change to 支援決定 (from ``history``, the case's status changes
-    oldest first, when the caller has read them already)."""
+_CASE = bindparam("case_id", type_=Uuid)
+_DECIDED_AT_MEETING = (select(AgendaItem).where(AgendaItem.case_id == _CASE, AgendaItem.support_decided_at.is_not(None))
+                       .order_by(AgendaItem.support_decided_at.desc()).limit(1).subquery())
+# What the stage needs besides the case file, in one statement built once: the number of progress records and of
+# meetings that discussed the case, and who decided support at a meeting (the latest such agenda item) and when.
+_STAGE_FACTS = select(
+    select(func.count()).select_from(ProgressRecord).where(ProgressRecord.case_id == _CASE)
+    .scalar_subquery().label("contacts"),
+    select(func.count(func.distinct(Meeting.id))).select_from(AgendaItem)
+    .join(Meeting, Meeting.id == AgendaItem.meeting_id).where(AgendaItem.case_id == _CASE)
+    .scalar_subquery().label("discussed"),
+    select(_DECIDED_AT_MEETING.c.support_decided_by_name).scalar_subquery().label("decided_by_name"),
+    select(_DECIDED_AT_MEETING.c.support_decided_at).scalar_subquery().label("decided_at"),
+)
+
+
+async def _support_decision(session: AsyncSession, case_id: uuid.UUID, history: list | None,
+                            at_meeting: tuple[str | None, Any]) -> str:
+    """Who decided support and when: at a meeting (``at_meeting``: the name and time on the latest agenda item
+    that records it, from ``_STAGE_FACTS``), or (decided on the case page by the deciding role) the status change
+    to 支援決定 (from ``history``, the case's status changes oldest first, when the caller has read them)."""
     from core.auth import staff_directory
     from core.wareki import jdatetime
 
-    item = await session.scalar(select(AgendaItem).where(AgendaItem.case_id == case_id,
-                                                         AgendaItem.support_decided_at.is_not(None))
-                                .order_by(AgendaItem.support_decided_at.desc()).limit(1))
-    if item is not None:
-        return f"{item.support_decided_by_name}（{jdatetime(item.support_decided_at)}）"
+    name, at = at_meeting
+    if at is not None:
+        return f"{name}（{jdatetime(at)}）"
     if history is not None:
         change = max((h for h in history if h.to_status == "decided"), key=lambda h: h.changed_at, default=None)
     else:
