@@ -10,6 +10,7 @@ Times are shown in Asia/Tokyo. Naive ``datetime`` values are taken to be Tokyo w
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from datetime import date, datetime, timedelta, timezone
@@ -98,9 +99,15 @@ def to_wareki(d: DateLike | None) -> str:
 
 def jdate(d: DateLike | None) -> str:
     """和暦 beside the Western date: ``令和元年5月1日（2019-05-01）``."""
+    if type(d) is date:  # the usual case, a column value: remembered (a list page shows 50 of them per request)
+        return _jdate_of_day(d)
     if _is_empty(d):
         return EMPTY
-    day = _as_date(d)  # type: ignore[arg-type]
+    return _jdate_of_day(_as_date(d))  # type: ignore[arg-type]
+
+
+@functools.lru_cache(maxsize=4096)
+def _jdate_of_day(day: date) -> str:
     return f"{to_wareki(day)}（{day.isoformat()}）"
 
 

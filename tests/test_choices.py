@@ -33,3 +33,13 @@ def test_the_form_macros_render_through_them():
                            '{{ checkboxes("items", "情報", {"plan": "プラン"}, {"items": ["plan"]}, []) }}').render()
     assert '<option value="1" selected>病院&lt;A&gt;</option>' in page
     assert '<input type="checkbox" name="items" value="plan" checked> プラン' in page
+
+
+def test_the_status_badge_and_field_names_read_as_the_list_showed_them():
+    from ui.choices import field_names, status_badge
+
+    assert status_badge("intake", {"intake": "受付"}) == '<span class="status status--intake">受付</span>'
+    assert field_names(["elderly", "disability", "新分野"], {"elderly": "高齢", "disability": "障害"}) == "高齢・障害・新分野"
+    env = create_environment()
+    cell = env.from_string("{{ field_names(codes, labels) }}").render(codes=["<x>"], labels={})
+    assert cell == "&lt;x&gt;"  # a code shown as it is stays text

@@ -1,4 +1,5 @@
-"""The markup of a form's choices (``<option>`` lists and check boxes), built in Python and remembered.
+"""Small pieces of markup that pages repeat, built in Python and remembered: a form's choices (``<option>`` lists
+and check boxes) and the case status badge.
 
 A case page carries the municipality's agencies as choices in five forms (about 40 each in 高知市), the consent
 purposes, the items and the meeting kinds: thousands of tags that a Jinja loop built anew on every page, about a
@@ -52,3 +53,18 @@ def checkbox_tags(name: str, choices: Mapping[Any, Any], chosen: Iterable[Any] |
     if isinstance(chosen, str):  # one value arrived where a list was expected: `code in "abc"` would match letters
         chosen = [chosen]
     return _checks(name, tuple(choices.items()), frozenset(c for c in (chosen or ()) if _hashable(c) is not _NOTHING))
+
+
+@functools.lru_cache(maxsize=256)
+def _status_badge(status: str, label: str) -> Markup:
+    return Markup(f'<span class="status status--{escape(status)}">{escape(label)}</span>')
+
+
+def status_badge(status: str, labels: Mapping[str, str]) -> Markup:
+    """A case's status as a badge (one per row of the case list: a Jinja macro call each cost more than the row)."""
+    return _status_badge(status, labels[status])
+
+
+def field_names(codes: Iterable[str], labels: Mapping[str, str]) -> str:
+    """分野 codes as their names, 「高齢・障害」 (an unknown code as it is); escaped by the template like any text."""
+    return "・".join(labels.get(code, code) for code in codes)
