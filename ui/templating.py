@@ -18,7 +18,7 @@ from litestar.template import TemplateConfig
 
 from core.businesses import BUSINESS_NAMES, business_name
 from core.wareki import fiscal_year_label, jdate, jdatetime, to_wareki
-from ui.choices import checkbox_tags, field_names, option_tags, status_badge
+from ui.fragments import checkbox_tags, field_error, field_invalid, field_names, option_tags, status_badge
 from ui.labels import FLASH_LEVELS, ROLE_LABELS, error_text, role_names
 
 UI_DIR = Path(__file__).resolve().parent
@@ -60,7 +60,7 @@ def create_environment() -> Environment:
     env.globals.update(business_names=BUSINESS_NAMES, role_labels=ROLE_LABELS, role_names=role_names,
                        flash_levels=FLASH_LEVELS, error_text=error_text, option_tags=option_tags,
                        checkbox_tags=checkbox_tags, status_badge=status_badge,
-                       field_names=field_names)
+                       field_names=field_names, field_invalid=field_invalid, field_error=field_error)
     return env
 
 

@@ -1,7 +1,7 @@
-"""The choices of a form (ui/choices.py) are remembered by their values: what a user sees must be what the data is
+"""The choices of a form (ui/fragments.py) are remembered by their values: what a user sees must be what the data is
 now, escaped, with their own selection kept."""
 
-from ui.choices import checkbox_tags, option_tags
+from ui.fragments import checkbox_tags, option_tags
 from ui.templating import create_environment
 
 
@@ -36,10 +36,27 @@ def test_the_form_macros_render_through_them():
 
 
 def test_the_status_badge_and_field_names_read_as_the_list_showed_them():
-    from ui.choices import field_names, status_badge
+    from ui.fragments import field_names, status_badge
 
     assert status_badge("intake", {"intake": "受付"}) == '<span class="status status--intake">受付</span>'
     assert field_names(["elderly", "disability", "新分野"], {"elderly": "高齢", "disability": "障害"}) == "高齢・障害・新分野"
     env = create_environment()
     cell = env.from_string("{{ field_names(codes, labels) }}").render(codes=["<x>"], labels={})
     assert cell == "&lt;x&gt;"  # a code shown as it is stays text
+
+
+def test_a_field_with_a_message_is_marked_invalid_and_described_by_its_hint_and_its_message():
+    from ui.fragments import field_error, field_invalid
+
+    errors = [{"field": "kana", "message": "ふりがなは<かな>で"}, {"field": "name", "message": "氏名"}]
+    assert field_invalid([], "kana") == "" and field_error([], "kana") == ""
+    assert field_invalid([], "kana", "hint-kana") == ' aria-describedby="hint-kana"'
+    assert field_invalid(errors, "kana", "hint-kana", "m-") == \
+        ' aria-invalid="true" aria-describedby="hint-kana error-m-kana"'
+    assert field_invalid(errors, "kana") == ' aria-invalid="true" aria-describedby="error-kana"'
+    assert field_error(errors, "kana", "m-") == \
+        '<span class="field-error" id="error-m-kana">ふりがなは&lt;かな&gt;で</span>'
+    env = create_environment()
+    page = env.from_string('{% from "cases/_macros.html" import input %}{{ input("kana", "ふりがな", {}, errors) }}'
+                           ).render(errors=errors)
+    assert 'aria-invalid="true" aria-describedby="error-kana"' in page and 'id="error-kana">ふりがなは&lt;かな&gt;で<' in page

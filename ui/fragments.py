@@ -1,5 +1,5 @@
-"""Small pieces of markup that pages repeat, built in Python and remembered: a form's choices (``<option>`` lists
-and check boxes) and the case status badge.
+"""Small pieces of markup that pages repeat, built in Python: a form's choices (``<option>`` lists and check
+boxes, remembered), a field's error attributes and message, and the case status badge.
 
 A case page carries the municipality's agencies as choices in five forms (about 40 each in 高知市), the consent
 purposes, the items and the meeting kinds: thousands of tags that a Jinja loop built anew on every page, about a
@@ -68,3 +68,28 @@ def status_badge(status: str, labels: Mapping[str, str]) -> Markup:
 def field_names(codes: Iterable[str], labels: Mapping[str, str]) -> str:
     """分野 codes as their names, 「高齢・障害」 (an unknown code as it is); escaped by the template like any text."""
     return "・".join(labels.get(code, code) for code in codes)
+
+
+def _field_of(error: Any) -> Any:
+    return error.get("field") if isinstance(error, Mapping) else getattr(error, "field", None)
+
+
+def field_invalid(errors: Iterable[Any], key: str, hint_id: str | None = None, prefix: str = "") -> Markup:
+    """The attributes of a form control: ``aria-invalid`` when a message is about ``key``, and ``aria-describedby``
+    naming its hint and its message. Called for every field of every form on a page (a case page has about sixty),
+    where a Jinja macro with its own loop cost more than the field; with no errors it is nothing or the hint."""
+    bad = any(_field_of(e) == key for e in errors) if errors else False
+    if not bad and not hint_id:
+        return Markup("")
+    described = " ".join(part for part in (hint_id or "", f"error-{prefix}{key}" if bad else "") if part)
+    return Markup('{} aria-describedby="{}"').format(Markup(' aria-invalid="true"') if bad else "", described)
+
+
+def field_error(errors: Iterable[Any], key: str, prefix: str = "") -> Markup:
+    """The message about ``key`` beside its field (none: nothing), ``id`` as ``field_invalid`` names it."""
+    if not errors:
+        return Markup("")
+    return Markup("").join(
+        Markup('<span class="field-error" id="error-{}{}">{}</span>').format(
+            prefix, key, e.get("message") if isinstance(e, Mapping) else getattr(e, "message", ""))
+        for e in errors if _field_of(e) == key)
