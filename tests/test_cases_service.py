@@ -335,3 +335,26 @@ def test_the_list_names_the_current_assignees_main_first_and_a_nameless_one_as_a
         assert row.assignees == [*mains, "—", "副担当 二郎"]
 
     unit_of_work(database_urls, TENANT, work)
+
+
+def test_the_meeting_page_s_consent_check_for_many_cases_says_what_check_sharing_says_for_each(database_urls):
+    """A meeting page checks the consent of every case waiting to be carried onto its agenda in one statement
+    (``check_sharing_in_meetings``); each answer must be ``check_sharing``'s for that case."""
+    consented, revoked, none = (make_case(database_urls) for _ in range(3))
+
+    async def work(session):
+        for case_id in (consented, revoked):
+            case = await service.get_case(session, case_id, for_update=True)
+            consent = await service.record_consent(session, case, {
+                "given_on": today().isoformat(), "purpose": "支援方針の検討のため",
+                "meeting_kinds": ["multilayer_meeting"], "method": "written"})
+            if case_id == revoked:
+                await service.revoke_consent(session, consent, {"reason": "本人の申し出"})
+        for kind in ("multilayer_meeting", "core_meeting", "support_meeting"):
+            many = await service.check_sharing_in_meetings(session, [consented, revoked, none], kind)
+            for case_id in (consented, revoked, none):
+                assert many[case_id] == await service.check_sharing(session, case_id, meeting_kind=kind), (kind, case_id)
+        assert many[consented].allowed and not (await service.check_sharing_in_meetings(
+            session, [revoked], "multilayer_meeting"))[revoked].allowed
+
+    unit_of_work(database_urls, TENANT, work)

@@ -802,7 +802,33 @@ async def check_sharing(session: AsyncSession, case_id: uuid.UUID | str, agency_
         if agency is None:
             return ConsentDecision(False, "共有先の機関が見つかりません。")
         agency_name = agency.name
-    all_consents = await consents(session, case.id)
+    return _sharing_decision(await consents(session, case.id), day, agency_id, agency_name, meeting_kind, item, purpose,
+                             await consent_purposes.purpose_labels(session))
+
+
+async def check_sharing_in_meetings(session: AsyncSession, case_ids: list[uuid.UUID],
+                                    meeting_kind: str) -> dict[uuid.UUID, ConsentDecision]:
+    """``check_sharing(session, case_id, meeting_kind=meeting_kind)`` for each case, with the consents of all of
+    them read in one statement (a meeting page lists the cases waiting to be carried onto its agenda, each with
+    whether its consent allows this kind of meeting: one statement per case before)."""
+    if not case_ids:
+        return {}
+    day = today()
+    if meeting_kind in LAWFUL_WITHOUT_CONSENT:
+        return {case_id: await check_sharing(session, case_id, meeting_kind=meeting_kind) for case_id in case_ids}
+    by_case: dict[uuid.UUID, list[Consent]] = {case_id: [] for case_id in case_ids}
+    for consent in await session.scalars(select(Consent).where(Consent.case_id.in_(case_ids))
+                                         .order_by(Consent.given_on.desc(), Consent.id.desc())):
+        by_case[consent.case_id].append(consent)  # per case in the order consents() gives
+    labels = await consent_purposes.purpose_labels(session)
+    return {case_id: _sharing_decision(found, day, None, None, meeting_kind, None, None, labels)
+            for case_id, found in by_case.items()}
+
+
+def _sharing_decision(all_consents: list[Consent], day: dt.date, agency_id: uuid.UUID | str | None,
+                      agency_name: str | None, meeting_kind: str | None, item: str | None, purpose: str | None,
+                      labels: dict[str, str]) -> ConsentDecision:
+    """The rule of ``check_sharing`` over the case's consents (newest first)."""
     valid = [c for c in all_consents if _valid_on(c, day)]
     if not valid:
         revoked = [c for c in all_consents if c.revoked_on is not None and c.revoked_on <= day]
@@ -831,7 +857,6 @@ async def check_sharing(session: AsyncSession, case_id: uuid.UUID | str, agency_
         candidates = [c for c in candidates if item in c.items]
         if not candidates:
             return ConsentDecision(False, f"同意の範囲に「{label}」の共有が含まれていません。")
-    labels = await consent_purposes.purpose_labels(session)
     if purpose is not None:
         candidates = [c for c in candidates if purpose in c.purposes]
         if not candidates:

@@ -787,9 +787,10 @@ async def waiting_carries(session: AsyncSession, meeting: Meeting, kinds: Mappin
         shown, with_text = await scope(carry.case.id)
         if shown:
             carries.append(carry if with_text else Carry(row_as_read(carry.item, AGENDA_CASE_TEXT), carry.case))
-    for carry in carries:
-        if kind is not None and not kind.confidential:
-            sharing = await cases.check_sharing(session, carry.case.id, meeting_kind=sharing_kind(kind))
+    if kind is not None and not kind.confidential:
+        decisions = await cases.check_sharing_in_meetings(session, [c.case.id for c in carries], sharing_kind(kind))
+        for carry in carries:
+            sharing = decisions[carry.case.id]
             carry.reason = None if sharing.allowed else sharing.reason_ja
     return carries
 
