@@ -273,6 +273,11 @@ async def is_chair(session: AsyncSession, meeting: Meeting, principal: Principal
     return mine is not None and mine.member_role in CHAIR_ROLES
 
 
+def chairs(seated: list[MeetingMember], principal: Principal) -> bool:
+    """``is_chair`` from the meeting's members already read (``members``), for a page that shows them anyway."""
+    return any(m.user_sub == principal.sub and m.member_role in CHAIR_ROLES for m in seated if m.user_sub)
+
+
 def _day(data: Mapping[str, Any], key: str, label: str, errors: list) -> dt.date | None:
     raw = data.get(key)
     if raw is None or raw == "":
@@ -730,7 +735,7 @@ async def awaiting_support_decision(session: AsyncSession) -> tuple[int, uuid.UU
 @dataclass
 class Carry:
     item: Any  # the previous meeting's item that referred the case on (次回検討), or its copy as read
-    case: SupportCase
+    case: Any  # the case's id, number and status (AGENDA_CASE), not the whole row
     reason: str | None = None  # why it could not be put on this agenda yet (e.g. no consent)
 
 
@@ -744,7 +749,7 @@ async def _referred(session: AsyncSession, meeting: Meeting, kinds: Mapping[str,
                     .where(later.case_id == AgendaItem.case_id, here.kind == meeting.kind,
                            here.starts_at >= referring.starts_at))
     rows = await session.execute(
-        select(AgendaItem, SupportCase).join(referring, referring.id == AgendaItem.meeting_id)
+        select(AgendaItem, AGENDA_CASE).join(referring, referring.id == AgendaItem.meeting_id)
         .join(SupportCase, SupportCase.id == AgendaItem.case_id)
         .where(referring.kind.in_(before), referring.starts_at <= meeting.starts_at,
                AgendaItem.decision == "refer_next", SupportCase.status.in_(workflow.OPEN_STATUSES),

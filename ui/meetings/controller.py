@@ -189,14 +189,16 @@ class MeetingsController(Controller):
         kind = kinds.get(meeting.kind)
         access = await service.meeting_access(db, meeting, kind, principal)
         full = access == service.FULL
+        members = await service.members(db, meeting.id)
+        chair = service.chairs(members, principal)
         context = await _context(
             request, meeting=meeting, kind=kind, kinds=kinds, roles=await _roles(request),
             rules=(await _rules(request, kinds)).get(meeting.kind), full=full, me=principal.sub,
-            chair=await service.is_chair(db, meeting, principal), today=dt.datetime.now(JST).date(),
-            may_finalise=principal.has_role("coordinator") or await service.is_chair(db, meeting, principal),
+            chair=chair, today=dt.datetime.now(JST).date(),
+            may_finalise=principal.has_role("coordinator") or chair,
             may_decide_support=workflow.may_decide_support(principal),
             support_role_label=workflow.SUPPORT_DECISION_ROLE_LABEL,
-            members=await service.members(db, meeting.id), agenda=await service.agenda(db, meeting, principal) if full else [],
+            members=members, agenda=await service.agenda(db, meeting, principal) if full else [],
             waiting=await service.waiting_carries(db, meeting, kinds, principal) if full else [],
             errors=errors or [], values=values or {}, q=q, staff=await staff_directory.search(db, q) if q else [],
             cq=cq, cases=await _open_cases(db, request, cq) if full else [])
