@@ -57,18 +57,18 @@ def case_list_statement(sub: str, tenant_id: str, q: str | None = None, *, expli
 
     from core.auth.principal import Principal
     from core.cases import search
-    from core.cases.models import SupportCase
     from core.database import TenantOwned
 
     principal = Principal(sub=sub, username="bench", display_name="bench", tenant_id=tenant_id, tenant_name=None,
                           roles=frozenset({"staff"}))
     # _filtered is the list's query builder; the benchmark must time the very statement the page runs.
-    stmt = search._filtered(principal, search.CaseQuery(q=q), search.LIST_COLUMNS).order_by(SupportCase.id.desc()).limit(PAGE_SIZE + 1)
+    stmt, params = search._filtered(principal, search.CaseQuery(q=q), search.LIST_COLUMNS, limit=PAGE_SIZE + 1)
     if explicit_tenant:
         stmt = stmt.options(with_loader_criteria(TenantOwned, lambda cls: cls.tenant_id == tenant_id,
                                                  include_aliases=True))
     compiled = stmt.compile(dialect=asyncpg_dialect.dialect())
-    return str(compiled), [compiled.params[name] for name in compiled.positiontup]
+    values = {**compiled.params, **params}
+    return str(compiled), [values[name] for name in compiled.positiontup]
 
 
 class BareCaseList:

@@ -24,15 +24,11 @@ import argparse
 import asyncio
 import unicodedata
 import uuid
-from dataclasses import replace
-
-from sqlalchemy import or_
 
 from sqlalchemy.dialects import postgresql
 
 from core.auth.principal import Principal
-from core.cases.models import SupportCase
-from core.cases.search import CaseQuery, _filtered, _name_matches
+from core.cases.search import FULL_ROWS, CaseQuery, _filtered, _Shape, _statement
 from core.text_rules import like_pattern, search_key
 from infra.bench.closed_loop import closed_loop, table, uptime
 from infra.database.provision import NAME_SEARCH_ROLE, connect
@@ -41,21 +37,21 @@ QUERIES = ("高橋", "ﾀｶﾊｼ", "髙橋", "たかはし", "山本 花")
 
 
 def statement(principal: Principal, q: str) -> str:
-    return _sql(_filtered(principal, CaseQuery(q=q)))
+    return _sql(*_filtered(principal, CaseQuery(q=q), limit=51))
 
 
 def walled_statement(coordinator: Principal, q: str) -> str:
     """A coordinator's search as it was before migration 0019x: the member keys compared under RLS (the path staff
     members still take), for comparison in the same run."""
-    member_path = replace(coordinator, roles=frozenset({"staff"}))
-    number = like_pattern(unicodedata.normalize("NFKC", q).strip())
-    return _sql(_filtered(coordinator, CaseQuery()).where(
-        or_(SupportCase.case_number.ilike(number, escape="\\"), _name_matches(q, member_path))))
+    typed = unicodedata.normalize("NFKC", q).strip()
+    shape = _Shape("coordinator", name="members", case_number=True)
+    return _sql(_statement(shape, FULL_ROWS, limit=51),
+                {"name_pattern": like_pattern(search_key(q)), "number_pattern": like_pattern(typed)})
 
 
-def _sql(stmt) -> str:
-    stmt = stmt.order_by(SupportCase.id.desc()).limit(51)
-    sql = str(stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+def _sql(stmt, params: dict) -> str:
+    """The statement with its parameters written in (EXPLAIN takes no parameters)."""
+    sql = str(stmt.params(**params).compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
     return sql.replace("%%", "%")  # the dialect doubles % for its own parameter style; asyncpg sends it as is
 
 

@@ -1,0 +1,27 @@
+"""The benchmarks time the app's own list statement (infra/bench/bare.py, infra/bench/name_search.py): when the
+list's query builder changes, they must still build a statement PostgreSQL runs, or a benchmark measures nothing."""
+
+from __future__ import annotations
+
+import uuid
+
+from core.auth.principal import Principal
+from infra.bench import bare, name_search
+from tests.db import fetch
+
+TENANT = "394017"
+
+
+def test_the_bare_floor_runs_the_list_statement_of_the_app(database_urls):
+    for explicit in (False, True):
+        sql, params = bare.case_list_statement(str(uuid.uuid4()), TENANT, "やまだ", explicit_tenant=explicit)
+        assert "support_case" in sql and "$1" in sql
+        assert fetch(database_urls.app, sql, *params, tenant=TENANT) == []  # nobody's cases: a new staff member
+
+
+def test_the_name_search_benchmark_explains_the_app_s_statements(database_urls):
+    coordinator = Principal(sub="bench", username="bench", display_name="bench", tenant_id=TENANT, tenant_name=None,
+                            roles=frozenset({"staff", "coordinator"}))
+    for sql in (name_search.statement(coordinator, "たかはし"), name_search.walled_statement(coordinator, "高橋")):
+        assert "%たかはし%" in sql or "%高橋%" in sql
+        fetch(database_urls.app, sql, tenant=TENANT)  # runs as written: parameters filled in
