@@ -10,6 +10,10 @@ What is *not* decided here: who may read what. The statement runs in the request
 wall (RLS), and reads the consent-scoped parts only when the caller says the reader may see them
 (``core.cases.service.case_file`` passes ``core.cases.access.readable_items``). The objects built are detached
 copies: changing one writes nothing.
+
+asyncpg learns each table's row type once per pooled connection and keeps it: a migration that changes one of these
+tables must not run under a live app (requests on old connections could fail until they are replaced). Deployments
+migrate before the app starts (``kyosei run``; the ``migrate`` init container of infra/deploy/k8s/kyosei.yaml).
 """
 
 from __future__ import annotations
