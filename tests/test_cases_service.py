@@ -9,6 +9,7 @@ import pytest
 
 from core.cases import search, service
 from core.cases.schemas import ValidationFailed, today
+from tests import case_file_oracle as oracle
 from tests.cases_support import intake_body, principal, unit_of_work
 
 TENANT = "394017"
@@ -61,7 +62,7 @@ def test_no_plan_without_assessment_and_no_decision_without_plan(database_urls):
             await service.transition(session, case, "decided", principal=staff)
         await service.transition(session, case, "decided", principal=municipality)
         assert case.status == "decided"
-        history = await service.status_history(session, case.id)
+        history = await oracle.status_history(session, case.id)
         assert history[-1].to_status == "decided" and history[-1].changed_by == municipality.sub
         await service.transition(session, case, "supporting")
         await service.add_evaluation(session, case, {"evaluated_on": today().isoformat(),
@@ -75,7 +76,7 @@ def test_no_plan_without_assessment_and_no_decision_without_plan(database_urls):
         with pytest.raises(ValidationFailed, match="再開の理由"):
             await service.transition(session, case, "assessment")
         await service.transition(session, case, "assessment", "母の入院で再相談")
-        history = [(h.from_status, h.to_status) for h in await service.status_history(session, case.id)]
+        history = [(h.from_status, h.to_status) for h in await oracle.status_history(session, case.id)]
         assert history[0] == (None, "intake") and history[-1] == ("closed", "assessment")
         assert set(case.fields) == {"elderly", "poverty"}
 
@@ -240,9 +241,9 @@ def test_monthly_counts_count_new_plans_and_closures_by_field(database_urls):
 
 
 def test_the_case_file_read_in_one_round_trip_holds_what_each_reader_holds(database_urls):
-    """The case page reads its lists in one statement (core/cases/file_query.py). Each list must be what the
-    single-table reader of core.cases.service gives, column by column and in the same order, or a page would show
-    something else than the JSON document, the printed forms or a plugin."""
+    """The case page reads its lists in one statement (core/cases/file_query.py). Each list must be what reading
+    its table alone gives (tests/case_file_oracle.py, the readers the service had before), column by column and in
+    the same order."""
     from sqlalchemy import inspect
 
     case_id = make_case(database_urls)
@@ -284,24 +285,24 @@ def test_the_case_file_read_in_one_round_trip_holds_what_each_reader_holds(datab
         assert [columns(m.person) for m in file.members] == \
             [columns(m.person) for m in await service.household_members(session, case.household_id, include_past=True)]
         assert columns(file.household) == columns(await service.get_household(session, case.household_id))
-        for mine, theirs in ((file.assignees, await service.assignees(session, case.id)),
+        for mine, theirs in ((file.assignees, await oracle.assignees(session, case.id)),
                              (file.consents, await service.consents(session, case.id)),
-                             (file.records, await service.records(session, case.id)),
-                             (file.evaluations, await service.evaluations(session, case.id))):
+                             (file.records, await oracle.records(session, case.id)),
+                             (file.evaluations, await oracle.evaluations(session, case.id))):
             assert [columns(x) for x in mine] == [columns(x) for x in theirs]
         assert len(file.records) == 2 and file.consents[0].agency_ids == [houkatsu_id, shakyo_id]
         assert [(columns(a), [columns(i) for i in items]) for a, items in file.assessments] == \
             [(columns(a), [columns(i) for i in items]) for a, items in await service.assessments(session, case.id)]
         assert [(columns(p), [columns(r) for r in roles]) for p, roles in file.plans] == \
-            [(columns(p), [columns(r) for r in roles]) for p, roles in await service.plans(session, case.id)]
+            [(columns(p), [columns(r) for r in roles]) for p, roles in await oracle.plans(session, case.id)]
         assert [len(roles) for _, roles in file.plans] == [2, 2] and file.plans[0][0].version == 2
         assert sorted((columns(s)["id"], columns(a)["name"]) for s, a in file.agencies) == \
-            sorted((columns(s)["id"], columns(a)["name"]) for s, a in await service.case_agencies(session, case.id))
+            sorted((columns(s)["id"], columns(a)["name"]) for s, a in await oracle.case_agencies(session, case.id))
         assert [(h.from_status, h.to_status, h.changed_at) for h in file.history] == \
-            [(h.from_status, h.to_status, h.changed_at) for h in await service.status_history(session, case.id)]
+            [(h.from_status, h.to_status, h.changed_at) for h in await oracle.status_history(session, case.id)]
         assert [(r.id, r.reason) for r in file.referrals] == \
-            [(r.id, r.reason) for r in await service.referrals(session, case.id)]
-        assert [(a.id, a.name) for a in file.all_agencies] == [tuple(a) for a in await service.agency_names(session)]
+            [(r.id, r.reason) for r in await oracle.referrals(session, case.id)]
+        assert [(a.id, a.name) for a in file.all_agencies] == [tuple(a) for a in await oracle.agency_names(session)]
         # the file's objects are copies: changing one writes nothing
         file.consents[0].purpose = "書き換え"
         await session.flush()
@@ -331,7 +332,7 @@ def test_the_list_names_the_current_assignees_main_first_and_a_nameless_one_as_a
         await session.flush()
         page = await search.search_cases(session, coordinator, search.CaseQuery(limit=200))
         row = next(r for r in page.rows if r.case.id == case_id)
-        mains = [a.display_name for a in await service.assignees(session, case_id) if a.role == "main"]
+        mains = [a.display_name for a in await oracle.assignees(session, case_id) if a.role == "main"]
         assert row.assignees == [*mains, "—", "副担当 二郎"]
 
     unit_of_work(database_urls, TENANT, work)

@@ -45,8 +45,8 @@ from core.cases.models import (
 )
 
 # $1 case id, $2 household id, $3 assessments readable, $4 plans readable, $5 records readable.
-# Orders are the ones the single-table readers of core.cases.service use, with the id last wherever they could tie,
-# so that the paired arrays (person/membership, case_agency/agency) stay in step.
+# Orders are the ones the case page always showed (tests/case_file_oracle.py keeps the old one-table readers), with
+# the id last wherever they could tie, so that the paired arrays (person/membership, case_agency/agency) stay in step.
 _STATEMENT = """
 SELECT
   (SELECT h FROM household h WHERE h.id = $2) AS household,

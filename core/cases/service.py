@@ -540,9 +540,6 @@ async def complete_step(session: AsyncSession, case_id: uuid.UUID | str | Suppor
     return row
 
 
-async def status_history(session: AsyncSession, case_id: uuid.UUID) -> list[CaseStatusChange]:
-    return list(await session.scalars(select(CaseStatusChange).where(CaseStatusChange.case_id == case_id)
-                                      .order_by(CaseStatusChange.changed_at, CaseStatusChange.id)))
 
 
 # -- assessment, plan, records, evaluation ----------------------------------------------------------------------
@@ -632,12 +629,6 @@ async def current_plan(session: AsyncSession, case_id: uuid.UUID) -> SupportPlan
                                 .order_by(SupportPlan.version.desc()).limit(1))
 
 
-async def plans(session: AsyncSession, case_id: uuid.UUID) -> list[tuple[SupportPlan, list[PlanRole]]]:
-    rows = list(await session.scalars(select(SupportPlan).where(SupportPlan.case_id == case_id)
-                                      .order_by(SupportPlan.version.desc())))
-    roles = list(await session.scalars(select(PlanRole).where(PlanRole.plan_id.in_([p.id for p in rows]))
-                                       .order_by(PlanRole.id))) if rows else []
-    return [(p, [r for r in roles if r.plan_id == p.id]) for p in rows]
 
 
 async def agree_plan(session: AsyncSession, case_id: uuid.UUID | str | SupportCase, *, agreed_on: dt.date | None = None,
@@ -689,9 +680,6 @@ async def add_record(session: AsyncSession, case: SupportCase, data: Mapping[str
     return entry
 
 
-async def records(session: AsyncSession, case_id: uuid.UUID) -> list[ProgressRecord]:
-    return list(await session.scalars(select(ProgressRecord).where(ProgressRecord.case_id == case_id)
-                                      .order_by(ProgressRecord.recorded_on.desc(), ProgressRecord.id.desc())))
 
 
 async def add_evaluation(session: AsyncSession, case: SupportCase,
@@ -710,9 +698,6 @@ async def add_evaluation(session: AsyncSession, case: SupportCase,
     return evaluation
 
 
-async def evaluations(session: AsyncSession, case_id: uuid.UUID) -> list[Evaluation]:
-    return list(await session.scalars(select(Evaluation).where(Evaluation.case_id == case_id)
-                                      .order_by(Evaluation.evaluated_on.desc(), Evaluation.id.desc())))
 
 
 # -- consent ----------------------------------------------------------------------------------------------------
@@ -886,9 +871,6 @@ async def list_agencies(session: AsyncSession, *, active_only: bool = True) -> l
     return list(await session.scalars(stmt))
 
 
-async def agency_names(session: AsyncSession) -> list[Any]:
-    """``(id, name)`` of every agency, past ones too (old records name them): all a case page needs of them."""
-    return list((await session.execute(select(Agency.id, Agency.name).order_by(Agency.name, Agency.id))).all())
 
 
 async def get_agency(session: AsyncSession, agency_id: uuid.UUID | str) -> Agency:
@@ -937,12 +919,6 @@ async def share_with_agency(session: AsyncSession, case: SupportCase, agency_id:
     return share
 
 
-async def case_agencies(session: AsyncSession, case_id: uuid.UUID) -> list[tuple[CaseAgency, Agency]]:
-    rows = await session.execute(
-        select(CaseAgency, Agency).join(Agency, and_(Agency.tenant_id == CaseAgency.tenant_id,
-                                                     Agency.id == CaseAgency.agency_id))
-        .where(CaseAgency.case_id == case_id).order_by(CaseAgency.shared_at))
-    return [(s, a) for s, a in rows.all()]
 
 
 async def refer(session: AsyncSession, case: SupportCase, data: Mapping[str, Any] | schemas.ReferralIn) -> Referral:
@@ -997,15 +973,8 @@ async def respond_referral(session: AsyncSession, principal: Principal, referral
     return referral
 
 
-async def referrals(session: AsyncSession, case_id: uuid.UUID) -> list[Referral]:
-    return list(await session.scalars(select(Referral).where(Referral.case_id == case_id)
-                                      .order_by(Referral.referred_at.desc())))
 
 
-async def assignees(session: AsyncSession, case_id: uuid.UUID) -> list[CaseAssignee]:
-    return list(await session.scalars(select(CaseAssignee).where(CaseAssignee.case_id == case_id,
-                                                                 CaseAssignee.ended_at.is_(None))
-                                      .order_by(CaseAssignee.role, CaseAssignee.assigned_at)))
 
 
 # -- the whole case, for a page or a JSON document ----------------------------------------------------------------
