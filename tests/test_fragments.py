@@ -39,6 +39,7 @@ def test_the_status_badge_and_field_names_read_as_the_list_showed_them():
     from ui.fragments import field_names, status_badge
 
     assert status_badge("intake", {"intake": "受付"}) == '<span class="status status--intake">受付</span>'
+    assert status_badge("reviewed", {"intake": "受付"}) == '<span class="status status--reviewed">reviewed</span>'
     assert field_names(["elderly", "disability", "新分野"], {"elderly": "高齢", "disability": "障害"}) == "高齢・障害・新分野"
     env = create_environment()
     cell = env.from_string("{{ field_names(codes, labels) }}").render(codes=["<x>"], labels={})

@@ -61,8 +61,9 @@ def _status_badge(status: str, label: str) -> Markup:
 
 
 def status_badge(status: str, labels: Mapping[str, str]) -> Markup:
-    """A case's status as a badge (one per row of the case list: a Jinja macro call each cost more than the row)."""
-    return _status_badge(status, labels[status])
+    """A case's status as a badge (one per row of the case list: a Jinja macro call each cost more than the row).
+    A status without a label shows its code, never an error page."""
+    return _status_badge(status, labels.get(status, status))
 
 
 def field_names(codes: Iterable[str], labels: Mapping[str, str]) -> str:
