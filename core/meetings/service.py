@@ -349,11 +349,22 @@ async def meeting_access(session: AsyncSession, meeting: Meeting, kind: MeetingK
 
     A 支援会議 is FULL only for a member who acknowledged secrecy; a member who has not, and a coordinator who is
     not a member, see that it exists and who sits in it, and nothing about the cases."""
+    mine = await _member_of(session, meeting, principal.sub) if is_confidential(kind) else None
+    return _access_of(mine, kind, principal)
+
+
+def meeting_access_among(seated: list[MeetingMember], kind: MeetingKindDefinition | None,
+                         principal: Principal) -> str | None:
+    """``meeting_access`` from the meeting's members already read (``members``), for a page that shows them."""
+    return _access_of(next((m for m in seated if m.user_sub and m.user_sub == principal.sub), None), kind, principal)
+
+
+def _access_of(mine: MeetingMember | None, kind: MeetingKindDefinition | None, principal: Principal) -> str | None:
+    """The rule of ``meeting_access``, given the reader's own seat in the meeting (None: not a member)."""
     if principal.is_prefecture or principal.tenant_id is None:
         return None
     if not is_confidential(kind):
         return FULL if principal.has_role(*EDIT_ROLES) else None
-    mine = await _member_of(session, meeting, principal.sub)
     if mine is not None:
         return FULL if mine.confidentiality_ack_at is not None else LIMITED
     return LIMITED if principal.has_role(Role.COORDINATOR) else None

@@ -187,9 +187,8 @@ class MeetingsController(Controller):
         q, cq = _staff_query(request), _case_query(request)
         principal = _principal(request)
         kind = kinds.get(meeting.kind)
-        access = await service.meeting_access(db, meeting, kind, principal)
-        full = access == service.FULL
         members = await service.members(db, meeting.id)
+        full = service.meeting_access_among(members, kind, principal) == service.FULL
         chair = service.chairs(members, principal)
         context = await _context(
             request, meeting=meeting, kind=kind, kinds=kinds, roles=await _roles(request),
