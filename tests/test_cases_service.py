@@ -280,6 +280,8 @@ def test_the_case_file_read_in_one_round_trip_holds_what_each_reader_holds(datab
     houkatsu_id, shakyo_id = unit_of_work(database_urls, TENANT, work)
 
     async def compare(session):  # a new session: every reader below goes to the database
+        from core.cases.models import ProgressRecord
+
         case = await service.get_case(session, case_id)
         file = await service.case_file(session, case, staff)
         assert [columns(m.person) for m in file.members] == \
@@ -303,6 +305,10 @@ def test_the_case_file_read_in_one_round_trip_holds_what_each_reader_holds(datab
         assert [(r.id, r.reason) for r in file.referrals] == \
             [(r.id, r.reason) for r in await oracle.referrals(session, case.id)]
         assert [(a.id, a.name) for a in file.all_agencies] == [tuple(a) for a in await oracle.agency_names(session)]
+        # what the unit of work added and has not flushed yet is in the file (the ORM's readers flushed first too)
+        session.add(ProgressRecord(case_id=case.id, recorded_on=today(), kind="call", body="電話で様子を確認",
+                                   recorded_by="tester"))
+        assert [r.body for r in (await service.case_file(session, case, staff)).records][0] == "電話で様子を確認"
         # the file's objects are copies: changing one writes nothing
         file.consents[0].purpose = "書き換え"
         await session.flush()

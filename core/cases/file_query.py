@@ -124,6 +124,9 @@ def _instance(model: type, record: Any, dialect: Any) -> Any:
 
 async def read_case_file_rows(session: AsyncSession, case_id: uuid.UUID, household_id: uuid.UUID, *,
                               assessments: bool, plans: bool, records: bool) -> CaseFileRows:
+    # What this unit of work added or changed goes to the database first, as before any ORM query (autoflush): the
+    # driver is asked directly here, and a page re-rendered after an action must show what the action wrote.
+    await session.flush()
     connection = await session.connection()  # the request's transaction: its tenant, its RLS
     dialect = connection.dialect
     driver = (await connection.get_raw_connection()).driver_connection
