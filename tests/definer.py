@@ -77,6 +77,10 @@ PROBES: dict[str, DefinerProbe] = {
     "household_ids_by_member_name_key(text)": DefinerProbe(
         "SELECT * FROM household_ids_by_member_name_key('%{b_name_key}%')", sees="{b_household}",
         audience=Audience.BOUND_TENANT),
+    # Its two-character sibling (0023), by two characters of the same marker name.
+    "household_ids_by_member_name_pair(text)": DefinerProbe(
+        "SELECT * FROM household_ids_by_member_name_pair('{b_name_pair}')", sees="{b_household}",
+        audience=Audience.BOUND_TENANT),
     # B's chain has a length no other binding's chain has (prepare_world makes sure): a row with it is B's status.
     "audit_chain_status()": DefinerProbe(
         "SELECT * FROM audit_chain_status() WHERE rows_checked = {b_audit_rows}", sees=None,
@@ -194,7 +198,7 @@ async def prepare_world(conn: asyncpg.Connection, grant_year: int) -> dict[str, 
     await conn.execute("INSERT INTO household_membership (tenant_id, id, household_id, person_id, relationship, valid_from) "
                        "VALUES ($1, gen_random_uuid(), $2::uuid, $3, '本人', current_date)", TENANT_B, b_household, person)
     return {"survey": survey, "draft_survey": draft, "year": str(grant_year), "not_a_tenant": not_a_tenant,
-            "b_name_key": b_name_key, "b_household": b_household,
+            "b_name_key": b_name_key, "b_name_pair": b_name_key[2:4], "b_household": b_household,
             "audit_actor": audit_actor, "b_audit_rows": str(b_audit_rows), "link_token": link_token,
             "link_code": not_a_tenant}
 

@@ -25,3 +25,7 @@ def test_the_name_search_benchmark_explains_the_app_s_statements(database_urls):
     for sql in (name_search.statement(coordinator, "たかはし"), name_search.walled_statement(coordinator, "高橋")):
         assert "%たかはし%" in sql or "%高橋%" in sql
         fetch(database_urls.app, sql, tenant=TENANT)  # runs as written: parameters filled in
+    # a two-character key goes through the pair lookup (migration 0023)
+    sql = name_search.statement(coordinator, "高橋")
+    assert "household_ids_by_member_name_pair('高橋')" in sql
+    fetch(database_urls.app, sql, tenant=TENANT)

@@ -1,10 +1,11 @@
-"""``household_ids_by_member_name_key`` (migration 0019x): the SECURITY DEFINER lookup behind a coordinator's name
-search in the case list.
+"""``household_ids_by_member_name_key`` (migration 0019x) and ``household_ids_by_member_name_pair`` (0023): the
+SECURITY DEFINER lookups behind a coordinator's name search in the case list (a key of three characters or more,
+and of two).
 
-It must refuse without a bound municipality, give one municipality nothing of another's, give nothing but ids, and
-leave visibility to the ordinary query (a staff member still finds only the cases they work on). It exists so the
-trigram index serves the pattern under row-level security: the plan of its statement, run as its owner, has the
-pattern in the index condition (the app role's own statement does not).
+They must refuse without a bound municipality, give one municipality nothing of another's, give nothing but ids, and
+leave visibility to the ordinary query (a staff member still finds only the cases they work on). They exist so an
+index serves the key under row-level security: the plan of their statement, run as their owner, has the key in the
+index condition (the app role's own statement does not).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from tests.db import fetch
 HOME, OTHER = "394017", "392049"
 NAME, KANA = "鍋島 千鶴子", "なべしま ちづこ"  # no other test uses this name
 PATTERN = "%なべしま%"
+# each lookup with what it is given for the surname: the LIKE pattern of a longer key, or a two-character key
+LOOKUPS = {"household_ids_by_member_name_key": PATTERN, "household_ids_by_member_name_pair": "鍋島"}
 
 
 def _intake(urls, tenant: str) -> dict[str, str]:
@@ -33,13 +36,13 @@ def _intake(urls, tenant: str) -> dict[str, str]:
     return unit_of_work(urls, tenant, work)
 
 
-async def _call(url: str, tenant: str | None, pattern: str):
+async def _call(url: str, tenant: str | None, pattern: str, function: str = "household_ids_by_member_name_key"):
     conn = await connect(url)
     try:
         async with conn.transaction():
             if tenant is not None:
                 await conn.execute("SELECT set_config('app.tenant_id', $1, true)", tenant)
-            return [str(r[0]) for r in await conn.fetch("SELECT * FROM household_ids_by_member_name_key($1)", pattern)]
+            return [str(r[0]) for r in await conn.fetch(f"SELECT * FROM {function}($1)", pattern)]
     finally:
         await conn.close()
 
@@ -49,24 +52,39 @@ def people(database_urls):
     return {HOME: _intake(database_urls, HOME), OTHER: _intake(database_urls, OTHER)}
 
 
-def test_it_gives_only_the_bound_municipality_s_households(database_urls, people):
-    assert run(_call(database_urls.app, HOME, PATTERN)) == [people[HOME]["household"]]
-    assert run(_call(database_urls.app, OTHER, PATTERN)) == [people[OTHER]["household"]]
+@pytest.mark.parametrize("function", LOOKUPS)
+def test_it_gives_only_the_bound_municipality_s_households(database_urls, people, function):
+    key = LOOKUPS[function]
+    assert run(_call(database_urls.app, HOME, key, function)) == [people[HOME]["household"]]
+    assert run(_call(database_urls.app, OTHER, key, function)) == [people[OTHER]["household"]]
     # the prefecture holds no people, and the function does not look beyond the bound municipality
-    assert run(_call(database_urls.app, "390003", PATTERN)) == []
+    assert run(_call(database_urls.app, "390003", key, function)) == []
 
 
+def test_the_pair_lookup_takes_two_characters_of_name_or_kana_and_nothing_else(database_urls, people):
+    household = people[HOME]["household"]
+    pair = "household_ids_by_member_name_pair"
+    # any two characters in a row of the name's or the kana's key (鍋島千鶴子, なべしまちづこ)
+    for key in ("鍋島", "千鶴", "なべ", "ちづ"):
+        assert household in run(_call(database_urls.app, HOME, key, pair)), key
+    # not two in a row, or across the name and the kana: no match; a key of another length is not this lookup's
+    for key in ("鍋千", "島な", "鍋島千", "鍋", ""):
+        assert household not in run(_call(database_urls.app, HOME, key, pair)), key
+
+
+@pytest.mark.parametrize("function", LOOKUPS)
 @pytest.mark.parametrize("tenant", [None, ""])
-def test_it_refuses_without_a_bound_municipality(database_urls, people, tenant):
+def test_it_refuses_without_a_bound_municipality(database_urls, people, tenant, function):
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
-        run(_call(database_urls.app, tenant, PATTERN))
+        run(_call(database_urls.app, tenant, LOOKUPS[function], function))
 
 
-def test_it_is_owned_by_a_role_that_can_do_nothing_else(database_urls):
+@pytest.mark.parametrize("function", LOOKUPS)
+def test_it_is_owned_by_a_role_that_can_do_nothing_else(database_urls, function):
     [row] = fetch(database_urls.owner, """
         SELECT pg_get_userbyid(p.proowner) AS owner, p.prosecdef, p.proconfig, r.rolcanlogin, r.rolsuper,
                r.rolbypassrls, has_function_privilege('public', p.oid, 'EXECUTE') AS public_may_call
-        FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner WHERE p.proname = 'household_ids_by_member_name_key'""")
+        FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner WHERE p.proname = $1""", function)
     assert row["owner"] == NAME_SEARCH_ROLE and row["prosecdef"]
     assert "search_path=public, pg_temp" in row["proconfig"]  # pinned like every definer function (tests/definer.py)
     assert not (row["rolcanlogin"] or row["rolsuper"] or row["rolbypassrls"] or row["public_may_call"])
@@ -80,11 +98,19 @@ def test_it_is_owned_by_a_role_that_can_do_nothing_else(database_urls):
         ("household_membership", "tenant_id")}
 
 
-def test_inside_the_function_the_trigram_index_takes_the_pattern(database_urls, pg_server, people):
-    """The reason for the function: as its owner, ``LIKE`` is an index condition; as the app role, a filter."""
-    # Without the function's tenant predicate, so that only the trigram indexes can serve the pattern (on the small
-    # test data the primary key would otherwise win): what matters is whether LIKE may enter an index condition.
-    statement = "EXPLAIN (COSTS OFF) SELECT p.id FROM person p WHERE p.kana_key LIKE '%なべしま%'"
+# Each lookup's condition alone, without the function's tenant predicate, so that only its index can serve it (on the
+# small test data the primary key would otherwise win), and the operator that shows the condition in a plan line.
+INDEXED_CONDITIONS = {
+    "trigram": ("p.kana_key LIKE '%なべしま%'", "~~"),
+    "pairs": ("(name_key_pairs(p.name_key) || name_key_pairs(p.kana_key)) @> ARRAY['鍋島']", "@>"),
+}
+
+
+@pytest.mark.parametrize("index", INDEXED_CONDITIONS)
+def test_inside_the_function_the_index_takes_the_key(database_urls, pg_server, people, index):
+    """The reason for the functions: as their owner, the key is an index condition; as the app role, a filter."""
+    condition, operator = INDEXED_CONDITIONS[index]
+    statement = f"EXPLAIN (COSTS OFF) SELECT p.id FROM person p WHERE {condition}"
 
     async def plan(role: str) -> str:
         conn = await connect(with_database(pg_server.superuser_url, DATABASE))
@@ -99,13 +125,13 @@ def test_inside_the_function_the_trigram_index_takes_the_pattern(database_urls, 
         finally:
             await conn.close()
 
-    def pattern_in_index_condition(plan_text: str) -> bool:
-        return any("Index Cond" in line and "~~" in line for line in plan_text.splitlines())
+    def key_in_index_condition(plan_text: str) -> bool:
+        return any("Index Cond" in line and operator in line for line in plan_text.splitlines())
 
     inside = run(plan(NAME_SEARCH_ROLE))
-    assert pattern_in_index_condition(inside), inside
+    assert key_in_index_condition(inside), inside
     walled = run(plan(database_urls.app_role))
-    assert not pattern_in_index_condition(walled) and "~~" in walled, walled
+    assert not key_in_index_condition(walled) and operator in walled, walled
 
 
 def test_search_still_applies_visibility(database_urls, people):
@@ -115,7 +141,7 @@ def test_search_still_applies_visibility(database_urls, people):
     async def work(session):
         staff = await search.search_cases(session, principal(HOME, ("staff",)), search.CaseQuery(q="なべしま"))
         found = {}
-        # four kana (the lookup), two kanji (too short for trigrams: the member keys), the case number in part
+        # four kana (the trigram lookup), two kanji (the pair lookup), the case number in part
         number = (await search.search_cases(session, principal(HOME), search.CaseQuery(q="ナベシマ"))).rows[0]
         for q in ("ナベシマ", "鍋島", number.case.case_number[-6:]):
             rows = (await search.search_cases(session, principal(HOME), search.CaseQuery(q=q, limit=200))).rows

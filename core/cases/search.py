@@ -4,7 +4,9 @@ Name search matches any member of the case's household, in 漢字 or かな, as 
 query's search key in the stored keys ``person.name_key``/``person.kana_key`` (core.text_rules.search_key: one key
 function for the stored name and the query). The trigram GIN indexes of migration 0016 serve it from three
 characters on (for coordinators through ``household_ids_by_member_name_key``, migration 0019x, so row-level
-security does not keep the index from the pattern); one or two characters still work, by scanning the tenant's rows.
+security does not keep the index from the pattern), and for a coordinator's key of two characters the index of
+two-character runs (``household_ids_by_member_name_pair``, migration 0023); one character still works, by walking
+the cases.
 
 Pages are keyset pages on the case id (UUIDv7, so newest first): ``after`` is the last id of the previous page.
 """
@@ -40,6 +42,7 @@ from core.text_rules import like_pattern, search_key
 PAGE_SIZE = 50
 _CASE_NUMBER_PART = re.compile(r"[0-9-]+")
 TRIGRAM = 3  # pg_trgm serves a LIKE '%key%' from three characters of key on
+PAIR = 2  # a key of two characters has no trigram: the index of two-character runs serves it (migration 0023)
 EXPORT_LIMIT = 10_000
 MAX_QUERY = 100
 
@@ -119,14 +122,19 @@ class CasePage:
     next_after: uuid.UUID | None
 
 
-def _uses_lookup(principal: Principal, q: str) -> bool:
-    """A coordinator's name search with a key the trigram indexes can serve goes through the lookup function."""
-    return principal.has_role(Role.COORDINATOR) and len(search_key(q)) >= TRIGRAM
+def _name_way(principal: Principal, key: str) -> str:
+    """How the members' names are matched for ``principal`` and the search key ``key`` (``_name_condition``)."""
+    if principal.has_role(Role.COORDINATOR):
+        if len(key) >= TRIGRAM:
+            return "lookup"
+        if len(key) == PAIR:
+            return "pair"
+    return "members"
 
 
-def _name_condition(lookup: bool):
-    """The case's household has a member (past or present) whose name or kana contains the query, given as the
-    LIKE pattern of its search key in the parameter ``name_pattern`` (``_shape_of``).
+def _name_condition(way: str):
+    """The case's household has a member (past or present) whose name or kana contains the query's search key:
+    the LIKE pattern of the key in the parameter ``name_pattern``, or the key itself in ``name_key`` (``_shape_of``).
 
     Compared by search key (core.text_rules.search_key) on both sides: the stored keys ``person.name_key`` and
     ``person.kana_key`` (trigram-indexed, migration 0016) against the key of the query, so width, spaces, かな
@@ -135,17 +143,21 @@ def _name_condition(lookup: bool):
     Two ways to the same answer, by which set is smaller:
 
     - a coordinator sees every case of the municipality (25,000 in 高知市), so the households are found from the
-      name (``lookup``): ``household_ids_by_member_name_key`` (migration 0019x) returns the ids of the bound
-      municipality's households with such a member, through the trigram indexes (under row-level security ``LIKE``
-      cannot be an index condition; inside that function it can). It only narrows: the cases are still read here
-      through RLS and the visibility rule. Uncorrelated, so it runs once per search (a hashed subplan).
+      name: ``household_ids_by_member_name_key`` (``lookup``, migration 0019x) returns the ids of the bound
+      municipality's households with such a member through the trigram indexes (under row-level security ``LIKE``
+      cannot be an index condition; inside that function it can), and for a key of two characters, which has no
+      trigram (高橋, most surnames), ``household_ids_by_member_name_pair`` (``pair``, migration 0023) through the
+      index of the keys' two-character runs. They only narrow: the cases are still read here through RLS and the
+      visibility rule. Uncorrelated, so each runs once per search (a hashed subplan).
     - anyone else sees a few hundred cases at most (the visibility rule gathers their ids first), so the members
-      of those cases' households are compared one by one: cheaper than finding every match in the municipality.
-      A coordinator's key of one or two characters takes this way too: no trigram index can serve it, and walking
+      of those cases' households are compared one by one (``members``): cheaper than finding every match in the
+      municipality. A coordinator's key of one character takes this way too: no index serves it, and walking
       the newest cases until a page is full beats collecting every match (docs/benchmarks.md, issue 23).
     """
-    if lookup:
+    if way == "lookup":
         return SupportCase.household_id.in_(select(func.household_ids_by_member_name_key(_NAME_PATTERN)))
+    if way == "pair":
+        return SupportCase.household_id.in_(select(func.household_ids_by_member_name_pair(_NAME_KEY)))
     member = aliased(Person)
     return exists().where(
         HouseholdMembership.household_id == SupportCase.household_id,
@@ -176,6 +188,7 @@ LIST_COLUMNS = (
 _VIEWER = bindparam("viewer_sub", type_=String)
 _CONSENT_DAY = bindparam("consent_day", type_=Date)
 _NAME_PATTERN = bindparam("name_pattern", type_=Text)
+_NAME_KEY = bindparam("name_key", type_=Text)
 _NUMBER_PATTERN = bindparam("number_pattern", type_=Text)
 _STATUS = bindparam("status", type_=String)
 _FIELD = bindparam("field", type_=ARRAY(String))
@@ -192,7 +205,7 @@ class _Shape:
     """What decides the SQL of a list query (never a value the user typed)."""
 
     reader: str  # "prefecture" (nothing), "coordinator" (every case), "staff" (their own, by the visibility rule)
-    name: str | None = None  # None, "nothing" (a query of spaces only), "lookup" or "members" (_name_condition)
+    name: str | None = None  # None, "nothing" (a query of spaces only), or _name_way's "lookup", "pair", "members"
     case_number: bool = False  # the query may also be part of a case number
     status: str | None = None  # None, "open" or "one"
     field: bool = False
@@ -216,9 +229,11 @@ def _shape_of(principal: Principal, query: CaseQuery) -> tuple[_Shape, dict[str,
         # a case number typed in part (2026-00) or a name in kanji or kana
         typed = unicodedata.normalize("NFKC", query.q).strip()
         key = search_key(query.q)
-        lookup = _uses_lookup(principal, query.q)
-        name = "nothing" if not key else ("lookup" if lookup else "members")
-        if key:
+        name = _name_way(principal, key) if key else "nothing"
+        lookup = name in ("lookup", "pair")
+        if name == "pair":
+            params["name_key"] = key
+        elif key:
             params["name_pattern"] = like_pattern(key)
         # Case numbers are <年度>-<running number> (core.cases.service._next_case_number): a coordinator's query with
         # any other character is a name only, and without the OR the planner starts from the households the lookup
@@ -253,7 +268,7 @@ def _statement(shape: _Shape, columns: tuple, after: bool = False, limit: int | 
     # hundred) to keep 51. Every case has both (NOT NULL foreign keys), so the join drops none after the limit.
     ids = select(SupportCase.id).where(staff_visible_clause(_VIEWER, _CONSENT_DAY) if visible is None else visible)
     if shape.name is not None:
-        names = false() if shape.name == "nothing" else _name_condition(shape.name == "lookup")
+        names = false() if shape.name == "nothing" else _name_condition(shape.name)
         ids = ids.where(or_(SupportCase.case_number.ilike(_NUMBER_PATTERN, escape="\\"), names)
                         if shape.case_number else names)
     if shape.status == "open":

@@ -11,6 +11,7 @@ Use these in every migration that creates a table, so a new tenant table gets it
 from __future__ import annotations
 
 from alembic import context, op
+from sqlalchemy import text
 
 POLICY = "tenant_wall"
 
@@ -48,3 +49,19 @@ def global_table(table: str, privileges: str = "SELECT") -> None:
 
 def drop_tenant_policy(table: str) -> None:
     op.execute(f"DROP POLICY IF EXISTS {POLICY} ON {table}")
+
+
+def name_search_role_usable(role: str) -> bool:
+    """Whether the migrating role may hand a name lookup to ``role`` (``kyosei_name_search``, made by provisioning;
+    an external server's administrator may not have made it)."""
+    return bool(op.get_bind().execute(text(
+        "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :role) "
+        "AND pg_has_role(current_user, :role, 'SET')"), {"role": role}).scalar())
+
+
+def hand_over_function(function: str, role: str) -> None:
+    """Make ``role`` the owner of ``function`` (a signature): a new owner needs CREATE on the schema at the moment it
+    receives the function, not afterwards."""
+    op.execute(f"GRANT CREATE ON SCHEMA public TO {role}")
+    op.execute(f"ALTER FUNCTION {function} OWNER TO {role}")
+    op.execute(f"REVOKE CREATE ON SCHEMA public FROM {role}")

@@ -7,8 +7,9 @@ Brings up the configured database (as ``kyosei db upgrade`` does), fills it with
 holds no generated cases yet, then prints the plan of the app's own statement (``core.cases.search._filtered``,
 compiled with its parameters) for each query, three ways:
 
-- ``inside the lookup``: the statement of ``household_ids_by_member_name_key`` (migration 0019x) as its owner role
-  ``kyosei_name_search`` sees it: what a coordinator's search runs through the trigram indexes;
+- ``inside the lookup``: the statement of ``household_ids_by_member_name_key`` (migration 0019x), or for a key of
+  two characters ``household_ids_by_member_name_pair`` (0023), as their owner role ``kyosei_name_search`` sees it:
+  what a coordinator's search runs through the trigram indexes or the index of two-character runs;
 - ``app, coordinator``: the app role with the tenant bound (RLS on), a coordinator (sees every case);
 - ``app, staff``: the same for a staff member (sees the cases they are assigned to).
 
@@ -28,7 +29,7 @@ import uuid
 from sqlalchemy.dialects import postgresql
 
 from core.auth.principal import Principal
-from core.cases.search import FULL_ROWS, CaseQuery, _filtered, _Shape, _statement
+from core.cases.search import FULL_ROWS, PAIR, CaseQuery, _filtered, _Shape, _statement
 from core.text_rules import like_pattern, search_key
 from infra.bench.closed_loop import closed_loop, table, uptime
 from infra.database.provision import NAME_SEARCH_ROLE, connect
@@ -58,6 +59,10 @@ def _sql(stmt, params: dict) -> str:
 LOOKUP = ("SELECT DISTINCT m.household_id FROM public.person p JOIN public.household_membership m "
           "ON m.tenant_id = p.tenant_id AND m.person_id = p.id WHERE p.tenant_id = '{tenant}' AND m.tenant_id = '{tenant}' "
           "AND (p.name_key LIKE '{pattern}' ESCAPE '\\' OR p.kana_key LIKE '{pattern}' ESCAPE '\\')")
+PAIR_LOOKUP = ("SELECT DISTINCT m.household_id FROM public.person p JOIN public.household_membership m "
+               "ON m.tenant_id = p.tenant_id AND m.person_id = p.id WHERE p.tenant_id = '{tenant}' "
+               "AND m.tenant_id = '{tenant}' "
+               "AND (name_key_pairs(p.name_key) || name_key_pairs(p.kana_key)) @> ARRAY['{key}']")
 
 
 async def explain(url: str, tenant: str | None, sql: str, role: str | None = None) -> str:
@@ -106,8 +111,9 @@ def main() -> None:
         staff = Principal(sub=sub, username="bench", display_name="bench", tenant_id=args.tenant, tenant_name=None,
                           roles=frozenset({"staff"}))
         for q in args.query or QUERIES:
-            pattern = like_pattern(search_key(q)).replace("'", "''")
-            lookup = LOOKUP.format(tenant=args.tenant, pattern=pattern)
+            key = search_key(q)
+            lookup = PAIR_LOOKUP.format(tenant=args.tenant, key=key.replace("'", "''")) if len(key) == PAIR else \
+                LOOKUP.format(tenant=args.tenant, pattern=like_pattern(key).replace("'", "''"))
             for label, url, tenant, sql, role in (
                     ("inside the lookup (kyosei_name_search)", superuser, args.tenant, lookup, NAME_SEARCH_ROLE),
                     ("app, coordinator", urls.app, args.tenant, statement(coordinator, q), None),
@@ -115,7 +121,7 @@ def main() -> None:
                 print(f"\n=== {q!r} — {label} ===\n{asyncio.run(explain(url, tenant, sql, role))}")
         queries = args.query or QUERIES
         if args.users > 0:
-            runs = (("statement, through the lookup (0019x)", lambda q: statement(coordinator, q)),
+            runs = (("statement, through the lookups (0019x, 0023)", lambda q: statement(coordinator, q)),
                     ("statement, member keys under RLS (before)", lambda q: walled_statement(coordinator, q)),
                     ("search_cases (ORM, assignees, audit, commit)", None))
             for label, sql_of in runs:

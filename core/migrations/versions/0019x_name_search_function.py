@@ -34,7 +34,7 @@ Create Date: 2026-11-30
 from alembic import op
 from sqlalchemy import text
 
-from core.tenancy.ddl import app_role
+from core.tenancy.ddl import app_role, hand_over_function, name_search_role_usable
 from infra.database.provision import NAME_SEARCH_ROLE
 
 revision = "0019x"
@@ -68,17 +68,11 @@ END $$
 """
 
 
-def _may_hand_over() -> bool:
-    return bool(op.get_bind().execute(text(
-        "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :role) "
-        "AND pg_has_role(current_user, :role, 'SET')"), {"role": NAME_SEARCH_ROLE}).scalar())
-
-
 def upgrade() -> None:
     op.execute(CREATE)
     op.execute(f"REVOKE ALL ON FUNCTION {FUNCTION} FROM PUBLIC")
     op.execute(f"GRANT EXECUTE ON FUNCTION {FUNCTION} TO {app_role()}")
-    if not _may_hand_over():
+    if not name_search_role_usable(NAME_SEARCH_ROLE):
         op.execute(f"DO $$ BEGIN RAISE WARNING 'role {NAME_SEARCH_ROLE} is missing: name search works, without the "
                    "trigram index (see docs/text.md)'; END $$")
         return
@@ -87,10 +81,7 @@ def upgrade() -> None:
         op.execute(f"GRANT SELECT ({columns}) ON {table} TO {NAME_SEARCH_ROLE}")
         # Constant true: the planner folds the policy away, so the function's LIKE may become an index condition.
         op.execute(f"CREATE POLICY name_search ON {table} FOR SELECT TO {NAME_SEARCH_ROLE} USING (true)")
-    # A new owner needs CREATE on the schema at the moment it receives the function, not afterwards.
-    op.execute(f"GRANT CREATE ON SCHEMA public TO {NAME_SEARCH_ROLE}")
-    op.execute(f"ALTER FUNCTION {FUNCTION} OWNER TO {NAME_SEARCH_ROLE}")
-    op.execute(f"REVOKE CREATE ON SCHEMA public FROM {NAME_SEARCH_ROLE}")
+    hand_over_function(FUNCTION, NAME_SEARCH_ROLE)
 
 
 def downgrade() -> None:
