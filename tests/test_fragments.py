@@ -61,3 +61,21 @@ def test_a_field_with_a_message_is_marked_invalid_and_described_by_its_hint_and_
     page = env.from_string('{% from "cases/_macros.html" import input %}{{ input("kana", "ふりがな", {}, errors) }}'
                            ).render(errors=errors)
     assert 'aria-invalid="true" aria-describedby="error-kana"' in page and 'id="error-kana">ふりがなは&lt;かな&gt;で<' in page
+
+
+def test_a_field_keeps_what_was_typed_escaped_and_shows_its_label_hint_and_message():
+    env = create_environment()
+    errors = [{"field": "members[0].kana", "message": "ふりがなは、ひらがなかカタカナで入力してください"}]
+    page = env.from_string(
+        '{% from "cases/_macros.html" import input, textarea, csrf %}'
+        '{{ input("members-0-kana", "ふりがな", values, errors, required=true, hint="例: やまだ はなこ",'
+        ' key="members[0].kana") }}{{ textarea("summary", "相談の概要", values, errors, rows=2) }}{{ csrf("t<k>") }}'
+    ).render(values={"members-0-kana": 'Yamada"><script>', "summary": "<b>家賃</b>の滞納"}, errors=errors)
+    assert '<label for="f-members-0-kana">ふりがな <span class="required">必須</span></label>' in page
+    # what the user typed comes back in the field, as text
+    assert 'value="Yamada&#34;&gt;&lt;script&gt;"' in page and "<script>" not in page
+    assert ('aria-invalid="true" aria-describedby="hint-members-0-kana error-members[0].kana"' in page)
+    assert '<span class="hint" id="hint-members-0-kana">例: やまだ はなこ</span>' in page
+    assert '<span class="field-error" id="error-members[0].kana">ふりがなは、ひらがなかカタカナで入力してください</span>' in page
+    assert '<textarea id="f-summary" name="summary" rows="2">&lt;b&gt;家賃&lt;/b&gt;の滞納</textarea>' in page
+    assert '<input type="hidden" name="csrf_token" value="t&lt;k&gt;">' in page

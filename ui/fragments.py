@@ -94,3 +94,75 @@ def field_error(errors: Iterable[Any], key: str, prefix: str = "") -> Markup:
         Markup('<span class="field-error" id="error-{}{}">{}</span>').format(
             prefix, key, e.get("message") if isinstance(e, Mapping) else getattr(e, "message", ""))
         for e in errors if _field_of(e) == key)
+
+
+# The form fields of the 相談支援 pages (cases/_macros.html exports these under the names input, textarea, select,
+# checkboxes and csrf). A case page has about sixty of them; as Jinja macros each call cost more than the markup it
+# made (a context, a frame, escaping every piece: a third of the page's rendering, docs/benchmarks.md, issue 23).
+# The markup is the macros' byte for byte, whitespace included.
+_REQUIRED = ' <span class="required">必須</span>'
+# Markup.format escapes through string.Formatter, in Python: slower than the macro it would replace. Each piece is
+# escaped here by hand instead (names and codes come from templates, values and labels from users and data).
+
+
+def _label(prefix: str, name: str, label: Any, required: bool) -> str:
+    return f'  <label for="f-{escape(prefix)}{escape(name)}">{escape(label)}{_REQUIRED if required else ""}</label>\n'
+
+
+def _hint(prefix: str, name: str, hint: Any) -> str:
+    return f'<span class="hint" id="hint-{escape(prefix)}{escape(name)}">{escape(hint)}</span>' if hint else ""
+
+
+def _value(values: Mapping[str, Any] | None, name: str) -> Markup:
+    return escape((values or {}).get(name, ""))
+
+
+def text_input(name: str, label: Any, values: Mapping[str, Any] | None = None, errors: Iterable[Any] = (),
+               type: str = "text", required: bool = False, hint: Any = None, key: str | None = None, attrs: str = "",
+               prefix: str = "") -> Markup:
+    """A labelled ``<input>`` with its value kept, its hint and its message (``attrs`` is trusted markup)."""
+    key = key or name
+    p, n = escape(prefix), escape(name)
+    return Markup(f'<div class="form-field">\n{_label(prefix, name, label, required)}  <input id="f-{p}{n}" name="{n}" '
+                  f'type="{escape(type)}" value="{_value(values, name)}" {attrs}'
+                  f'{field_invalid(errors, key, f"hint-{prefix}{name}" if hint else None, prefix)}>\n'
+                  f'{_hint(prefix, name, hint)}  {field_error(errors, key, prefix)}\n</div>\n')
+
+
+def text_area(name: str, label: Any, values: Mapping[str, Any] | None = None, errors: Iterable[Any] = (),
+              required: bool = False, rows: int = 4, hint: Any = None, key: str | None = None,
+              prefix: str = "") -> Markup:
+    """A labelled ``<textarea>`` with its text kept, its hint and its message."""
+    key = key or name
+    p, n = escape(prefix), escape(name)
+    return Markup(f'<div class="form-field">\n{_label(prefix, name, label, required)}  <textarea id="f-{p}{n}" '
+                  f'name="{n}" rows="{escape(rows)}"'
+                  f'{field_invalid(errors, key, f"hint-{prefix}{name}" if hint else None, prefix)}>'
+                  f'{_value(values, name)}</textarea>\n{_hint(prefix, name, hint)}  {field_error(errors, key, prefix)}\n'
+                  f'</div>\n')
+
+
+def choice_select(name: str, label: Any, options: Mapping[Any, Any], values: Mapping[str, Any] | None = None,
+                  errors: Iterable[Any] = (), required: bool = False, blank: Any = "選んでください",
+                  key: str | None = None, prefix: str = "") -> Markup:
+    """A labelled ``<select>`` of ``options`` (code → label), the kept value selected, ``blank`` first unless None."""
+    key = key or name
+    p, n = escape(prefix), escape(name)
+    first = f'<option value="">{escape(blank)}</option>' if blank is not None else ""
+    return Markup(f'<div class="form-field">\n{_label(prefix, name, label, required)}  <select id="f-{p}{n}" '
+                  f'name="{n}"{field_invalid(errors, key, None, prefix)}>\n{first}    '
+                  f'{option_tags(options, (values or {}).get(name))}\n  </select>\n  {field_error(errors, key, prefix)}\n'
+                  f'</div>\n')
+
+
+def check_boxes(name: str, label: Any, options: Mapping[Any, Any], values: Mapping[str, Any] | None = None,
+                errors: Iterable[Any] = ()) -> Markup:
+    """A ``<fieldset>`` of check boxes named ``name``, those kept in ``values`` checked, with its message."""
+    return Markup(f'<fieldset class="checks" id="f-{escape(name)}">\n  <legend>{escape(label)}</legend>\n  '
+                  f'{checkbox_tags(name, options, (values or {}).get(name) or [])}\n  {field_error(errors, name)}\n'
+                  f'</fieldset>\n')
+
+
+def csrf_field(token: Any) -> Markup:
+    """The hidden CSRF token of a form."""
+    return Markup(f'<input type="hidden" name="csrf_token" value="{escape(token)}">')
