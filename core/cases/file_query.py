@@ -73,7 +73,14 @@ SELECT
   ARRAY(SELECT r FROM referral r WHERE r.case_id = $1 ORDER BY r.referred_at DESC, r.id DESC) AS referrals,
   ARRAY(SELECT c FROM case_status_change c WHERE c.case_id = $1 ORDER BY c.changed_at, c.id) AS history,
   ARRAY(SELECT g.id FROM agency g ORDER BY g.name, g.id) AS agency_ids,
-  ARRAY(SELECT g.name FROM agency g ORDER BY g.name, g.id) AS agency_names
+  ARRAY(SELECT g.name FROM agency g ORDER BY g.name, g.id) AS agency_names,
+  -- the 多機関協働 stage's facts (core.meetings.flow._STAGE_FACTS, the same for a caller without a file): counted
+  -- whatever the reader's consent scope, as the stage shows only the numbers
+  (SELECT count(*) FROM progress_record r WHERE r.case_id = $1) AS contacts,
+  (SELECT count(DISTINCT m.id) FROM meeting_agenda_item i JOIN meeting m ON m.id = i.meeting_id
+   WHERE i.case_id = $1) AS discussed,
+  (SELECT row(i.support_decided_by_name, i.support_decided_at) FROM meeting_agenda_item i
+   WHERE i.case_id = $1 AND i.support_decided_at IS NOT NULL ORDER BY i.support_decided_at DESC LIMIT 1) AS decided
 """
 
 
@@ -99,6 +106,18 @@ class CaseFileRows:
     referrals: list[Referral]
     history: list[CaseStatusChange]
     all_agencies: list[AgencyName]
+    stage_facts: StageFacts
+
+
+@dataclass(frozen=True)
+class StageFacts:
+    """What the 多機関協働 stage needs besides the file: progress records, meetings that discussed the case, and who
+    decided support at a meeting and when (the latest agenda item recording it; ``None`` when none did)."""
+
+    contacts: int
+    discussed: int
+    decided_by_name: str | None
+    decided_at: Any
 
 
 @functools.cache
@@ -152,4 +171,5 @@ async def read_case_file_rows(session: AsyncSession, case_id: uuid.UUID, househo
         referrals=many(Referral, "referrals"),
         history=many(CaseStatusChange, "history"),
         all_agencies=[AgencyName(i, n) for i, n in zip(row["agency_ids"], row["agency_names"], strict=True)],
+        stage_facts=StageFacts(row["contacts"], row["discussed"], *(row["decided"] or (None, None))),
     )

@@ -1002,6 +1002,7 @@ class CaseFile:
     extras: list[tuple[str, str]] = field(default_factory=list)  # (label, answer) of the plugin intake fields
     items: frozenset[str] = ALL_ITEMS  # what the reader may see (core.cases.access.readable_items)
     purpose_labels: dict[str, str] = field(default_factory=dict)
+    stage_facts: Any = None  # core.cases.file_query.StageFacts, read with the file for the page's stage
 
     def shows(self, item: str) -> bool:
         """Is ``item`` (基本情報, 相談内容, アセスメント, プラン, 支援経過記録) inside the reader's consent scope?"""
@@ -1078,7 +1079,7 @@ async def case_file(session: AsyncSession, case: SupportCase, principal: Princip
         steps=await step_states(session, case),
         extras=[(f.label, extensions.display_value(f, case.extras[f.name]))
                 for f in await extensions.intake_fields(session) if f.name in (case.extras or {})] if consultation else [],
-        items=items, purpose_labels=await consent_purposes.purpose_labels(session),
+        items=items, purpose_labels=await consent_purposes.purpose_labels(session), stage_facts=rows.stage_facts,
     )
 
 

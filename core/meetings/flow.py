@@ -47,8 +47,9 @@ NEEDED = {
 
 
 async def case_stage(session: AsyncSession, case: SupportCase, file: cases.CaseFile | None = None) -> Stage:
-    """Where ``case`` stands. With the case page's ``file`` (already read for the same request) its consents and
-    plans are taken from there instead of being read again; the counts are not item-filtered, so they are read."""
+    """Where ``case`` stands. With the case page's ``file`` (already read for the same request) its consents, plans
+    and the counts read beside them (``stage_facts``, whatever the reader's consent scope) are taken from there
+    instead of being read again."""
     if file is not None and file.case.id == case.id:
         consented = any(cases.consent_valid_on(c, today()) for c in file.consents)
         plan = file.plans[0][0] if file.plans else (
@@ -56,7 +57,8 @@ async def case_stage(session: AsyncSession, case: SupportCase, file: cases.CaseF
     else:
         consented = (await cases.check_sharing(session, case.id)).allowed
         plan = await cases.current_plan(session, case.id)
-    facts = (await session.execute(_STAGE_FACTS, {"case_id": case.id})).one()
+    facts = file.stage_facts if file is not None and file.stage_facts is not None and file.case.id == case.id else \
+        (await session.execute(_STAGE_FACTS, {"case_id": case.id})).one()
     contacts, discussed = facts.contacts or 0, facts.discussed or 0
     decided_by = await _support_decision(session, case.id, file.history if file is not None else None,
                                          (facts.decided_by_name, facts.decided_at))
