@@ -29,3 +29,21 @@ def test_the_name_search_benchmark_explains_the_app_s_statements(database_urls):
     sql = name_search.statement(coordinator, "高橋")
     assert "household_ids_by_member_name_pair('高橋')" in sql
     fetch(database_urls.app, sql, tenant=TENANT)
+
+
+def test_the_wrk_script_asks_for_the_terms_as_a_coordinator_types_them():
+    """wrk sends the paths as the script spells them: percent-encoded once (twice, the app would search for
+    「%E9%AB%98…」 and answer an empty list at once, which measured nothing)."""
+    import json
+    import re
+    from types import SimpleNamespace
+    from urllib.parse import parse_qs, urlsplit
+
+    from infra.bench import throughput
+
+    coordinator = SimpleNamespace(session="s")
+    requests = throughput.requests_for("search_coordinator", [coordinator], coordinator, None, [])
+    script = throughput.lua_script(requests)
+    paths = [json.loads(p) for p in re.findall(r'^\{("[^"]*")', script, re.MULTILINE)]
+    typed = {parse_qs(urlsplit(p).query)["q"][0] for p in paths}
+    assert typed == set(throughput.COORDINATOR_TERMS)
