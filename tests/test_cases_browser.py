@@ -97,6 +97,13 @@ def test_a_household_from_intake_to_closure(page, live_app):
     submit(page, "/assessments", {"assessed_on": today, "item-0-field": "poverty", "item-0-problem": "長期のひきこもり",
                                   "item-1-field": "elderly", "item-1-problem": "介護保険未申請"})
     submit(page, "/plans", {"goals": "母の介護サービス開始と本人の居場所づくり", "review_on": "2099-03-31"})
+    # A closed form is fetched when its <details> is opened (not sent with every page view), then works as any.
+    assert page.locator("form[action$='/labels']").count() == 0
+    settled_after(page, lambda: page.click("#labels summary"))
+    assert_accessible(page, "case page with the 分野・タグ form opened")
+    page.locator("form[action$='/labels'] [name='tags']").fill("8050 ひきこもり 見守り")
+    submit(page, "/labels")
+    page.wait_for_selector("#summary .tag:has-text('見守り')")
     submit(page, "/plan-agreement", {"agreed_on": today})
     # the staff member records the agreement; 支援決定 is the municipality's (団体管理者), not offered to her
     page.wait_for_selector("#plan >> text=合意")

@@ -191,3 +191,42 @@ def test_a_multi_agency_case_page_sends_the_plan_agreement_to_the_meeting(client
     refused = post(client, f"/cases/{case_id}/plan-agreement", {"csrf_token": worker.csrf})
     assert refused.status_code == 409 and "重層的支援会議で合意します" in refused.text
     assert client.get(f"/api/cases/{case_id}").json()["plans"][0]["agreed_on"] is None
+
+
+def test_a_closed_form_of_the_case_page_comes_when_opened_and_without_javascript_by_its_link(
+        client, worker, database_urls):
+    """The forms behind a closed <details> (分野・タグ, 同意, and once written アセスメント and プラン) are not in the page:
+    opening one fetches it (htmx, ``hx-trigger="toggle once"``); without JavaScript its link opens the page with
+    that form open. A form sent back with errors is in the page, open. Only a reader who may write gets one."""
+    created = post(client, "/cases", intake_form(worker.csrf))
+    case_url = created.headers["location"]
+    page = client.get(case_url, headers=HTML).text
+    for name, action in (("labels", "/labels"), ("consent", "/consents")):
+        assert f'hx-get="{case_url}?open={name}" hx-trigger="toggle once"' in page
+        assert f'href="{case_url}?open={name}#{name}"' in page and f'action="{case_url}{action}"' not in page
+    assert f'action="{case_url}/assessments"' in page  # no assessment yet: that form is open from the start
+
+    # opened in the browser: the form alone, with its token and today's date, the case's own members to choose
+    form = client.get(case_url, params={"open": "consent"}, headers={**HTML, "HX-Request": "true"})
+    assert form.status_code == 200 and "<html" not in form.text
+    assert f'action="{case_url}/consents"' in form.text and f'value="{worker.csrf}"' in form.text
+    assert f'name="given_on" type="date" value="{today().isoformat()}"' in form.text and "山田 ハナ" in form.text
+    # without JavaScript: the whole page, that form open where the link pointed
+    plain = client.get(case_url, params={"open": "consent"}, headers=HTML).text
+    assert "<html" in plain and f'action="{case_url}/consents"' in plain
+    assert re.search(r'<details open><summary>同意を記録する</summary>', plain)
+    # sent back with errors: in the page, open, with what was typed
+    refused = post(client, case_url + "/labels", {"csrf_token": worker.csrf, "fields": ["elderly"], "tags": "x" * 300})
+    assert refused.status_code == 422 and '<details id="labels" open>' in refused.text
+    assert 'name="tags" type="text" value="' + "x" * 300 in refused.text
+
+    # a form that is not on offer is not sent: an unknown name, or a reader who may not write
+    assert client.get(case_url, params={"open": "nothing"}, headers={**HTML, "HX-Request": "true"}).status_code == 404
+    assert client.get(case_url, params={"open": "nothing"}, headers=HTML).status_code == 200  # the page, as it is
+    # the 団体管理者 reads the case (緊急閲覧, with a reason) but does not write in it
+    admin = login(client, open_session(database_urls, TENANT, ("tenant-admin",), display_name="町 管理"))
+    assert post(client, case_url + "/access", {"csrf_token": admin.csrf, "reason": "確認のため"}).status_code == 303
+    assert "同意を記録する" not in client.get(case_url, headers=HTML).text
+    closed = client.get(case_url, params={"open": "consent"}, headers={**HTML, "HX-Request": "true"})
+    assert closed.status_code == 404 and "この入力欄は開けません" in closed.text
+    assert f'action="{case_url}/consents"' not in closed.text

@@ -128,7 +128,10 @@ def test_a_consent_names_its_purposes_by_code_and_sharing_checks_them(client, da
         "given_on": today().isoformat(), "purposes": ["marketing"], "agency_ids": [], "meeting_kinds": ["core_meeting"]})
     assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "purposes"
     page = client.get(f"/cases/{case_id}").text
-    assert "関係機関との情報共有" in page and 'name="purposes"' in page
+    assert "関係機関との情報共有" in page  # the recorded consent's purposes, by name
+    # the form to record one offers the purposes by code (opened from its <details>, as htmx fetches it)
+    form = client.get(f"/cases/{case_id}", params={"open": "consent"}, headers={"HX-Request": "true"}).text
+    assert 'name="purposes" value="participation_support"' in form and "参加支援" in form
 
 
 def test_the_agency_prints_only_the_forms_of_the_items_its_consent_allows(client, database_urls, shared_case,

@@ -94,6 +94,18 @@ async def _context(request: Request, active: str = "/cases", **extra: Any) -> di
     )
 
 
+def entry_forms(file: service.CaseFile, case, can_edit: bool) -> frozenset[str]:
+    """The forms of the case page this reader may open (each in a <details>; cases/_entry_NAME.html)."""
+    if not can_edit:
+        return frozenset()
+    offered = {"labels", "consent"}
+    if file.shows("assessment") and case.status not in ("closed", "suspended"):
+        offered.add("assessment")
+    if file.shows("plan") and file.assessments and case.status not in ("intake", "closed", "suspended"):
+        offered.add("plan")
+    return frozenset(offered)
+
+
 def render_block(request: Request, template_name: str, block: str, context: dict[str, Any]) -> Response:
     """One block of a template, for an htmx request to the same URL."""
     env = request.app.template_engine.engine
@@ -220,7 +232,7 @@ class CasesController(Controller):
             return render("cases/break_glass.html", context, 200 if request.headers.get("hx-request") else 403)
         except Forbidden as exc:
             return respond(request, 403, message=exc.message)
-        return await self._case_page(request, db, case, basis=basis)
+        return await self._case_page(request, db, case, basis=basis, open_form=request.query_params.get("open"))
 
     @get("/{case_id:uuid}/forms/{form_file:str}")
     async def print_form(self, request: Request, case_id: FromPath[uuid.UUID], form_file: FromPath[str],
@@ -229,7 +241,9 @@ class CasesController(Controller):
         return await forms.print_form(request, db, case_id, form_file, LABELS)
 
     async def _case_page(self, request, db, case, form: str | None = None, errors=None, values=None, status=200,
-                         basis: str | None = None) -> Template:
+                         basis: str | None = None, open_form: str | None = None) -> Response:
+        """The case page; with ``open_form`` (``?open=consent``) that form of it open, or for htmx opening its
+        <details> the form alone (cases/_entry_*.html)."""
         file = await service.case_file(db, case, _user(request), basis=basis)
         # without JavaScript the assignee search arrives with the form: show its matches to pick from
         q = str((values or {}).get("q") or "").strip()[:50] if form == "team" else ""
@@ -241,6 +255,12 @@ class CasesController(Controller):
                                  multilayer=workflow.is_multilayer(case),
                                  support_role_label=workflow.SUPPORT_DECISION_ROLE_LABEL,
                                  stage=await meeting_flow.case_stage(db, case, file))
+        context["entry_forms"] = entry_forms(file, case, context["can_edit"])
+        context["open_form"] = open_form if open_form in context["entry_forms"] else None
+        if open_form is not None and request.headers.get("hx-request") and not request.headers.get("hx-boosted"):
+            if context["open_form"] is None:
+                return respond(request, 404, message="この入力欄は開けません。")
+            return render(f"cases/_entry_{open_form}.html", context, status)
         return render("cases/detail.html", context, status)
 
     @post("/{case_id:uuid}/access")
