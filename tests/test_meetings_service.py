@@ -110,6 +110,12 @@ def test_support_meeting_refuses_plan_agreement_support_decision_and_closure_for
             assert decided.decision == "outreach_roles"
             with pytest.raises(service.DecisionRefused, match="決定済み"):  # a decision is never overwritten
                 await service.decide(session, meeting, RULES["support_meeting"], item.id, "info_shared", None, who)
+        # the stage counts what was done before consent: the records written, the meetings that discussed it
+        await cases.add_record(session, await cases.get_case(session, unconsented),
+                               {"recorded_on": today().isoformat(), "kind": "visit", "body": "自宅を訪問"})
+        after = await _stage_both_ways(session, await cases.get_case(session, unconsented), who)
+        outreach = next(s for s in after.steps if s.code == "outreach")
+        assert outreach.detail == "支援経過の記録 1件・会議での検討 1回", outreach.detail
 
     unit_of_work(database_urls, TENANT, work, actor=who.sub)
 

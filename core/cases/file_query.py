@@ -44,6 +44,18 @@ from core.cases.models import (
     SupportPlan,
 )
 
+# What the 多機関協働 stage (core.meetings.flow.case_stage) needs besides the file, $1 being the case id: the number
+# of progress records and of meetings that discussed the case, and who decided support at a meeting and when (the
+# latest agenda item that records it). Counted whatever the reader's consent scope: the stage shows numbers only.
+# Read with the file for the case page, and alone (``read_stage_facts``) for a stage without a file.
+_STAGE_FACT_COLUMNS = """
+  (SELECT count(*) FROM progress_record r WHERE r.case_id = $1) AS contacts,
+  (SELECT count(DISTINCT m.id) FROM meeting_agenda_item i JOIN meeting m ON m.id = i.meeting_id
+   WHERE i.case_id = $1) AS discussed,
+  (SELECT row(i.support_decided_by_name, i.support_decided_at) FROM meeting_agenda_item i
+   WHERE i.case_id = $1 AND i.support_decided_at IS NOT NULL ORDER BY i.support_decided_at DESC LIMIT 1) AS decided
+"""
+
 # $1 case id, $2 household id, $3 assessments readable, $4 plans readable, $5 records readable.
 # Orders are the ones the case page always showed (tests/case_file_oracle.py keeps the old one-table readers), with
 # the id last wherever they could tie, so that the paired arrays (person/membership, case_agency/agency) stay in step.
@@ -74,14 +86,7 @@ SELECT
   ARRAY(SELECT c FROM case_status_change c WHERE c.case_id = $1 ORDER BY c.changed_at, c.id) AS history,
   ARRAY(SELECT g.id FROM agency g ORDER BY g.name, g.id) AS agency_ids,
   ARRAY(SELECT g.name FROM agency g ORDER BY g.name, g.id) AS agency_names,
-  -- the 多機関協働 stage's facts (core.meetings.flow._STAGE_FACTS, the same for a caller without a file): counted
-  -- whatever the reader's consent scope, as the stage shows only the numbers
-  (SELECT count(*) FROM progress_record r WHERE r.case_id = $1) AS contacts,
-  (SELECT count(DISTINCT m.id) FROM meeting_agenda_item i JOIN meeting m ON m.id = i.meeting_id
-   WHERE i.case_id = $1) AS discussed,
-  (SELECT row(i.support_decided_by_name, i.support_decided_at) FROM meeting_agenda_item i
-   WHERE i.case_id = $1 AND i.support_decided_at IS NOT NULL ORDER BY i.support_decided_at DESC LIMIT 1) AS decided
-"""
+""" + _STAGE_FACT_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -141,14 +146,29 @@ def _instance(model: type, record: Any, dialect: Any) -> Any:
     return obj
 
 
+async def _driver(session: AsyncSession) -> tuple[Any, Any]:
+    """The request's own driver connection (its transaction, its tenant, its RLS) and the dialect.
+
+    What this unit of work added or changed goes to the database first, as before any ORM query (autoflush): the
+    driver is asked directly, and a page re-rendered after an action must show what the action wrote."""
+    await session.flush()
+    connection = await session.connection()
+    return (await connection.get_raw_connection()).driver_connection, connection.dialect
+
+
+def _stage_facts(row: Any) -> StageFacts:
+    return StageFacts(row["contacts"], row["discussed"], *(row["decided"] or (None, None)))
+
+
+async def read_stage_facts(session: AsyncSession, case_id: uuid.UUID) -> StageFacts:
+    """The stage's facts of one case alone (``_STAGE_FACT_COLUMNS``), for a stage shown without its case file."""
+    driver, _ = await _driver(session)
+    return _stage_facts(await driver.fetchrow("SELECT" + _STAGE_FACT_COLUMNS, case_id))
+
+
 async def read_case_file_rows(session: AsyncSession, case_id: uuid.UUID, household_id: uuid.UUID, *,
                               assessments: bool, plans: bool, records: bool) -> CaseFileRows:
-    # What this unit of work added or changed goes to the database first, as before any ORM query (autoflush): the
-    # driver is asked directly here, and a page re-rendered after an action must show what the action wrote.
-    await session.flush()
-    connection = await session.connection()  # the request's transaction: its tenant, its RLS
-    dialect = connection.dialect
-    driver = (await connection.get_raw_connection()).driver_connection
+    driver, dialect = await _driver(session)
     row = await driver.fetchrow(_STATEMENT, case_id, household_id, assessments, plans, records)
 
     def many(model: type, column: str) -> list[Any]:
@@ -171,5 +191,5 @@ async def read_case_file_rows(session: AsyncSession, case_id: uuid.UUID, househo
         referrals=many(Referral, "referrals"),
         history=many(CaseStatusChange, "history"),
         all_agencies=[AgencyName(i, n) for i, n in zip(row["agency_ids"], row["agency_names"], strict=True)],
-        stage_facts=StageFacts(row["contacts"], row["discussed"], *(row["decided"] or (None, None))),
+        stage_facts=_stage_facts(row),
     )

@@ -11,13 +11,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Uuid, bindparam, func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.cases import service as cases
-from core.cases.models import CaseStatusChange, ProgressRecord, SupportCase
+from core.cases.file_query import read_stage_facts
+from core.cases.models import CaseStatusChange, SupportCase
 from core.cases.schemas import today
-from core.meetings.models import AgendaItem, Meeting
 
 
 @dataclass(frozen=True)
@@ -50,23 +50,22 @@ async def case_stage(session: AsyncSession, case: SupportCase, file: cases.CaseF
     """Where ``case`` stands. With the case page's ``file`` (already read for the same request) its consents, plans
     and the counts read beside them (``stage_facts``, whatever the reader's consent scope) are taken from there
     instead of being read again."""
-    if file is not None and file.case.id == case.id:
+    same = file is not None and file.case.id == case.id
+    if same:
         consented = any(cases.consent_valid_on(c, today()) for c in file.consents)
         plan = file.plans[0][0] if file.plans else (
             None if "plan" in file.items else await cases.current_plan(session, case.id))
     else:
         consented = (await cases.check_sharing(session, case.id)).allowed
         plan = await cases.current_plan(session, case.id)
-    facts = file.stage_facts if file is not None and file.stage_facts is not None and file.case.id == case.id else \
-        (await session.execute(_STAGE_FACTS, {"case_id": case.id})).one()
-    contacts, discussed = facts.contacts or 0, facts.discussed or 0
-    decided_by = await _support_decision(session, case.id, file.history if file is not None else None,
+    facts = file.stage_facts if same and file.stage_facts is not None else await read_stage_facts(session, case.id)
+    decided_by = await _support_decision(session, case.id, file.history if same else None,
                                          (facts.decided_by_name, facts.decided_at))
     status = case.status
     after_decision = status in ("decided", "supporting", "evaluation", "closed")
     steps = [
         Step("outreach", "アウトリーチ・支援会議（同意前）", consented or after_decision,
-             f"支援経過の記録 {contacts}件・会議での検討 {discussed}回"),
+             f"支援経過の記録 {facts.contacts}件・会議での検討 {facts.discussed}回"),
         Step("consent", "同意の記録", consented or after_decision),
         Step("plan_agreed", "重層的支援会議でプランに合意", bool(plan and plan.agreed_on) or after_decision,
              f"合意 {plan.agreed_on.isoformat()}" if plan and plan.agreed_on else ""),
@@ -93,26 +92,10 @@ async def case_stage(session: AsyncSession, case: SupportCase, file: cases.CaseF
     return Stage(steps, current, needed, before_consent=not consented and not after_decision)
 
 
-_CASE = bindparam("case_id", type_=Uuid)
-_DECIDED_AT_MEETING = (select(AgendaItem).where(AgendaItem.case_id == _CASE, AgendaItem.support_decided_at.is_not(None))
-                       .order_by(AgendaItem.support_decided_at.desc()).limit(1).subquery())
-# What the stage needs besides the case file, in one statement built once: the number of progress records and of
-# meetings that discussed the case, and who decided support at a meeting (the latest such agenda item) and when.
-_STAGE_FACTS = select(
-    select(func.count()).select_from(ProgressRecord).where(ProgressRecord.case_id == _CASE)
-    .scalar_subquery().label("contacts"),
-    select(func.count(func.distinct(Meeting.id))).select_from(AgendaItem)
-    .join(Meeting, Meeting.id == AgendaItem.meeting_id).where(AgendaItem.case_id == _CASE)
-    .scalar_subquery().label("discussed"),
-    select(_DECIDED_AT_MEETING.c.support_decided_by_name).scalar_subquery().label("decided_by_name"),
-    select(_DECIDED_AT_MEETING.c.support_decided_at).scalar_subquery().label("decided_at"),
-)
-
-
 async def _support_decision(session: AsyncSession, case_id: uuid.UUID, history: list | None,
                             at_meeting: tuple[str | None, Any]) -> str:
     """Who decided support and when: at a meeting (``at_meeting``: the name and time on the latest agenda item
-    that records it, from ``_STAGE_FACTS``), or (decided on the case page by the deciding role) the status change
+    that records it, ``core.cases.file_query.StageFacts``), or (decided on the case page by the deciding role) the status change
     to 支援決定 (from ``history``, the case's status changes oldest first, when the caller has read them)."""
     from core.auth import staff_directory
     from core.wareki import jdatetime
