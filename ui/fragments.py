@@ -105,16 +105,18 @@ _REQUIRED = ' <span class="required">必須</span>'
 # escaped here by hand instead (names and codes come from templates, values and labels from users and data).
 
 
-def _label(prefix: str, name: str, label: Any, required: bool) -> str:
-    return f'  <label for="f-{escape(prefix)}{escape(name)}">{escape(label)}{_REQUIRED if required else ""}</label>\n'
+def _form_field(prefix: str, name: str, label: Any, required: bool, hint: Any, control: str, message: str) -> Markup:
+    """The frame every labelled field shares: its label, the control, the hint and the message."""
+    p, n = escape(prefix), escape(name)
+    return Markup(f'<div class="form-field">\n  <label for="f-{p}{n}">{escape(label)}{_REQUIRED if required else ""}'
+                  f'</label>\n  {control}\n'
+                  f'{f"""<span class="hint" id="hint-{p}{n}">{escape(hint)}</span>""" if hint else ""}  {message}\n'
+                  f'</div>\n')
 
 
-def _hint(prefix: str, name: str, hint: Any) -> str:
-    return f'<span class="hint" id="hint-{escape(prefix)}{escape(name)}">{escape(hint)}</span>' if hint else ""
-
-
-def _value(values: Mapping[str, Any] | None, name: str) -> Markup:
-    return escape((values or {}).get(name, ""))
+def _described(errors: Iterable[Any], key: str, prefix: str, name: str, hint: Any) -> Markup:
+    """The control's aria attributes (``field_invalid``), naming its hint when it has one."""
+    return field_invalid(errors, key, f"hint-{prefix}{name}" if hint else None, prefix)
 
 
 def text_input(name: str, label: Any, values: Mapping[str, Any] | None = None, errors: Iterable[Any] = (),
@@ -122,11 +124,9 @@ def text_input(name: str, label: Any, values: Mapping[str, Any] | None = None, e
                prefix: str = "") -> Markup:
     """A labelled ``<input>`` with its value kept, its hint and its message (``attrs`` is trusted markup)."""
     key = key or name
-    p, n = escape(prefix), escape(name)
-    return Markup(f'<div class="form-field">\n{_label(prefix, name, label, required)}  <input id="f-{p}{n}" name="{n}" '
-                  f'type="{escape(type)}" value="{_value(values, name)}" {attrs}'
-                  f'{field_invalid(errors, key, f"hint-{prefix}{name}" if hint else None, prefix)}>\n'
-                  f'{_hint(prefix, name, hint)}  {field_error(errors, key, prefix)}\n</div>\n')
+    control = (f'<input id="f-{escape(prefix)}{escape(name)}" name="{escape(name)}" type="{escape(type)}" '
+               f'value="{escape((values or {}).get(name, ""))}" {attrs}{_described(errors, key, prefix, name, hint)}>')
+    return _form_field(prefix, name, label, required, hint, control, field_error(errors, key, prefix))
 
 
 def text_area(name: str, label: Any, values: Mapping[str, Any] | None = None, errors: Iterable[Any] = (),
@@ -134,12 +134,9 @@ def text_area(name: str, label: Any, values: Mapping[str, Any] | None = None, er
               prefix: str = "") -> Markup:
     """A labelled ``<textarea>`` with its text kept, its hint and its message."""
     key = key or name
-    p, n = escape(prefix), escape(name)
-    return Markup(f'<div class="form-field">\n{_label(prefix, name, label, required)}  <textarea id="f-{p}{n}" '
-                  f'name="{n}" rows="{escape(rows)}"'
-                  f'{field_invalid(errors, key, f"hint-{prefix}{name}" if hint else None, prefix)}>'
-                  f'{_value(values, name)}</textarea>\n{_hint(prefix, name, hint)}  {field_error(errors, key, prefix)}\n'
-                  f'</div>\n')
+    control = (f'<textarea id="f-{escape(prefix)}{escape(name)}" name="{escape(name)}" rows="{escape(rows)}"'
+               f'{_described(errors, key, prefix, name, hint)}>{escape((values or {}).get(name, ""))}</textarea>')
+    return _form_field(prefix, name, label, required, hint, control, field_error(errors, key, prefix))
 
 
 def choice_select(name: str, label: Any, options: Mapping[Any, Any], values: Mapping[str, Any] | None = None,
@@ -147,12 +144,11 @@ def choice_select(name: str, label: Any, options: Mapping[Any, Any], values: Map
                   key: str | None = None, prefix: str = "") -> Markup:
     """A labelled ``<select>`` of ``options`` (code → label), the kept value selected, ``blank`` first unless None."""
     key = key or name
-    p, n = escape(prefix), escape(name)
     first = f'<option value="">{escape(blank)}</option>' if blank is not None else ""
-    return Markup(f'<div class="form-field">\n{_label(prefix, name, label, required)}  <select id="f-{p}{n}" '
-                  f'name="{n}"{field_invalid(errors, key, None, prefix)}>\n{first}    '
-                  f'{option_tags(options, (values or {}).get(name))}\n  </select>\n  {field_error(errors, key, prefix)}\n'
-                  f'</div>\n')
+    control = (f'<select id="f-{escape(prefix)}{escape(name)}" name="{escape(name)}"'
+               f'{field_invalid(errors, key, None, prefix)}>\n{first}    '
+               f'{option_tags(options, (values or {}).get(name))}\n  </select>')
+    return _form_field(prefix, name, label, required, None, control, field_error(errors, key, prefix))
 
 
 def check_boxes(name: str, label: Any, options: Mapping[Any, Any], values: Mapping[str, Any] | None = None,
