@@ -243,7 +243,8 @@ class CasesController(Controller):
     async def _case_page(self, request, db, case, form: str | None = None, errors=None, values=None, status=200,
                          basis: str | None = None, open_form: str | None = None) -> Response:
         """The case page; with ``open_form`` (``?open=consent``) that form of it open, or for htmx opening its
-        <details> the form alone (cases/_entry_*.html)."""
+        <details> the form alone (cases/_entry_*.html), without the page's other parts (the stage)."""
+        alone = open_form is not None and request.headers.get("hx-request") and not request.headers.get("hx-boosted")
         file = await service.case_file(db, case, _user(request), basis=basis)
         # without JavaScript the assignee search arrives with the form: show its matches to pick from
         q = str((values or {}).get("q") or "").strip()[:50] if form == "team" else ""
@@ -253,14 +254,14 @@ class CasesController(Controller):
                                  transitions=workflow.allowed_from(case.status),
                                  may_decide_support=workflow.may_decide_support(_user(request)),
                                  multilayer=workflow.is_multilayer(case),
-                                 support_role_label=workflow.SUPPORT_DECISION_ROLE_LABEL,
-                                 stage=await meeting_flow.case_stage(db, case, file))
+                                 support_role_label=workflow.SUPPORT_DECISION_ROLE_LABEL)
         context["entry_forms"] = entry_forms(file, case, context["can_edit"])
         context["open_form"] = open_form if open_form in context["entry_forms"] else None
-        if open_form is not None and request.headers.get("hx-request") and not request.headers.get("hx-boosted"):
+        if alone:
             if context["open_form"] is None:
                 return respond(request, 404, message="この入力欄は開けません。")
             return render(f"cases/_entry_{open_form}.html", context, status)
+        context["stage"] = await meeting_flow.case_stage(db, case, file)
         return render("cases/detail.html", context, status)
 
     @post("/{case_id:uuid}/access")
