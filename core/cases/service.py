@@ -540,8 +540,6 @@ async def complete_step(session: AsyncSession, case_id: uuid.UUID | str | Suppor
     return row
 
 
-
-
 # -- assessment, plan, records, evaluation ----------------------------------------------------------------------
 
 
@@ -629,8 +627,6 @@ async def current_plan(session: AsyncSession, case_id: uuid.UUID) -> SupportPlan
                                 .order_by(SupportPlan.version.desc()).limit(1))
 
 
-
-
 async def agree_plan(session: AsyncSession, case_id: uuid.UUID | str | SupportCase, *, agreed_on: dt.date | None = None,
                      note: str | None = None, principal: Principal | None = None, decide: bool = False,
                      at_meeting: bool = False) -> SupportPlan:
@@ -680,8 +676,6 @@ async def add_record(session: AsyncSession, case: SupportCase, data: Mapping[str
     return entry
 
 
-
-
 async def add_evaluation(session: AsyncSession, case: SupportCase,
                          data: Mapping[str, Any] | schemas.EvaluationIn) -> Evaluation:
     """評価: allowed once support has started. Moves 支援中 → 評価."""
@@ -696,8 +690,6 @@ async def add_evaluation(session: AsyncSession, case: SupportCase,
     if case.status == "supporting":
         await transition(session, case, "evaluation")
     return evaluation
-
-
 
 
 # -- consent ----------------------------------------------------------------------------------------------------
@@ -871,8 +863,6 @@ async def list_agencies(session: AsyncSession, *, active_only: bool = True) -> l
     return list(await session.scalars(stmt))
 
 
-
-
 async def get_agency(session: AsyncSession, agency_id: uuid.UUID | str) -> Agency:
     agency = await session.get(Agency, (_current_tenant(), _uuid(agency_id, "機関")))
     if agency is None:
@@ -917,8 +907,6 @@ async def share_with_agency(session: AsyncSession, case: SupportCase, agency_id:
     await session.flush()
     await record(session, AuditAction.UPDATE, "case", case.id, reason=f"shared with agency {agency.id}")
     return share
-
-
 
 
 async def refer(session: AsyncSession, case: SupportCase, data: Mapping[str, Any] | schemas.ReferralIn) -> Referral:
@@ -971,10 +959,6 @@ async def respond_referral(session: AsyncSession, principal: Principal, referral
     await session.flush()
     await record(session, AuditAction.UPDATE, "referral", referral.id, reason=referral.status)
     return referral
-
-
-
-
 
 
 # -- the whole case, for a page or a JSON document ----------------------------------------------------------------

@@ -27,6 +27,15 @@ REFUSE_UNLESS_PREFECTURE = (
 )
 
 
+# The first statements of a SECURITY DEFINER function that answers for the bound municipality alone (the name
+# lookups, 0019x and 0023): it reads the binding itself, and refuses when there is none (42501).
+BOUND_TENANT = "bound text := current_setting('app.tenant_id', true);"
+REFUSE_UNLESS_BOUND = (
+    "IF bound IS NULL OR bound = '' THEN "
+    "RAISE EXCEPTION 'no municipality is bound' USING ERRCODE = '42501'; END IF;"
+)
+
+
 def app_role() -> str:
     """The application role migrations grant to (set by core/migrations/env.py from the configured URLs)."""
     return context.config.attributes.get("app_role", "kyosei_app")

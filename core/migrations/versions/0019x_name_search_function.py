@@ -34,7 +34,8 @@ Create Date: 2026-11-30
 from alembic import op
 from sqlalchemy import text
 
-from core.tenancy.ddl import app_role, hand_over_function, name_search_role_usable
+from core.tenancy.ddl import (BOUND_TENANT, REFUSE_UNLESS_BOUND, app_role, hand_over_function,
+                              name_search_role_usable)
 from infra.database.provision import NAME_SEARCH_ROLE
 
 revision = "0019x"
@@ -49,11 +50,9 @@ CREATE = r"""
 CREATE FUNCTION household_ids_by_member_name_key(p_pattern text) RETURNS SETOF uuid
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp ROWS 200 AS $$
 DECLARE
-  bound text := current_setting('app.tenant_id', true);
+  """ + BOUND_TENANT + r"""
 BEGIN
-  IF bound IS NULL OR bound = '' THEN
-    RAISE EXCEPTION 'no municipality is bound' USING ERRCODE = '42501';
-  END IF;
+  """ + REFUSE_UNLESS_BOUND + r"""
   IF p_pattern IS NULL OR p_pattern = '' THEN
     RETURN;
   END IF;

@@ -27,7 +27,8 @@ Create Date: 2026-11-30
 
 from alembic import op
 
-from core.tenancy.ddl import app_role, hand_over_function, name_search_role_usable
+from core.tenancy.ddl import (BOUND_TENANT, REFUSE_UNLESS_BOUND, app_role, hand_over_function,
+                              name_search_role_usable)
 from infra.database.provision import NAME_SEARCH_ROLE
 
 revision = "0023"
@@ -52,11 +53,9 @@ CREATE = r"""
 CREATE FUNCTION household_ids_by_member_name_pair(p_key text) RETURNS SETOF uuid
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp ROWS 200 AS $$
 DECLARE
-  bound text := current_setting('app.tenant_id', true);
+  """ + BOUND_TENANT + r"""
 BEGIN
-  IF bound IS NULL OR bound = '' THEN
-    RAISE EXCEPTION 'no municipality is bound' USING ERRCODE = '42501';
-  END IF;
+  """ + REFUSE_UNLESS_BOUND + r"""
   IF p_key IS NULL OR char_length(p_key) <> 2 THEN
     RETURN;
   END IF;
