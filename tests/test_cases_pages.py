@@ -194,7 +194,7 @@ def test_a_multi_agency_case_page_sends_the_plan_agreement_to_the_meeting(client
 
 
 def test_a_closed_form_of_the_case_page_comes_when_opened_and_without_javascript_by_its_link(
-        client, worker, database_urls):
+        client, worker, database_urls, pg_server):
     """The forms behind a closed <details> (分野・タグ, 同意, and once written アセスメント and プラン) are not in the page:
     opening one fetches it (htmx, ``hx-trigger="toggle once"``); without JavaScript its link opens the page with
     that form open. A form sent back with errors is in the page, open. Only a reader who may write gets one."""
@@ -206,8 +206,11 @@ def test_a_closed_form_of_the_case_page_comes_when_opened_and_without_javascript
         assert f'href="{case_url}?open={name}#{name}"' in page and f'action="{case_url}{action}"' not in page
     assert f'action="{case_url}/assessments"' in page  # no assessment yet: that form is open from the start
 
-    # opened in the browser: the form alone, with its token and today's date, the case's own members to choose
+    # opened in the browser: the form alone, with its token and today's date, the case's own members to choose;
+    # the names it shows are a read of the case, in the audit log like the page's
+    reads = _case_reads(pg_server, case_url, worker.sub)
     form = client.get(case_url, params={"open": "consent"}, headers={**HTML, "HX-Request": "true"})
+    assert _case_reads(pg_server, case_url, worker.sub) == reads + 1
     assert form.status_code == 200 and "<html" not in form.text
     assert f'action="{case_url}/consents"' in form.text and f'value="{worker.csrf}"' in form.text
     assert f'name="given_on" type="date" value="{today().isoformat()}"' in form.text and "山田 ハナ" in form.text
@@ -230,3 +233,13 @@ def test_a_closed_form_of_the_case_page_comes_when_opened_and_without_javascript
     closed = client.get(case_url, params={"open": "consent"}, headers={**HTML, "HX-Request": "true"})
     assert closed.status_code == 404 and "この入力欄は開けません" in closed.text
     assert f'action="{case_url}/consents"' not in closed.text
+
+
+def _case_reads(pg_server, case_url: str, actor: str) -> int:
+    from infra.database.provision import DATABASE, with_user
+    from tests.db import fetch
+
+    [row] = fetch(with_user(pg_server.superuser_url, "postgres", database=DATABASE),
+                  "SELECT count(*) AS n FROM audit_event WHERE action = 'read' AND object_type = 'case' "
+                  "AND object_id = $1 AND actor_sub = $2", case_url.rsplit("/", 1)[1], actor)
+    return row["n"]
