@@ -79,3 +79,37 @@ def test_a_field_keeps_what_was_typed_escaped_and_shows_its_label_hint_and_messa
     assert '<span class="field-error" id="error-members[0].kana">ふりがなは、ひらがなかカタカナで入力してください</span>' in page
     assert '<textarea id="f-summary" name="summary" rows="2">&lt;b&gt;家賃&lt;/b&gt;の滞納</textarea>' in page
     assert '<input type="hidden" name="csrf_token" value="t&lt;k&gt;">' in page
+
+
+def test_the_case_list_rows_show_each_case_escaped_with_its_dates_in_wareki_and_a_dash_for_no_review():
+    import datetime as dt
+    import uuid
+    from types import SimpleNamespace
+
+    from core.cases.schemas import FIELD_LABELS, STATUS_LABELS
+    from core.cases.search import CaseRow, CasePage
+
+    case_id = uuid.uuid4()
+    rows = [
+        CaseRow(SimpleNamespace(id=case_id, case_number="R8-0007", received_on=dt.date(2026, 4, 1), status="supporting",
+                                fields=["elderly", "poverty"], tags=["見守り", "<script>"], review_on=None),
+                SimpleNamespace(name="山田 <b>太郎</b>", kana="やまだ たろう"), SimpleNamespace(label="山田&家"),
+                ["佐藤 花子", "—"]),
+        CaseRow(SimpleNamespace(id=uuid.uuid4(), case_number="R8-0008", received_on=dt.date(2019, 5, 1),
+                                status="unknown", fields=[], tags=[], review_on=dt.date(2027, 1, 31)),
+                SimpleNamespace(name="高橋", kana="たかはし"), SimpleNamespace(label="高橋家"), []),
+    ]
+    page = create_environment().get_template("cases/list.html")
+    context = page.new_context({"page": CasePage(rows, None), "errors": [], "status_labels": STATUS_LABELS,
+                                "field_labels": FIELD_LABELS, "query": None})
+    html = "".join(page.blocks["results"](context))
+    assert f'<td><a href="/cases/{case_id}">R8-0007</a></td>' in html
+    assert "<td>令和8年4月1日（2026-04-01）</td>" in html and "<td>令和元年5月1日（2019-05-01）</td>" in html
+    assert "山田 &lt;b&gt;太郎&lt;/b&gt;<br><span class=\"muted\">やまだ たろう</span>" in html
+    assert "<td>山田&amp;家</td>" in html and "<script>" not in html and '<span class="tag">&lt;script&gt;</span>' in html
+    assert f'<span class="status status--supporting">{STATUS_LABELS["supporting"]}</span>' in html
+    assert '<span class="status status--unknown">unknown</span>' in html  # a status without a label shows its code
+    assert f"<td>{FIELD_LABELS['elderly']}・{FIELD_LABELS['poverty']}</td>" in html
+    assert "<td>佐藤 花子、—</td>" in html
+    assert "<td>—</td>\n      </tr>" in html and "<td>令和9年1月31日（2027-01-31）</td>\n      </tr>" in html
+    assert html.count("<tr>") == 3 and "</tr>\n    </tbody>" in html  # the header row and the two cases

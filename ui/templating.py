@@ -18,8 +18,8 @@ from litestar.template import TemplateConfig
 
 from core.businesses import BUSINESS_NAMES, business_name
 from core.wareki import fiscal_year_label, jdate, jdatetime, to_wareki
-from ui.fragments import (check_boxes, checkbox_tags, choice_select, csrf_field, field_error, field_invalid, field_names,
-                          option_tags, status_badge, text_area, text_input)
+from ui.fragments import (case_rows, check_boxes, checkbox_tags, choice_select, csrf_field, field_error, field_invalid,
+                          field_names, option_tags, status_badge, text_area, text_input)
 from ui.labels import FLASH_LEVELS, ROLE_LABELS, error_text, role_names
 
 UI_DIR = Path(__file__).resolve().parent
@@ -60,7 +60,7 @@ def create_environment() -> Environment:
                        business_name=business_name)
     env.globals.update(business_names=BUSINESS_NAMES, role_labels=ROLE_LABELS, role_names=role_names,
                        flash_levels=FLASH_LEVELS, error_text=error_text, option_tags=option_tags,
-                       checkbox_tags=checkbox_tags, status_badge=status_badge,
+                       checkbox_tags=checkbox_tags, status_badge=status_badge, case_rows=case_rows,
                        field_names=field_names, field_invalid=field_invalid, field_error=field_error,
                        text_input=text_input, text_area=text_area, choice_select=choice_select,
                        check_boxes=check_boxes, csrf_field=csrf_field)
