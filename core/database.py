@@ -1,14 +1,18 @@
 """SQLAlchemy: one declarative Base for the whole schema, the app-role engine, and one transaction per unit of work.
 
 Every transaction the service opens states its tenant to PostgreSQL (``set_config('app.tenant_id', …, true)``,
-transaction-local) from ``core.tenancy.context``; row-level security does the rest.
+transaction-local) from ``core.tenancy.context``; row-level security does the rest. On the app's connections
+(``TenantBindingConnection``) that statement travels with the transaction's ``BEGIN``, in the same round trip.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 import uuid
+
+import asyncpg
 
 import uuid_utils
 from collections.abc import AsyncIterator
@@ -93,7 +97,8 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int | None = N
         pool_use_lifo=True,
         pool_recycle=1800,
         hide_parameters=True,  # SQL parameters (names, addresses) must never reach an error message or a log
-        connect_args={"timeout": 5, "command_timeout": 30, "server_settings": {"application_name": "kyosei"}},
+        connect_args={"timeout": 5, "command_timeout": 30, "server_settings": {"application_name": "kyosei"},
+                      "connection_class": TenantBindingConnection},
     )
     _ping_idle_connections(engine.sync_engine.pool)
     return engine
@@ -125,12 +130,48 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+# A tenant id written into the BEGIN message as a literal: municipal codes are six digits; anything else (never
+# expected) is bound as a parameter in a statement of its own instead of being quoted here.
+_LITERAL_TENANT = re.compile(r"[0-9]{6}")
+
+
+class TenantBindingConnection(asyncpg.Connection):
+    """An asyncpg connection whose every transaction starts bound to the tenant of the current unit of work.
+
+    asyncpg starts a transaction with one simple-protocol message (``BEGIN …;``); the binding is appended to that
+    message, so a request's transaction costs no extra round trip for it (one round trip and one prepared statement
+    fewer per request than a ``set_config`` of its own: docs/benchmarks.md, issue 23). The tenant is read when the
+    transaction begins, which SQLAlchemy does right before the transaction's first statement.
+    """
+
+    bound_tenant: str | None = None  # what the current transaction's BEGIN bound
+
+    async def execute(self, query: str, *args, timeout: float | None = None) -> str:
+        if args or not query.startswith("BEGIN"):  # a savepoint, COMMIT or any statement: as asyncpg sends it
+            return await super().execute(query, *args, timeout=timeout)
+        tenant = current_tenant_id() or ""
+        self.bound_tenant = tenant
+        if tenant == "" or _LITERAL_TENANT.fullmatch(tenant):
+            return await super().execute(f"{query} SELECT set_config('app.tenant_id', '{tenant}', true);",
+                                         timeout=timeout)
+        status = await super().execute(query, timeout=timeout)
+        await super().execute("SELECT set_config('app.tenant_id', $1, true)", tenant, timeout=timeout)
+        return status
+
+
 @event.listens_for(Session, "after_begin")
 def _state_tenant(session: Session, transaction, connection) -> None:
-    """Tell PostgreSQL whose rows this transaction may see; no tenant bound means the empty string: no rows."""
-    connection.execute(
-        text("SELECT set_config('app.tenant_id', :tenant, true)"), {"tenant": current_tenant_id() or ""}
-    )
+    """Tell PostgreSQL whose rows this transaction may see; no tenant bound means the empty string: no rows.
+
+    A ``TenantBindingConnection`` does it with its ``BEGIN`` (still to come here, or already done for this very
+    tenant); any other connection, or one whose transaction began bound to another tenant, gets the statement.
+    """
+    tenant = current_tenant_id() or ""
+    driver = connection.connection.driver_connection
+    if isinstance(driver, TenantBindingConnection) and (
+            not driver.is_in_transaction() or driver.bound_tenant == tenant):
+        return
+    connection.execute(text("SELECT set_config('app.tenant_id', :tenant, true)"), {"tenant": tenant})
 
 
 class TenantOwned:

@@ -1,0 +1,89 @@
+"""Each transaction is bound to the tenant of its own unit of work, stated with its BEGIN (core/database.py).
+
+The binding is what row-level security reads; a pooled connection carries one request's transaction after another,
+so a binding that lingered or came late would show one municipality's rows to another.
+"""
+
+import asyncpg
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.database import create_engine, session_factory
+from core.tenancy.context import tenant_scope
+from tests.conftest import run
+
+BOUND = text("SELECT current_setting('app.tenant_id', true)")
+
+
+def test_one_pooled_connection_serves_each_transaction_bound_to_its_own_tenant_with_no_extra_statement(
+        database_urls, monkeypatch):
+    prepared: list[str] = []
+    original = asyncpg.Connection.prepare
+
+    async def spy(self, query, *args, **kwargs):
+        prepared.append(query)
+        return await original(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(asyncpg.Connection, "prepare", spy)
+
+    async def scenario():
+        engine = create_engine(database_urls.app, pool_size=1, max_overflow=0)  # one connection for all of them
+        sessions = session_factory(engine)
+        seen = []
+        try:
+            for tenant in ("394017", None, "392014", "394017"):
+                with tenant_scope(tenant):
+                    async with sessions() as session, session.begin():
+                        seen.append(await session.scalar(BOUND))
+            with tenant_scope("392014"):  # a transaction that ends in an error does not bind the next one
+                try:
+                    async with sessions() as session, session.begin():
+                        await session.execute(text("SELECT 1/0"))
+                except Exception:
+                    pass
+            with tenant_scope(None):
+                async with sessions() as session, session.begin():
+                    seen.append(await session.scalar(BOUND))
+        finally:
+            await engine.dispose()
+        return seen
+
+    assert run(scenario()) == ["394017", "", "392014", "394017", ""]
+    # the binding travelled with BEGIN: no statement of its own was prepared for it
+    assert not [q for q in prepared if "set_config" in q]
+
+
+def test_a_tenant_id_of_another_shape_is_bound_as_a_parameter_never_written_into_the_sql(database_urls):
+    odd = "x'); SELECT set_config('app.tenant_id', '392014', true); --"
+
+    async def scenario():
+        engine = create_engine(database_urls.app, pool_size=1, max_overflow=0)
+        try:
+            with tenant_scope(odd):
+                async with session_factory(engine)() as session, session.begin():
+                    return await session.scalar(BOUND)
+        finally:
+            await engine.dispose()
+
+    assert run(scenario()) == odd
+
+
+def test_a_session_joining_a_transaction_begun_for_another_tenant_is_bound_to_its_own(database_urls):
+    async def scenario():
+        engine = create_engine(database_urls.app, pool_size=1, max_overflow=0)
+        try:
+            async with engine.connect() as conn:
+                with tenant_scope("392014"):
+                    await conn.begin()
+                    before = (await conn.execute(BOUND)).scalar()
+                with tenant_scope("394017"):
+                    session = AsyncSession(bind=conn)
+                    async with session.begin():
+                        after = await session.scalar(BOUND)
+                    await session.close()
+                await conn.rollback()
+        finally:
+            await engine.dispose()
+        return before, after
+
+    assert run(scenario()) == ("392014", "394017")
