@@ -100,3 +100,21 @@ def test_a_double_click_that_loses_the_race_for_a_row_is_told_so_not_a_server_er
     assert all("同じ操作が同時に行われました" in text for status, text in answers if status == 409)
     assert fetch(database_urls.owner, "SELECT count(*) FROM grant_fiscal_year WHERE fiscal_year = 2063",
                  tenant="394017")[0][0] == 1
+
+
+def test_a_connection_lost_under_the_session_lookup_is_a_clear_503_not_a_server_error(client, database_urls,
+                                                                                     monkeypatch):
+    import asyncpg
+
+    from core.auth.sessions import SessionStore
+
+    login(client, open_session(database_urls))
+
+    async def lost(self, raw):
+        raise asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation")
+
+    monkeypatch.setattr(SessionStore, "load", lost)
+    page = client.get("/", headers={"Accept": "text/html"})
+    assert page.status_code == 503 and "データベース" in page.text and page.headers["retry-after"] == "5"
+    api = client.get("/api/cases")
+    assert api.status_code == 503 and api.headers["content-type"].startswith("application/problem+json")

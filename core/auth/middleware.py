@@ -228,7 +228,7 @@ def authentication_middleware(app: ASGIApp) -> ASGIApp:
         scope.setdefault("state", {})["csrf_token"] = csrf_token
         scope["state"]["session_raw"] = raw_session
         if raw_session is not None and row is not None:
-            scope["state"]["flashes_pending"] = bool(row.flashes)
+            scope["state"]["flashes_pending"] = row.flashes_pending
         bind_tenant(principal.tenant_id if principal else None)
         bind_actor(principal.sub if principal else None)
         if principal is not None:

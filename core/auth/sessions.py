@@ -7,8 +7,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
+import asyncpg
+
 from sqlalchemy import delete, func, select, text, update
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sqlalchemy.dialects.postgresql import insert
@@ -20,25 +21,53 @@ LOGIN_ATTEMPT_TTL = dt.timedelta(minutes=10)
 ENDED_SID_KEPT = dt.timedelta(days=1)  # far beyond any access token's life (realm: 5 minutes)
 TOUCH_AFTER = dt.timedelta(seconds=30)  # the idle clock is written at most this often, not on every request
 
-_SESSION_COLUMNS = ", ".join(f"s.{c.name}" for c in WebSession.__table__.c)
+# What a request needs of its session, in one statement on the driver (asyncpg, no SQLAlchemy: this runs before
+# every page, and SQLAlchemy's statement machinery was half its CPU, docs/benchmarks.md, issue 23). Besides the row:
+# its tenant's status, whether messages wait for the next page, and whether it has timed out.
+_LOADED_COLUMNS = ("id_hash", "user_sub", "username", "display_name", "organizations", "tenant_id", "roles",
+                   "keycloak_sid", "id_token", "refresh_token", "access_expires_at", "csrf_token", "created_at",
+                   "last_seen_at")
 _FOUND = f"""
-  SELECT {_SESSION_COLUMNS},
+  SELECT {", ".join(f"s.{c}" for c in _LOADED_COLUMNS)},
          (SELECT t.status FROM tenant t WHERE t.tenant_id = s.tenant_id) AS tenant_status,
-         (CAST(:now AS timestamptz) - s.last_seen_at > CAST(:idle AS interval)
-          OR CAST(:now AS timestamptz) - s.created_at > CAST(:absolute AS interval)) AS expired
-  FROM web_session s WHERE s.id_hash = :key"""
-_LOAD = text(f"""
+         s.flashes <> '[]'::jsonb AS flashes_pending,
+         ($2::timestamptz - s.last_seen_at > $3::interval OR $2::timestamptz - s.created_at > $4::interval) AS expired
+  FROM web_session s WHERE s.id_hash = $1"""
+_LOAD = f"""
 WITH found AS ({_FOUND}),
 ended AS (
   DELETE FROM web_session w USING found f WHERE w.id_hash = f.id_hash AND f.expired RETURNING 1
 ),
 touched AS (
-  UPDATE web_session w SET last_seen_at = CAST(:now AS timestamptz) FROM found f
-  WHERE w.id_hash = f.id_hash AND NOT f.expired
-    AND CAST(:now AS timestamptz) - f.last_seen_at > CAST(:touch_after AS interval) RETURNING 1
+  UPDATE web_session w SET last_seen_at = $2::timestamptz FROM found f
+  WHERE w.id_hash = f.id_hash AND NOT f.expired AND $2::timestamptz - f.last_seen_at > $5::interval RETURNING 1
 )
-SELECT * FROM found""")
-_LOAD_READ_ONLY = text(_FOUND)
+SELECT * FROM found"""
+_LOAD_READ_ONLY = _FOUND  # nothing written
+READ_ONLY_TRANSACTION = "25006"
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedSession:
+    """A live web session as ``SessionStore.load`` finds it."""
+
+    id_hash: str
+    user_sub: str
+    username: str
+    display_name: str
+    organizations: list[str]
+    tenant_id: str | None
+    roles: list[str]
+    keycloak_sid: str | None
+    id_token: str
+    refresh_token: str | None
+    access_expires_at: dt.datetime
+    csrf_token: str
+    created_at: dt.datetime
+    last_seen_at: dt.datetime
+    tenant_status: str | None
+    flashes_pending: bool
+    expired: bool
 
 
 def hash_id(raw: str) -> str:
@@ -107,28 +136,38 @@ class SessionStore:
             )
         return raw, csrf
 
-    async def load(self, raw: str) -> WebSession | None:
+    async def load(self, raw: str) -> LoadedSession | None:
         """The live session for a cookie value (touching its idle clock), or None if absent or timed out.
 
         One statement in one round trip, outside any transaction: the row, its tenant's status (the middleware
         needs both for every request), the removal of a timed-out session and, at most every 30 seconds, the
         touch of the idle clock.
         """
-        params = {"key": hash_id(raw), "now": utc_now(), "idle": self.timeouts.idle,
-                  "absolute": self.timeouts.absolute, "touch_after": TOUCH_AFTER}
-        async with self.engine.connect() as conn:
-            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        params = (hash_id(raw), utc_now(), self.timeouts.idle, self.timeouts.absolute, TOUCH_AFTER)
+        pooled = await self.engine.raw_connection()
+        if pooled.driver_connection.is_closed():  # lost since its last use (a restart): what a ping would have found
+            pooled.invalidate()
+            pooled.close()
+            pooled = await self.engine.raw_connection()
+        try:
+            driver = pooled.driver_connection  # no transaction: the statement commits on its own
             try:
-                row = (await conn.execute(_LOAD, params)).first()
-            except DBAPIError as exc:
-                if getattr(exc.orig, "sqlstate", None) != "25006":
+                row = await driver.fetchrow(_LOAD, *params)
+            except asyncpg.PostgresError as exc:
+                if exc.sqlstate != READ_ONLY_TRANSACTION:
                     raise
                 # A read-only database (maintenance, failover) must not lock readers out: read without the
                 # touch (the idle clock waits) and without removing anything.
-                row = (await conn.execute(_LOAD_READ_ONLY, params)).first()
-        if row is None or row.expired:
+                row = await driver.fetchrow(_LOAD_READ_ONLY, *params[:4])
+        except BaseException:
+            # SQLAlchemy is not there to tell a lost connection from a refused statement: the pool opens a new one.
+            pooled.invalidate()
+            raise
+        finally:
+            pooled.close()
+        if row is None or row["expired"]:
             return None
-        return row
+        return LoadedSession(**row)
 
     async def update(self, raw: str, **values) -> None:
         async with self.engine.begin() as conn:
