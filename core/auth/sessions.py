@@ -24,11 +24,10 @@ TOUCH_AFTER = dt.timedelta(seconds=30)  # the idle clock is written at most this
 # What a request needs of its session, in one statement on the driver (asyncpg, no SQLAlchemy: this runs before
 # every page, and SQLAlchemy's statement machinery was half its CPU, docs/benchmarks.md, issue 23). Besides the row:
 # its tenant's status, whether messages wait for the next page, and whether it has timed out.
-_LOADED_COLUMNS = ("id_hash", "user_sub", "username", "display_name", "organizations", "tenant_id", "roles",
-                   "keycloak_sid", "id_token", "refresh_token", "access_expires_at", "csrf_token", "created_at",
-                   "last_seen_at")
+_STORED = ("user_sub", "username", "display_name", "organizations", "tenant_id", "roles", "keycloak_sid", "id_token",
+           "refresh_token", "access_expires_at", "id_hash", "csrf_token", "created_at", "last_seen_at")
 _FOUND = f"""
-  SELECT {", ".join(f"s.{c}" for c in _LOADED_COLUMNS)},
+  SELECT {", ".join(f"s.{c}" for c in _STORED)},
          (SELECT t.status FROM tenant t WHERE t.tenant_id = s.tenant_id) AS tenant_status,
          s.flashes <> '[]'::jsonb AS flashes_pending,
          ($2::timestamptz - s.last_seen_at > $3::interval OR $2::timestamptz - s.created_at > $4::interval) AS expired
@@ -45,29 +44,6 @@ touched AS (
 SELECT * FROM found"""
 _LOAD_READ_ONLY = _FOUND  # nothing written
 READ_ONLY_TRANSACTION = "25006"
-
-
-@dataclass(frozen=True, slots=True)
-class LoadedSession:
-    """A live web session as ``SessionStore.load`` finds it."""
-
-    id_hash: str
-    user_sub: str
-    username: str
-    display_name: str
-    organizations: list[str]
-    tenant_id: str | None
-    roles: list[str]
-    keycloak_sid: str | None
-    id_token: str
-    refresh_token: str | None
-    access_expires_at: dt.datetime
-    csrf_token: str
-    created_at: dt.datetime
-    last_seen_at: dt.datetime
-    tenant_status: str | None
-    flashes_pending: bool
-    expired: bool
 
 
 def hash_id(raw: str) -> str:
@@ -92,6 +68,19 @@ class NewSession:
     id_token: str
     refresh_token: str | None
     access_expires_at: dt.datetime
+
+
+@dataclass
+class LoadedSession(NewSession):
+    """A live web session as ``SessionStore.load`` finds it: what was stored, and what the request needs to know."""
+
+    id_hash: str
+    csrf_token: str
+    created_at: dt.datetime
+    last_seen_at: dt.datetime
+    tenant_status: str | None  # its municipality's, read in the same statement
+    flashes_pending: bool  # messages wait for the next page
+    expired: bool
 
 
 class SessionStore:
