@@ -344,6 +344,44 @@ def test_the_list_names_the_current_assignees_main_first_and_a_nameless_one_as_a
     unit_of_work(database_urls, TENANT, work)
 
 
+def test_the_list_sent_as_compiled_finds_for_every_shape_what_the_orm_statement_finds(database_urls):
+    """``search_cases`` sends each shape's statement compiled once, as it is (``search._for_driver``): for every
+    filter, way of matching names, cursor and reader it lists exactly the rows the ORM statement lists, in order,
+    column for column, including a case added in the same unit of work."""
+    staff, coordinator = principal(TENANT), principal(TENANT, roles=("staff", "coordinator"))
+    for _ in range(3):
+        make_case(database_urls, staff)
+    queries = [search.CaseQuery(), search.CaseQuery(status="open"), search.CaseQuery(status="intake"),
+               search.CaseQuery(field="elderly"), search.CaseQuery(tag="8050"), search.CaseQuery(assignee="me"),
+               search.CaseQuery(review_due="overdue"), search.CaseQuery(review_due="30"), search.CaseQuery(q="やまだ"),
+               search.CaseQuery(q="山田"), search.CaseQuery(q="ﾔﾏ"), search.CaseQuery(q="　"), search.CaseQuery(q="20"),
+               search.CaseQuery(q="山田", status="open", field="poverty", tag="8050", assignee="me", limit=2)]
+
+    def plain(case, person, household, names):
+        return tuple(case), tuple(person), tuple(household), list(names or [])
+
+    async def work(session):
+        await service.create_intake(session, intake_body(), staff)  # written in this unit of work, not yet committed
+        for who in (staff, coordinator):
+            newest = (await search.search_cases(session, who, search.CaseQuery(limit=1))).next_after
+            for query in [*queries, search.CaseQuery(after=newest, limit=2)]:
+                sent = [plain(r.case, r.person, r.household, r.assignees)
+                        for r in (await search.search_cases(session, who, query)).rows]
+                orm = (await session.execute(*search._filtered(who, query, search.LIST_COLUMNS,
+                                                               limit=query.limit + 1))).all()[:query.limit]
+                assert sent == [plain(*row) for row in orm], (who.roles, query)
+                if sent:
+                    listed.add((who.sub, query.status, query.tag, query.q, query.after is not None))
+        return listed
+
+    listed: set = set()
+    unit_of_work(database_urls, TENANT, work, actor=staff.sub)
+    for who in (staff, coordinator):  # the comparison was not between two empty lists
+        assert {(who.sub, None, None, None, False), (who.sub, "open", None, None, False),
+                (who.sub, None, "8050", None, False), (who.sub, None, None, "やまだ", False),
+                (who.sub, None, None, "山田", False), (who.sub, None, None, None, True)} <= listed
+
+
 def test_the_meeting_page_s_consent_check_for_many_cases_says_what_check_sharing_says_for_each(database_urls):
     """A meeting page checks the consent of every case waiting to be carried onto its agenda in one statement
     (``check_sharing_in_meetings``); each answer must be ``check_sharing``'s for that case."""

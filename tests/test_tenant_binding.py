@@ -87,3 +87,19 @@ def test_a_session_joining_a_transaction_begun_for_another_tenant_is_bound_to_it
         return before, after
 
     assert run(scenario()) == ("392014", "394017")
+
+
+def test_the_driver_asked_first_in_a_unit_of_work_reads_inside_its_transaction_and_tenant(database_urls):
+    from core.cases.file_query import request_driver
+
+    async def scenario():
+        engine = create_engine(database_urls.app, pool_size=1, max_overflow=0)
+        try:
+            with tenant_scope("394017"):
+                async with session_factory(engine)() as session, session.begin():
+                    driver, _ = await request_driver(session)  # nothing sent through SQLAlchemy before it
+                    return driver.is_in_transaction(), await driver.fetchval(BOUND.text)
+        finally:
+            await engine.dispose()
+
+    assert run(scenario()) == (True, "394017")

@@ -146,14 +146,19 @@ def _instance(model: type, record: Any, dialect: Any) -> Any:
     return obj
 
 
-async def _driver(session: AsyncSession) -> tuple[Any, Any]:
+async def request_driver(session: AsyncSession) -> tuple[Any, Any]:
     """The request's own driver connection (its transaction, its tenant, its RLS) and the dialect.
 
     What this unit of work added or changed goes to the database first, as before any ORM query (autoflush): the
     driver is asked directly, and a page re-rendered after an action must show what the action wrote."""
     await session.flush()
     connection = await session.connection()
-    return (await connection.get_raw_connection()).driver_connection, connection.dialect
+    driver = (await connection.get_raw_connection()).driver_connection
+    if not driver.is_in_transaction():
+        # SQLAlchemy begins the transaction (and binds its tenant, core.database) with the first statement it
+        # sends; asked before any, the driver would read outside it, as nobody: one statement starts it.
+        await connection.exec_driver_sql("SELECT 1")
+    return driver, connection.dialect
 
 
 def _stage_facts(row: Any) -> StageFacts:
@@ -162,13 +167,13 @@ def _stage_facts(row: Any) -> StageFacts:
 
 async def read_stage_facts(session: AsyncSession, case_id: uuid.UUID) -> StageFacts:
     """The stage's facts of one case alone (``_STAGE_FACT_COLUMNS``), for a stage shown without its case file."""
-    driver, _ = await _driver(session)
+    driver, _ = await request_driver(session)
     return _stage_facts(await driver.fetchrow("SELECT" + _STAGE_FACT_COLUMNS, case_id))
 
 
 async def read_case_file_rows(session: AsyncSession, case_id: uuid.UUID, household_id: uuid.UUID, *,
                               assessments: bool, plans: bool, records: bool) -> CaseFileRows:
-    driver, dialect = await _driver(session)
+    driver, dialect = await request_driver(session)
     row = await driver.fetchrow(_STATEMENT, case_id, household_id, assessments, plans, records)
 
     def many(model: type, column: str) -> list[Any]:

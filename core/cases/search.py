@@ -23,7 +23,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field as dataclass_field
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ARRAY, Date, String, Text, Uuid, and_, bindparam, exists, false, func, or_, select, text, true
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -259,6 +259,11 @@ def _shape_of(principal: Principal, query: CaseQuery) -> tuple[_Shape, dict[str,
                   bool(query.review_due)), params
 
 
+# Not an IN list: its values would be an "expanding" parameter, filled in only when the statement is sent, and the
+# list is sent compiled once as plain SQL (_for_driver).
+_STILL_OPEN = and_(SupportCase.status != "closed", SupportCase.status != "suspended")
+
+
 @functools.lru_cache(maxsize=512)
 def _statement(shape: _Shape, columns: tuple, after: bool = False, limit: int | None = None):
     """The list query of ``shape`` (newest first, ``limit`` rows, after the parameter ``after`` when asked)."""
@@ -272,7 +277,7 @@ def _statement(shape: _Shape, columns: tuple, after: bool = False, limit: int | 
         ids = ids.where(or_(SupportCase.case_number.ilike(_NUMBER_PATTERN, escape="\\"), names)
                         if shape.case_number else names)
     if shape.status == "open":
-        ids = ids.where(SupportCase.status.not_in(("closed", "suspended")))
+        ids = ids.where(_STILL_OPEN)
     elif shape.status == "one":
         ids = ids.where(SupportCase.status == _STATUS)
     if shape.field:
@@ -284,7 +289,7 @@ def _statement(shape: _Shape, columns: tuple, after: bool = False, limit: int | 
                                        CaseAssignee.ended_at.is_(None)))
     if shape.review_due:
         ids = ids.where(SupportCase.review_on.is_not(None), SupportCase.review_on <= _REVIEW_DAY,
-                        SupportCase.status.not_in(("closed", "suspended")))
+                        _STILL_OPEN)
     if after:
         ids = ids.where(SupportCase.id < _AFTER)
     if limit is not None:
@@ -320,17 +325,72 @@ async def _assignee_names(session: AsyncSession, case_ids: list[uuid.UUID]) -> d
     return names
 
 
+class ListedCase(NamedTuple):
+    """The columns of a case the list shows (``LIST_COLUMNS``' "case")."""
+
+    id: uuid.UUID
+    case_number: str
+    received_on: dt.date
+    status: str
+    fields: list[str]
+    tags: list[str]
+    review_on: dt.date | None
+
+
+class ListedPerson(NamedTuple):
+    id: uuid.UUID
+    name: str
+    kana: str
+
+
+class ListedHousehold(NamedTuple):
+    label: str
+
+
+@dataclass(frozen=True)
+class _DriverStatement:
+    """A list statement compiled once for the driver: its SQL, and where each parameter goes."""
+
+    sql: str
+    names: tuple[str, ...]  # the bound parameters' names, in the order of $1, $2, …
+    constants: dict[str, Any]  # the values written into the statement itself (the dash of a nameless assignee)
+
+    def arguments(self, params: Mapping[str, Any]) -> list[Any]:
+        values = {**self.constants, **params}
+        return [values[name] for name in self.names]
+
+
+@functools.lru_cache(maxsize=512)
+def _for_driver(shape: _Shape, after: bool, limit: int, dialect: Any) -> _DriverStatement:
+    compiled = _statement(shape, LIST_COLUMNS, after, limit).compile(dialect=dialect)
+    return _DriverStatement(str(compiled), tuple(compiled.positiontup or ()), dict(compiled.params))
+
+
+async def _list_rows(session: AsyncSession, principal: Principal, query: CaseQuery, limit: int) -> list[Any]:
+    """The rows of one page of the list: the very statement of ``_filtered``, compiled once per shape and sent as
+    it is (``exec_driver_sql``: the request's transaction, tenant and RLS, no compilation, no result processing).
+    Through the ORM, turning 51 rows into bundles and their ARRAY columns into lists again was about a tenth of the
+    list's CPU (docs/benchmarks.md, issue 23)."""
+    shape, params = _shape_of(principal, query)
+    if query.after is not None:
+        params["after"] = query.after
+    await session.flush()  # what this unit of work wrote is listed, as an ORM query would have flushed it first
+    connection = await session.connection()
+    statement = _for_driver(shape, query.after is not None, limit, connection.dialect)
+    return (await connection.exec_driver_sql(statement.sql, tuple(statement.arguments(params)))).all()
+
+
 async def search_cases(session: AsyncSession, principal: Principal, query: CaseQuery) -> CasePage:
     """One page of the cases ``principal`` may see, newest first. Audited as a READ of the list (no terms)."""
     if principal.is_prefecture:
         return CasePage([], None)
     limit = max(1, min(query.limit, 200))
-    rows = (await session.execute(*_filtered(principal, query, LIST_COLUMNS, limit=limit + 1))).all()
+    rows = await _list_rows(session, principal, query, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
     await record(session, AuditAction.READ, "case_list", None, reason=f"rows={len(rows)}")
-    page = [CaseRow(c, p, h, names or []) for c, p, h, names in rows]
-    return CasePage(page, rows[-1][0].id if more and rows else None)
+    page = [CaseRow(ListedCase(*r[:7]), ListedPerson(*r[7:10]), ListedHousehold(r[10]), r[11] or []) for r in rows]
+    return CasePage(page, rows[-1][0] if more and rows else None)
 
 
 # -- CSV export -------------------------------------------------------------------------------------------------
