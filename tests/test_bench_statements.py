@@ -47,3 +47,31 @@ def test_the_wrk_script_asks_for_the_terms_as_a_coordinator_types_them():
     paths = [json.loads(p) for p in re.findall(r'^\{("[^"]*")', script, re.MULTILINE)]
     typed = {parse_qs(urlsplit(p).query)["q"][0] for p in paths}
     assert typed == set(throughput.COORDINATOR_TERMS)
+
+
+def test_the_floor_is_asked_for_the_same_staff_members_lists_as_the_app(database_urls):
+    """The wrk floor (infra.bench.bare behind infra.bench.throughput) lists each benchmark user's own cases, so the
+    app's case list is compared with the same SQL for the same people, and the bare app answers that address."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from infra.bench import throughput
+
+    users = [SimpleNamespace(session=f"s{n}", sub=str(uuid.uuid4()), case_ids=[]) for n in range(3)]
+    floor = throughput.requests_for("floor", users, users[0], None, [])
+    app = throughput.requests_for("case_list", users, users[0], None, [])
+    assert [p for p, _ in floor[:3]] == [f"/cases?user={u.sub}" for u in users] and floor[0][1] == {}
+    assert [h["Cookie"] for _, h in app[:3]] == [f"{throughput.COOKIE}=s{n}" for n in range(3)]
+
+    async def ask(path: str) -> tuple[int, str]:
+        page = bare.BareCaseList(database_urls.app, TENANT, rls=True)
+        import asyncpg
+        page.pool = await asyncpg.create_pool(database_urls.app, min_size=1, max_size=1)
+        try:
+            html = await page.case_list(path.split("=", 1)[1], None)
+        finally:
+            await page.pool.close()
+        return html.count("<tr>"), html
+
+    rows, html = asyncio.run(ask(floor[0][0]))
+    assert rows == 1 and "支援ケース一覧" in html  # the header row only: a new staff member has no cases

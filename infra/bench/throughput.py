@@ -13,7 +13,9 @@ One command, safe to re-run on a quiet machine:
 - Each app in ``--apps`` (``label=checkout folder``; default ``current=.``: this checkout) runs as production runs
   it, ``uvicorn --factory core.app:create_app`` with ``--workers N`` (what ``kyosei serve`` starts), from that
   folder, for each ``N`` in ``--workers``. The reference page (``infra.bench.reference``: Litestar + SQLAlchemy,
-  12 rows, no auth) runs beside them with the same worker count. All of them are up at once and measured
+  12 rows, no auth) runs beside them with the same worker count, and so does, when the endpoint ``floor`` is asked
+  for, the bare floor of ``infra.bench.load`` (the staff list's own SQL through asyncpg and Jinja, RLS on, no
+  framework, session, ORM or audit), to compare the app's latency with at ``--connections 1,10``. All of them are up at once and measured
   endpoint by endpoint in ``--rounds`` short turns of alternating order, so that a before/after pair is taken
   under the same machine load (requests summed over the turns; latency percentiles: the median turn's).
 - Requests rotate over ``--users`` 高知市 staff sessions (each with their own cases), created the way the login
@@ -49,10 +51,11 @@ from infra.database.embedded import free_port
 from infra.database.provision import connect
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-ENDPOINTS = ("reference", "case_list", "search_partial", "case_detail", "meeting", "timetable", "api_cases",
+ENDPOINTS = ("reference", "floor", "case_list", "search_partial", "case_detail", "meeting", "timetable", "api_cases",
              "case_list_coordinator", "search_coordinator")
 LABELS = {
     "reference": "reference page (Litestar + SQLAlchemy, 12 rows, no auth)",
+    "floor": "bare floor: the staff list's SQL, asyncpg + Jinja, RLS on (infra.bench.bare)",
     "case_list": "case list `/cases` (staff)",
     "search_partial": "search partial `/cases?q=…` (htmx)",
     "case_detail": "case page `/cases/{id}`",
@@ -175,6 +178,8 @@ def requests_for(endpoint: str, users, coordinator, targets, meetings: list[str]
         user = users[n % len(users)]
         if endpoint == "reference":
             out.append(("/reference", {}))
+        elif endpoint == "floor":
+            out.append((f"/cases?user={user.sub}", {}))
         elif endpoint == "case_list":
             out.append(("/cases", cookie(user)))
         elif endpoint == "search_partial":
@@ -385,6 +390,7 @@ def main() -> None:
         for workers in (int(w) for w in args.workers.split(",")):
             servers: list[Server] = []
             reference: Server | None = None
+            floor: Server | None = None
             try:
                 for label, folder in apps:
                     servers.append(start_server(label, "core.app:create_app", folder, workers, {
@@ -393,11 +399,15 @@ def main() -> None:
                 reference = start_server("reference", "infra.bench.reference:create_reference_app", PROJECT_ROOT,
                                          workers, {"KYOSEI_BENCH_REFERENCE_URL": data.urls.app},
                                          work / f"reference-{workers}.log")
+                if "floor" in endpoints:  # the case list with nothing around it: the app's latency is compared to it
+                    floor = start_server("floor", "infra.bench.bare:create_bare_app", PROJECT_ROOT, workers, {
+                        "KYOSEI_BENCH_BARE_URL": data.urls.app, "KYOSEI_BENCH_BARE_TENANT": KOCHI_CITY,
+                        "KYOSEI_BENCH_BARE_RLS": "1"}, work / f"floor-{workers}.log")
                 for endpoint in endpoints:
                     requests = requests_for(endpoint, users, coordinator, targets, meetings)
                     script = work / f"{endpoint}.lua"
                     script.write_text(lua_script(requests))
-                    measured = [reference] if endpoint == "reference" else servers
+                    measured = {"reference": [reference], "floor": [floor]}.get(endpoint, servers)
                     for server in measured:
                         check_answers(server.base_url, requests, f"{server.label} {endpoint}")
                     for c_index, connections in enumerate(int(c) for c in args.connections.split(",")):
@@ -411,8 +421,9 @@ def main() -> None:
             finally:
                 for server in servers:
                     stop(server)
-                if reference is not None:
-                    stop(reference)
+                for extra in (reference, floor):
+                    if extra is not None:
+                        stop(extra)
     finally:
         data.server.stop()  # the kept cluster stops with the benchmark, whatever happened
     print_table(results)
