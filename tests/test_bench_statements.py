@@ -62,6 +62,10 @@ def test_the_floor_is_asked_for_the_same_staff_members_lists_as_the_app(database
     app = throughput.requests_for("case_list", users, users[0], None, [])
     assert [p for p, _ in floor[:3]] == [f"/cases?user={u.sub}" for u in users] and floor[0][1] == {}
     assert [h["Cookie"] for _, h in app[:3]] == [f"{throughput.COOKIE}=s{n}" for n in range(3)]
+    searched = throughput.requests_for("search_partial", users, users[0], None, [])
+    floor_searched = throughput.requests_for("floor_search", users, users[0], None, [])
+    assert [p.split("q=")[1] for p, _ in floor_searched] == [p.split("q=")[1] for p, _ in searched]
+    assert [p.split("&")[0] for p, _ in floor_searched[:3]] == [p for p, _ in floor[:3]]
 
     async def ask(path: str) -> tuple[int, str]:
         page = bare.BareCaseList(database_urls.app, TENANT, rls=True)

@@ -51,11 +51,12 @@ from infra.database.embedded import free_port
 from infra.database.provision import connect
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-ENDPOINTS = ("reference", "floor", "case_list", "search_partial", "case_detail", "meeting", "timetable", "api_cases",
+ENDPOINTS = ("reference", "floor", "floor_search", "case_list", "search_partial", "case_detail", "meeting", "timetable", "api_cases",
              "case_list_coordinator", "search_coordinator")
 LABELS = {
     "reference": "reference page (Litestar + SQLAlchemy, 12 rows, no auth)",
     "floor": "bare floor: the staff list's SQL, asyncpg + Jinja, RLS on (infra.bench.bare)",
+    "floor_search": "bare floor of the search partial: its SQL, asyncpg + Jinja, RLS on",
     "case_list": "case list `/cases` (staff)",
     "search_partial": "search partial `/cases?q=…` (htmx)",
     "case_detail": "case page `/cases/{id}`",
@@ -180,6 +181,8 @@ def requests_for(endpoint: str, users, coordinator, targets, meetings: list[str]
             out.append(("/reference", {}))
         elif endpoint == "floor":
             out.append((f"/cases?user={user.sub}", {}))
+        elif endpoint == "floor_search":  # the search partial's requests, one for one
+            out.append((f"/cases?user={user.sub}&q={SEARCH_TERMS[n % len(SEARCH_TERMS)]}", {}))
         elif endpoint == "case_list":
             out.append(("/cases", cookie(user)))
         elif endpoint == "search_partial":
@@ -399,7 +402,7 @@ def main() -> None:
                 reference = start_server("reference", "infra.bench.reference:create_reference_app", PROJECT_ROOT,
                                          workers, {"KYOSEI_BENCH_REFERENCE_URL": data.urls.app},
                                          work / f"reference-{workers}.log")
-                if "floor" in endpoints:  # the case list with nothing around it: the app's latency is compared to it
+                if {"floor", "floor_search"} & set(endpoints):  # the case list with nothing around it: the app's latency is compared to it
                     floor = start_server("floor", "infra.bench.bare:create_bare_app", PROJECT_ROOT, workers, {
                         "KYOSEI_BENCH_BARE_URL": data.urls.app, "KYOSEI_BENCH_BARE_TENANT": KOCHI_CITY,
                         "KYOSEI_BENCH_BARE_RLS": "1"}, work / f"floor-{workers}.log")
@@ -407,7 +410,7 @@ def main() -> None:
                     requests = requests_for(endpoint, users, coordinator, targets, meetings)
                     script = work / f"{endpoint}.lua"
                     script.write_text(lua_script(requests))
-                    measured = {"reference": [reference], "floor": [floor]}.get(endpoint, servers)
+                    measured = {"reference": [reference], "floor": [floor], "floor_search": [floor]}.get(endpoint, servers)
                     for server in measured:
                         check_answers(server.base_url, requests, f"{server.label} {endpoint}")
                     for c_index, connections in enumerate(int(c) for c in args.connections.split(",")):
