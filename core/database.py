@@ -152,7 +152,8 @@ class TenantBindingConnection(asyncpg.Connection):
         tenant = current_tenant_id() or ""
         self.bound_tenant = tenant
         if tenant == "" or _LITERAL_TENANT.fullmatch(tenant):
-            return await super().execute(f"{query} SELECT set_config('app.tenant_id', '{tenant}', true);",
+            begin = query.rstrip().rstrip(";")  # asyncpg's ends with ";", a hand-written one may not
+            return await super().execute(f"{begin}; SELECT set_config('app.tenant_id', '{tenant}', true);",
                                          timeout=timeout)
         status = await super().execute(query, timeout=timeout)
         await super().execute("SELECT set_config('app.tenant_id', $1, true)", tenant, timeout=timeout)

@@ -103,3 +103,23 @@ def test_the_driver_asked_first_in_a_unit_of_work_reads_inside_its_transaction_a
             await engine.dispose()
 
     assert run(scenario()) == (True, "394017")
+
+
+def test_a_begin_written_by_hand_is_bound_too(database_urls):
+    async def scenario():
+        engine = create_engine(database_urls.app, pool_size=1, max_overflow=0)
+        try:
+            raw = await engine.raw_connection()
+            try:
+                driver = raw.driver_connection
+                with tenant_scope("392014"):
+                    await driver.execute("BEGIN")
+                bound = await driver.fetchval(BOUND.text)
+                await driver.execute("ROLLBACK")
+                return bound
+            finally:
+                raw.close()
+        finally:
+            await engine.dispose()
+
+    assert run(scenario()) == "392014"

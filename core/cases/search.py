@@ -347,6 +347,15 @@ class ListedHousehold(NamedTuple):
     label: str
 
 
+# A row of the list is these three and the assignees' names, in LIST_COLUMNS' order: checked here, at import, so a
+# column added to one and not the other cannot shift every value into its neighbour's place.
+_LISTED = (ListedCase, ListedPerson, ListedHousehold)
+if [t._fields for t in _LISTED] != [tuple(c.key for c in b.exprs) for b in LIST_COLUMNS[:3]]:
+    raise RuntimeError("ListedCase, ListedPerson and ListedHousehold no longer match LIST_COLUMNS")
+_PERSON_AT = len(ListedCase._fields)
+_HOUSEHOLD_AT = _PERSON_AT + len(ListedPerson._fields)
+
+
 @dataclass(frozen=True)
 class _DriverStatement:
     """A list statement compiled once for the driver: its SQL, and where each parameter goes."""
@@ -389,7 +398,8 @@ async def search_cases(session: AsyncSession, principal: Principal, query: CaseQ
     more = len(rows) > limit
     rows = rows[:limit]
     await record(session, AuditAction.READ, "case_list", None, reason=f"rows={len(rows)}")
-    page = [CaseRow(ListedCase(*r[:7]), ListedPerson(*r[7:10]), ListedHousehold(r[10]), r[11] or []) for r in rows]
+    page = [CaseRow(ListedCase(*r[:_PERSON_AT]), ListedPerson(*r[_PERSON_AT:_HOUSEHOLD_AT]),
+                    ListedHousehold(r[_HOUSEHOLD_AT]), r[_HOUSEHOLD_AT + 1] or []) for r in rows]
     return CasePage(page, rows[-1][0] if more and rows else None)
 
 
