@@ -108,7 +108,8 @@ def _ping_idle_connections(pool: Pool) -> None:
     """A restarted PostgreSQL costs one failed check, not a failed request, as SQLAlchemy's ``pool_pre_ping`` does,
     but only for connections that sat idle: ``pool_pre_ping`` pings on every checkout, which with asyncpg is three
     round trips (BEGIN, an empty query, ROLLBACK), twice per page (request and session pools), for nothing under
-    load. A connection broken while busy fails its statement instead, which invalidates the whole pool anyway."""
+    load. A connection the driver already knows to be closed is replaced whenever it is checked out. A connection
+    broken while busy fails its statement instead, which invalidates the whole pool anyway."""
 
     @event.listens_for(pool, "checkin")
     def _idle_from(dbapi_connection, record) -> None:
@@ -117,6 +118,10 @@ def _ping_idle_connections(pool: Pool) -> None:
     @event.listens_for(pool, "checkout")
     def _ping_if_idle(dbapi_connection, record, proxy) -> None:
         idle_since = record.info.pop("idle_since", None)
+        if dbapi_connection.driver_connection.is_closed():
+            # The driver already knows (PostgreSQL said goodbye on a restart): no round trip needed to find out,
+            # and a statement sent on the driver itself (core.auth.sessions) must not be the one to fail.
+            raise InvalidatePoolError("pooled connection was closed by the server")
         if idle_since is None or time.monotonic() - idle_since < IDLE_BEFORE_PING:
             return  # new, or just used
         try:

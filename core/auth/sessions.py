@@ -133,11 +133,7 @@ class SessionStore:
         touch of the idle clock.
         """
         params = (hash_id(raw), utc_now(), self.timeouts.idle, self.timeouts.absolute, TOUCH_AFTER)
-        pooled = await self.engine.raw_connection()
-        if pooled.driver_connection.is_closed():  # lost since its last use (a restart): what a ping would have found
-            pooled.invalidate()
-            pooled.close()
-            pooled = await self.engine.raw_connection()
+        pooled = await self.engine.raw_connection()  # never one already closed (core.database, checkout)
         try:
             driver = pooled.driver_connection  # no transaction: the statement commits on its own
             try:
