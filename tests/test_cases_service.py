@@ -348,7 +348,7 @@ def test_the_list_sent_as_compiled_finds_for_every_shape_what_the_orm_statement_
     """``search_cases`` sends each shape's statement compiled once, as it is (``search._for_driver``): for every
     filter, way of matching names, cursor and reader it lists exactly the rows the ORM statement lists, in order,
     column for column, including a case added in the same unit of work."""
-    staff, coordinator = principal(TENANT), principal(TENANT, roles=("staff", "coordinator"))
+    staff, coordinator = principal(TENANT, roles=("staff",)), principal(TENANT, roles=("staff", "coordinator"))
     for _ in range(3):
         make_case(database_urls, staff)
     queries = [search.CaseQuery(), search.CaseQuery(status="open"), search.CaseQuery(status="intake"),
@@ -376,6 +376,14 @@ def test_the_list_sent_as_compiled_finds_for_every_shape_what_the_orm_statement_
 
     listed: set = set()
     unit_of_work(database_urls, TENANT, work, actor=staff.sub)
+    # a shape's parameter left out is an error, never a NULL that lists nothing (the reader, for a staff member)
+    from sqlalchemy.dialects.postgresql import asyncpg as dialect
+    shape, params = search._shape_of(staff, search.CaseQuery(status="open"))
+    statement = search._for_driver(shape, False, 51, dialect.dialect())
+    assert statement.arguments(params)[-1] == 51  # the page size is written into the statement
+    del params["viewer_sub"]
+    with pytest.raises(KeyError):
+        statement.arguments(params)
     for who in (staff, coordinator):  # the comparison was not between two empty lists
         assert {(who.sub, None, None, None, False), (who.sub, "open", None, None, False),
                 (who.sub, None, "8050", None, False), (who.sub, None, None, "やまだ", False),

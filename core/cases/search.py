@@ -362,9 +362,11 @@ class _DriverStatement:
 
     sql: str
     names: tuple[str, ...]  # the bound parameters' names, in the order of $1, $2, …
-    constants: dict[str, Any]  # the values written into the statement itself (the dash of a nameless assignee)
+    constants: dict[str, Any]  # the values written into the statement itself (the dash, the page size, …)
 
     def arguments(self, params: Mapping[str, Any]) -> list[Any]:
+        """The values of $1, $2, …; a parameter the shape needs and ``params`` lacks is an error (KeyError), as in
+        the ORM, never a NULL that would quietly list nothing."""
         values = {**self.constants, **params}
         return [values[name] for name in self.names]
 
@@ -372,7 +374,9 @@ class _DriverStatement:
 @functools.lru_cache(maxsize=512)
 def _for_driver(shape: _Shape, after: bool, limit: int, dialect: Any) -> _DriverStatement:
     compiled = _statement(shape, LIST_COLUMNS, after, limit).compile(dialect=dialect)
-    return _DriverStatement(str(compiled), tuple(compiled.positiontup or ()), dict(compiled.params))
+    names = tuple(compiled.positiontup or ())
+    constants = {name: compiled.params[name] for name in names if not compiled.binds[name].required}
+    return _DriverStatement(str(compiled), names, constants)
 
 
 async def _list_rows(session: AsyncSession, principal: Principal, query: CaseQuery, limit: int) -> list[Any]:
