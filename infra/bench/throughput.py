@@ -13,11 +13,11 @@ One command, safe to re-run on a quiet machine:
 - Each app in ``--apps`` (``label=checkout folder``; default ``current=.``: this checkout) runs as production runs
   it, ``uvicorn --factory core.app:create_app`` with ``--workers N`` (what ``kyosei serve`` starts), from that
   folder, for each ``N`` in ``--workers``. The reference page (``infra.bench.reference``: Litestar + SQLAlchemy,
-  12 rows, no auth) runs beside them with the same worker count, and so does, when the endpoint ``floor`` is asked
-  for, the bare floor of ``infra.bench.load`` (the staff list's own SQL through asyncpg and Jinja, RLS on, no
-  framework, session, ORM or audit), to compare the app's latency with at ``--connections 1,10``. All of them are up at once and measured
-  endpoint by endpoint in ``--rounds`` short turns of alternating order, so that a before/after pair is taken
-  under the same machine load (requests summed over the turns; latency percentiles: the median turn's).
+  12 rows, no auth) runs beside them with the same worker count, and so does, when the endpoint ``floor`` or
+  ``floor_search`` is asked for, the bare floor of ``infra.bench.load`` (the staff list's own SQL through asyncpg
+  and Jinja, RLS on, no framework, session, ORM or audit), to compare the app's latency with at
+  ``--connections 1,10``. All of them are up at once and measured endpoint by endpoint in ``--rounds`` short
+  turns of alternating order, so that a before/after pair is taken under the same machine load (requests summed over the turns; latency percentiles: the median turn's).
 - Requests rotate over ``--users`` 高知市 staff sessions (each with their own cases), created the way the login
   callback creates them; the meeting page and the coordinator's list use a coordinator's session.
 - Every measurement records the 1-minute load average before it (``uptime``) and the CPU time each request cost
@@ -51,8 +51,8 @@ from infra.database.embedded import free_port
 from infra.database.provision import connect
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-ENDPOINTS = ("reference", "floor", "floor_search", "case_list", "search_partial", "case_detail", "meeting", "timetable", "api_cases",
-             "case_list_coordinator", "search_coordinator")
+ENDPOINTS = ("reference", "floor", "floor_search", "case_list", "search_partial", "case_detail", "meeting", "timetable",
+             "api_cases", "case_list_coordinator", "search_coordinator")
 LABELS = {
     "reference": "reference page (Litestar + SQLAlchemy, 12 rows, no auth)",
     "floor": "bare floor: the staff list's SQL, asyncpg + Jinja, RLS on (infra.bench.bare)",
@@ -402,7 +402,7 @@ def main() -> None:
                 reference = start_server("reference", "infra.bench.reference:create_reference_app", PROJECT_ROOT,
                                          workers, {"KYOSEI_BENCH_REFERENCE_URL": data.urls.app},
                                          work / f"reference-{workers}.log")
-                if {"floor", "floor_search"} & set(endpoints):  # the case list with nothing around it: the app's latency is compared to it
+                if {"floor", "floor_search"} & set(endpoints):  # the list with nothing around it, to compare latency
                     floor = start_server("floor", "infra.bench.bare:create_bare_app", PROJECT_ROOT, workers, {
                         "KYOSEI_BENCH_BARE_URL": data.urls.app, "KYOSEI_BENCH_BARE_TENANT": KOCHI_CITY,
                         "KYOSEI_BENCH_BARE_RLS": "1"}, work / f"floor-{workers}.log")
@@ -410,7 +410,8 @@ def main() -> None:
                     requests = requests_for(endpoint, users, coordinator, targets, meetings)
                     script = work / f"{endpoint}.lua"
                     script.write_text(lua_script(requests))
-                    measured = {"reference": [reference], "floor": [floor], "floor_search": [floor]}.get(endpoint, servers)
+                    beside = {"reference": reference, "floor": floor, "floor_search": floor}
+                    measured = [beside[endpoint]] if endpoint in beside else servers
                     for server in measured:
                         check_answers(server.base_url, requests, f"{server.label} {endpoint}")
                     for c_index, connections in enumerate(int(c) for c in args.connections.split(",")):
