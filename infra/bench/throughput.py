@@ -17,7 +17,8 @@ One command, safe to re-run on a quiet machine:
   ``floor_search`` is asked for, the bare floor of ``infra.bench.load`` (the staff list's own SQL through asyncpg
   and Jinja, RLS on, no framework, session, ORM or audit), to compare the app's latency with at
   ``--connections 1,10``. All of them are up at once and measured endpoint by endpoint in ``--rounds`` short
-  turns of alternating order, so that a before/after pair is taken under the same machine load (requests summed over the turns; latency percentiles: the median turn's).
+  turns of alternating order, so that a before/after pair is taken under the same machine load (requests summed
+  over the turns; latency percentiles: the median turn's).
 - Requests rotate over ``--users`` 高知市 staff sessions (each with their own cases), created the way the login
   callback creates them; the meeting page and the coordinator's list use a coordinator's session.
 - Every measurement records the 1-minute load average before it (``uptime``) and the CPU time each request cost
