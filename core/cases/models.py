@@ -103,6 +103,23 @@ class HouseholdMembership(_Row, Base):
     )
 
 
+class HouseholdMemberKeys(TenantOwned, Base):
+    """Every member's (past or present) ``name_key`` and ``kana_key`` of one household, joined by U+001F.
+
+    Derived data, kept by the database's triggers on ``household_membership`` and ``person`` (migration 0024), never
+    written by the app: the name search of a staff member reads one row per case here instead of walking each
+    household's members (core.cases.search).
+    """
+
+    __tablename__ = "household_member_keys"
+    household_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    keys: Mapped[str] = mapped_column(Text, server_default="")
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "household_id"], ["household.tenant_id", "household.id"],
+                             name="fk_household_member_keys_household", ondelete="CASCADE"),
+    )
+
+
 class SupportCase(_Row, Timestamps, Base):
     """相談ケース: the intake form and the state of the case."""
 

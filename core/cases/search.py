@@ -28,13 +28,13 @@ from typing import Any, NamedTuple
 from sqlalchemy import ARRAY, Date, String, Text, Uuid, and_, bindparam, exists, false, func, or_, select, text, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.dialects.postgresql import aggregate_order_by
-from sqlalchemy.orm import Bundle, aliased
+from sqlalchemy.orm import Bundle
 
 from core.businesses import count_by_business, fiscal_year_bounds
 from core.audit.trail import AuditAction, record
 from core.auth.principal import Principal, Role
 from core.cases import schemas
-from core.cases.models import CaseAssignee, Household, HouseholdMembership, Person, SupportCase
+from core.cases.models import CaseAssignee, Household, HouseholdMemberKeys, Person, SupportCase
 from core.cases.access import staff_visible_clause
 from core.cases.schemas import today
 from core.text_rules import like_pattern, search_key
@@ -150,19 +150,20 @@ def _name_condition(way: str):
       index of the keys' two-character runs. They only narrow: the cases are still read here through RLS and the
       visibility rule. Uncorrelated, so each runs once per search (a hashed subplan).
     - anyone else sees a few hundred cases at most (the visibility rule gathers their ids first), so the members
-      of those cases' households are compared one by one (``members``): cheaper than finding every match in the
-      municipality. A coordinator's key of one character takes this way too: no index serves it, and walking
-      the newest cases until a page is full beats collecting every match (docs/benchmarks.md, issue 23).
+      of those cases' households are compared case by case (``members``): cheaper than finding every match in the
+      municipality. Each household's members' keys are in one row of ``household_member_keys``, kept by triggers
+      (migration 0024): one row read per case instead of the household's memberships and each member's person.
+      A coordinator's key of one character takes this way too: no index serves it, and walking the newest cases
+      until a page is full beats collecting every match (docs/benchmarks.md, issue 23).
     """
     if way == "lookup":
         return SupportCase.household_id.in_(select(func.household_ids_by_member_name_key(_NAME_PATTERN)))
     if way == "pair":
         return SupportCase.household_id.in_(select(func.household_ids_by_member_name_pair(_NAME_KEY)))
-    member = aliased(Person)
     return exists().where(
-        HouseholdMembership.household_id == SupportCase.household_id,
-        member.tenant_id == HouseholdMembership.tenant_id, member.id == HouseholdMembership.person_id,
-        or_(member.name_key.like(_NAME_PATTERN, escape="\\"), member.kana_key.like(_NAME_PATTERN, escape="\\")),
+        HouseholdMemberKeys.tenant_id == SupportCase.tenant_id,
+        HouseholdMemberKeys.household_id == SupportCase.household_id,
+        HouseholdMemberKeys.keys.like(_NAME_PATTERN, escape="\\"),
     )
 
 
