@@ -67,7 +67,7 @@ PROBES: dict[str, DefinerProbe] = {
     "plugin_usage()": DefinerProbe("SELECT * FROM plugin_usage()"),
     "plugin_error_overview()": DefinerProbe("SELECT * FROM plugin_error_overview()"),
     "grant_spending_by_municipality(integer)": DefinerProbe("SELECT * FROM grant_spending_by_municipality({year})"),
-    "prefecture_counts(integer)": DefinerProbe("SELECT * FROM prefecture_counts({year})"),
+    "prefecture_counts(integer,text[])": DefinerProbe("SELECT * FROM prefecture_counts({year})"),
     "implementation_plans_sent(integer)": DefinerProbe("SELECT * FROM implementation_plans_sent({year})"),
     "audit_events_read(text[],text[],text[],timestamp with time zone,timestamp with time zone,integer)": DefinerProbe(
         "SELECT * FROM audit_events_read(NULL, ARRAY['{audit_actor}'], NULL, NULL, NULL, 10)",

@@ -216,6 +216,26 @@ def test_readers_take_the_summary_and_a_writer_sees_its_own_count(database_urls)
     _assert_same(database_urls, THIS_YEAR)
 
 
+def test_the_prefecture_asking_for_some_metrics_gets_exactly_their_rows_of_the_whole_answer(database_urls):
+    """prefecture_counts(年度, metrics) (migration 0025) reads only those metrics' summary rows: what it returns is
+    the whole answer's rows of those metrics, cell for cell, suppressed as there, and nothing of any other."""
+    _setup(database_urls)
+    unit_of_work(database_urls, TENANT, lambda s: cases.create_intake(
+        s, intake_body(received_on="2026-07-07"), principal(TENANT)))
+
+    def asked(*metrics: str) -> list[tuple]:
+        sql = ("SELECT metric, tenant_id, month, value FROM prefecture_counts($1, $2::text[])" if metrics
+               else "SELECT metric, tenant_id, month, value FROM prefecture_counts($1)")
+        args = (THIS_YEAR, list(metrics)) if metrics else (THIS_YEAR,)
+        return sorted((tuple(r) for r in fetch(database_urls.app, sql, *args, tenant="390003")), key=str)
+
+    whole = asked()
+    assert {"consultations", TENANT, 7} <= {v for r in whole for v in (r[0], r[1], r[2] and r[2].month)}
+    for chosen in [("consultations",), ("plans", "spending"), tuple(FUNCTIONS)]:
+        assert asked(*chosen) == [r for r in whole if r[0] in chosen], chosen
+    assert asked("no such metric") == []
+
+
 def test_the_app_cannot_write_a_summary(database_urls):
     import asyncpg
     import pytest

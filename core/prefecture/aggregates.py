@@ -131,7 +131,8 @@ async def exact_counts(session: AsyncSession, fiscal_year: int,
     must be bound to the prefecture). Only this module calls it, and only to build protected tables."""
     rows: dict[str, list] = defaultdict(list)
     for metric, tenant_id, month, value in await session.execute(
-        text("SELECT metric, tenant_id, month, value FROM prefecture_counts(:fy) WHERE metric = ANY(:metrics)"),
+        # the metrics go in as an argument: a filter outside the function would run after it built them all (0025)
+        text("SELECT metric, tenant_id, month, value FROM prefecture_counts(:fy, :metrics)"),
         {"fy": fiscal_year, "metrics": metric_keys or list(METRICS)},
     ):
         rows[metric].append((tenant_id, month, value))
