@@ -1,4 +1,5 @@
-"""``household_ids_by_member_name_key`` (migration 0019x) and ``household_ids_by_member_name_pair`` (0023): the
+"""``household_ids_by_member_name_key`` (migration 0019x) and ``household_ids_by_member_name_pair`` (0023), both
+reading ``household_member_keys`` since 0026: the
 SECURITY DEFINER lookups behind a coordinator's name search in the case list (a key of three characters or more,
 and of two).
 
@@ -88,21 +89,20 @@ def test_it_is_owned_by_a_role_that_can_do_nothing_else(database_urls, function)
     assert row["owner"] == NAME_SEARCH_ROLE and row["prosecdef"]
     assert "search_path=public, pg_temp" in row["proconfig"]  # pinned like every definer function (tests/definer.py)
     assert not (row["rolcanlogin"] or row["rolsuper"] or row["rolbypassrls"] or row["public_may_call"])
-    # it may read four columns of person, three of household_membership, and nothing else of the schema
+    # it may read three columns of household_member_keys (migration 0026), and nothing else of the schema
     granted = fetch(database_urls.owner, """
         SELECT table_name, column_name FROM information_schema.column_privileges
         WHERE grantee = $1 ORDER BY 1, 2""", NAME_SEARCH_ROLE)
     assert {(r["table_name"], r["column_name"]) for r in granted} == {
-        ("person", "id"), ("person", "kana_key"), ("person", "name_key"), ("person", "tenant_id"),
-        ("household_membership", "household_id"), ("household_membership", "person_id"),
-        ("household_membership", "tenant_id")}
+        ("household_member_keys", "household_id"), ("household_member_keys", "keys"),
+        ("household_member_keys", "tenant_id")}
 
 
 # Each lookup's condition alone, without the function's tenant predicate, so that only its index can serve it (on the
 # small test data the primary key would otherwise win), and the operator that shows the condition in a plan line.
 INDEXED_CONDITIONS = {
-    "trigram": ("p.kana_key LIKE '%なべしま%'", "~~"),
-    "pairs": ("(name_key_pairs(p.name_key) || name_key_pairs(p.kana_key)) @> ARRAY['鍋島']", "@>"),
+    "trigram": ("k.keys LIKE '%なべしま%'", "~~"),
+    "pairs": ("name_key_pairs(k.keys) @> ARRAY['鍋島']", "@>"),
 }
 
 
@@ -110,7 +110,7 @@ INDEXED_CONDITIONS = {
 def test_inside_the_function_the_index_takes_the_key(database_urls, pg_server, people, index):
     """The reason for the functions: as their owner, the key is an index condition; as the app role, a filter."""
     condition, operator = INDEXED_CONDITIONS[index]
-    statement = f"EXPLAIN (COSTS OFF) SELECT p.id FROM person p WHERE {condition}"
+    statement = f"EXPLAIN (COSTS OFF) SELECT k.household_id FROM household_member_keys k WHERE {condition}"
 
     async def plan(role: str) -> str:
         conn = await connect(with_database(pg_server.superuser_url, DATABASE))

@@ -94,8 +94,9 @@ def test_the_policy_check_names_each_breach(database_urls, pg_server, b_case, br
 
 def test_an_app_role_in_the_name_search_role_reads_every_tenants_names(database_urls, pg_server, b_case):
     """Why the membership breach above matters: the app role, bound to A, may not take the name-search role; once
-    it is a member, it does and reads B's residents' name keys past the wall (that role's policies are
-    USING (true)). The grant is committed for the app role's own connection to see it, and revoked at once."""
+    it is a member, it does and reads the name keys of B's households past the wall (that role's policies are
+    USING (true); ``household_member_keys`` since migration 0026). The grant is committed for the app role's own
+    connection to see it, and revoked at once."""
     import asyncpg
 
     from infra.database.provision import connect
@@ -108,7 +109,8 @@ def test_an_app_role_in_the_name_search_role_reads_every_tenants_names(database_
             async with conn.transaction():
                 await conn.execute("SELECT set_config('app.tenant_id', $1, true)", TENANT_A)
                 await conn.execute("SET LOCAL ROLE kyosei_name_search")
-                return await conn.fetchval("SELECT count(*) FROM person WHERE tenant_id = $1", TENANT_B)
+                return await conn.fetchval("SELECT count(*) FROM household_member_keys WHERE tenant_id = $1",
+                                           TENANT_B)
         finally:
             await conn.close()
 

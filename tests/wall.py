@@ -59,19 +59,17 @@ OWNER_ONLY_USING: dict[tuple[str, str], str] = {
 OWNER_ONLY_POLICIES[("survey_invitation", "survey_link")] = "ALL"
 OWNER_ONLY_POLICIES[("count_summary", "prefecture_counts")] = "SELECT"  # prefecture_counts() reads the summaries
 
-# Policies of the one role that owns the name-search function (migration 0019x): ``kyosei_name_search`` has no
-# login, no BYPASSRLS, may read only the name keys and memberships, and its ``USING (true)`` is what lets the
-# planner use the trigram index inside ``household_ids_by_member_name_key`` (which applies the tenant predicate
-# itself and returns only household ids that the caller then reads through the wall).
+# Policies of the one role that owns the name-search functions (migrations 0019x, 0023, 0026): ``kyosei_name_search``
+# has no login, no BYPASSRLS, may read only the households' member keys, and its ``USING (true)`` is what lets the
+# planner use the indexes inside ``household_ids_by_member_name_key`` and ``…_pair`` (which apply the tenant predicate
+# themselves and return only household ids that the caller then reads through the wall).
 NAME_SEARCH_ROLE = "kyosei_name_search"
 NAME_SEARCH_POLICIES: dict[tuple[str, str], str] = {
-    ("person", "name_search"): "SELECT",
-    ("household_membership", "name_search"): "SELECT",
+    ("household_member_keys", "name_search"): "SELECT",  # since migration 0026; person and memberships before
 }
 # The only columns it may read (its policies are USING (true): any other column granted is every tenant's).
 NAME_SEARCH_COLUMNS: dict[str, set[str]] = {
-    "person": {"tenant_id", "id", "name_key", "kana_key"},
-    "household_membership": {"tenant_id", "household_id", "person_id"},
+    "household_member_keys": {"tenant_id", "household_id", "keys"},
 }
 
 

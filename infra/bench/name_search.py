@@ -56,13 +56,11 @@ def _sql(stmt, params: dict) -> str:
     return sql.replace("%%", "%")  # the dialect doubles % for its own parameter style; asyncpg sends it as is
 
 
-LOOKUP = ("SELECT DISTINCT m.household_id FROM public.person p JOIN public.household_membership m "
-          "ON m.tenant_id = p.tenant_id AND m.person_id = p.id WHERE p.tenant_id = '{tenant}' AND m.tenant_id = '{tenant}' "
-          "AND (p.name_key LIKE '{pattern}' ESCAPE '\\' OR p.kana_key LIKE '{pattern}' ESCAPE '\\')")
-PAIR_LOOKUP = ("SELECT DISTINCT m.household_id FROM public.person p JOIN public.household_membership m "
-               "ON m.tenant_id = p.tenant_id AND m.person_id = p.id WHERE p.tenant_id = '{tenant}' "
-               "AND m.tenant_id = '{tenant}' "
-               "AND (name_key_pairs(p.name_key) || name_key_pairs(p.kana_key)) @> ARRAY['{key}']")
+# The lookups' own statements (migration 0026), for EXPLAIN as their owner role.
+LOOKUP = ("SELECT k.household_id FROM public.household_member_keys k WHERE k.tenant_id = '{tenant}' "
+          "AND k.keys LIKE '{pattern}' ESCAPE '\\'")
+PAIR_LOOKUP = ("SELECT k.household_id FROM public.household_member_keys k WHERE k.tenant_id = '{tenant}' "
+               "AND name_key_pairs(k.keys) @> ARRAY['{key}']")
 
 
 async def explain(url: str, tenant: str | None, sql: str, role: str | None = None) -> str:
