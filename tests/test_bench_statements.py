@@ -62,6 +62,9 @@ def test_the_floor_is_asked_for_the_same_staff_members_lists_as_the_app(database
     app = throughput.requests_for("case_list", users, users[0], None, [])
     assert [p for p, _ in floor[:3]] == [f"/cases?user={u.sub}" for u in users] and floor[0][1] == {}
     assert [h["Cookie"] for _, h in app[:3]] == [f"{throughput.COOKIE}=s{n}" for n in range(3)]
+    partial = throughput.requests_for("list_partial", users, users[0], None, [])  # the same list, its table alone
+    assert [(p, h["Cookie"]) for p, h in partial] == [(p, h["Cookie"]) for p, h in app]
+    assert all(h["HX-Request"] == "true" and h["HX-Target"] == "case-results" for _, h in partial)
     searched = throughput.requests_for("search_partial", users, users[0], None, [])
     floor_searched = throughput.requests_for("floor_search", users, users[0], None, [])
     assert [p.split("q=")[1] for p, _ in floor_searched] == [p.split("q=")[1] for p, _ in searched]

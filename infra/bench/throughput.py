@@ -52,13 +52,14 @@ from infra.database.embedded import free_port
 from infra.database.provision import connect
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-ENDPOINTS = ("reference", "floor", "floor_search", "case_list", "search_partial", "case_detail", "meeting", "timetable",
-             "api_cases", "case_list_coordinator", "search_coordinator")
+ENDPOINTS = ("reference", "floor", "floor_search", "case_list", "list_partial", "search_partial", "case_detail",
+             "meeting", "timetable", "api_cases", "case_list_coordinator", "search_coordinator")
 LABELS = {
     "reference": "reference page (Litestar + SQLAlchemy, 12 rows, no auth)",
     "floor": "bare floor: the staff list's SQL, asyncpg + Jinja, RLS on (infra.bench.bare)",
     "floor_search": "bare floor of the search partial: its SQL, asyncpg + Jinja, RLS on",
     "case_list": "case list `/cases` (staff)",
+    "list_partial": "case-list partial `/cases` (htmx, 50 rows: the page's table alone)",
     "search_partial": "search partial `/cases?q=…` (htmx)",
     "case_detail": "case page `/cases/{id}`",
     "meeting": "meeting page `/meetings/{id}` (coordinator)",
@@ -186,6 +187,8 @@ def requests_for(endpoint: str, users, coordinator, targets, meetings: list[str]
             out.append((f"/cases?user={user.sub}&q={SEARCH_TERMS[n % len(SEARCH_TERMS)]}", {}))
         elif endpoint == "case_list":
             out.append(("/cases", cookie(user)))
+        elif endpoint == "list_partial":  # what the list's filters ask for: the table alone, the floor's rows
+            out.append(("/cases", {**cookie(user), **HTMX}))
         elif endpoint == "search_partial":
             out.append((f"/cases?q={SEARCH_TERMS[n % len(SEARCH_TERMS)]}", {**cookie(user), **HTMX}))
         elif endpoint == "case_detail":
