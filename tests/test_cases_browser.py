@@ -144,6 +144,18 @@ def test_a_household_from_intake_to_closure(page, live_app):
     row = page.locator("tr", has=page.locator(f"a[href='{case_url.removeprefix(live_app)}']"))
     assert "終結" in row.inner_text() and "高齢" in row.inner_text() and "生活困窮" in row.inner_text()
 
+    # typed into the search box as staff type it, half-width kana committed by the IME (an input event only): the
+    # table follows without a page load, by the mother's name, which no row shows (the row names the 本人)
+    page.goto(f"{live_app}/cases")
+    case_link = f"#case-results a[href='{case_url.removeprefix(live_app)}']"
+    for typed, rows in (("ﾀｶｻｺﾞ ﾐﾂﾙ", 0), ("", 1), ("ﾔﾏﾀﾞ ﾊﾅ", 1)):
+        page.click("#f-q")
+        page.keyboard.press("Control+A")
+        settled_after(page, (lambda text=typed: page.keyboard.insert_text(text)) if typed
+                      else (lambda: page.keyboard.press("Backspace")))
+        assert page.locator(case_link).count() == rows, typed
+    assert "q=%EF%BE%94" in page.url  # the address keeps the query (ﾔ), so the page can be reloaded or shared
+
     for path in ("/cases", "/households", "/agencies"):
         assert_journey_page(page, live_app, path)
     assert_fits_320(page, live_app, "/cases")
