@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from tests.browser_checks import (assert_accessible, assert_fits_320, assert_journey_page, assert_refusal_visible)
+from tests.browser_checks import (assert_accessible, assert_fits_320, assert_journey_page, assert_refusal_visible,
+                                  screenshot)
 from tests.conftest import keycloak_login
 
 pytestmark = [pytest.mark.slow, pytest.mark.keycloak, pytest.mark.browser]
@@ -155,6 +156,7 @@ def test_a_household_from_intake_to_closure(page, live_app):
                       else (lambda: page.keyboard.press("Backspace")))
         assert page.locator(case_link).count() == rows, typed
     assert "q=%EF%BE%94" in page.url  # the address keeps the query (ﾔ), so the page can be reloaded or shared
+    screenshot(page, "cases searched by kana")
 
     for path in ("/cases", "/households", "/agencies"):
         assert_journey_page(page, live_app, path)
