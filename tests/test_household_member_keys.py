@@ -18,15 +18,14 @@ from core.cases.models import Person
 from core.text_rules import search_key
 from infra.database.provision import connect
 from tests.cases_support import intake_body, principal, unit_of_work
+from tests.db import fetch
 
 TENANT = "394017"
 SEPARATOR = "\x1f"
 
 
-def _found(session, who, query: str):
-    async def run():
-        return {r.case.id for r in (await search.search_cases(session, who, search.CaseQuery(q=query))).rows}
-    return run()
+async def _found(session, who, query: str) -> set[uuid.UUID]:
+    return {r.case.id for r in (await search.search_cases(session, who, search.CaseQuery(q=query))).rows}
 
 
 async def _keys_that_differ(url: str, tenant_id: str) -> list:
@@ -50,15 +49,21 @@ async def _keys_that_differ(url: str, tenant_id: str) -> list:
             if set(filter(None, r["stored"].split(SEPARATOR))) != set(filter(None, r["members"]))]
 
 
+async def _two_households(session, who, name: str, kana: str):
+    """Two new cases of ``who``: the usual 山田 household, and one whose only member is ``name`` (``kana``)."""
+    usual = await service.create_intake(session, intake_body(), who)
+    alone = await service.create_intake(session, intake_body(members=[
+        {"name": name, "kana": kana, "birth_date": "1980-02-02", "sex": "female"}]), who)
+    return usual, alone
+
+
 def test_a_member_who_joins_moves_out_or_is_renamed_is_found_by_staff_at_once(database_urls):
     # A staff member (not a coordinator): their search is the one that reads the keys row case by case.
     who = principal(TENANT, ("staff",))
     ids: dict[str, uuid.UUID] = {}
 
     async def work(session):
-        first = await service.create_intake(session, intake_body(), who)
-        other = await service.create_intake(session, intake_body(members=[
-            {"name": "沖野 大地", "kana": "おきの だいち", "birth_date": "1980-02-02", "sex": "male"}]), who)
+        first, other = await _two_households(session, who, "沖野 大地", "おきの だいち")
         ids.update(first=first.id, other=other.id)
         assert await _found(session, who, "おきの") == {other.id}
         assert first.id not in await _found(session, who, "はまぐち")
@@ -137,6 +142,31 @@ def test_two_members_added_to_one_household_at_the_same_moment_are_both_found(da
     async def check(session):
         assert made["case"] in await _found(session, who, "みやじ")
         assert made["case"] in await _found(session, who, "つつい")
+
+    unit_of_work(database_urls, TENANT, check)
+    assert asyncio.run(_keys_that_differ(database_urls.owner, TENANT)) == []
+
+
+def test_a_membership_row_moved_to_another_household_moves_the_name_with_it(database_urls):
+    """What the service never does but a plugin or a correction by SQL may: a membership's household changed in
+    place. The name leaves the old household's keys and joins the new one's; ending a membership (valid_to) keeps
+    the past member findable where they were."""
+    who = principal(TENANT, ("staff",))
+    made: dict[str, uuid.UUID] = {}
+
+    async def work(session):
+        stays, leaves = await _two_households(session, who, "樫谷 円", "かしたに まどか")
+        made.update(stays=stays.id, stays_household=stays.household_id, leaves=leaves.id,
+                    person=leaves.person_id)
+        await service.end_membership(session, leaves.person_id)
+        assert await _found(session, who, "かしたに") == {leaves.id}  # a past member is found where she was
+
+    unit_of_work(database_urls, TENANT, work)
+    fetch(database_urls.app, "UPDATE household_membership SET household_id = $1 WHERE person_id = $2",
+          made["stays_household"], made["person"], tenant=TENANT)
+
+    async def check(session):
+        assert await _found(session, who, "かしたに") == {made["stays"]}
 
     unit_of_work(database_urls, TENANT, check)
     assert asyncio.run(_keys_that_differ(database_urls.owner, TENANT)) == []

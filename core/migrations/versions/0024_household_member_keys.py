@@ -17,8 +17,9 @@ What it adds.
   COMMITTED its computing statement sees a member added by a transaction that committed while it waited. One
   statement would compute from the snapshot taken before the wait and overwrite the other's member.
 - Triggers, per statement with transition tables (one call for a bulk load, as the benchmark's COPY, not one per
-  row): after INSERT, UPDATE and DELETE on ``household_membership`` for the households of the changed rows (before
-  and after an update), and after UPDATE on ``person`` for the households of people whose keys changed. SECURITY
+  row): after INSERT and DELETE on ``household_membership`` for the households of those rows, after UPDATE for the
+  households before and after of rows whose household or person changed (ending a membership changes no keys), and
+  after UPDATE on ``person`` for the households of people whose keys changed. SECURITY
   INVOKER: they run as whoever wrote the rows, under the same wall (the app role bound to its municipality).
 
 Revision ID: 0024
@@ -76,9 +77,18 @@ END $$
 """
 
 
-# One function for every membership trigger: each names its one transition table ``changed``.
+# One function for a membership added or removed: each of the two triggers names its transition table ``changed``.
 MEMBERSHIP_CHANGED = _trigger_function(
     "household_member_keys_membership_changed", "SELECT DISTINCT tenant_id, household_id FROM changed")
+
+# A membership changed in place: only a row whose household or person changed moves keys, to its household before
+# and after. Ending a membership (``valid_to``, the common update: a move) changes no household's keys, since past
+# members are found too, and recomputes nothing.
+MEMBERSHIP_MOVED = _trigger_function("household_member_keys_membership_moved", """
+    SELECT DISTINCT x.tenant_id, x.household_id FROM before_update o
+    JOIN after_update n ON n.tenant_id = o.tenant_id AND n.id = o.id
+    CROSS JOIN LATERAL (VALUES (o.tenant_id, o.household_id), (n.tenant_id, n.household_id)) AS x(tenant_id, household_id)
+    WHERE (o.household_id, o.person_id) IS DISTINCT FROM (n.household_id, n.person_id)""")
 
 PERSON_RENAMED = _trigger_function("household_member_keys_person_renamed", """
     SELECT DISTINCT m.tenant_id, m.household_id FROM after_update a
@@ -91,10 +101,9 @@ TRIGGERS = (
      "household_member_keys_membership_changed"),
     ("household_member_keys_removed", "DELETE ON household_membership REFERENCING OLD TABLE AS changed",
      "household_member_keys_membership_changed"),
-    ("household_member_keys_moved_from", "UPDATE ON household_membership REFERENCING OLD TABLE AS changed",
-     "household_member_keys_membership_changed"),
-    ("household_member_keys_moved_to", "UPDATE ON household_membership REFERENCING NEW TABLE AS changed",
-     "household_member_keys_membership_changed"),
+    ("household_member_keys_moved",
+     "UPDATE ON household_membership REFERENCING OLD TABLE AS before_update NEW TABLE AS after_update",
+     "household_member_keys_membership_moved"),
     ("household_member_keys_renamed",
      "UPDATE ON person REFERENCING OLD TABLE AS before_update NEW TABLE AS after_update",
      "household_member_keys_person_renamed"),
@@ -116,6 +125,7 @@ def upgrade() -> None:
     tenant_table("household_member_keys", "SELECT, INSERT, UPDATE")
     op.execute(REFRESH)
     op.execute(MEMBERSHIP_CHANGED)
+    op.execute(MEMBERSHIP_MOVED)
     op.execute(PERSON_RENAMED)
     for name, when, function in TRIGGERS:
         op.execute(f"CREATE TRIGGER {name} AFTER {when} FOR EACH STATEMENT EXECUTE FUNCTION {function}()")
@@ -133,6 +143,7 @@ def downgrade() -> None:
     for name, when, _ in TRIGGERS:
         op.execute(f"DROP TRIGGER IF EXISTS {name} ON {when.split()[2]}")
     op.execute("DROP FUNCTION IF EXISTS household_member_keys_person_renamed()")
+    op.execute("DROP FUNCTION IF EXISTS household_member_keys_membership_moved()")
     op.execute("DROP FUNCTION IF EXISTS household_member_keys_membership_changed()")
     op.execute("DROP FUNCTION IF EXISTS household_member_keys_refresh(text[], uuid[])")
     op.drop_table("household_member_keys")
