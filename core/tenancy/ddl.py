@@ -76,20 +76,6 @@ def hand_over_function(function: str, role: str) -> None:
     op.execute(f"REVOKE CREATE ON SCHEMA public FROM {role}")
 
 
-def drop_function_as_its_owner(function: str, role: str) -> None:
-    """Drop ``function`` (a signature) whether ``hand_over_function`` gave it to ``role`` or, ``role`` missing when it
-    was made, it stayed the migrating owner's: the owner may act as ``role`` (SET, no INHERIT) but does not own what
-    ``role`` owns."""
-    owner = op.get_bind().execute(text("SELECT pg_get_userbyid(proowner) FROM pg_proc "
-                                       "WHERE oid = CAST(:f AS regprocedure)"), {"f": function}).scalar()
-    if owner == role:
-        op.execute(f"SET ROLE {role}")
-        op.execute(f"DROP FUNCTION {function}")
-        op.execute("RESET ROLE")
-    else:
-        op.execute(f"DROP FUNCTION {function}")
-
-
 def earlier_migration(filename: str):
     """The module of the migration in ``filename`` (next to the others in versions/), for a later migration that
     narrows or restores its SQL instead of writing it a second time."""

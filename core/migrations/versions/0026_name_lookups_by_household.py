@@ -19,8 +19,8 @@ What changes.
 - ``ix_person_tenant_id_name_pairs`` (0023), which only the pair lookup used, is dropped: one index fewer to keep on
   every write of a person.
 
-The migrating owner may act as ``kyosei_name_search`` (SET, no INHERIT) but does not own what it owns, so the old
-functions are dropped as that role and the new ones created and handed over as in 0019x.
+The old functions are dropped (the migrating owner owns the schema, so it may drop what ``kyosei_name_search``
+owns) and the new ones created and handed over as in 0019x.
 
 Revision ID: 0026
 Revises: 0025
@@ -29,8 +29,7 @@ Create Date: 2026-12-01
 
 from alembic import op
 
-from core.tenancy.ddl import (app_role, drop_function_as_its_owner, earlier_migration, hand_over_function,
-                              name_search_role_usable)
+from core.tenancy.ddl import app_role, earlier_migration, hand_over_function, name_search_role_usable
 from infra.database.provision import NAME_SEARCH_ROLE
 
 revision = "0026"
@@ -106,14 +105,14 @@ def upgrade() -> None:
     for statement in INDEXES:
         op.execute(statement)
     op.execute("DROP INDEX IF EXISTS ix_person_tenant_id_name_pairs")
-    for function in (KEY, PAIR):
-        drop_function_as_its_owner(function, NAME_SEARCH_ROLE)
+    for function in (KEY, PAIR):  # the schema's owner may drop what kyosei_name_search owns
+        op.execute(f"DROP FUNCTION {function}")
     _install(_lookups(rewritten=True), READS, READ_BEFORE)
 
 
 def downgrade() -> None:
-    for function in (KEY, PAIR):
-        drop_function_as_its_owner(function, NAME_SEARCH_ROLE)
+    for function in (KEY, PAIR):  # the schema's owner may drop what kyosei_name_search owns
+        op.execute(f"DROP FUNCTION {function}")
     op.execute(earlier_migration("0023_name_pair_search.py").INDEX)
     _install(_lookups(rewritten=False), READ_BEFORE, READS)
     op.execute("DROP INDEX IF EXISTS ix_household_member_keys_tenant_id_pairs")
