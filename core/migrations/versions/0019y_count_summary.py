@@ -37,7 +37,7 @@ Create Date: 2026-11-30
 import sqlalchemy as sa
 from alembic import op
 
-from core.tenancy.ddl import tenant_table
+from core.tenancy.ddl import earlier_migration, tenant_table
 
 revision = "0019y"
 down_revision = "0019x"
@@ -232,17 +232,7 @@ def downgrade() -> None:
     op.drop_table("count_summary")
     op.execute("DROP FUNCTION IF EXISTS fiscal_year_of(date)")
     # prefecture_counts as 0015 defined it, counting live again
-    earlier = _migration("0015_count_definitions.py")
+    earlier = earlier_migration("0015_count_definitions.py")
     queries = "\n  ".join(earlier._metric_query(m, f) for m, f in earlier.METRIC_FUNCTIONS.items())
     op.execute((earlier.PREFECTURE_COUNTS % {"is_prefecture": earlier.IS_PREFECTURE, "queries": queries})
                .replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1))
-
-
-def _migration(filename: str):
-    import importlib.util
-    from pathlib import Path
-
-    spec = importlib.util.spec_from_file_location(f"migration_{filename[:-3]}", Path(__file__).with_name(filename))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
