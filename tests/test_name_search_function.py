@@ -1,7 +1,6 @@
 """``household_ids_by_member_name_key`` (migration 0019x) and ``household_ids_by_member_name_pair`` (0023), both
-reading ``household_member_keys`` since 0026: the
-SECURITY DEFINER lookups behind a coordinator's name search in the case list (a key of three characters or more,
-and of two).
+reading ``household_member_keys`` since 0026: the SECURITY DEFINER lookups behind a coordinator's name search in the
+case list (a key of three characters or more, and of two).
 
 They must refuse without a bound municipality, give one municipality nothing of another's, give nothing but ids, and
 leave visibility to the ordinary query (a staff member still finds only the cases they work on). They exist so an
