@@ -184,6 +184,32 @@ def test_multilayer_meeting_agrees_only_a_consented_plan_once_then_the_municipal
     unit_of_work(database_urls, TENANT, work, actor=staff.sub)
 
 
+def test_support_decided_on_the_case_page_names_who_recorded_it_as_the_staff_directory_knows_them(database_urls):
+    """支援決定 recorded on the case page (no meeting): the stage names the municipality's decider by their name in
+    the staff directory, a retired member too, and by their user id when the directory has none; the case page's
+    stage (read with its file) and the stage read alone say the same."""
+    staff = principal(TENANT, roles=("staff",))
+    listed = principal(TENANT, roles=("staff", "tenant-admin"), sub=f"listed-{uuid.uuid4()}")
+    unlisted = principal(TENANT, roles=("staff", "tenant-admin"), sub=f"unlisted-{uuid.uuid4()}")
+    named, unnamed = _case(database_urls, staff), _case(database_urls, staff)
+
+    async def work(session):
+        session.add(StaffEntry(user_sub=listed.sub, display_name="市川 課長", username=f"ichikawa-{listed.sub[-6:]}",
+                               retired_at=dt.datetime.now(dt.UTC)))
+        for case_id, who in ((named, listed), (unnamed, unlisted)):
+            case = await _planned(session, case_id, kinds=("support_meeting",))
+            before = await _stage_both_ways(session, case, staff)
+            assert before.current.code == "plan_agreed" and before.steps[3].detail == ""
+            await cases.agree_plan(session, case, principal=who, decide=True)
+            assert case.status == "decided"
+        decided = await _stage_both_ways(session, await cases.get_case(session, named), staff)
+        assert decided.steps[3].done and decided.steps[3].detail.startswith("市川 課長（令和")
+        decided = await _stage_both_ways(session, await cases.get_case(session, unnamed), staff)
+        assert decided.steps[3].detail.startswith(f"{unlisted.sub}（令和")
+
+    unit_of_work(database_urls, TENANT, work, actor=staff.sub)
+
+
 def test_no_decision_before_the_meeting_day_and_none_after_the_minutes_are_finalised(database_urls):
     who = principal(TENANT)
     case_id = _case(database_urls, who)

@@ -45,15 +45,21 @@ from core.cases.models import (
 )
 
 # What the 多機関協働 stage (core.meetings.flow.case_stage) needs besides the file, $1 being the case id: the number
-# of progress records and of meetings that discussed the case, and who decided support at a meeting and when (the
-# latest agenda item that records it). Counted whatever the reader's consent scope: the stage shows numbers only.
-# Read with the file for the case page, and alone (``read_stage_facts``) for a stage without a file.
+# of progress records and of meetings that discussed the case, who decided support at a meeting and when (the
+# latest agenda item that records it), and who recorded 支援決定 on the case page and when (the latest status change
+# to it, by the name in the staff directory, retired staff included, or by the user's id when it has none: one
+# question fewer for the page of every decided case). Counted whatever the reader's consent scope: the stage shows
+# numbers and names of staff only. Read with the file for the case page, and alone (``read_stage_facts``) for a
+# stage without a file.
 _STAGE_FACT_COLUMNS = """
   (SELECT count(*) FROM progress_record r WHERE r.case_id = $1) AS contacts,
   (SELECT count(DISTINCT m.id) FROM meeting_agenda_item i JOIN meeting m ON m.id = i.meeting_id
    WHERE i.case_id = $1) AS discussed,
   (SELECT row(i.support_decided_by_name, i.support_decided_at) FROM meeting_agenda_item i
-   WHERE i.case_id = $1 AND i.support_decided_at IS NOT NULL ORDER BY i.support_decided_at DESC LIMIT 1) AS decided
+   WHERE i.case_id = $1 AND i.support_decided_at IS NOT NULL ORDER BY i.support_decided_at DESC LIMIT 1) AS decided,
+  (SELECT row(coalesce(s.display_name, c.changed_by), c.changed_at) FROM case_status_change c
+   LEFT JOIN staff_directory s ON s.tenant_id = c.tenant_id AND s.user_sub = c.changed_by
+   WHERE c.case_id = $1 AND c.to_status = 'decided' ORDER BY c.changed_at DESC, c.id LIMIT 1) AS decided_on_page
 """
 
 # $1 case id, $2 household id, $3 assessments readable, $4 plans readable, $5 records readable.
@@ -116,13 +122,16 @@ class CaseFileRows:
 
 @dataclass(frozen=True)
 class StageFacts:
-    """What the 多機関協働 stage needs besides the file: progress records, meetings that discussed the case, and who
-    decided support at a meeting and when (the latest agenda item recording it; ``None`` when none did)."""
+    """What the 多機関協働 stage needs besides the file: progress records, meetings that discussed the case, who
+    decided support at a meeting and when (the latest agenda item recording it; ``None`` when none did), and who
+    recorded the status change to 支援決定 and when (``None`` when it never was)."""
 
     contacts: int
     discussed: int
     decided_by_name: str | None
     decided_at: Any
+    decided_on_page_by: str | None = None  # the latest status change to 支援決定: who (directory name) and when
+    decided_on_page_at: Any = None
 
 
 @functools.cache
@@ -162,7 +171,8 @@ async def request_driver(session: AsyncSession) -> tuple[Any, Any]:
 
 
 def _stage_facts(row: Any) -> StageFacts:
-    return StageFacts(row["contacts"], row["discussed"], *(row["decided"] or (None, None)))
+    return StageFacts(row["contacts"], row["discussed"], *(row["decided"] or (None, None)),
+                      *(row["decided_on_page"] or (None, None)))
 
 
 async def read_stage_facts(session: AsyncSession, case_id: uuid.UUID) -> StageFacts:

@@ -7,16 +7,13 @@ Stage 2 (after consent): 重層的支援会議 agrees the plan → the municipal
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.cases import service as cases
-from core.cases.file_query import read_stage_facts
-from core.cases.models import CaseStatusChange, SupportCase
+from core.cases.file_query import StageFacts, read_stage_facts
+from core.cases.models import SupportCase
 from core.cases.schemas import today
 
 
@@ -59,8 +56,7 @@ async def case_stage(session: AsyncSession, case: SupportCase, file: cases.CaseF
         consented = (await cases.check_sharing(session, case.id)).allowed
         plan = await cases.current_plan(session, case.id)
     facts = file.stage_facts if same and file.stage_facts is not None else await read_stage_facts(session, case.id)
-    decided_by = await _support_decision(session, case.id, file.history if same else None,
-                                         (facts.decided_by_name, facts.decided_at))
+    decided_by = _support_decision(facts)
     status = case.status
     after_decision = status in ("decided", "supporting", "evaluation", "closed")
     steps = [
@@ -92,24 +88,14 @@ async def case_stage(session: AsyncSession, case: SupportCase, file: cases.CaseF
     return Stage(steps, current, needed, before_consent=not consented and not after_decision)
 
 
-async def _support_decision(session: AsyncSession, case_id: uuid.UUID, history: list | None,
-                            at_meeting: tuple[str | None, Any]) -> str:
-    """Who decided support and when: at a meeting (``at_meeting``: the name and time on the latest agenda item
-    that records it, ``core.cases.file_query.StageFacts``), or (decided on the case page by the deciding role) the status change
-    to 支援決定 (from ``history``, the case's status changes oldest first, when the caller has read them)."""
-    from core.auth import staff_directory
+def _support_decision(facts: StageFacts) -> str:
+    """Who decided support and when: at a meeting (the name and time on the latest agenda item that records it),
+    or, decided on the case page by the deciding role, the latest status change to 支援決定 (its recorder's name in
+    the staff directory, or their user id when the directory has none). Both are read with the stage's facts."""
     from core.wareki import jdatetime
 
-    name, at = at_meeting
-    if at is not None:
-        return f"{name}（{jdatetime(at)}）"
-    if history is not None:
-        change = max((h for h in history if h.to_status == "decided"), key=lambda h: h.changed_at, default=None)
-    else:
-        change = await session.scalar(select(CaseStatusChange).where(CaseStatusChange.case_id == case_id,
-                                                                     CaseStatusChange.to_status == "decided")
-                                      .order_by(CaseStatusChange.changed_at.desc()).limit(1))
-    if change is None:
-        return ""
-    entry = await staff_directory.find(session, change.changed_by, include_retired=True)
-    return f"{entry.display_name if entry else change.changed_by}（{jdatetime(change.changed_at)}）"
+    if facts.decided_at is not None:
+        return f"{facts.decided_by_name}（{jdatetime(facts.decided_at)}）"
+    if facts.decided_on_page_at is not None:
+        return f"{facts.decided_on_page_by}（{jdatetime(facts.decided_on_page_at)}）"
+    return ""
