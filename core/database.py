@@ -7,6 +7,7 @@ transaction-local) from ``core.tenancy.context``; row-level security does the re
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import time
@@ -140,20 +141,62 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 _LITERAL_TENANT = re.compile(r"[0-9]{6}")
 
 
+def string_constant(value: object) -> str:
+    """``value`` (as text) as a PostgreSQL string constant of the escape form, ``E'…'``, or ``NULL`` for None.
+
+    Backslashes and single quotes are doubled, so nothing in the value can end the constant or escape from it,
+    whatever ``standard_conforming_strings`` says (the escape form reads backslashes the same either way); the
+    connection's encoding is always UTF-8 (asyncpg), where no character's bytes hold a quote or a backslash.
+    ``ValueError`` for a NUL character, which cannot travel in a simple-protocol message (it would end it): send
+    such a value as a parameter instead."""
+    if value is None:
+        return "NULL"
+    text_value = str(value)
+    if "\x00" in text_value:
+        raise ValueError("a NUL character cannot be written into a statement")
+    return "E'" + text_value.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
 class TenantBindingConnection(asyncpg.Connection):
-    """An asyncpg connection whose every transaction starts bound to the tenant of the current unit of work.
+    """An asyncpg connection whose every transaction starts bound to the tenant of the current unit of work, and
+    whose ``COMMIT`` can carry the transaction's last statements.
 
     asyncpg starts a transaction with one simple-protocol message (``BEGIN …;``); the binding is appended to that
     message, so a request's transaction costs no extra round trip for it (one round trip and one prepared statement
     fewer per request than a ``set_config`` of its own: docs/benchmarks.md, issue 23). The tenant is read when the
     transaction begins, which SQLAlchemy does right before the transaction's first statement.
+
+    Likewise ``send_with_commit`` puts statements in front of the ``COMMIT`` of the transaction under way, in the
+    same message (the audit trail's rows, ``core.audit.trail``: one round trip fewer on every audited page). They
+    run in the transaction, as if sent just before it: when one fails, nothing of the transaction is kept.
     """
 
     bound_tenant: str | None = None  # what the current transaction's BEGIN bound
+    _with_commit: str = ""  # statements for the COMMIT of the transaction under way
+
+    def send_with_commit(self, statements: str) -> None:
+        """Run ``statements`` (complete SQL, each ending in ``;``, no parameters) right before this transaction
+        commits, in COMMIT's message; forgotten when the transaction rolls back instead."""
+        self._with_commit += statements
 
     async def execute(self, query: str, *args, timeout: float | None = None) -> str:
-        if args or not query.startswith("BEGIN"):  # a savepoint, COMMIT or any statement: as asyncpg sends it
+        if args:
             return await super().execute(query, *args, timeout=timeout)
+        if query == "COMMIT;" and self._with_commit:  # asyncpg's own COMMIT of the outermost transaction
+            carried, self._with_commit = self._with_commit, ""
+            try:
+                return await super().execute(f"{carried}\nCOMMIT;", timeout=timeout)
+            except asyncpg.PostgresError:
+                # A carried statement failed, so PostgreSQL skipped the COMMIT after it and the transaction stays
+                # open in error; end it, as a failed COMMIT would have (the error is the caller's to see).
+                with contextlib.suppress(Exception):
+                    await super().execute("ROLLBACK;", timeout=timeout)
+                raise
+        if query.startswith("ROLLBACK") and not query.startswith("ROLLBACK TO"):
+            self._with_commit = ""
+        if not query.startswith("BEGIN"):  # a savepoint, COMMIT or any statement: as asyncpg sends it
+            return await super().execute(query, timeout=timeout)
+        self._with_commit = ""  # a new transaction carries nothing of an earlier one
         tenant = current_tenant_id() or ""
         self.bound_tenant = tenant
         if tenant == "" or _LITERAL_TENANT.fullmatch(tenant):

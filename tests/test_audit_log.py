@@ -8,6 +8,8 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from core.audit.chain import verify_chain
 from core.audit.trail import AuditAction, record
@@ -176,3 +178,107 @@ def test_events_of_a_rolled_back_savepoint_or_transaction_are_not_written(databa
     rows = asyncio.run(owner_fetch(database_urls.owner, "392049",
                                    "SELECT object_id FROM audit_event WHERE object_id LIKE $1 ORDER BY seq", f"{marker}-%"))
     assert [r["object_id"] for r in rows] == [f"{marker}-1", f"{marker}-2", f"{marker}-3"]
+
+
+# Reasons as staff may type them (a break-glass reason is free text), with every character that could end or escape
+# a string constant in SQL: they travel written into COMMIT's message (core.database.string_constant).
+AWKWARD_REASONS = (
+    "O'Brien さんの件（緊急）",
+    "\\'; DELETE FROM audit_event; --",
+    "E'\\\\x41' $$ $q$ ); SELECT pg_sleep(1); --",
+    "改行\nとタブ\tと😀と\\",
+    "",
+)
+
+
+def test_a_transactions_events_go_in_with_its_commit_in_one_message_and_read_back_exactly_as_recorded(
+        database_urls, monkeypatch):
+    """On the app's connections the trail's rows are not a statement of their own: they travel in COMMIT's message
+    (one round trip fewer for every audited page), and what was recorded is what is kept, character for character,
+    with the chain intact."""
+    from core.audit.trail import _actor
+
+    marker = os.urandom(4).hex()
+    prepared: list[str] = []
+    messages: list[str] = []
+    original_prepare, original_execute = asyncpg.Connection.prepare, asyncpg.Connection.execute
+
+    async def spy_prepare(self, query, *args, **kwargs):
+        prepared.append(query)
+        return await original_prepare(self, query, *args, **kwargs)
+
+    async def spy_execute(self, query, *args, **kwargs):
+        messages.append(query)
+        return await original_execute(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(asyncpg.Connection, "prepare", spy_prepare)
+    monkeypatch.setattr(asyncpg.Connection, "execute", spy_execute)
+
+    async def work():
+        engine = create_engine(database_urls.app, pool_size=1)
+        try:
+            with tenant_scope("392049"):
+                token = _actor.set("00000000-test-actor")
+                try:
+                    async with session_factory(engine)() as session, session.begin():
+                        await session.execute(text("SELECT 1"))  # a page reads before it records
+                        for n, reason in enumerate(AWKWARD_REASONS):
+                            await record(session, AuditAction.BREAK_GLASS, "case", f"{marker}-{n}", reason=reason)
+                finally:
+                    _actor.reset(token)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(work())
+    rows = asyncio.run(owner_fetch(database_urls.owner, "392049", "SELECT object_id, reason, actor_sub, action "
+                                   "FROM audit_event WHERE object_id LIKE $1 ORDER BY seq", f"{marker}-%"))
+    assert [(r["object_id"], r["reason"]) for r in rows] == [(f"{marker}-{n}", reason)
+                                                             for n, reason in enumerate(AWKWARD_REASONS)]
+    assert {(r["actor_sub"], r["action"]) for r in rows} == {("00000000-test-actor", "break_glass")}
+    assert not [q for q in prepared if "audit_event" in q]
+    carried = [m for m in messages if "audit_event" in m]
+    assert len(carried) == 1 and carried[0].rstrip().endswith("COMMIT;")
+    assert asyncio.run(verify_chain(database_urls.owner)).intact
+
+
+def test_an_event_refused_at_commit_keeps_nothing_of_its_transaction_and_the_connection_serves_the_next(
+        database_urls):
+    """A row the trail refuses (an object type longer than its column) fails the commit it travels with: nothing
+    the transaction wrote is kept, neither its other events nor its data, and the pooled connection is clean for
+    the next unit of work, bound to that one's tenant."""
+    from core.auth.staff_directory import StaffEntry
+    from core.audit.trail import _actor
+
+    marker = os.urandom(4).hex()
+
+    async def work():
+        engine = create_engine(database_urls.app, pool_size=1, max_overflow=0)  # the same connection afterwards
+        sessions = session_factory(engine)
+        try:
+            token = _actor.set("00000000-test-actor")
+            try:
+                with tenant_scope("392049"):
+                    with pytest.raises(DBAPIError, match="value too long"):
+                        async with sessions() as session, session.begin():
+                            session.add(StaffEntry(user_sub=f"audit-{marker}", display_name="監査 太郎",
+                                                   username=f"audit-{marker}"))
+                            await session.flush()
+                            await record(session, AuditAction.READ, "case", f"{marker}-kept?")
+                            await record(session, AuditAction.READ, "x" * 61, f"{marker}-refused")
+                with tenant_scope("394017"):
+                    async with sessions() as session, session.begin():
+                        bound = await session.scalar(text("SELECT current_setting('app.tenant_id', true)"))
+                        await record(session, AuditAction.READ, "case", f"{marker}-next")
+                    return bound
+            finally:
+                _actor.reset(token)
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(work()) == "394017"
+    events = [(tenant, e["object_id"]) for tenant in ("392049", "394017") for e in asyncio.run(owner_fetch(
+        database_urls.owner, tenant, "SELECT object_id FROM audit_event WHERE object_id LIKE $1", f"{marker}-%"))]
+    assert events == [("394017", f"{marker}-next")]
+    staff = asyncio.run(owner_fetch(database_urls.owner, "392049", "SELECT 1 FROM staff_directory WHERE user_sub = $1",
+                                    f"audit-{marker}"))
+    assert staff == []
