@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import re
 import time
 import uuid
@@ -17,6 +18,7 @@ import asyncpg
 
 import uuid_utils
 from collections.abc import AsyncIterator
+from typing import Any
 
 from sqlalchemy import DateTime, MetaData, Pool, String, event, func, inspect, text
 from sqlalchemy.exc import InvalidatePoolError
@@ -246,3 +248,45 @@ async def provide_db_session(state: State) -> AsyncIterator[AsyncSession]:
         async with session.begin():
             yield session
         await deliver_events(session)  # only reached when the transaction committed
+
+
+# -- rows read on the request's driver connection ----------------------------------------------------------------
+# A page that needs several tables' rows reads them in one statement of ``ARRAY(SELECT row …)`` columns on the
+# request's own connection (the case file, core.cases.file_query; a hub's timetable, core.programs.service) and
+# turns each record into the model class the ORM would have given.
+
+
+@functools.cache
+def _model_columns(model: type, dialect: Any) -> tuple[tuple[str, str, Any], ...]:
+    """(column name, attribute, result processor) of ``model``: what the ORM would do with each value."""
+    out = []
+    for prop in inspect(model).column_attrs:
+        column = prop.columns[0]
+        out.append((column.name, prop.key, column.type.result_processor(dialect, None)))
+    return tuple(out)
+
+
+def detached_instance(model: type, record: Any, dialect: Any) -> Any:
+    """A detached ``model`` holding ``record``'s values, built the way the ORM fills a loaded row (the instance's
+    state dictionary), without a session: nothing about it is ever flushed."""
+    obj = inspect(model).class_manager.new_instance()
+    values = obj.__dict__
+    for name, key, process in _model_columns(model, dialect):
+        value = record[name]
+        values[key] = process(value) if process is not None and value is not None else value
+    return obj
+
+
+async def request_driver(session: AsyncSession) -> tuple[Any, Any]:
+    """The request's own driver connection (its transaction, its tenant, its RLS) and the dialect.
+
+    What this unit of work added or changed goes to the database first, as before any ORM query (autoflush): the
+    driver is asked directly, and a page re-rendered after an action must show what the action wrote."""
+    await session.flush()
+    connection = await session.connection()
+    driver = (await connection.get_raw_connection()).driver_connection
+    if not driver.is_in_transaction():
+        # SQLAlchemy begins the transaction (and binds its tenant) with the first statement it sends; asked before
+        # any, the driver would read outside it, as nobody: one statement starts it.
+        await connection.exec_driver_sql("SELECT 1")
+    return driver, connection.dialect

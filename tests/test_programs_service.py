@@ -4,6 +4,7 @@ attendance for a whole group, and the implementation-plan counts built from what
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import pytest
 from sqlalchemy import func, select
@@ -265,3 +266,79 @@ def test_json_booleans_and_numbers_are_read_like_the_form():
         "age": 70, "resident": None, "care_certified": False, "has_children": True, "children_in_prefecture": False,
         "school_grade": None, "attends_cram_school": None, "withdrawal_history": None,
         "program_member": ["morito_room"], "employment_prep_user": None}
+
+
+def test_a_hubs_timetable_is_read_in_one_statement_and_holds_what_the_orm_readers_hold(database_urls, monkeypatch):
+    """The hub's weekly grid comes from one statement (``service._TIMETABLE``): the same programmes in the same
+    order as ``list_programs`` (active only, by name), the same slots as ``list_slots`` in the same cells (by start
+    time, a slot on several weekdays in each, one not yet or no longer valid on the day left out), column for
+    column; a hub of another municipality or an id that is none is 拠点が見つかりません。"""
+    import asyncpg
+
+    on = D(2031, 6, 4)
+
+    async def work(s):
+        hub = await service.create_hub(s, {"name": "時間割の拠点", "kind": "attaka_fureai", "area": "久礼",
+                                           "address": "", "description": ""})
+        programs = {}
+        for name in ("ゆうがた教室", "あさの体操", "おひるの会", "やめた講座"):
+            programs[name] = await service.create_program(s, {
+                "hub_id": hub.id, "name": name, "kind": "participation", "field": "elderly", "purpose": "",
+                "target_group": "", "content": "", "drop_in": False, "min_age": None, "max_age": None,
+                "capacity": None})
+        programs["やめた講座"].active = False
+        for name, weekdays, start, end, extra in (
+                ("あさの体操", [0, 2, 4], dt.time(9, 30), dt.time(10, 30), {}),
+                ("あさの体操", [1], dt.time(9, 0), dt.time(9, 45), {"valid_until": on - dt.timedelta(days=1)}),
+                ("おひるの会", [2], dt.time(13, 0), dt.time(15, 0), {"band_label": "65歳以上", "note": "お弁当持参"}),
+                ("おひるの会", [3], dt.time(13, 0), dt.time(14, 0), {"valid_from": on + dt.timedelta(days=1)}),
+                ("ゆうがた教室", [0, 3], dt.time(18, 0), dt.time(20, 0), {"time_confirmed": False}),
+                ("やめた講座", [5], dt.time(10, 0), dt.time(11, 0), {})):
+            await service.add_slot(s, programs[name].id, {"weekdays": weekdays, "start_time": start,
+                                                          "end_time": end, **extra})
+        await s.flush()
+
+        sent: list[str] = []
+        for method in ("prepare", "_execute"):
+            original = getattr(asyncpg.Connection, method)
+
+            async def spy(self, query, *args, _original=original, **kwargs):
+                sent.append(query)
+                return await _original(self, query, *args, **kwargs)
+
+            monkeypatch.setattr(asyncpg.Connection, method, spy)
+        grid = await service.timetable(s, str(hub.id), on)
+        monkeypatch.undo()
+        # what the three readers give, through the ORM
+        listed = await service.list_programs(s, hub.id)
+        slots = [slot for slot in await service.list_slots(s, [p.id for p in listed])
+                 if not ((slot.valid_from and slot.valid_from > on) or (slot.valid_until and slot.valid_until < on))]
+        expected = {code: [[] for _ in range(7)] for code, _, _ in service.PERIODS}
+        for slot in slots:
+            for weekday in slot.weekdays:
+                expected[service.period_of(slot.start_time)][weekday].append((slot.program_id, slot.id))
+
+        def columns(obj):
+            return {c.key: getattr(obj, c.key) for c in type(obj).__table__.columns}
+
+        assert len(sent) == 1 and "program_slot" in sent[0]
+        assert columns(grid.hub) == columns(hub)
+        assert [p.name for p in grid.programs] == ["あさの体操", "おひるの会", "ゆうがた教室"]
+        assert [columns(p) for p in grid.programs] == [columns(p) for p in listed]
+        by_id = {slot.id: slot for slot in slots}
+        assert [[[(e.program.id, e.slot.id) for e in cell] for cell in cells] for _, cells in grid.rows] == \
+            [expected[code] for code, _, _ in service.PERIODS]
+        assert all(columns(e.slot) == columns(by_id[e.slot.id]) for e in grid.entries())
+        assert len(grid.entries()) == 6  # 3 + 1 + 2: the slots out of their dates and the retired programme's left out
+        for missing in ("not-an-id", str(uuid.uuid4())):
+            with pytest.raises(service.ProgramError, match="拠点が見つかりません"):
+                await service.timetable(s, missing, on)
+        return hub.id
+
+    hub_id = in_tenant(database_urls, "394017", work)
+
+    async def elsewhere(s):
+        with pytest.raises(service.ProgramError, match="拠点が見つかりません"):
+            await service.timetable(s, hub_id, on)
+
+    in_tenant(database_urls, "392014", elsewhere)

@@ -90,7 +90,7 @@ def test_a_session_joining_a_transaction_begun_for_another_tenant_is_bound_to_it
 
 
 def test_the_driver_asked_first_in_a_unit_of_work_reads_inside_its_transaction_and_tenant(database_urls):
-    from core.cases.file_query import request_driver
+    from core.database import request_driver
 
     async def scenario():
         engine = create_engine(database_urls.app, pool_size=1, max_overflow=0)

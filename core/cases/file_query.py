@@ -18,12 +18,10 @@ migrate before the app starts (``kyosei run``; the ``migrate`` init container of
 
 from __future__ import annotations
 
-import functools
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.cases.models import (
@@ -43,6 +41,7 @@ from core.cases.models import (
     Referral,
     SupportPlan,
 )
+from core.database import detached_instance, request_driver
 
 # What the 多機関協働 stage (core.meetings.flow.case_stage) needs besides the file, $1 being the case id: the number
 # of progress records and of meetings that discussed the case, who decided support at a meeting and when (the
@@ -134,42 +133,6 @@ class StageFacts:
     decided_on_page_at: Any = None
 
 
-@functools.cache
-def _columns(model: type, dialect: Any) -> tuple[tuple[str, str, Any], ...]:
-    """(column name, attribute, result processor) of ``model``: what the ORM would do with each value."""
-    out = []
-    for prop in inspect(model).column_attrs:
-        column = prop.columns[0]
-        out.append((column.name, prop.key, column.type.result_processor(dialect, None)))
-    return tuple(out)
-
-
-def _instance(model: type, record: Any, dialect: Any) -> Any:
-    """A detached ``model`` holding ``record``'s values, built the way the ORM fills a loaded row (the instance's
-    state dictionary), without a session: nothing about it is ever flushed."""
-    obj = inspect(model).class_manager.new_instance()
-    values = obj.__dict__
-    for name, key, process in _columns(model, dialect):
-        value = record[name]
-        values[key] = process(value) if process is not None and value is not None else value
-    return obj
-
-
-async def request_driver(session: AsyncSession) -> tuple[Any, Any]:
-    """The request's own driver connection (its transaction, its tenant, its RLS) and the dialect.
-
-    What this unit of work added or changed goes to the database first, as before any ORM query (autoflush): the
-    driver is asked directly, and a page re-rendered after an action must show what the action wrote."""
-    await session.flush()
-    connection = await session.connection()
-    driver = (await connection.get_raw_connection()).driver_connection
-    if not driver.is_in_transaction():
-        # SQLAlchemy begins the transaction (and binds its tenant, core.database) with the first statement it
-        # sends; asked before any, the driver would read outside it, as nobody: one statement starts it.
-        await connection.exec_driver_sql("SELECT 1")
-    return driver, connection.dialect
-
-
 def _stage_facts(row: Any) -> StageFacts:
     return StageFacts(row["contacts"], row["discussed"], *(row["decided"] or (None, None)),
                       *(row["decided_on_page"] or (None, None)))
@@ -187,14 +150,14 @@ async def read_case_file_rows(session: AsyncSession, case_id: uuid.UUID, househo
     row = await driver.fetchrow(_STATEMENT, case_id, household_id, assessments, plans, records)
 
     def many(model: type, column: str) -> list[Any]:
-        return [_instance(model, r, dialect) for r in row[column]]
+        return [detached_instance(model, r, dialect) for r in row[column]]
 
     found_assessments = many(Assessment, "assessments")
     items = many(AssessmentItem, "assessment_items")
     found_plans = many(SupportPlan, "plans")
     roles = many(PlanRole, "plan_roles")
     return CaseFileRows(
-        household=_instance(Household, row["household"], dialect) if row["household"] is not None else None,
+        household=detached_instance(Household, row["household"], dialect) if row["household"] is not None else None,
         members=list(zip(many(Person, "people"), many(HouseholdMembership, "memberships"), strict=True)),
         assignees=many(CaseAssignee, "assignees"),
         consents=many(Consent, "consents"),

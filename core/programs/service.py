@@ -20,6 +20,7 @@ from core.auth.principal import Principal
 # purpose are the cases domain's, so the check is asked of it rather than copied here.
 from core.cases.access import CaseLinkRefused, linkable_case
 from core.cases.consent_purposes import PARTICIPATION_SUPPORT
+from core.database import detached_instance, request_driver
 from core.programs import holidays
 from core.programs.eligibility import Decision, NoRules, RuleSource, decide
 from core.programs.models import (
@@ -378,13 +379,32 @@ class Timetable:
         return [e for _, cells in self.rows for cell in cells for e in cell]
 
 
+# The hub, its active programmes (as ``list_programs`` orders them) and their slots (as ``list_slots`` does) in one
+# statement on the request's connection, behind the same tenant wall: one round trip where the hub's timetable,
+# one of the pages staff open most, asked three questions one after the other (docs/benchmarks.md, issue 23).
+_TIMETABLE = """
+SELECT (SELECT h FROM program_hub h WHERE h.id = $1) AS hub,
+  ARRAY(SELECT p FROM program p WHERE p.hub_id = $1 AND p.active IS TRUE ORDER BY p.name, p.id) AS programs,
+  ARRAY(SELECT s FROM program_slot s JOIN program p ON p.tenant_id = s.tenant_id AND p.id = s.program_id
+        WHERE p.hub_id = $1 AND p.active IS TRUE ORDER BY s.start_time, s.id) AS slots
+"""
+
+
 async def timetable(session: AsyncSession, hub_id: Any, on: dt.date | None = None) -> Timetable:
-    """The weekly grid of one hub: periods (午前・午後・夜) × Monday..Sunday, like the municipality's own sheet."""
-    hub = await get_hub(session, hub_id)
-    programs = await list_programs(session, hub.id)
+    """The weekly grid of one hub: periods (午前・午後・夜) × Monday..Sunday, like the municipality's own sheet.
+    The hub and its programmes are detached copies (a page shows them; changing one writes nothing)."""
+    key = _uuid(hub_id)
+    row = None
+    if key is not None:
+        driver, dialect = await request_driver(session)
+        row = await driver.fetchrow(_TIMETABLE, key)
+    if row is None or row["hub"] is None:
+        raise ProgramError(404, "拠点が見つかりません。")
+    hub = detached_instance(Hub, row["hub"], dialect)
+    programs = [detached_instance(Program, r, dialect) for r in row["programs"]]
     by_id = {p.id: p for p in programs}
     grid = {code: [[] for _ in range(7)] for code, _, _ in PERIODS}
-    for slot in await list_slots(session, by_id):
+    for slot in (detached_instance(Slot, r, dialect) for r in row["slots"]):
         if on and ((slot.valid_from and slot.valid_from > on) or (slot.valid_until and slot.valid_until < on)):
             continue
         for weekday in slot.weekdays:
