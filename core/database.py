@@ -284,9 +284,16 @@ async def request_driver(session: AsyncSession) -> tuple[Any, Any]:
     driver is asked directly, and a page re-rendered after an action must show what the action wrote."""
     await session.flush()
     connection = await session.connection()
-    driver = (await connection.get_raw_connection()).driver_connection
+    pooled = await connection.get_raw_connection()
+    driver = pooled.driver_connection
     if not driver.is_in_transaction():
         # SQLAlchemy begins the transaction (and binds its tenant) with the first statement it sends; asked before
-        # any, the driver would read outside it, as nobody: one statement starts it.
-        await connection.exec_driver_sql("SELECT 1")
+        # any, the driver would read outside it, as nobody. Its adapter begins it now, as it would for that
+        # statement (BEGIN with the binding, no statement of its own; SQLAlchemy is pinned, and
+        # tests/test_tenant_binding.py holds this to it); an adapter without that step is sent a statement.
+        start = getattr(pooled.dbapi_connection, "_start_transaction", None)
+        if start is not None and getattr(pooled.dbapi_connection, "_transaction", False) is None:
+            await start()
+        else:
+            await connection.exec_driver_sql("SELECT 1")
     return driver, connection.dialect

@@ -16,6 +16,7 @@ from core.audit.trail import AuditAction, record
 from core.database import create_engine, session_factory
 from core.tenancy.context import tenant_scope
 from tests.db import owner_fetch
+from tests.statements_sent import record_statements
 from infra.database.provision import connect
 
 KYOSEI = str(Path(sys.executable).parent / "kyosei")
@@ -199,20 +200,8 @@ def test_a_transactions_events_go_in_with_its_commit_in_one_message_and_read_bac
     from core.audit.trail import _actor
 
     marker = os.urandom(4).hex()
-    prepared: list[str] = []
-    messages: list[str] = []
-    original_prepare, original_execute = asyncpg.Connection.prepare, asyncpg.Connection.execute
-
-    async def spy_prepare(self, query, *args, **kwargs):
-        prepared.append(query)
-        return await original_prepare(self, query, *args, **kwargs)
-
-    async def spy_execute(self, query, *args, **kwargs):
-        messages.append(query)
-        return await original_execute(self, query, *args, **kwargs)
-
-    monkeypatch.setattr(asyncpg.Connection, "prepare", spy_prepare)
-    monkeypatch.setattr(asyncpg.Connection, "execute", spy_execute)
+    prepared = record_statements(monkeypatch, ("prepare",))
+    messages = record_statements(monkeypatch, ("execute",))
 
     async def work():
         engine = create_engine(database_urls.app, pool_size=1)

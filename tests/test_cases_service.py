@@ -11,6 +11,7 @@ from core.cases import search, service
 from core.cases.schemas import ValidationFailed, today
 from tests import case_file_oracle as oracle
 from tests.cases_support import intake_body, principal, unit_of_work
+from tests.statements_sent import questions, record_statements
 
 TENANT = "394017"
 
@@ -238,6 +239,89 @@ def test_monthly_counts_count_new_plans_and_closures_by_field(database_urls):
     for key in ("child", "poverty", "all"):
         for metric in ("new", "plans", "closed"):
             assert after.get(month, key, metric) == before.get(month, key, metric) + 1, (key, metric)
+
+
+def test_the_case_page_opens_in_one_question_for_a_reader_of_everything_and_reads_what_it_read_before(
+        database_urls, monkeypatch):
+    """``open_case_and_file`` (the case page) must give every reader what ``open_case_with_basis`` then
+    ``case_file`` gave: the same case, basis, refusal and audited READ, and the same file, cut to the same consent
+    scope. A coordinator, the case's team and a break-glass holder get it in one statement; agency staff, whose
+    part depends on the consents in force, are read nothing of the file by it and get theirs after, as before."""
+    import dataclasses
+
+    from sqlalchemy import inspect
+
+    owner = principal(TENANT, ("staff",))
+    case_id = make_case(database_urls, owner)
+    coordinator, outsider, glass = principal(TENANT), principal(TENANT, ("staff",)), principal(TENANT, ("staff",))
+    agency_reader, unshared = principal(TENANT, ("staff",)), principal(TENANT, ("staff",))
+
+    async def prepare(session):
+        case = await service.get_case(session, case_id, for_update=True)
+        houkatsu = await service.create_agency(session, {"name": "包括支援センター（開く）", "field": "elderly"})
+        other = await service.create_agency(session, {"name": "同意のない機関（開く）"})
+        await service.add_agency_staff(session, houkatsu, {"user_sub": agency_reader.sub, "display_name": "包括 花子"})
+        await service.add_agency_staff(session, other, {"user_sub": unshared.sub, "display_name": "別の 太郎"})
+        await service.record_consent(session, case, {
+            "given_on": today().isoformat(), "purpose": "支援方針の検討のため", "items": ["consultation", "plan"],
+            "agency_ids": [str(houkatsu.id)], "meeting_kinds": ["multilayer_meeting"], "method": "written"})
+        await service.share_with_agency(session, case, houkatsu.id, "介護保険の申請支援")
+        await service.transition(session, case, "assessment")
+        members = await service.household_members(session, case.household_id)
+        await service.add_assessment(session, case, {"assessed_on": today().isoformat(), "items": [
+            {"person_id": str(members[0].person.id), "field": "poverty", "problem": "就労経験がない"}]})
+        await service.add_record(session, case, {"recorded_on": today().isoformat(), "kind": "interview",
+                                                 "body": "本人と面談"})
+        await service.break_glass(session, glass, case_id, "夜間の緊急連絡に対応するため")
+
+    unit_of_work(database_urls, TENANT, prepare, actor=owner.sub)
+
+    def columns(obj):
+        if dataclasses.is_dataclass(obj):  # a row as the reader may read it (access.row_as_read)
+            return dataclasses.asdict(obj)
+        return {a.key: getattr(obj, a.key) for a in inspect(type(obj)).column_attrs}
+
+    def shape(file):
+        return (file.items, columns(file.household), [(columns(m.person), columns(m.membership)) for m in file.members],
+                [[columns(x) for x in part] for part in (file.assignees, file.consents, file.records, file.evaluations,
+                                                        file.referrals, file.history)],
+                [(columns(a), [columns(i) for i in items]) for a, items in file.assessments],
+                [(columns(p), [columns(r) for r in roles]) for p, roles in file.plans],
+                [(columns(c), columns(a)) for c, a in file.agencies], file.all_agencies, file.stage_facts)
+
+    sent = record_statements(monkeypatch)
+
+    def both_ways(reader):
+        async def old(session):
+            try:
+                case, basis = await service.open_case_with_basis(session, reader, case_id)
+            except (service.BreakGlassRequired, service.Forbidden) as refused:
+                return type(refused)
+            return columns(case), basis, shape(await service.case_file(session, case, reader, basis=basis))
+
+        async def new(session):
+            sent.clear()
+            try:
+                case, basis, file = await service.open_case_and_file(session, reader, case_id)
+            except (service.BreakGlassRequired, service.Forbidden) as refused:
+                return type(refused), None
+            assert await service.get_case(session, case_id) is case  # the session's own: no second load
+            return (columns(case), basis, shape(file)), len(questions(sent))
+
+        return unit_of_work(database_urls, TENANT, old), *unit_of_work(database_urls, TENANT, new)
+
+    for reader, basis, expected in ((coordinator, "coordinator", 1), (owner, "assignee", 1),
+                                    (glass, "break_glass", 1), (agency_reader, "agency", 3)):
+        before, after, asked = both_ways(reader)
+        assert after == before and after[1] == basis, reader
+        assert asked == expected, (basis, sent)
+    assert after[2][0] == frozenset({"basic", "consultation", "plan"}) and after[2][4] == []  # the agency's cut
+    assert both_ways(outsider)[:2] == (service.BreakGlassRequired, service.BreakGlassRequired)
+    from tenants.registry import PREFECTURE_CODE
+
+    assert both_ways(principal(PREFECTURE_CODE, ("prefecture-admin",)))[:2] == (service.Forbidden, service.Forbidden)
+    with pytest.raises(service.NotFound):
+        unit_of_work(database_urls, TENANT, lambda session: service.open_case_and_file(session, owner, uuid.uuid4()))
 
 
 def test_the_case_file_read_in_one_round_trip_holds_what_each_reader_holds(database_urls):

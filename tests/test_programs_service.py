@@ -17,6 +17,7 @@ from core.programs.models import Enrolment, Program
 from core.programs.schemas import AttendanceInput, EnrolmentInput, ValidationFailed, parse_enrolment, parse_slot
 from tests.conftest import run
 from tests.cases_support import unit_of_work
+from tests.statements_sent import record_statements
 
 NAKATOSA = "394017"
 KOCHI = "392014"
@@ -298,15 +299,7 @@ def test_a_hubs_timetable_is_read_in_one_statement_and_holds_what_the_orm_reader
                                                           "end_time": end, **extra})
         await s.flush()
 
-        sent: list[str] = []
-        for method in ("prepare", "_execute"):
-            original = getattr(asyncpg.Connection, method)
-
-            async def spy(self, query, *args, _original=original, **kwargs):
-                sent.append(query)
-                return await _original(self, query, *args, **kwargs)
-
-            monkeypatch.setattr(asyncpg.Connection, method, spy)
+        sent = record_statements(monkeypatch)
         grid = await service.timetable(s, str(hub.id), on)
         monkeypatch.undo()
         # what the three readers give, through the ORM

@@ -4,27 +4,20 @@ The binding is what row-level security reads; a pooled connection carries one re
 so a binding that lingered or came late would show one municipality's rows to another.
 """
 
-import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.database import create_engine, session_factory
 from core.tenancy.context import tenant_scope
 from tests.conftest import run
+from tests.statements_sent import record_statements
 
 BOUND = text("SELECT current_setting('app.tenant_id', true)")
 
 
 def test_one_pooled_connection_serves_each_transaction_bound_to_its_own_tenant_with_no_extra_statement(
         database_urls, monkeypatch):
-    prepared: list[str] = []
-    original = asyncpg.Connection.prepare
-
-    async def spy(self, query, *args, **kwargs):
-        prepared.append(query)
-        return await original(self, query, *args, **kwargs)
-
-    monkeypatch.setattr(asyncpg.Connection, "prepare", spy)
+    prepared = record_statements(monkeypatch, ("prepare",))
 
     async def scenario():
         engine = create_engine(database_urls.app, pool_size=1, max_overflow=0)  # one connection for all of them
@@ -89,8 +82,11 @@ def test_a_session_joining_a_transaction_begun_for_another_tenant_is_bound_to_it
     assert run(scenario()) == ("392014", "394017")
 
 
-def test_the_driver_asked_first_in_a_unit_of_work_reads_inside_its_transaction_and_tenant(database_urls):
+def test_the_driver_asked_first_in_a_unit_of_work_reads_inside_its_transaction_and_tenant(database_urls, monkeypatch):
+    """The transaction begins, bound, with no statement of its own: the case page's one question is its first."""
     from core.database import request_driver
+
+    prepared = record_statements(monkeypatch, ("prepare",))
 
     async def scenario():
         engine = create_engine(database_urls.app, pool_size=1, max_overflow=0)
@@ -103,6 +99,7 @@ def test_the_driver_asked_first_in_a_unit_of_work_reads_inside_its_transaction_a
             await engine.dispose()
 
     assert run(scenario()) == (True, "394017")
+    assert "SELECT 1" not in prepared  # (what a new engine asks once, the server's version and settings, aside)
 
 
 def test_a_begin_written_by_hand_is_bound_too(database_urls):

@@ -152,6 +152,41 @@ _CASE_WITH_BASES = select(SupportCase, *(exists(stmt).label(basis) for basis, st
     SupportCase.id == _BASIS_CASE)
 
 
+# The staff bases alone, for a statement that reads more besides them (the case page's opening,
+# core.cases.file_query.read_case_opening): compiled once per dialect, the same rule as above.
+_BASES = select(*(exists(stmt).label(basis) for basis, stmt in _basis_checks(
+    bindparam("basis_sub", type_=String), _BASIS_CASE, bindparam("basis_day", type_=Date))))
+
+
+@dataclasses.dataclass(frozen=True)
+class CompiledBases:
+    """``_BASES`` as SQL with ``$1``… parameters numbered from ``first``, and how to fill them."""
+
+    sql: str
+    names: tuple[str, ...]
+    constants: dict[str, Any]
+
+    def arguments(self, case_id: uuid.UUID, sub: str, day: dt.date) -> list[Any]:
+        values = {**self.constants, "basis_case_id": case_id, "basis_sub": sub, "basis_day": day}
+        return [values[name] for name in self.names]
+
+
+@functools.cache
+def compiled_bases(dialect: Any, first: int) -> CompiledBases:
+    """``_BASES`` for the driver, its parameters numbered from ``$first`` (the caller's own come before)."""
+    import re
+
+    compiled = _BASES.compile(dialect=dialect)
+    names = tuple(compiled.positiontup or ())
+    sql = re.sub(r"\$(\d+)", lambda m: f"${int(m.group(1)) + first - 1}", str(compiled))
+    return CompiledBases(sql, names, {n: compiled.params[n] for n in names if not compiled.binds[n].required})
+
+
+def first_basis(held: dict[str, bool]) -> str | None:
+    """The staff basis ``access_basis`` names, of those ``held`` (basis → whether it holds)."""
+    return next((basis for basis in STAFF_BASES if held[basis]), None)
+
+
 async def case_and_basis(session: AsyncSession, principal: Principal,
                          case_id: uuid.UUID) -> tuple[SupportCase | None, str | None]:
     """The case (None: not in this municipality) and ``access_basis`` for it, in one round trip for a staff

@@ -18,12 +18,15 @@ migrate before the app starts (``kyosei run``; the ``migrate`` init container of
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.cases.access import STAFF_BASES, compiled_bases
 from core.cases.models import (
     Agency,
     Assessment,
@@ -39,6 +42,7 @@ from core.cases.models import (
     PlanRole,
     ProgressRecord,
     Referral,
+    SupportCase,
     SupportPlan,
 )
 from core.database import detached_instance, request_driver
@@ -61,37 +65,63 @@ _STAGE_FACT_COLUMNS = """
    WHERE c.case_id = $1 AND c.to_status = 'decided' ORDER BY c.changed_at DESC, c.id LIMIT 1) AS decided_on_page
 """
 
-# $1 case id, $2 household id, $3 assessments readable, $4 plans readable, $5 records readable.
+# The file's columns: {case} the case id, {household} its household's id, {assessments}, {plans} and {records}
+# whether those consent-scoped parts are readable, {file} whether any of the file is (the case page's opening reads
+# it in the same statement as the reader's bases: core.cases.service.open_case_and_file).
 # Orders are the ones the case page always showed (tests/case_file_oracle.py keeps the old one-table readers), with
 # the id last wherever they could tie, so that the paired arrays (person/membership, case_agency/agency) stay in step.
-_STATEMENT = """
-SELECT
-  (SELECT h FROM household h WHERE h.id = $2) AS household,
+_FILE_COLUMNS = """
+  (SELECT h FROM household h WHERE {file} AND h.id = {household}) AS household,
   ARRAY(SELECT p FROM person p JOIN household_membership m ON m.tenant_id = p.tenant_id AND m.person_id = p.id
-        WHERE m.household_id = $2 ORDER BY m.valid_to IS NOT NULL, m.valid_from, p.id, m.id) AS people,
+        WHERE {file} AND m.household_id = {household}
+        ORDER BY m.valid_to IS NOT NULL, m.valid_from, p.id, m.id) AS people,
   ARRAY(SELECT m FROM person p JOIN household_membership m ON m.tenant_id = p.tenant_id AND m.person_id = p.id
-        WHERE m.household_id = $2 ORDER BY m.valid_to IS NOT NULL, m.valid_from, p.id, m.id) AS memberships,
-  ARRAY(SELECT a FROM case_assignee a WHERE a.case_id = $1 AND a.ended_at IS NULL
+        WHERE {file} AND m.household_id = {household}
+        ORDER BY m.valid_to IS NOT NULL, m.valid_from, p.id, m.id) AS memberships,
+  ARRAY(SELECT a FROM case_assignee a WHERE {file} AND a.case_id = {case} AND a.ended_at IS NULL
         ORDER BY a.role, a.assigned_at, a.id) AS assignees,
-  ARRAY(SELECT c FROM consent c WHERE c.case_id = $1 ORDER BY c.given_on DESC, c.id DESC) AS consents,
-  ARRAY(SELECT a FROM assessment a WHERE $3 AND a.case_id = $1 ORDER BY a.assessed_on, a.id) AS assessments,
+  ARRAY(SELECT c FROM consent c WHERE {file} AND c.case_id = {case} ORDER BY c.given_on DESC, c.id DESC) AS consents,
+  ARRAY(SELECT a FROM assessment a WHERE {assessments} AND a.case_id = {case}
+        ORDER BY a.assessed_on, a.id) AS assessments,
   ARRAY(SELECT i FROM assessment_item i JOIN assessment a ON a.tenant_id = i.tenant_id AND a.id = i.assessment_id
-        WHERE $3 AND a.case_id = $1 ORDER BY i.id) AS assessment_items,
-  ARRAY(SELECT p FROM support_plan p WHERE $4 AND p.case_id = $1 ORDER BY p.version DESC, p.id) AS plans,
+        WHERE {assessments} AND a.case_id = {case} ORDER BY i.id) AS assessment_items,
+  ARRAY(SELECT p FROM support_plan p WHERE {plans} AND p.case_id = {case} ORDER BY p.version DESC, p.id) AS plans,
   ARRAY(SELECT r FROM plan_role r JOIN support_plan p ON p.tenant_id = r.tenant_id AND p.id = r.plan_id
-        WHERE $4 AND p.case_id = $1 ORDER BY r.id) AS plan_roles,
-  ARRAY(SELECT r FROM progress_record r WHERE $5 AND r.case_id = $1
+        WHERE {plans} AND p.case_id = {case} ORDER BY r.id) AS plan_roles,
+  ARRAY(SELECT r FROM progress_record r WHERE {records} AND r.case_id = {case}
         ORDER BY r.recorded_on DESC, r.id DESC) AS records,
-  ARRAY(SELECT e FROM evaluation e WHERE $5 AND e.case_id = $1 ORDER BY e.evaluated_on DESC, e.id DESC) AS evaluations,
+  ARRAY(SELECT e FROM evaluation e WHERE {records} AND e.case_id = {case}
+        ORDER BY e.evaluated_on DESC, e.id DESC) AS evaluations,
   ARRAY(SELECT s FROM case_agency s JOIN agency g ON g.tenant_id = s.tenant_id AND g.id = s.agency_id
-        WHERE s.case_id = $1 ORDER BY s.shared_at, s.id) AS shares,
+        WHERE {file} AND s.case_id = {case} ORDER BY s.shared_at, s.id) AS shares,
   ARRAY(SELECT g FROM case_agency s JOIN agency g ON g.tenant_id = s.tenant_id AND g.id = s.agency_id
-        WHERE s.case_id = $1 ORDER BY s.shared_at, s.id) AS shared_agencies,
-  ARRAY(SELECT r FROM referral r WHERE r.case_id = $1 ORDER BY r.referred_at DESC, r.id DESC) AS referrals,
-  ARRAY(SELECT c FROM case_status_change c WHERE c.case_id = $1 ORDER BY c.changed_at, c.id) AS history,
+        WHERE {file} AND s.case_id = {case} ORDER BY s.shared_at, s.id) AS shared_agencies,
+  ARRAY(SELECT r FROM referral r WHERE {file} AND r.case_id = {case}
+        ORDER BY r.referred_at DESC, r.id DESC) AS referrals,
+  ARRAY(SELECT c FROM case_status_change c WHERE {file} AND c.case_id = {case}
+        ORDER BY c.changed_at, c.id) AS history,
   ARRAY(SELECT g.id FROM agency g ORDER BY g.name, g.id) AS agency_ids,
   ARRAY(SELECT g.name FROM agency g ORDER BY g.name, g.id) AS agency_names,
-""" + _STAGE_FACT_COLUMNS
+"""
+# $1 case id, $2 household id, $3 assessments readable, $4 plans readable, $5 records readable.
+_STATEMENT = "SELECT" + _FILE_COLUMNS.format(case="$1", household="$2", assessments="$3", plans="$4", records="$5",
+                                             file="TRUE") + _STAGE_FACT_COLUMNS
+
+
+@functools.cache
+def _opening_statement(bases: str) -> str:
+    """The case page's opening (``read_case_opening``): $1 the case id, $2 whether the reader is a coordinator, then
+    the parameters of ``bases`` (the staff bases, core.cases.access.compiled_bases, numbered from $3).
+
+    The file is read in the same statement only when the reader may read all of it (``readable_items``): a
+    coordinator, or staff on the case's team or holding a break-glass grant. For anyone else nothing of it is read
+    here: agency staff, whose part depends on the consents in force, or a reader with no basis at all."""
+    everything = "($2 OR b.assignee OR b.break_glass)"
+    return (f"WITH b AS ({bases})\nSELECT (SELECT s FROM support_case s WHERE s.id = $1) AS support_case, "
+            "b.assignee, b.break_glass, b.agency," + _FILE_COLUMNS.format(
+                case="$1", household="(SELECT s.household_id FROM support_case s WHERE s.id = $1)",
+                assessments=everything, plans=everything, records=everything, file=everything)
+            + _STAGE_FACT_COLUMNS + "FROM b")
 
 
 @dataclass(frozen=True)
@@ -147,8 +177,35 @@ async def read_stage_facts(session: AsyncSession, case_id: uuid.UUID) -> StageFa
 async def read_case_file_rows(session: AsyncSession, case_id: uuid.UUID, household_id: uuid.UUID, *,
                               assessments: bool, plans: bool, records: bool) -> CaseFileRows:
     driver, dialect = await request_driver(session)
-    row = await driver.fetchrow(_STATEMENT, case_id, household_id, assessments, plans, records)
+    return _file_rows(await driver.fetchrow(_STATEMENT, case_id, household_id, assessments, plans, records), dialect)
 
+
+@dataclass(frozen=True)
+class CaseOpening:
+    """What the case page's opening read: the case (None: not in this municipality), which staff bases the reader
+    holds for it (core.cases.access.STAFF_BASES → bool), and the file's rows when the reader may read all of it
+    (None: not read, for the caller to read what the reader may)."""
+
+    case: SupportCase | None
+    held: dict[str, bool]
+    rows: CaseFileRows | None
+
+
+async def read_case_opening(session: AsyncSession, case_id: uuid.UUID, sub: str, *, coordinator: bool,
+                            day: dt.date) -> CaseOpening:
+    """The case, the reader's staff bases (consents judged on ``day``) and, when those let the reader read all of
+    it, the case file: one round trip where opening a case page took two."""
+    driver, dialect = await request_driver(session)
+    bases = compiled_bases(dialect, 3)
+    row = await driver.fetchrow(_opening_statement(bases.sql), case_id, coordinator,
+                                *bases.arguments(case_id, sub, day))
+    case = detached_instance(SupportCase, row["support_case"], dialect) if row["support_case"] is not None else None
+    held = {basis: bool(row[basis]) for basis in STAFF_BASES}
+    everything = case is not None and (coordinator or held["assignee"] or held["break_glass"])
+    return CaseOpening(case, held, _file_rows(row, dialect) if everything else None)
+
+
+def _file_rows(row: Any, dialect: Any) -> CaseFileRows:
     def many(model: type, column: str) -> list[Any]:
         return [detached_instance(model, r, dialect) for r in row[column]]
 

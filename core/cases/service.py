@@ -30,6 +30,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from core.audit.trail import AuditAction, current_actor, record
 from core.auth import staff_directory
@@ -43,6 +44,7 @@ from core.cases.access import (  # noqa: F401 (the read rule's home; callers kee
     access_basis,
     case_and_basis,
     consent_valid_on,
+    first_basis,
     readable_items,
     row_as_read,
     visible_clause,
@@ -68,7 +70,7 @@ from core.cases.models import (
     SupportCase,
     SupportPlan,
 )
-from core.cases.file_query import read_case_file_rows
+from core.cases.file_query import CaseFileRows, read_case_file_rows, read_case_opening
 from core.cases.schemas import ConsentDecision, ValidationFailed, today
 from core.database import utc_now
 from core.plugins.unit_of_work import emit_after_commit
@@ -164,7 +166,7 @@ async def open_case_with_basis(session: AsyncSession, principal: Principal, case
     """``open_case``, with the basis it was opened on (``access_basis``), for a caller that goes on to read the
     case file in the same request: it saves asking PostgreSQL the same question again (``case_file(basis=…)``)."""
     if principal.is_prefecture:
-        raise Forbidden("県の職員は個別のケースを閲覧できません（市町村の集計のみ閲覧できます）。")
+        raise Forbidden(PREFECTURE_REFUSAL)
     if for_update:
         case = await get_case(session, case_id, for_update=True)
         basis = await access_basis(session, principal, case.id)
@@ -174,11 +176,48 @@ async def open_case_with_basis(session: AsyncSession, principal: Principal, case
             raise NotFound("ケースが見つかりません。")
         case = found
     if basis is None:
-        raise BreakGlassRequired("このケースを閲覧するには、閲覧の理由を入力してください（緊急閲覧として記録され、"
-                                 "団体管理者が確認します）。")
+        raise BreakGlassRequired(BREAK_GLASS_NEEDED)
     if audit:
         await record(session, AuditAction.READ, "case", case.id, reason=f"basis={basis}")
     return case, basis
+
+
+PREFECTURE_REFUSAL = "県の職員は個別のケースを閲覧できません（市町村の集計のみ閲覧できます）。"
+BREAK_GLASS_NEEDED = "このケースを閲覧するには、閲覧の理由を入力してください（緊急閲覧として記録され、団体管理者が確認します）。"
+
+
+async def open_case_and_file(session: AsyncSession, principal: Principal,
+                             case_id: uuid.UUID | str) -> tuple[SupportCase, str, CaseFile]:
+    """``open_case_with_basis`` and then ``case_file``, as the case page needs them: the same refusals, the same
+    audited READ, the same file. A reader who may read all of the file (a coordinator, the case's team, a
+    break-glass grant) gets all three in one round trip (``core.cases.file_query.read_case_opening``); agency staff
+    get the rest of theirs once their consents are known, as before."""
+    if principal.is_prefecture:
+        raise Forbidden(PREFECTURE_REFUSAL)
+    coordinator = principal.has_role(Role.COORDINATOR)
+    opening = await read_case_opening(session, _uuid(case_id), principal.sub, coordinator=coordinator, day=today())
+    if opening.case is None:
+        raise NotFound("ケースが見つかりません。")
+    case = _in_session(session, opening.case)
+    basis = "coordinator" if coordinator else first_basis(opening.held)
+    if basis is None:
+        raise BreakGlassRequired(BREAK_GLASS_NEEDED)
+    await record(session, AuditAction.READ, "case", case.id, reason=f"basis={basis}")
+    if opening.rows is None:
+        return case, basis, await case_file(session, case, principal, basis=basis)
+    return case, basis, await _file_of(session, case, ALL_ITEMS, opening.rows)
+
+
+def _in_session(session: AsyncSession, case: SupportCase) -> SupportCase:
+    """``case`` (read on the driver) as the session's own, as if the ORM had loaded it: later reads by its key in
+    this unit of work (``get_case``) find it without asking again, and a change to it would be written."""
+    key = session.sync_session.identity_key(SupportCase, (case.tenant_id, case.id))
+    known = session.sync_session.identity_map.get(key)
+    if known is not None:
+        return known
+    make_transient_to_detached(case)
+    session.add(case)
+    return case
 
 
 async def open_case_for_change(session: AsyncSession, principal: Principal, case_id: uuid.UUID | str) -> SupportCase:
@@ -1048,6 +1087,11 @@ async def case_file(session: AsyncSession, case: SupportCase, principal: Princip
     # outside the reader's items are not even read
     rows = await read_case_file_rows(session, case.id, case.household_id, assessments="assessment" in items,
                                      plans="plan" in items, records="records" in items)
+    return await _file_of(session, case, items, rows)
+
+
+async def _file_of(session: AsyncSession, case: SupportCase, items: frozenset[str], rows: CaseFileRows) -> CaseFile:
+    """The case file of ``rows``, read with the parts ``items`` lets the reader see."""
     if rows.household is None:
         raise NotFound("世帯が見つかりません。")
     members = [Member(p, m) for p, m in rows.members]

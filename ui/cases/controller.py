@@ -223,7 +223,7 @@ class CasesController(Controller):
     @get("/{case_id:uuid}")
     async def show(self, request: Request, case_id: FromPath[uuid.UUID], db: NamedDependency[AsyncSession]) -> Response:
         try:
-            case, basis = await service.open_case_with_basis(db, _user(request), case_id)
+            case, basis, file = await service.open_case_and_file(db, _user(request), case_id)
         except NotFound:
             raise NotFoundException(detail="ケースが見つかりません。") from None
         except BreakGlassRequired as exc:
@@ -232,7 +232,8 @@ class CasesController(Controller):
             return render("cases/break_glass.html", context, 200 if request.headers.get("hx-request") else 403)
         except Forbidden as exc:
             return respond(request, 403, message=exc.message)
-        return await self._case_page(request, db, case, basis=basis, open_form=request.query_params.get("open"))
+        return await self._case_page(request, db, case, basis=basis, open_form=request.query_params.get("open"),
+                                     file=file)
 
     @get("/{case_id:uuid}/forms/{form_file:str}")
     async def print_form(self, request: Request, case_id: FromPath[uuid.UUID], form_file: FromPath[str],
@@ -241,11 +242,13 @@ class CasesController(Controller):
         return await forms.print_form(request, db, case_id, form_file, LABELS)
 
     async def _case_page(self, request, db, case, form: str | None = None, errors=None, values=None, status=200,
-                         basis: str | None = None, open_form: str | None = None) -> Response:
+                         basis: str | None = None, open_form: str | None = None,
+                         file: service.CaseFile | None = None) -> Response:
         """The case page; with ``open_form`` (``?open=consent``) that form of it open, or for htmx opening its
-        <details> the form alone (cases/_entry_*.html), without the page's other parts (the stage)."""
+        <details> the form alone (cases/_entry_*.html), without the page's other parts (the stage). ``file``: the
+        reader's case file when the caller has just read it with the case (``service.open_case_and_file``)."""
         alone = open_form is not None and request.headers.get("hx-request") and not request.headers.get("hx-boosted")
-        file = await service.case_file(db, case, _user(request), basis=basis)
+        file = file or await service.case_file(db, case, _user(request), basis=basis)
         # without JavaScript the assignee search arrives with the form: show its matches to pick from
         q = str((values or {}).get("q") or "").strip()[:50] if form == "team" else ""
         staff_matches = await staff_directory.search(db, q) if q else []
