@@ -268,7 +268,8 @@ def _model_columns(model: type, dialect: Any) -> tuple[tuple[str, str, Any], ...
 
 def detached_instance(model: type, record: Any, dialect: Any) -> Any:
     """A detached ``model`` holding ``record``'s values, built the way the ORM fills a loaded row (the instance's
-    state dictionary), without a session: nothing about it is ever flushed."""
+    state dictionary), without a session: nothing about it is flushed, unless a caller makes it a session's own
+    (the case page's case, ``core.cases.service.open_case_and_file``)."""
     obj = inspect(model).class_manager.new_instance()
     values = obj.__dict__
     for name, key, process in _model_columns(model, dialect):

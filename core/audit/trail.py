@@ -1,10 +1,11 @@
 """Writing to the audit trail from inside a unit of work (same transaction as what it records).
 
 ``record`` does not insert at once: the events wait in the session and are inserted together (one multi-row
-statement) right before the transaction commits, on the app's connections in COMMIT's own message. The insert trigger takes the tenant's chain lock
-(``pg_advisory_xact_lock``) until the commit, and every audited read of a municipality needs it; inserted at the
-moment of reading, the lock was held through the rest of the handler and the page's rendering, so one tenant's
-pages ran one at a time. A savepoint that rolls back takes its events with it, as the insert would have.
+statement) right before the transaction commits, on the app's connections in COMMIT's own message. The insert
+trigger takes the tenant's chain lock (``pg_advisory_xact_lock``) until the commit, and every audited read of a
+municipality needs it; inserted at the moment of reading, the lock was held through the rest of the handler and the
+page's rendering, so one tenant's pages ran one at a time. A savepoint that rolls back takes its events with it, as
+the insert would have.
 """
 
 from __future__ import annotations
