@@ -1,6 +1,7 @@
 """The audit trail: the app can only append; tampering, even by the owner, is found by `kyosei audit verify`."""
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -36,6 +37,20 @@ async def append_events(app_url: str, tenant_id: str, count: int) -> None:
             finally:
                 _actor.reset(token)
     finally:
+        await engine.dispose()
+
+
+@contextlib.asynccontextmanager
+async def app_sessions(app_url: str, **pool):
+    """Sessions of the app role as a test actor (the engine disposed afterwards); tenants are bound by the caller."""
+    from core.audit.trail import _actor
+
+    engine = create_engine(app_url, **{"pool_size": 1, **pool})
+    token = _actor.set("00000000-test-actor")
+    try:
+        yield session_factory(engine)
+    finally:
+        _actor.reset(token)
         await engine.dispose()
 
 
@@ -144,36 +159,26 @@ def test_deleting_a_row_breaks_the_chain_at_the_next_row(database_urls):
 def test_events_of_a_rolled_back_savepoint_or_transaction_are_not_written(database_urls):
     """Events wait for the commit (so the tenant's chain lock is held only at the end); what rolled back never
     happened, what committed is written in the order it was recorded."""
-    from core.audit.trail import _actor
-
     marker = os.urandom(4).hex()
 
     async def work():
-        engine = create_engine(database_urls.app, pool_size=1)
-        try:
+        async with app_sessions(database_urls.app) as sessions, sessions() as session:
             with tenant_scope("392049"):
-                token = _actor.set("00000000-test-actor")
-                try:
-                    async with session_factory(engine)() as session:
-                        async with session.begin():
-                            await record(session, AuditAction.READ, "case", f"{marker}-1")
-                            try:
-                                async with session.begin_nested():
-                                    await record(session, AuditAction.UPDATE, "case", f"{marker}-undone")
-                                    raise RuntimeError("refused half way")
-                            except RuntimeError:
-                                pass
-                            async with session.begin_nested():
-                                await record(session, AuditAction.UPDATE, "case", f"{marker}-2")
-                            await record(session, AuditAction.READ, "case", f"{marker}-3")
-                        with pytest.raises(RuntimeError):
-                            async with session.begin():
-                                await record(session, AuditAction.READ, "case", f"{marker}-rolled-back")
-                                raise RuntimeError("handler failed")
-                finally:
-                    _actor.reset(token)
-        finally:
-            await engine.dispose()
+                async with session.begin():
+                    await record(session, AuditAction.READ, "case", f"{marker}-1")
+                    try:
+                        async with session.begin_nested():
+                            await record(session, AuditAction.UPDATE, "case", f"{marker}-undone")
+                            raise RuntimeError("refused half way")
+                    except RuntimeError:
+                        pass
+                    async with session.begin_nested():
+                        await record(session, AuditAction.UPDATE, "case", f"{marker}-2")
+                    await record(session, AuditAction.READ, "case", f"{marker}-3")
+                with pytest.raises(RuntimeError):
+                    async with session.begin():
+                        await record(session, AuditAction.READ, "case", f"{marker}-rolled-back")
+                        raise RuntimeError("handler failed")
 
     asyncio.run(work())
     rows = asyncio.run(owner_fetch(database_urls.owner, "392049",
@@ -197,26 +202,17 @@ def test_a_transactions_events_go_in_with_its_commit_in_one_message_and_read_bac
     """On the app's connections the trail's rows are not a statement of their own: they travel in COMMIT's message
     (one round trip fewer for every audited page), and what was recorded is what is kept, character for character,
     with the chain intact."""
-    from core.audit.trail import _actor
-
     marker = os.urandom(4).hex()
     prepared = record_statements(monkeypatch, ("prepare",))
     messages = record_statements(monkeypatch, ("execute",))
 
     async def work():
-        engine = create_engine(database_urls.app, pool_size=1)
-        try:
+        async with app_sessions(database_urls.app) as sessions, sessions() as session:
             with tenant_scope("392049"):
-                token = _actor.set("00000000-test-actor")
-                try:
-                    async with session_factory(engine)() as session, session.begin():
-                        await session.execute(text("SELECT 1"))  # a page reads before it records
-                        for n, reason in enumerate(AWKWARD_REASONS):
-                            await record(session, AuditAction.BREAK_GLASS, "case", f"{marker}-{n}", reason=reason)
-                finally:
-                    _actor.reset(token)
-        finally:
-            await engine.dispose()
+                async with session.begin():
+                    await session.execute(text("SELECT 1"))  # a page reads before it records
+                    for n, reason in enumerate(AWKWARD_REASONS):
+                        await record(session, AuditAction.BREAK_GLASS, "case", f"{marker}-{n}", reason=reason)
 
     asyncio.run(work())
     rows = asyncio.run(owner_fetch(database_urls.owner, "392049", "SELECT object_id, reason, actor_sub, action "
@@ -236,33 +232,25 @@ def test_an_event_refused_at_commit_keeps_nothing_of_its_transaction_and_the_con
     the transaction wrote is kept, neither its other events nor its data, and the pooled connection is clean for
     the next unit of work, bound to that one's tenant."""
     from core.auth.staff_directory import StaffEntry
-    from core.audit.trail import _actor
 
     marker = os.urandom(4).hex()
 
     async def work():
-        engine = create_engine(database_urls.app, pool_size=1, max_overflow=0)  # the same connection afterwards
-        sessions = session_factory(engine)
-        try:
-            token = _actor.set("00000000-test-actor")
-            try:
-                with tenant_scope("392049"):
-                    with pytest.raises(DBAPIError, match="value too long"):
-                        async with sessions() as session, session.begin():
-                            session.add(StaffEntry(user_sub=f"audit-{marker}", display_name="監査 太郎",
-                                                   username=f"audit-{marker}"))
-                            await session.flush()
-                            await record(session, AuditAction.READ, "case", f"{marker}-kept?")
-                            await record(session, AuditAction.READ, "x" * 61, f"{marker}-refused")
-                with tenant_scope("394017"):
+        # one pooled connection: the next unit of work gets the very connection the failed commit used
+        async with app_sessions(database_urls.app, max_overflow=0) as sessions:
+            with tenant_scope("392049"):
+                with pytest.raises(DBAPIError, match="value too long"):
                     async with sessions() as session, session.begin():
-                        bound = await session.scalar(text("SELECT current_setting('app.tenant_id', true)"))
-                        await record(session, AuditAction.READ, "case", f"{marker}-next")
-                    return bound
-            finally:
-                _actor.reset(token)
-        finally:
-            await engine.dispose()
+                        session.add(StaffEntry(user_sub=f"audit-{marker}", display_name="監査 太郎",
+                                               username=f"audit-{marker}"))
+                        await session.flush()
+                        await record(session, AuditAction.READ, "case", f"{marker}-kept?")
+                        await record(session, AuditAction.READ, "x" * 61, f"{marker}-refused")
+            with tenant_scope("394017"):
+                async with sessions() as session, session.begin():
+                    bound = await session.scalar(text("SELECT current_setting('app.tenant_id', true)"))
+                    await record(session, AuditAction.READ, "case", f"{marker}-next")
+                return bound
 
     assert asyncio.run(work()) == "394017"
     events = [(tenant, e["object_id"]) for tenant in ("392049", "394017") for e in asyncio.run(owner_fetch(

@@ -82,9 +82,6 @@ async def record(
 _PENDING = "kyosei_audit_pending"
 
 
-_COLUMNS = ("tenant_id", "seq", "actor_sub", "action", "object_type", "object_id", "reason", "request_id")
-
-
 @event.listens_for(Session, "before_commit")
 def _insert_pending(session: Session) -> None:
     """The transaction (or savepoint) is about to commit: its events go in now, in the order they happened.
@@ -110,11 +107,12 @@ def _sent_with_commit(session: Session, rows: list[dict]) -> bool:
     driver = session.connection().connection.driver_connection
     if not isinstance(driver, TenantBindingConnection) or not driver.is_in_transaction():
         return False
+    columns = tuple(rows[0])  # the columns ``record`` fills, the same for every row
     try:
-        values = ",\n".join("(" + ", ".join(string_constant(row[c]) for c in _COLUMNS) + ")" for row in rows)
+        values = ",\n".join("(" + ", ".join(string_constant(row[c]) for c in columns) + ")" for row in rows)
     except ValueError:
         return False
-    driver.send_with_commit(f"INSERT INTO audit_event ({', '.join(_COLUMNS)}) VALUES\n{values};")
+    driver.send_with_commit(f"INSERT INTO audit_event ({', '.join(columns)}) VALUES\n{values};")
     return True
 
 

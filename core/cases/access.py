@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import re
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -174,8 +175,6 @@ class CompiledBases:
 @functools.cache
 def compiled_bases(dialect: Any, first: int) -> CompiledBases:
     """``_BASES`` for the driver, its parameters numbered from ``$first`` (the caller's own come before)."""
-    import re
-
     compiled = _BASES.compile(dialect=dialect)
     names = tuple(compiled.positiontup or ())
     sql = re.sub(r"\$(\d+)", lambda m: f"${int(m.group(1)) + first - 1}", str(compiled))
