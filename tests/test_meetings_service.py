@@ -481,3 +481,110 @@ def test_the_meeting_list_holds_exactly_the_meetings_each_reader_may_open(databa
 
     seen = unit_of_work(database_urls, TENANT, work, actor=chair.sub)
     assert seen == {"chair": (3, True), "outsider": (1, True), "coordinator": (3, True), "prefecture": (0, True)}
+
+
+def test_the_meeting_page_opens_the_meeting_with_its_members_in_one_question_and_admits_whom_it_admitted(
+        database_urls, monkeypatch):
+    """``open_meeting_with_members`` (the meeting's page and its JSON) must give every reader what
+    ``open_meeting`` then ``members`` gave: the same meeting, members in the same order, the same access, refusal
+    and audit events, and the same agenda when the agenda is read with the members already read. The meeting and
+    its members come in one statement, and a member's agenda asks nothing about membership."""
+    import dataclasses
+
+    from sqlalchemy import inspect
+
+    from tests.statements_sent import questions, record_statements
+
+    owner, chair, outsider = (principal(TENANT, roles=("staff",)) for _ in range(3))
+    colleague = principal(TENANT, roles=("staff",), sub=f"colleague-{uuid.uuid4()}")
+    coordinator, admin = principal(TENANT), principal(TENANT, roles=("tenant-admin",))
+    prefecture = principal("390003", roles=("prefecture-admin",))
+    case_id = _case(database_urls, owner)  # the owner's case: the chair reads it on an agenda only as a member
+
+    async def prepare(session):
+        case = await cases.get_case(session, case_id, for_update=True)
+        await cases.record_consent(session, case, {"given_on": today().isoformat(), "purpose": "支援の検討のため",
+                                                   "meeting_kinds": ["multilayer_meeting"], "method": "written"})
+        support = await _meeting(session, "support_meeting", chair)
+        await _ack(session, support, chair)
+        session.add(StaffEntry(user_sub=colleague.sub, display_name="中村 健", username=colleague.sub))
+        await session.flush()
+        await service.add_member(session, support, {"user_sub": colleague.sub})
+        await service.add_member(session, support, {"name": "民生委員 高橋", "organisation": "民生委員児童委員協議会",
+                                                    "member_role": "required"})  # seated after, listed before 中村
+        await service.add_agenda_item(session, support, KINDS["support_meeting"], case_id, "8050", principal=owner)
+        multilayer = await _meeting(session, "multilayer_meeting", chair)
+        await service.add_agenda_item(session, multilayer, KINDS["multilayer_meeting"], case_id, "介護未申請",
+                                      principal=owner)
+        return support.id, multilayer.id
+
+    support_id, multilayer_id = unit_of_work(database_urls, TENANT, prepare, actor=chair.sub)
+    elsewhere = unit_of_work(database_urls, "392049", lambda session: _meeting(session, "multilayer_meeting",
+                                                                               principal("392049"))).id
+
+    events: list = []
+    audit_record = service.record
+
+    async def audited(session, action, object_type, object_id=None, **kw):
+        events.append((str(action), object_type, object_id, kw.get("reason")))
+        return await audit_record(session, action, object_type, object_id, **kw)
+
+    monkeypatch.setattr(service, "record", audited)
+    sent = record_statements(monkeypatch)
+
+    def columns(obj):
+        if dataclasses.is_dataclass(obj):
+            return dataclasses.asdict(obj)
+        return {a.key: getattr(obj, a.key) for a in inspect(type(obj)).column_attrs}
+
+    def agenda_shape(rows):
+        return [(columns(row.item), None if row.case is None else tuple(row.case)) for row in rows]
+
+    def both_ways(reader, meeting_id):
+        async def old(session):
+            events.clear()
+            try:
+                meeting = await service.open_meeting(session, meeting_id, reader, KINDS)
+            except (service.NotFound, service.Forbidden) as refused:
+                return type(refused), refused.message, list(events)
+            seated = await service.members(session, meeting.id)
+            access = await service.meeting_access(session, meeting, KINDS[meeting.kind], reader)
+            rows = await service.agenda(session, meeting, reader) if access == service.FULL else []
+            return columns(meeting), [columns(m) for m in seated], access, agenda_shape(rows), list(events)
+
+        async def new(session):
+            events.clear()
+            sent.clear()
+            try:
+                meeting, seated = await service.open_meeting_with_members(session, meeting_id, reader, KINDS)
+            except (service.NotFound, service.Forbidden) as refused:
+                return (type(refused), refused.message, list(events)), len(questions(sent)), None
+            opening = len(questions(sent))
+            access = service.meeting_access_among(seated, KINDS[meeting.kind], reader)
+            sent.clear()
+            rows = await service.agenda(session, meeting, reader, seated) if access == service.FULL else []
+            return ((columns(meeting), [columns(m) for m in seated], access, agenda_shape(rows), list(events)),
+                    opening, len(questions(sent)))
+
+        before = unit_of_work(database_urls, reader.tenant_id or TENANT, old)
+        after, opening, agenda_questions = unit_of_work(database_urls, reader.tenant_id or TENANT, new)
+        assert after == before, reader
+        assert opening == (0 if meeting_id == "x" else 1), (opening, reader, meeting_id)  # "x": no question at all
+        return after, agenda_questions
+
+    full, limited = service.FULL, service.LIMITED
+    for meeting_id, reader, access, agenda_questions in (
+            (support_id, chair, full, 1), (support_id, colleague, limited, 0), (support_id, coordinator, limited, 0),
+            (multilayer_id, chair, full, 1), (multilayer_id, coordinator, full, 1), (multilayer_id, outsider, full, None)):
+        (_meeting_columns, seated, got, rows, audited_events), asked = both_ways(reader, meeting_id)
+        assert got == access, reader
+        if agenda_questions is not None:
+            assert asked == agenda_questions, sent  # a member's or coordinator's agenda: no membership question
+        if access == full:
+            assert len(rows) == 1 and (rows[0][1] is None) == (reader is outsider)  # outsider: 閲覧権限のないケース
+    assert [m["member_role"] for m in seated][:1] == ["leader"]  # the organiser first, as the page lists them
+    assert [m["name"] for m in both_ways(chair, support_id)[0][1]][1:] == ["民生委員 高橋", "中村 健"]
+    for meeting_id, reader in ((support_id, outsider), (support_id, admin), (multilayer_id, admin),
+                               (support_id, prefecture), (elsewhere, chair), (uuid.uuid4(), chair), ("x", chair)):
+        refused, _asked = both_ways(reader, meeting_id)
+        assert refused[:2] == (service.NotFound, "会議が見つかりません。"), (reader, meeting_id)

@@ -112,11 +112,15 @@ async def _open(request: Request, db: AsyncSession, meeting_id: uuid.UUID, *, fu
         return None, kinds, problem_for(request, exc)
 
 
-async def _detail(request: Request, db: AsyncSession, meeting: Meeting, kinds) -> schemas.MeetingDetailOut:
+async def _detail(request: Request, db: AsyncSession, meeting: Meeting, kinds,
+                  seated: list | None = None) -> schemas.MeetingDetailOut:
+    """``seated``: the meeting's members, when opening the meeting read them already."""
     roles, rules = await _roles(request), await _rules(request, kinds)
-    access = await service.meeting_access(db, meeting, kinds.get(meeting.kind), _user(request))
-    agenda = await service.agenda(db, meeting, _user(request)) if access == service.FULL else []
-    members = [schemas.member_json(m, roles) for m in await service.members(db, meeting.id)]
+    if seated is None:
+        seated = await service.members(db, meeting.id)
+    access = service.meeting_access_among(seated, kinds.get(meeting.kind), _user(request))
+    agenda = await service.agenda(db, meeting, _user(request), seated) if access == service.FULL else []
+    members = [schemas.member_json(m, roles) for m in seated]
     return {**schemas.meeting_json(meeting, kinds.get(meeting.kind), rules.get(meeting.kind)),  # type: ignore[typeddict-item]
             "access": access or "", "members": members,
             "agenda": [schemas.agenda_json(row.item, row.case) for row in agenda]}
@@ -239,10 +243,12 @@ async def progress(request: Request, db: NamedDependency[AsyncSession]) -> schem
      description="支援会議で守秘義務の確認をしていない参加者（と参加していない推進員）には access=limited で議題を返しません。")
 async def get_meeting(meeting_id: FromPath[uuid.UUID], request: Request,
                       db: NamedDependency[AsyncSession]) -> Response[schemas.MeetingDetailOut]:
-    meeting, kinds, refused = await _open(request, db, meeting_id, full=False)
-    if refused:
-        return refused
-    return _json(await _detail(request, db, meeting, kinds))
+    kinds = await _kinds(request)
+    try:
+        meeting, seated = await service.open_meeting_with_members(db, meeting_id, _user(request), kinds)
+    except CaseError as exc:
+        return problem_for(request, exc)
+    return _json(await _detail(request, db, meeting, kinds, seated))
 
 
 @post("/meetings/{meeting_id:uuid}/members", status_code=201,

@@ -212,11 +212,16 @@ async def list_meetings(session: AsyncSession, principal: Principal, kinds: Mapp
     return list(await session.scalars(stmt))
 
 
+_SEATING_ORDER = {"leader": 0, "deputy": 1, "required": 2, "by_topic": 3}
+
+
+def _seated(rows) -> list[MeetingMember]:
+    """Members in the order the page lists them: the chair, the deputy, required, then by topic (each by id)."""
+    return sorted(sorted(rows, key=lambda m: m.id), key=lambda m: _SEATING_ORDER.get(m.member_role, 9))
+
+
 async def members(session: AsyncSession, meeting_id: uuid.UUID) -> list[MeetingMember]:
-    order = {"leader": 0, "deputy": 1, "required": 2, "by_topic": 3}
-    rows = list(await session.scalars(select(MeetingMember).where(MeetingMember.meeting_id == meeting_id)
-                                      .order_by(MeetingMember.id)))
-    return sorted(rows, key=lambda m: order.get(m.member_role, 9))
+    return _seated(await session.scalars(select(MeetingMember).where(MeetingMember.meeting_id == meeting_id)))
 
 
 async def add_member(session: AsyncSession, meeting: Meeting, data: Mapping[str, Any],
@@ -408,7 +413,32 @@ async def open_meeting(session: AsyncSession, meeting_id, principal: Principal,
     A confidential meeting (支援会議) is as good as absent for a non-member: the same 404 as an unknown id.
     """
     meeting = await get_meeting(session, meeting_id)
-    access = await meeting_access(session, meeting, kinds.get(meeting.kind), principal)
+    await _admit(session, meeting, await meeting_access(session, meeting, kinds.get(meeting.kind), principal), full)
+    return meeting
+
+
+async def open_meeting_with_members(session: AsyncSession, meeting_id, principal: Principal,
+                                    kinds: Mapping[str, MeetingKindDefinition], *,
+                                    full: bool = False) -> tuple[Meeting, list[MeetingMember]]:
+    """``open_meeting`` and ``members`` in one statement, for the meeting's page, which shows the members and
+    needs them for the access rule anyway: the same refusals, the same audit events, one question fewer (two for
+    a 支援会議, whose access asked for the reader's own seat)."""
+    rows = (await session.execute(
+        select(Meeting, MeetingMember)
+        .outerjoin(MeetingMember, and_(MeetingMember.tenant_id == Meeting.tenant_id,
+                                       MeetingMember.meeting_id == Meeting.id))
+        .where(Meeting.id == _uuid(meeting_id)))).all()
+    if not rows:
+        raise NotFound("会議が見つかりません。")
+    meeting = rows[0][0]
+    seated = _seated(member for _meeting, member in rows if member is not None)
+    await _admit(session, meeting, meeting_access_among(seated, kinds.get(meeting.kind), principal), full)
+    return meeting, seated
+
+
+async def _admit(session: AsyncSession, meeting: Meeting, access: str | None, full: bool) -> None:
+    """Let the reader in with ``access`` (``meeting_access``), or refuse: 404 for no access, 403 for LIMITED
+    where the cases or minutes are needed; every outcome in the audit trail."""
     if access is None:
         await record(session, AuditAction.DENIED, "meeting", meeting.id, reason="not a member")
         raise NotFound("会議が見つかりません。")
@@ -416,7 +446,6 @@ async def open_meeting(session: AsyncSession, meeting_id, principal: Principal,
         await record(session, AuditAction.DENIED, "meeting", meeting.id, reason="secrecy not acknowledged")
         raise Forbidden(SECRECY_REFUSAL, title="守秘義務の確認が必要です")
     await record(session, AuditAction.READ, "meeting", meeting.id)
-    return meeting
 
 
 def _refuse_if_finalised(meeting: Meeting, what: str) -> None:
@@ -533,7 +562,8 @@ AGENDA_CASE = Bundle("case", SupportCase.id, SupportCase.case_number, SupportCas
 AGENDA_CASE_TEXT = ("issues", "decision_note", "sharing_basis")
 
 
-async def agenda_scope(session: AsyncSession, meeting: Meeting, principal: Principal):
+async def agenda_scope(session: AsyncSession, meeting: Meeting, principal: Principal,
+                       seated: list[MeetingMember] | None = None):
     """The rule of what a reader of the meeting reads of each case on its agenda (page, JSON, minutes PDF and the
     cases carried from the previous meeting). Returns ``scope(case_id) -> (shown, with_text)``:
 
@@ -547,8 +577,10 @@ async def agenda_scope(session: AsyncSession, meeting: Meeting, principal: Princ
 
     Consent is not asked again for members: it was checked for this meeting's kind when the case was put on the
     agenda and again for each decision that needs it; a reader outside the meeting meets today's consent through
-    ``readable_items``."""
-    whole = principal.has_role(Role.COORDINATOR, Role.TENANT_ADMIN) or await is_member(session, meeting, principal)
+    ``readable_items``. ``seated``: the meeting's members, when the caller has read them (``members``)."""
+    whole = principal.has_role(Role.COORDINATOR, Role.TENANT_ADMIN) or (
+        await is_member(session, meeting, principal) if seated is None
+        else any(m.user_sub and m.user_sub == principal.sub for m in seated))
 
     async def scope(case_id: uuid.UUID) -> tuple[bool, bool]:
         if whole:
@@ -559,7 +591,8 @@ async def agenda_scope(session: AsyncSession, meeting: Meeting, principal: Princ
     return scope
 
 
-async def agenda(session: AsyncSession, meeting: Meeting, principal: Principal) -> list[AgendaRow]:
+async def agenda(session: AsyncSession, meeting: Meeting, principal: Principal,
+                 seated: list[MeetingMember] | None = None) -> list[AgendaRow]:
     """The agenda as the meeting's page, JSON and minutes PDF show it to ``principal`` (``agenda_scope``): each
     case's number and status with the issues and decisions written about it — a read of that case, audited as such
     (READ of the case, the meeting as the reason), so the report of who saw a resident's data lists who read it on an
@@ -567,7 +600,7 @@ async def agenda(session: AsyncSession, meeting: Meeting, principal: Principal) 
     found = (await session.execute(
         select(AgendaItem, AGENDA_CASE).join(SupportCase, SupportCase.id == AgendaItem.case_id)
         .where(AgendaItem.meeting_id == meeting.id).order_by(AgendaItem.position, AgendaItem.id))).all()
-    scope = await agenda_scope(session, meeting, principal)
+    scope = await agenda_scope(session, meeting, principal, seated)
     seen: dict[uuid.UUID, tuple[bool, bool]] = {}
     for item, _case in found:
         if item.case_id not in seen:
@@ -792,12 +825,12 @@ async def carry_agenda(session: AsyncSession, meeting: Meeting, kinds: Mapping[s
 
 
 async def waiting_carries(session: AsyncSession, meeting: Meeting, kinds: Mapping[str, MeetingKindDefinition],
-                          principal: Principal) -> list[Carry]:
+                          principal: Principal, seated: list[MeetingMember] | None = None) -> list[Carry]:
     """For the meeting page: referred cases not on this kind's agenda yet, with why (checked now, nothing stored),
     as ``agenda_scope`` lets ``principal`` read them: a case they may not read is left out, its issues are read as
     an agenda item's (``Carry.item`` is then a copy, ``row_as_read``)."""
     kind = kinds.get(meeting.kind)
-    scope = await agenda_scope(session, meeting, principal)
+    scope = await agenda_scope(session, meeting, principal, seated)
     carries = []
     for carry in await _referred(session, meeting, kinds):
         shown, with_text = await scope(carry.case.id)

@@ -183,11 +183,14 @@ class MeetingsController(Controller):
             return None, kinds, respond(request, exc.status, message=exc.message)
         return meeting, kinds, None
 
-    async def _detail(self, request, db, meeting, kinds, errors=None, values=None, status=200) -> Template:
+    async def _detail(self, request, db, meeting, kinds, errors=None, values=None, status=200, *,
+                      members=None) -> Template:
+        """``members``: the meeting's members when opening the meeting read them already."""
         q, cq = _staff_query(request), _case_query(request)
         principal = _principal(request)
         kind = kinds.get(meeting.kind)
-        members = await service.members(db, meeting.id)
+        if members is None:
+            members = await service.members(db, meeting.id)
         full = service.meeting_access_among(members, kind, principal) == service.FULL
         chair = service.chairs(members, principal)
         context = await _context(
@@ -197,8 +200,8 @@ class MeetingsController(Controller):
             may_finalise=principal.has_role("coordinator") or chair,
             may_decide_support=workflow.may_decide_support(principal),
             support_role_label=workflow.SUPPORT_DECISION_ROLE_LABEL,
-            members=members, agenda=await service.agenda(db, meeting, principal) if full else [],
-            waiting=await service.waiting_carries(db, meeting, kinds, principal) if full else [],
+            members=members, agenda=await service.agenda(db, meeting, principal, members) if full else [],
+            waiting=await service.waiting_carries(db, meeting, kinds, principal, members) if full else [],
             errors=errors or [], values=values or {}, q=q, staff=await staff_directory.search(db, q) if q else [],
             cq=cq, cases=await _open_cases(db, request, cq) if full else [])
         return render("meetings/detail.html", context, status)
@@ -231,8 +234,12 @@ class MeetingsController(Controller):
 
     @get("/{meeting_id:str}")
     async def detail(self, request: Request, meeting_id: FromPath[str], db: NamedDependency[AsyncSession]) -> Response:
-        meeting, kinds, denied = await self._open(request, db, meeting_id, full=False)
-        return denied or await self._detail(request, db, meeting, kinds)
+        kinds = await _kinds(request)
+        try:
+            meeting, members = await service.open_meeting_with_members(db, meeting_id, _principal(request), kinds)
+        except CaseError as exc:
+            return respond(request, exc.status, message=exc.message)
+        return await self._detail(request, db, meeting, kinds, members=members)
 
     @post("/{meeting_id:str}/members")
     async def add_member(self, request: Request, meeting_id: FromPath[str], db: NamedDependency[AsyncSession]) -> Response:
