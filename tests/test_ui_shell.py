@@ -362,3 +362,31 @@ def test_every_template_is_compiled_at_start_up_and_a_broken_one_stops_it(tmp_pa
     broken = jinja2.Environment(loader=jinja2.FileSystemLoader(tmp_path))
     with pytest.raises(jinja2.TemplateSyntaxError):
         templating.precompile(broken)
+
+
+def test_a_second_environment_in_the_process_reuses_compiled_templates_but_never_a_stale_one(tmp_path, monkeypatch):
+    """Each test (and the two-instance drill) builds its own app: the templates' compiled code is kept for the
+    process, so a second environment does not compile them again; a template whose source changed is compiled
+    again, so nobody is ever shown the old text."""
+    from jinja2 import Environment
+
+    monkeypatch.setattr(templating._loader, "loaders", list(templating._loader.loaders))
+    (tmp_path / "cache_check").mkdir()
+    page = tmp_path / "cache_check" / "page.html"
+    page.write_text("{% if n %}件数 {{ n }}{% endif %}", encoding="utf-8")
+    templating.add_template_directory(tmp_path)
+    assert templating.create_environment().get_template("cache_check/page.html").render(n=3) == "件数 3"
+
+    compiled: list[str] = []
+    compile_source = Environment.compile
+
+    def counted(self, source, name=None, *args, **kwargs):
+        compiled.append(name)
+        return compile_source(self, source, name, *args, **kwargs)
+
+    monkeypatch.setattr(Environment, "compile", counted)
+    assert templating.create_environment().get_template("cache_check/page.html").render(n=4) == "件数 4"
+    assert compiled == []  # loaded from the process's compiled code
+    page.write_text("{% if n %}相談件数 {{ n }} 件{% endif %}", encoding="utf-8")
+    assert templating.create_environment().get_template("cache_check/page.html").render(n=5) == "相談件数 5 件"
+    assert compiled == ["cache_check/page.html"]
