@@ -347,6 +347,9 @@ def test_nakatosa_chain_seats_the_core_meeting_carries_its_households_and_checks
         (carried,) = await service.agenda(session, network, coordinator)
         assert carried.case.id == case_id and carried.item.carried_from_id == picked.id
         assert carried.item.issues == "母の介護（未申請）、本人のひきこもり、収入なし"
+        # carried once: no ネットワーク会議 page lists the household as waiting any more, the earlier one neither
+        for meeting in (network, early.meeting):
+            assert await service.waiting_carries(session, meeting, kinds, coordinator) == []
         await service.decide(session, network, rules["network_meeting"], carried.item.id, "plan_agreed",
                              "包括: 介護申請、社協: 居場所", coordinator)
         await service.decide_support(session, network, rules["network_meeting"], carried.item.id, admin)
