@@ -7,12 +7,14 @@ import datetime as dt
 import uuid
 
 import pytest
+from sqlalchemy import select
 
 from core.auth.staff_directory import StaffEntry
 from core.cases import service as cases
 from core.cases.schemas import today
 from core.meetings import decisions, flow, service
 from core.meetings.kinds import merge
+from core.meetings.models import Meeting
 from core.plugin_types import MeetingKindDefinition, MeetingKindRule
 from tests.cases_support import intake_body, principal, unit_of_work
 
@@ -450,7 +452,8 @@ def test_two_requests_seating_the_same_staff_member_at_once_seat_them_once(datab
     meeting_id = unit_of_work(database_urls, TENANT, setup, actor=chair.sub)
 
     async def seat(session):
-        await service.add_member(session, await service.get_meeting(session, meeting_id), {"user_sub": colleague})
+        meeting = await session.scalar(select(Meeting).where(Meeting.id == meeting_id))
+        await service.add_member(session, meeting, {"user_sub": colleague})
 
     assert two_at_once(database_urls, TENANT, chair.sub, seat) == ["23505", "done"]  # unique_violation
 
@@ -488,9 +491,10 @@ def test_the_meeting_list_holds_exactly_the_meetings_each_reader_may_open(databa
 
 def test_the_meeting_page_opens_the_meeting_with_its_members_in_one_question_and_admits_whom_it_admitted(
         database_urls, monkeypatch):
-    """``open_meeting_with_members`` (the meeting's page and its JSON) must give every reader what
-    ``open_meeting`` then ``members`` gave: the same meeting, members in the same order, the same access, refusal
-    and audit events, and the same agenda when the agenda is read with the members already read. The meeting and
+    """``open_meeting_with_members`` (every way into a meeting) must give every reader what reading the meeting,
+    asking ``meeting_access`` (the rule asked of the database) and ``members`` gives: the same meeting, members
+    in the same order, the same access, and the same agenda when the agenda is read with the members already read;
+    a reader without access is refused (404), and the audit trail holds the READ or the DENIED. The meeting and
     its members come in one statement, and a member's agenda asks nothing about membership."""
     import dataclasses
 
@@ -529,7 +533,7 @@ def test_the_meeting_page_opens_the_meeting_with_its_members_in_one_question_and
     audit_record = service.record
 
     async def audited(session, action, object_type, object_id=None, **kw):
-        events.append((str(action), object_type, object_id, kw.get("reason")))
+        events.append((getattr(action, "name", action), object_type, object_id, kw.get("reason")))
         return await audit_record(session, action, object_type, object_id, **kw)
 
     monkeypatch.setattr(service, "record", audited)
@@ -546,14 +550,16 @@ def test_the_meeting_page_opens_the_meeting_with_its_members_in_one_question_and
     def both_ways(reader, meeting_id):
         async def old(session):
             events.clear()
-            try:
-                meeting = await service.open_meeting(session, meeting_id, reader, KINDS)
-            except (service.NotFound, service.Forbidden) as refused:
-                return type(refused), refused.message, list(events)
+            meeting = await session.scalar(select(Meeting).where(Meeting.id == meeting_id)) \
+                if isinstance(meeting_id, uuid.UUID) else None
+            access = meeting and await service.meeting_access(session, meeting, KINDS[meeting.kind], reader)
+            if access is None:  # refused: no meeting, or one the reader may not see, recorded as DENIED
+                return (service.NotFound, "会議が見つかりません。",
+                        [("DENIED", "meeting", meeting.id, "not a member")] if meeting else [])
             seated = await service.members(session, meeting.id)
-            access = await service.meeting_access(session, meeting, KINDS[meeting.kind], reader)
             rows = await service.agenda(session, meeting, reader) if access == service.FULL else []
-            return columns(meeting), [columns(m) for m in seated], access, agenda_shape(rows), list(events)
+            return (columns(meeting), [columns(m) for m in seated], access, agenda_shape(rows),
+                    [("READ", "meeting", meeting.id, None), *events])
 
         async def new(session):
             events.clear()

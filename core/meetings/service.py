@@ -193,13 +193,6 @@ async def schedule(session: AsyncSession, data: Mapping[str, Any], kinds: Mappin
     return Scheduled(meeting, empty, waiting)
 
 
-async def get_meeting(session: AsyncSession, meeting_id) -> Meeting:
-    meeting = await session.scalar(select(Meeting).where(Meeting.id == _uuid(meeting_id)))
-    if meeting is None:
-        raise NotFound("会議が見つかりません。")
-    return meeting
-
-
 async def list_meetings(session: AsyncSession, principal: Principal, kinds: Mapping[str, MeetingKindDefinition], *,
                         start: dt.date | None = None, end: dt.date | None = None, limit: int = 500) -> list[Meeting]:
     """The meetings ``principal`` may see at all (``meeting_access`` not None), in one statement."""
@@ -217,7 +210,12 @@ _SEATING_ORDER = {"leader": 0, "deputy": 1, "required": 2, "by_topic": 3}
 
 def _seated(rows) -> list[MeetingMember]:
     """Members in the order the page lists them: the chair, the deputy, required, then by topic (each by id)."""
-    return sorted(sorted(rows, key=lambda m: m.id), key=lambda m: _SEATING_ORDER.get(m.member_role, 9))
+    return sorted(rows, key=lambda m: (_SEATING_ORDER.get(m.member_role, 9), m.id))
+
+
+def _seat_of(seated: list[MeetingMember], sub: str | None) -> MeetingMember | None:
+    """``sub``'s own seat among the members already read (a staff member sits in a meeting once)."""
+    return next((m for m in seated if m.user_sub and m.user_sub == sub), None)
 
 
 async def members(session: AsyncSession, meeting_id: uuid.UUID) -> list[MeetingMember]:
@@ -280,7 +278,8 @@ async def is_chair(session: AsyncSession, meeting: Meeting, principal: Principal
 
 def chairs(seated: list[MeetingMember], principal: Principal) -> bool:
     """``is_chair`` from the meeting's members already read (``members``), for a page that shows them anyway."""
-    return any(m.user_sub == principal.sub and m.member_role in CHAIR_ROLES for m in seated if m.user_sub)
+    mine = _seat_of(seated, principal.sub)
+    return mine is not None and mine.member_role in CHAIR_ROLES
 
 
 def _day(data: Mapping[str, Any], key: str, label: str, errors: list) -> dt.date | None:
@@ -361,7 +360,7 @@ async def meeting_access(session: AsyncSession, meeting: Meeting, kind: MeetingK
 def meeting_access_among(seated: list[MeetingMember], kind: MeetingKindDefinition | None,
                          principal: Principal) -> str | None:
     """``meeting_access`` from the meeting's members already read (``members``), for a page that shows them."""
-    return _access_of(next((m for m in seated if m.user_sub and m.user_sub == principal.sub), None), kind, principal)
+    return _access_of(_seat_of(seated, principal.sub), kind, principal)
 
 
 def _access_of(mine: MeetingMember | None, kind: MeetingKindDefinition | None, principal: Principal) -> str | None:
@@ -412,17 +411,14 @@ async def open_meeting(session: AsyncSession, meeting_id, principal: Principal,
 
     A confidential meeting (支援会議) is as good as absent for a non-member: the same 404 as an unknown id.
     """
-    meeting = await get_meeting(session, meeting_id)
-    await _admit(session, meeting, await meeting_access(session, meeting, kinds.get(meeting.kind), principal), full)
-    return meeting
+    return (await open_meeting_with_members(session, meeting_id, principal, kinds, full=full))[0]
 
 
 async def open_meeting_with_members(session: AsyncSession, meeting_id, principal: Principal,
                                     kinds: Mapping[str, MeetingKindDefinition], *,
                                     full: bool = False) -> tuple[Meeting, list[MeetingMember]]:
-    """``open_meeting`` and ``members`` in one statement, for the meeting's page, which shows the members and
-    needs them for the access rule anyway: the same refusals, the same audit events, one question fewer (two for
-    a 支援会議, whose access asked for the reader's own seat)."""
+    """``open_meeting``, with the meeting's members (``members``' order) read in the same statement: the access
+    rule needs the reader's seat among them, and the meeting's page and JSON show them."""
     rows = (await session.execute(
         select(Meeting, MeetingMember)
         .outerjoin(MeetingMember, and_(MeetingMember.tenant_id == Meeting.tenant_id,
@@ -432,13 +428,7 @@ async def open_meeting_with_members(session: AsyncSession, meeting_id, principal
         raise NotFound("会議が見つかりません。")
     meeting = rows[0][0]
     seated = _seated(member for _meeting, member in rows if member is not None)
-    await _admit(session, meeting, meeting_access_among(seated, kinds.get(meeting.kind), principal), full)
-    return meeting, seated
-
-
-async def _admit(session: AsyncSession, meeting: Meeting, access: str | None, full: bool) -> None:
-    """Let the reader in with ``access`` (``meeting_access``), or refuse: 404 for no access, 403 for LIMITED
-    where the cases or minutes are needed; every outcome in the audit trail."""
+    access = meeting_access_among(seated, kinds.get(meeting.kind), principal)
     if access is None:
         await record(session, AuditAction.DENIED, "meeting", meeting.id, reason="not a member")
         raise NotFound("会議が見つかりません。")
@@ -446,6 +436,7 @@ async def _admit(session: AsyncSession, meeting: Meeting, access: str | None, fu
         await record(session, AuditAction.DENIED, "meeting", meeting.id, reason="secrecy not acknowledged")
         raise Forbidden(SECRECY_REFUSAL, title="守秘義務の確認が必要です")
     await record(session, AuditAction.READ, "meeting", meeting.id)
+    return meeting, seated
 
 
 def _refuse_if_finalised(meeting: Meeting, what: str) -> None:
@@ -580,7 +571,7 @@ async def agenda_scope(session: AsyncSession, meeting: Meeting, principal: Princ
     ``readable_items``. ``seated``: the meeting's members, when the caller has read them (``members``)."""
     whole = principal.has_role(Role.COORDINATOR, Role.TENANT_ADMIN) or (
         await is_member(session, meeting, principal) if seated is None
-        else any(m.user_sub and m.user_sub == principal.sub for m in seated))
+        else _seat_of(seated, principal.sub) is not None)
 
     async def scope(case_id: uuid.UUID) -> tuple[bool, bool]:
         if whole:
