@@ -470,7 +470,9 @@ def test_the_meeting_list_holds_exactly_the_meetings_each_reader_may_open(databa
     outsider = principal(TENANT, roles=("staff",))
     coordinator = principal(TENANT, roles=("staff", "coordinator"))
     prefecture = principal("390003", roles=("prefecture-admin",))
-    day = NOW + dt.timedelta(days=400 + uuid.uuid4().int % 300)  # a day of its own, far from other tests' meetings
+    # A day of its own, far from other tests' meetings, from 10:00 so that the three meetings an hour apart fall on
+    # it whatever the time the suite runs (from 22:00 JST the last one used to fall on the next day, outside the list).
+    day = (NOW + dt.timedelta(days=400 + uuid.uuid4().int % 300)).replace(hour=10, minute=0)
 
     async def work(session):
         made = [await _meeting(session, kind, chair, when=day + dt.timedelta(hours=i))
