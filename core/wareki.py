@@ -44,6 +44,13 @@ ERAS: tuple[Era, ...] = (
 DateLike = date | datetime | str
 
 
+def today() -> date:
+    """Today in Kochi. Every "today" in Kyosei (a review overdue, this week's timetable, this month's meetings,
+    this 年度) is the Tokyo calendar day, never the server clock's: a server kept on UTC is still on yesterday
+    from 00:00 to 09:00 in Japan, the hours a municipal office opens."""
+    return datetime.now(TOKYO).date()
+
+
 def _as_datetime_or_date(value: DateLike) -> date | datetime:
     if isinstance(value, str):
         text = value.strip()

@@ -1,11 +1,11 @@
 """One household, two members, two fields: from intake to closure in Chromium, logged in through Keycloak."""
 
-import datetime as dt
 import re
 import time
 
 import pytest
 
+from core import wareki
 from tests.browser_checks import (assert_accessible, assert_fits_320, assert_journey_page, assert_refusal_visible,
                                   screenshot)
 from tests.conftest import keycloak_login
@@ -50,7 +50,7 @@ def transition(page, to_status: str, reason: str | None = None) -> None:
 
 
 def test_a_household_from_intake_to_closure(page, live_app):
-    today = dt.date.today().isoformat()
+    today = wareki.today().isoformat()
     page.add_init_script(SETTLE_COUNTER)
     keycloak_login(page, live_app, "nakatosa.yamamoto", audit=True)
     assert_journey_page(page, live_app, "/cases/new")

@@ -31,6 +31,7 @@ import uuid
 import asyncpg
 import pytest
 
+from core import wareki
 from core.audit.chain import verify_chain
 from infra.database.embedded import SYSTEM_USER
 from infra.database.provision import DATABASE, connect, with_database
@@ -85,7 +86,7 @@ def free(mount_point) -> None:
 
 def intake(token: str) -> dict:
     return {
-        "received_on": (dt.date.today() - dt.timedelta(days=2)).isoformat(),
+        "received_on": (wareki.today() - dt.timedelta(days=2)).isoformat(),
         "receiving_staff": "山本 花子",
         "route": "counter",
         "household_label": f"容量試験{token}世帯",

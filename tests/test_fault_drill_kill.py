@@ -27,6 +27,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from core import wareki
 from core.audit.chain import verify_chain
 from infra.database.embedded import free_port
 from infra.database.provision import DATABASE, connect, with_database
@@ -104,7 +105,7 @@ def app_process(database_urls, tmp_path):
 def intake(token: str) -> dict:
     """A household of three: every value that ends up in a row carries ``token``, so the rows can be counted."""
     return {
-        "received_on": (dt.date.today() - dt.timedelta(days=2)).isoformat(),
+        "received_on": (wareki.today() - dt.timedelta(days=2)).isoformat(),
         "receiving_staff": "山本 花子",
         "route": "counter",
         "household_label": f"強制終了試験{token}世帯",

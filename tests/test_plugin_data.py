@@ -12,6 +12,7 @@ import datetime as dt
 
 import pytest
 
+from core import wareki
 from core.plugins.testing import UnknownMunicipality, kyosei_data, kyosei_database, kyosei_plugin_app  # noqa: F401
 from tests.plugin_fixtures import watch_list
 
@@ -25,7 +26,7 @@ def town(kyosei_plugin_app, kyosei_data):
     kyosei_plugin_app(watch_list, tenant_id=OTHER)  # enabled in both municipalities
     worker = kyosei_data.staff(TOWN, roles=("staff",), name="高橋 一郎", kana="たかはし いちろう")
     colleague = kyosei_data.staff(TOWN, roles=("staff",), name="西村 次郎")
-    today = dt.date.today()
+    today = wareki.today()
     cases = {
         "mine_consented": kyosei_data.case(TOWN, assignee=worker, name="森田 春子", kana="もりた はるこ",
                                            members=[{"name": "森田 夏夫", "kana": "もりた なつお", "relationship": "夫"}]),
@@ -164,7 +165,7 @@ def test_agency_staff_read_only_the_items_their_consent_allows(town, kyosei_data
         await service.add_agency_staff(session, agency, {"user_sub": agency_worker.sub, "display_name": "包括 職員"})
         case = await service.get_case(session, case_id)
         consent = await service.record_consent(session, case, {
-            "given_on": dt.date.today().isoformat(), "purposes": ["information_sharing"],
+            "given_on": wareki.today().isoformat(), "purposes": ["information_sharing"],
             "agency_ids": [str(agency.id)], "items": ["plan"]})
         await service.share_with_agency(session, case, agency.id)
         return str(consent.id)

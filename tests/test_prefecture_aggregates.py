@@ -10,6 +10,7 @@ import re
 import asyncpg
 import pytest
 
+from core import wareki
 from tests.conftest import saved_as
 from tests.isolation import _grant_unit_of_work
 from tests.sessions import login, open_session
@@ -189,7 +190,7 @@ def test_every_metric_as_the_api_publishes_it_passes_the_checker(client, databas
     from core.wareki import fiscal_year_of
 
     login(client, open_session(database_urls, "390003", ("prefecture-admin",)))
-    for fiscal_year in {fiscal_year_of(dt.date.today()), FY}:
+    for fiscal_year in {fiscal_year_of(wareki.today()), FY}:
         months = months_of(fiscal_year)
         for key, metric in METRICS.items():
             api = client.get(f"/api/prefecture/aggregates?fiscal_year={fiscal_year}&metric={key}").json()

@@ -3,9 +3,9 @@ open follow-ups and the progress toward the goal from it; municipalities see non
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
+from core import wareki
 from tests.db import fetch
 from tests.sessions import login, open_session
 
@@ -20,7 +20,7 @@ def test_a_visit_with_a_follow_up_moves_the_board_and_is_completed(client, datab
     from core.wareki import fiscal_year_of
 
     pref = login(client, open_session(database_urls, "390003", ("prefecture-admin",)))
-    year = fiscal_year_of(dt.date.today())
+    year = fiscal_year_of(wareki.today())
     board = client.get("/prefecture/roadmap").text
     reached = int(re.search(r'id="goal-progress">.*?<strong>(\d+) / 34</strong>', board, re.S).group(1))
     before = _count_rows(database_urls, "390003")
@@ -31,7 +31,7 @@ def test_a_visit_with_a_follow_up_moves_the_board_and_is_completed(client, datab
     assert _count_rows(database_urls, "390003") == before  # nothing half-written
 
     added = client.post("/prefecture/support", follow_redirects=False, data={
-        "csrf_token": pref.csrf, "municipality_code": KUROSHIO, "kind": "visit", "held_on": dt.date.today().isoformat(),
+        "csrf_token": pref.csrf, "municipality_code": KUROSHIO, "kind": "visit", "held_on": wareki.today().isoformat(),
         "topic": "重層的支援体制整備事業の移行に向けた訪問", "content": "庁内連携会議の立ち上げを助言",
         "follow_up": "先進事例の資料を送る", "phase_after": "preparation"})
     assert added.status_code == 303

@@ -10,6 +10,7 @@ import asyncpg
 import pytest
 import structlog.testing
 
+from core import wareki
 from tests.cases_support import unit_of_work
 from tests.db import fetch
 from tests.sessions import login, open_session
@@ -100,7 +101,7 @@ def test_standard_items_prefilled_a_link_answered_once_and_the_prefecture_sees_b
 
 def test_a_link_is_refused_after_the_deadline(client, database_urls):
     pref = _prefecture(client, database_urls)
-    yesterday = (dt.date.today() - dt.timedelta(days=2)).isoformat()
+    yesterday = (wareki.today() - dt.timedelta(days=2)).isoformat()
     survey_url = _survey(client, pref, "期限切れの調査", due_on=yesterday)
     client.post(f"{survey_url}/questions", data={"csrf_token": pref.csrf, "kind": "text", "label": "ご意見"})
     client.post(f"{survey_url}/send", data={"csrf_token": pref.csrf, "codes": [NAKATOSA]})

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from core import wareki
 from tests.browser_checks import assert_accessible, assert_journey_page, assert_refusal_visible
 from tests.conftest import keycloak_login, run
 from tests.test_programs_service import in_tenant
@@ -31,7 +32,7 @@ def study_session(database_urls):
     async def work(s):
         await service.install_catalog(s, "nankoku", catalog.CATALOG)
         study = next(p for p in await service.list_programs(s) if p.code == catalog.STUDY_SUPPORT)
-        today = dt.date.today()
+        today = wareki.today()
         # the latest session that has happened (attendance is taken for those only); study support is weekly
         await service.generate_sessions(s, study.id, today - dt.timedelta(days=21), today)
         held = [x for x in await service.list_sessions(s, study.id, today - dt.timedelta(days=21), today)

@@ -9,6 +9,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from core import wareki
 from core.programs import service
 from core.programs.models import Enrolment, Hub, Program
 from tests.conftest import run
@@ -138,7 +139,7 @@ def test_the_seniors_gathering_refuses_a_60_year_old_with_the_reason_and_accepts
     assert nearby.status_code == 422 and "お子さんが県内にいる方は対象外です" in nearby.text
 
     accepted = enrol(nankoku_admin, seniors, person_name="南国 ハナ", person_kana="なんこく はな",
-                     birth_date=(dt.date.today().replace(year=dt.date.today().year - 70) - dt.timedelta(days=1)).isoformat(),
+                     birth_date=(wareki.today().replace(year=wareki.today().year - 70) - dt.timedelta(days=1)).isoformat(),
                      care_certified="no", has_children="yes", children_in_prefecture="no", resident="yes")
     assert accepted.status_code == 303
     assert "南国 ハナさんを参加登録しました" in nankoku_admin.get(accepted.headers["location"]).text

@@ -26,6 +26,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, FromQuery
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import wareki
 from core.auth.principal import Role
 from core.grants import service
 from core.grants.apportionment import Apportionment, CostShare
@@ -271,7 +272,7 @@ def _ledger_handlers(ledger: Ledger) -> list:
 async def prefecture_grants(db: NamedDependency[AsyncSession], fiscal_year: FromQuery[int | None] = None) -> dict[str, Any]:
     from core.wareki import fiscal_year_of
 
-    year = fiscal_year if fiscal_year is not None and 2000 <= fiscal_year <= 2100 else fiscal_year_of(dt.date.today())
+    year = fiscal_year if fiscal_year is not None and 2000 <= fiscal_year <= 2100 else fiscal_year_of(wareki.today())
     sums = await service.prefecture_spending(db, year)
     return {
         "fiscal_year": year,

@@ -37,6 +37,7 @@ from sqlalchemy import and_, bindparam, exists, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Bundle, aliased
 
+from core import wareki
 from core.audit.trail import AuditAction, current_actor, record
 from core.auth import staff_directory
 from core.auth.principal import Principal, Role
@@ -296,7 +297,7 @@ def _day(data: Mapping[str, Any], key: str, label: str, errors: list) -> dt.date
     if value is None or value.year not in YEARS:
         errors.append({"field": key, "message": f"{label}は「2026-04-01」の形で入力してください。"})
         return None
-    if value > dt.datetime.now(JST).date():
+    if value > wareki.today():
         errors.append({"field": key, "message": f"{label}に未来の日付は入力できません。"})
         return None
     return value
@@ -316,7 +317,7 @@ async def acknowledge_confidentiality(session: AsyncSession, meeting: Meeting, m
         if member.user_sub != principal.sub:
             await record(session, AuditAction.DENIED, "meeting", meeting.id, reason="acknowledgement for another")
             raise Forbidden("守秘義務の確認は、参加者ご本人がログインして記録します。代わりに記録することはできません。")
-        method, on = "self", dt.datetime.now(JST).date()
+        method, on = "self", wareki.today()
     else:
         if not await is_chair(session, meeting, principal):
             raise Forbidden("外部の参加者の守秘義務の確認は、会議の進行役（リーダー・サブリーダー）が記録します。")
@@ -696,7 +697,7 @@ async def decide(session: AsyncSession, meeting: Meeting, rules: KindRules | Non
         case_status=case.status, plan_version=plan.version if plan else None,
         plan_agreed_on=plan.agreed_on if plan else None,
         consent_reason=await _consent_reason(session, rules, case.id) if needs_consent else None,
-        meeting_day=_meeting_day(meeting), today=dt.datetime.now(JST).date(),
+        meeting_day=_meeting_day(meeting), today=wareki.today(),
         minutes_finalised_at=meeting.minutes_finalised_at, is_member=await is_member(session, meeting, principal))
     if refused := rules_table.refusal(rules, decision, facts):
         await record(session, AuditAction.DENIED, "meeting", meeting.id, reason=f"decision {decision} refused")
@@ -732,7 +733,7 @@ async def decide_support(session: AsyncSession, meeting: Meeting, rules: KindRul
     if item.support_decided_at is not None:
         raise DecisionRefused(f"支援決定はすでに記録されています（{item.support_decided_by_name}、"
                               f"{jdatetime(item.support_decided_at)}）。")
-    if dt.datetime.now(JST).date() < _meeting_day(meeting):
+    if wareki.today() < _meeting_day(meeting):
         raise DecisionRefused(f"会議の日（{jdate(_meeting_day(meeting))}）より前には、支援決定できません。")
     if (reason := await _consent_reason(session, rules, item.case_id)) is not None:
         raise DecisionRefused(f"本人の同意が確認できないため、支援決定できません: {reason}")
@@ -852,7 +853,7 @@ async def waiting_carries(session: AsyncSession, meeting: Meeting, kinds: Mappin
 async def follow_up(session: AsyncSession, principal: Principal, *, within_days: int = 14,
                     on: dt.date | None = None) -> list[SupportCase]:
     """Open cases the principal may see whose plan review is due within ``within_days`` (or overdue)."""
-    day = (on or dt.date.today()) + dt.timedelta(days=within_days)
+    day = (on or wareki.today()) + dt.timedelta(days=within_days)
     return list(await session.scalars(
         select(SupportCase).where(SupportCase.status.in_(workflow.OPEN_STATUSES), SupportCase.review_on <= day,
                                   cases.visible_clause(principal))
@@ -932,7 +933,7 @@ async def _program_rows(session: AsyncSession, programs) -> list[ProgramRow]:
     ids = [p.id for p, _ in programs]
     last: dict[uuid.UUID, ProgramSession] = {}
     if ids:
-        today = dt.datetime.now(JST).date()
+        today = wareki.today()
         counted = (ProgramSession.program_id.in_(ids), ProgramSession.status != "cancelled",
                    ProgramSession.held_on <= today)
         latest = (select(ProgramSession.program_id, func.max(ProgramSession.held_on).label("held_on"))

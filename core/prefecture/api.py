@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from litestar import Request, Response, Router, get
@@ -10,6 +9,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import wareki
 from core.grants.api import prefecture_only
 from core.prefecture import service
 from core.prefecture.aggregates import METRICS, monthly_aggregates
@@ -27,7 +27,7 @@ async def prefecture_aggregates(request: Request, db: NamedDependency[AsyncSessi
                        "metric には " + "、".join(METRICS) + " のいずれかを指定してください。")
     if fiscal_year is not None and not 2000 <= fiscal_year <= 2100:
         return refusal(request, 400, "年度が正しくありません。", "fiscal_year は 2000〜2100 の西暦で指定してください。")
-    year = fiscal_year if fiscal_year is not None else fiscal_year_of(dt.date.today())
+    year = fiscal_year if fiscal_year is not None else fiscal_year_of(wareki.today())
     municipalities = service.municipalities()
     table = (await monthly_aggregates(db, year, [m.code for m in municipalities], [metric]))[metric]
     return aggregate_json(table, municipalities)

@@ -20,6 +20,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import wareki
 from core.database import utc_now
 from core.prefecture.models import (
     EVENT_KIND_LABELS,
@@ -143,8 +144,8 @@ async def roadmap_board(session: AsyncSession) -> Board:
     is the phase of that entry's 年度 (the log writes it to the board when it is entered)."""
     phases = {(r.municipality_code, r.fiscal_year): r.phase for r in await session.scalars(select(RoadmapPhase))}
     plans = {r.municipality_code: r.revision_fiscal_year for r in await session.scalars(select(RoadmapPlan))}
-    years = tuple(sorted({y for _, y in phases} | set(ROADMAP_YEARS) | {fiscal_year_of(dt.date.today())}))
-    current = fiscal_year_of(dt.date.today())
+    years = tuple(sorted({y for _, y in phases} | set(ROADMAP_YEARS) | {fiscal_year_of(wareki.today())}))
+    current = fiscal_year_of(wareki.today())
     by_code: dict[str, list[SupportLogEntry]] = {}
     for entry in await support_log(session):
         by_code.setdefault(entry.municipality_code, []).append(entry)
@@ -467,9 +468,7 @@ class LinkSurvey:
 
 
 def past_due(survey: PrefectureSurvey) -> bool:
-    from core.wareki import TOKYO
-
-    return survey.due_on is not None and dt.datetime.now(TOKYO).date() > survey.due_on
+    return survey.due_on is not None and wareki.today() > survey.due_on
 
 
 async def open_link(session: AsyncSession, token: str) -> LinkSurvey:

@@ -14,7 +14,6 @@ an enrolment refused by an eligibility rule is 422 with ``reasons``. Nothing is 
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
@@ -25,13 +24,13 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import wareki
 from core.auth.principal import Role
 from core.problems import invalid_input, refusal
 from core.programs import service
 from core.programs.counts import program_counts
 from core.programs.eligibility import hook_rule_source
 from core.field_input import parse_json_object
-from core.wareki import TOKYO
 from core.programs.schemas import ValidationFailed, parse_attendance, parse_enrolment, parse_period
 
 READ_ROLES = (Role.STAFF, Role.COORDINATOR, Role.TENANT_ADMIN, Role.AUDITOR)
@@ -83,7 +82,7 @@ async def list_hubs(db: NamedDependency[AsyncSession]) -> list[dict[str, Any]]:
 
 @get("/hubs/{hub_id:str}/timetable")
 async def hub_timetable(hub_id: FromPath[str], db: NamedDependency[AsyncSession]) -> dict[str, Any]:
-    grid = await service.timetable(db, hub_id, dt.date.today())
+    grid = await service.timetable(db, hub_id, wareki.today())
     return {
         "hub": _hub(grid.hub),
         "slots": [
@@ -106,7 +105,7 @@ async def list_programs(db: NamedDependency[AsyncSession]) -> list[dict[str, Any
 async def counts(request: Request, db: NamedDependency[AsyncSession]) -> dict[str, Any]:
     """The 実施計画 counts of a 年度 (``year``: the Western year it starts in) or of one month of it."""
     query = {k: v for k, v in request.query_params.items() if isinstance(v, str)}
-    year, month = parse_period(query, dt.date.today())
+    year, month = parse_period(query, wareki.today())
     return {"year": year, "fiscal_year": year, "month": month, "counts": await program_counts(db, year, month)}
 
 
@@ -117,7 +116,7 @@ async def get_program(program_id: FromPath[str], db: NamedDependency[AsyncSessio
 
 @post("/{program_id:str}/enrolments", guards=[_require(EDIT_ROLES, "参加登録をする権限がありません。")], status_code=201)
 async def enrol(request: Request, program_id: FromPath[str], db: NamedDependency[AsyncSession]) -> dict[str, Any]:
-    data = parse_enrolment(await _body(request), dt.date.today())
+    data = parse_enrolment(await _body(request), wareki.today())
     rules = hook_rule_source(getattr(request.app.state, "plugins", None))
     principal = request.scope["user"]
     may_override = principal.has_role(*service.OVERRIDE_ROLES)
@@ -131,7 +130,7 @@ async def enrol(request: Request, program_id: FromPath[str], db: NamedDependency
 async def attendance(request: Request, program_session_id: FromPath[str],
                      db: NamedDependency[AsyncSession]) -> dict[str, Any]:
     data = parse_attendance(await _body(request))
-    held = await service.record_attendance(db, program_session_id, data, today=dt.datetime.now(TOKYO).date())
+    held = await service.record_attendance(db, program_session_id, data, today=wareki.today())
     return {"id": str(held.id), "present": len(data.present), "anonymous_headcount": held.anonymous_headcount}
 
 

@@ -36,6 +36,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from core import wareki
 from core.plugin_types import EligibilityResult
 
 
@@ -78,7 +79,7 @@ class Applicant:
 
     def stored(self) -> dict[str, Any]:
         """What the enrolment keeps of the facts (JSONB), for showing why a person was accepted."""
-        data = {k: v for k, v in self.facts(dt.date.today()).items() if v not in (None, [], ())}
+        data = {k: v for k, v in self.facts(wareki.today()).items() if v not in (None, [], ())}
         data.pop("age", None)
         if self.birth_date is None and self.age is not None:
             data["age_at_enrolment"] = self.age

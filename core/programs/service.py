@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import wareki
 from core.audit.trail import AuditAction, current_actor, record
 from core.auth.principal import Principal
 # Programmes use the cases domain only to link an enrolment to a case (参加支援): the read rule and the consent
@@ -491,7 +492,7 @@ async def install_catalog(session: AsyncSession, source: str, definitions: Seque
             entry["weekdays"].add(slot.weekday)
         existing = {s.code: s for s in await list_slots(session, [program.id]) if s.code}
         # a catalog slot the catalog no longer has ends yesterday (its past sessions keep pointing at it)
-        yesterday = dt.date.today() - dt.timedelta(days=1)
+        yesterday = wareki.today() - dt.timedelta(days=1)
         for code, stale in existing.items():
             if code not in merged and (stale.valid_until is None or stale.valid_until > yesterday):
                 stale.valid_until = yesterday

@@ -8,7 +8,6 @@ transaction usable and nothing half-written. Roles: see ``core.grants.api``.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -18,6 +17,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import wareki
 from core.documents.download import attachment
 from core.audit.trail import AuditAction, record
 from core.documents.pdf import PdfUnavailable, html_to_pdf
@@ -105,7 +105,7 @@ class GrantsController(Controller):
     async def _index(self, request, db, errors=None, values=None, status=200) -> Template:
         years = await service.list_years(db)
         context = await _context(
-            request, years=years, errors=errors or [], values=values or {"fiscal_year": str(fiscal_year_of(dt.date.today()))},
+            request, years=years, errors=errors or [], values=values or {"fiscal_year": str(fiscal_year_of(wareki.today()))},
             rules=await service.rule_labels(db), fiscal_year_label=fiscal_year_label,
         )
         return render("grants/index.html", context, status)
@@ -178,7 +178,7 @@ class GrantsController(Controller):
     async def _ledger_page(self, request, db, ledger: Ledger, year, errors=None, values=None, status=200) -> Template:
         entries = await service.list_entries(db, ledger, year.id)
         total = await service.ledger_total(db, ledger, year)
-        default_day = min(max(dt.date.today(), year.starts_on), year.ends_on)
+        default_day = min(max(wareki.today(), year.starts_on), year.ends_on)
         months, staff = await time_study.summary(db, year) if ledger is service.TIME else ([], [])
         context = await _context(
             request, year=year, year_label=fiscal_year_label(year.fiscal_year), ledger=ledger,
@@ -409,7 +409,7 @@ class PrefectureGrantsController(Controller):
                        fiscal_year: FromQuery[str | None] = None) -> Response:
         from tenants.registry import Kind, load_registry
 
-        year = read_fiscal_year(fiscal_year) or fiscal_year_of(dt.date.today())
+        year = read_fiscal_year(fiscal_year) or fiscal_year_of(wareki.today())
         sums = await service.prefecture_spending(db, year)
         municipalities = [m for m in load_registry() if m.kind != Kind.PREFECTURE]
         table: dict[str, dict[str, int]] = {m.code: {b.value: 0 for b in Business} for m in municipalities}

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import wareki
 from core.cases.schemas import STATUS_LABELS
 from ui.home import today as work
 from ui.page import page_context, render
@@ -18,7 +18,7 @@ from ui.templating import STATIC_DIR
 
 async def _cards(request: Request, db: AsyncSession) -> list[work.Card]:
     principal = request.scope["user"]
-    today = dt.date.today()
+    today = wareki.today()
     if principal.is_prefecture:
         return await work.prefecture_cards(db, today) if principal.has_role("prefecture-admin") else []
     cards: list[work.Card] = []

@@ -28,6 +28,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import wareki
 from core.documents.download import attachment
 from core.audit.trail import AuditAction, record
 from core.auth import staff_directory
@@ -107,7 +108,7 @@ def _month(raw: str | None) -> dt.date:
     except ValueError:
         month = None
     if month is None or not FIRST_FISCAL_YEAR <= month.year <= LAST_FISCAL_YEAR:
-        return dt.date.today().replace(day=1)
+        return wareki.today().replace(day=1)
     return month
 
 
@@ -152,7 +153,7 @@ class MeetingsController(Controller):
     @get("/follow-up")
     async def follow_up(self, request: Request, db: NamedDependency[AsyncSession]) -> Template:
         rows = await service.follow_up(db, _principal(request))
-        return render("meetings/follow_up.html", await _context(request, rows=rows, today=dt.date.today()))
+        return render("meetings/follow_up.html", await _context(request, rows=rows, today=wareki.today()))
 
     @get("/progress")
     async def progress(self, request: Request, db: NamedDependency[AsyncSession]) -> Template:
@@ -196,7 +197,7 @@ class MeetingsController(Controller):
         context = await _context(
             request, meeting=meeting, kind=kind, kinds=kinds, roles=await _roles(request),
             rules=(await _rules(request, kinds)).get(meeting.kind), full=full, me=principal.sub,
-            chair=chair, today=dt.datetime.now(JST).date(),
+            chair=chair, today=wareki.today(),
             may_finalise=principal.has_role("coordinator") or chair,
             may_decide_support=workflow.may_decide_support(principal),
             support_role_label=workflow.SUPPORT_DECISION_ROLE_LABEL,

@@ -8,7 +8,6 @@ tenant-admin; send to the prefecture — tenant-admin; the prefecture's page —
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from litestar import Request, Response
@@ -16,6 +15,7 @@ from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import wareki
 from core.audit.trail import AuditAction, record
 from core.documents.download import attachment
 from core.documents.glyphs import set_missing_as_geta
@@ -60,7 +60,7 @@ ACTIVE = "/grants"
 
 async def index(request: Request, db: AsyncSession) -> Template:
     context = await page_context(request, active=ACTIVE, years=await plans.years(db),
-                                 this_year=fiscal_year_of(dt.date.today()), can_edit=_has(request, EDIT_ROLES),
+                                 this_year=fiscal_year_of(wareki.today()), can_edit=_has(request, EDIT_ROLES),
                                  **LABELS)
     return render("plans/index.html", context)
 
@@ -127,7 +127,7 @@ async def _version(db, plan_id: str):
 
 async def prefecture_page(request: Request, db: AsyncSession, fiscal_year: int | None) -> Template:
     """県: the latest version each municipality sent for a 年度, read through the narrow database function."""
-    year = fiscal_year if fiscal_year and 2000 <= fiscal_year <= 2100 else fiscal_year_of(dt.date.today())
+    year = fiscal_year if fiscal_year and 2000 <= fiscal_year <= 2100 else fiscal_year_of(wareki.today())
     sent = await plans.published_to_prefecture(db, year, [m.code for m in municipalities()])
     rows: list[dict[str, Any]] = [{"plan": p, "name": _name(p.tenant_id)} for p in sent]
     context = await page_context(request, active="/prefecture/grants", fiscal_year=year, rows=rows, **LABELS)

@@ -6,7 +6,6 @@ Every page is for a user acting for 高知県 (390003) with the role prefecture-
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -18,6 +17,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import wareki
 from core.audit.trail import AuditAction, record
 from core.auth.principal import Role
 from core.documents.download import attachment
@@ -152,7 +152,7 @@ class PrefectureController(Controller):
     async def roadmap(self, request: Request, db: NamedDependency[AsyncSession]) -> Template:
         board = await service.roadmap_board(db)
         context = await _context(request, "/prefecture/roadmap", board=board, support_kinds=SUPPORT_KIND_LABELS,
-                                 current_year=fiscal_year_of(dt.date.today()))
+                                 current_year=fiscal_year_of(wareki.today()))
         return render("prefecture/roadmap.html", context)
 
     @get("/roadmap/phase/{code:str}/{year:int}")
@@ -222,7 +222,7 @@ class PrefectureController(Controller):
         context = await _context(
             request, "/prefecture/support", entries=await service.support_log(db, code or None, fiscal_year),
             names=names, code=code, fiscal_year=fiscal_year, kinds=SUPPORT_KIND_LABELS, errors=errors or {},
-            values=values or {"municipality_code": code, "held_on": dt.date.today().isoformat()},
+            values=values or {"municipality_code": code, "held_on": wareki.today().isoformat()},
             municipalities=service.municipalities(),
         )
         return render("prefecture/support.html", context, status)
@@ -251,12 +251,12 @@ class PrefectureController(Controller):
     # -- back-office schedule -----------------------------------------------------------------------------------
     @get("/schedule")
     async def schedule(self, request: Request, db: NamedDependency[AsyncSession]) -> Template:
-        return await self._schedule(request, db, _year_param(request, fiscal_year_of(dt.date.today())))
+        return await self._schedule(request, db, _year_param(request, fiscal_year_of(wareki.today())))
 
     async def _schedule(self, request, db, fiscal_year, errors=None, values=None, status=200) -> Template:
         context = await _context(
             request, "/prefecture/schedule", fiscal_year=fiscal_year, events=await service.events(db, fiscal_year),
-            years=sorted(set(await service.event_years(db)) | {fiscal_year, fiscal_year_of(dt.date.today())}),
+            years=sorted(set(await service.event_years(db)) | {fiscal_year, fiscal_year_of(wareki.today())}),
             kinds=EVENT_KIND_LABELS, errors=errors or {}, values=values or {},
         )
         return render("prefecture/schedule.html", context, status)
@@ -268,7 +268,7 @@ class PrefectureController(Controller):
             async with db.begin_nested():
                 event = await service.add_event(db, form)
         except service.InputError as exc:
-            return await self._schedule(request, db, _year_param(request, fiscal_year_of(dt.date.today())),
+            return await self._schedule(request, db, _year_param(request, fiscal_year_of(wareki.today())),
                                         exc.errors, form, 422)
         await flash(request, "success", f"「{event.title}」を登録しました。")
         return Redirect(f"/prefecture/schedule?fiscal_year={event.fiscal_year}", status_code=303)
@@ -329,7 +329,7 @@ class PrefectureController(Controller):
     async def _surveys(self, request, db, errors=None, values=None, status=200) -> Template:
         context = await _context(request, "/prefecture/surveys", surveys=await service.surveys(db),
                                  survey_status=SURVEY_STATUS_LABELS, errors=errors or {},
-                                 values=values or {"fiscal_year": str(fiscal_year_of(dt.date.today()))})
+                                 values=values or {"fiscal_year": str(fiscal_year_of(wareki.today()))})
         return render("prefecture/surveys.html", context, status)
 
     @post("/surveys")
@@ -453,7 +453,7 @@ class PrefectureController(Controller):
 
 
 async def _aggregate_table(request: Request, db: AsyncSession):
-    fiscal_year = _year_param(request, fiscal_year_of(dt.date.today()))
+    fiscal_year = _year_param(request, fiscal_year_of(wareki.today()))
     metric_key = request.query_params.get("metric", "consultations")
     if metric_key not in METRICS:
         metric_key = "consultations"
@@ -464,12 +464,12 @@ async def _aggregate_table(request: Request, db: AsyncSession):
 
 def _year_choices(selected: int | str | None = None) -> list[int]:
     """年度 offered in a selector (shown as 和暦): the last five and the next, plus the selected one."""
-    current = fiscal_year_of(dt.date.today())
+    current = fiscal_year_of(wareki.today())
     chosen = {year} if (year := read_fiscal_year(selected)) else set()
     return sorted(set(range(current - 5, current + 2)) | chosen, reverse=True)
 
 
 def _plan_years(selected: int | None = None) -> list[int]:
     """Revision years of a 地域福祉計画: this 年度 and the next ten (plus one already recorded)."""
-    current = fiscal_year_of(dt.date.today())
+    current = fiscal_year_of(wareki.today())
     return sorted(set(range(current, current + 11)) | ({selected} if selected else set()))

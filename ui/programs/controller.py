@@ -19,7 +19,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.wareki import TOKYO
+from core import wareki
 from core.programs import service
 from core.programs.api import EDIT_ROLES, MANAGE_ROLES, READ_ROLES, ADMIN_ROLES
 from core.programs.counts import COUNT_KEYS, program_counts
@@ -128,7 +128,7 @@ async def _asked_facts(request: Request, program) -> frozenset[str] | None:
 async def _context(request: Request, active: str = "/programs", **extra: Any) -> dict[str, Any]:
     return await page_context(
         request, active=active, can_edit=_can(request, EDIT_ROLES), can_manage=_can(request, MANAGE_ROLES),
-        can_admin=_can(request, ADMIN_ROLES), today=dt.date.today(), **LABELS, **extra,
+        can_admin=_can(request, ADMIN_ROLES), today=wareki.today(), **LABELS, **extra,
     )
 
 
@@ -209,7 +209,7 @@ class ProgramsController(Controller):
     @get("/hubs/{hub_id:str}")
     async def hub(self, request: Request, hub_id: FromPath[str], db: NamedDependency[AsyncSession]) -> Response:
         try:
-            grid = await service.timetable(db, hub_id, dt.date.today())
+            grid = await service.timetable(db, hub_id, wareki.today())
         except ProgramError as exc:
             return _missing(request, exc)
         return render("programs/timetable.html", await _context(request, grid=grid))
@@ -218,7 +218,7 @@ class ProgramsController(Controller):
 
     @get("/counts")
     async def counts(self, request: Request, db: NamedDependency[AsyncSession]) -> Response:
-        today = dt.date.today()
+        today = wareki.today()
         query = {k: v for k, v in request.query_params.items() if isinstance(v, str)}
         try:
             year, month = parse_period(query, today)
@@ -244,7 +244,7 @@ class ProgramsController(Controller):
                        refusal=None, chosen=()) -> Template:
         program = await service.get_program(db, program_id)
         hub = await service.get_hub(db, program.hub_id)
-        today = dt.date.today()
+        today = wareki.today()
         asks = await _asked_facts(request, program)
         others = [p for p in await service.list_programs(db) if p.code and p.id != program.id] \
             if asks is None or "program_member" in asks else []
@@ -311,7 +311,7 @@ class ProgramsController(Controller):
         rules = hook_rule_source(getattr(request.app.state, "plugins", None))
 
         async def work(form):
-            return await service.enrol(db, program_id, parse_enrolment(form, dt.date.today()), rules,
+            return await service.enrol(db, program_id, parse_enrolment(form, wareki.today()), rules,
                                        request.scope["user"],
                                        may_override=request.scope["user"].has_role(*OVERRIDE_ROLES))
 
@@ -351,7 +351,7 @@ class ProgramsController(Controller):
         try:
             async with db.begin_nested():
                 data = parse_attendance(form)
-                await service.record_attendance(db, held.id, data, today=dt.datetime.now(TOKYO).date())
+                await service.record_attendance(db, held.id, data, today=wareki.today())
         except ValidationFailed as exc:
             return await self._attendance(request, db, held.id, exc.errors, invalid_status(request), _values(form))
         except ProgramError as exc:
@@ -409,7 +409,7 @@ class CommunityController(Controller):
         values = _values(await _form(request))
         try:
             async with db.begin_nested():
-                partner = await service.add_partner(db, parse_partner(values, dt.date.today()))
+                partner = await service.add_partner(db, parse_partner(values, wareki.today()))
         except ValidationFailed as exc:
             return await self._index(request, db, exc.errors, values, invalid_status(request), "partner")
         await flash(request, "success", f"「{partner.name}」を登録しました。")
@@ -451,7 +451,7 @@ class CommunityController(Controller):
             return _missing(request, exc)
         try:
             async with db.begin_nested():
-                await service.add_note(db, activity.id, parse_note(values, dt.date.today()))
+                await service.add_note(db, activity.id, parse_note(values, wareki.today()))
         except ValidationFailed as exc:
             return await self._activity(request, db, activity.id, exc.errors, values, invalid_status(request))
         await flash(request, "success", "経過を記録しました。")
