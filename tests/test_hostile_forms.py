@@ -152,10 +152,17 @@ def test_numbers_and_dates_no_parser_can_use_in_a_filter_never_get_a_server_erro
     groups = [names[i:i + per_request] for i in range(0, len(names), per_request)]
     for path in get_routes(app):
         concrete = PARAM.sub(lambda m: quote(str(own_objects.get(m.group(1), "x"))), path)
+        bare = None
         for group in groups:
             together = client.get(concrete, params={n: value for n in group}, follow_redirects=False)
-            alone = [client.get(concrete, params={n: value}, follow_redirects=False) for n in group] \
-                if 400 <= together.status_code < 500 and len(group) > 1 else []
+            alone = []
+            if 400 <= together.status_code < 500 and len(group) > 1:
+                # What the route answers this reader with no filter at all: a refusal of the reader or the object
+                # (403, 404) is not a field's, and hides no field (a field read before it would have shown its own
+                # 400 or 500). A bare 400 may be a missing field, which one field alone can supply: try each.
+                bare = bare or client.get(concrete, follow_redirects=False).status_code
+                if together.status_code != bare or bare not in (403, 404):
+                    alone = [client.get(concrete, params={n: value}, follow_redirects=False) for n in group]
             failures += [f"GET {path}?{r.url.query.decode()[:40]} -> {r.status_code}" for r in (together, *alone)
                          if r.status_code >= 500]
     assert failures == []
