@@ -32,8 +32,10 @@ def directory(app, keycloak, settings):
     real = NotingDirectory(keycloak.base_url, settings.keycloak_realm, settings.admin_client_id,
                            settings.admin_client_secret, timeout=10)
     real.logged_out = []
+    before = app.state.get("identity_directory")
     app.state.identity_directory = real
     yield real
+    app.state.identity_directory = before  # the app is the module's: the tests after this one get theirs back
     real.close()
 
 
