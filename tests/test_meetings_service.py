@@ -255,13 +255,14 @@ def test_secrecy_is_acknowledged_by_the_member_alone_and_external_ones_by_the_ch
         # the unacknowledged member sees that the meeting exists, and no case and no minutes
         assert await service.meeting_access(session, meeting, KINDS["support_meeting"], colleague) == service.LIMITED
         with pytest.raises(service.Forbidden, match="守秘義務の確認を記録した参加者だけ"):
-            await service.open_meeting(session, meeting.id, colleague, KINDS, full=True)
+            await service.open_meeting_with_members(session, meeting.id, colleague, KINDS, full=True)
         # nobody acknowledges for someone else, not even the chair
         with pytest.raises(service.Forbidden, match="ご本人がログインして"):
             await service.acknowledge_confidentiality(session, meeting, member.id, chair)
         await service.acknowledge_confidentiality(session, meeting, member.id, colleague)
         assert member.confidentiality_ack_method == "self" and member.confidentiality_ack_by == colleague.sub
-        assert await service.open_meeting(session, meeting.id, colleague, KINDS, full=True) is meeting
+        opened, _members = await service.open_meeting_with_members(session, meeting.id, colleague, KINDS, full=True)
+        assert opened is meeting
 
         # an external participant: only the chair records it, with the method and the date
         with pytest.raises(service.Forbidden, match="進行役"):

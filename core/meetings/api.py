@@ -105,11 +105,18 @@ async def _open(request: Request, db: AsyncSession, meeting_id: uuid.UUID, *, fu
     """(meeting, kinds, None), or (None, kinds, problem) when the service refuses: the problem is returned, not
     raised, so the DENIED audit event of a confidential meeting is committed. ``full``: the cases and minutes are
     needed (a 支援会議 member who has not acknowledged secrecy gets 403)."""
+    meeting, _seated, kinds, refused = await _open_with_members(request, db, meeting_id, full=full)
+    return meeting, kinds, refused
+
+
+async def _open_with_members(request: Request, db: AsyncSession, meeting_id: uuid.UUID, *, full: bool = True):
+    """``_open`` with the meeting's members, which opening the meeting reads anyway (``members``' order)."""
     kinds = await _kinds(request)
     try:
-        return await service.open_meeting(db, meeting_id, _user(request), kinds, full=full), kinds, None
+        meeting, seated = await service.open_meeting_with_members(db, meeting_id, _user(request), kinds, full=full)
     except CaseError as exc:
-        return None, kinds, problem_for(request, exc)
+        return None, [], kinds, problem_for(request, exc)
+    return meeting, seated, kinds, None
 
 
 async def _detail(request: Request, db: AsyncSession, meeting: Meeting, kinds,
@@ -243,11 +250,9 @@ async def progress(request: Request, db: NamedDependency[AsyncSession]) -> schem
      description="支援会議で守秘義務の確認をしていない参加者（と参加していない推進員）には access=limited で議題を返しません。")
 async def get_meeting(meeting_id: FromPath[uuid.UUID], request: Request,
                       db: NamedDependency[AsyncSession]) -> Response[schemas.MeetingDetailOut]:
-    kinds = await _kinds(request)
-    try:
-        meeting, seated = await service.open_meeting_with_members(db, meeting_id, _user(request), kinds)
-    except CaseError as exc:
-        return problem_for(request, exc)
+    meeting, seated, kinds, refused = await _open_with_members(request, db, meeting_id, full=False)
+    if refused:
+        return refused
     return _json(await _detail(request, db, meeting, kinds, seated))
 
 

@@ -405,21 +405,16 @@ def full_access_clause(principal: Principal, kinds: Mapping[str, MeetingKindDefi
     return confidential_full
 
 
-async def open_meeting(session: AsyncSession, meeting_id, principal: Principal,
-                       kinds: Mapping[str, MeetingKindDefinition], *, full: bool = False) -> Meeting:
-    """The meeting for who may see it; otherwise 404 and a DENIED audit event. ``full``: its cases and minutes
-    are needed, so a LIMITED reader of a 支援会議 gets 403 with the secrecy rule (audited as DENIED too).
-
-    A confidential meeting (支援会議) is as good as absent for a non-member: the same 404 as an unknown id.
-    """
-    return (await open_meeting_with_members(session, meeting_id, principal, kinds, full=full))[0]
-
-
 async def open_meeting_with_members(session: AsyncSession, meeting_id, principal: Principal,
                                     kinds: Mapping[str, MeetingKindDefinition], *,
                                     full: bool = False) -> tuple[Meeting, list[MeetingMember]]:
-    """``open_meeting``, with the meeting's members (``members``' order) read in the same statement: the access
-    rule needs the reader's seat among them, and the meeting's page and JSON show them."""
+    """The meeting and its members (``members``' order), in one statement, for who may see it; otherwise 404 and
+    a DENIED audit event. ``full``: its cases and minutes are needed, so a LIMITED reader of a 支援会議 gets 403
+    with the secrecy rule (audited as DENIED too). The access rule needs the reader's seat among the members.
+
+    A confidential meeting (支援会議) is as good as absent for a non-member: the same 404 as an unknown id.
+    Every meeting route opens its meeting here (``_open`` in ``ui/meetings/controller.py`` and
+    ``core/meetings/api.py``)."""
     rows = (await session.execute(
         select(Meeting, MeetingMember)
         .outerjoin(MeetingMember, and_(MeetingMember.tenant_id == Meeting.tenant_id,

@@ -176,13 +176,21 @@ class MeetingsController(Controller):
         return Template("meetings/_staff_options.html", context=context, headers={"Vary": "HX-Request"})
 
     async def _open(self, request: Request, db: AsyncSession, meeting_id: str, *, full: bool = True):
-        """``full``: the handler needs the cases or minutes (a 支援会議 before acknowledging secrecy: 403)."""
+        """(meeting, kinds, None), or (None, kinds, the refusal's page). ``full``: the handler needs the cases or
+        minutes (a 支援会議 before acknowledging secrecy: 403)."""
+        meeting, _members, kinds, denied = await self._open_with_members(request, db, meeting_id, full=full)
+        return meeting, kinds, denied
+
+    async def _open_with_members(self, request: Request, db: AsyncSession, meeting_id: str, *, full: bool = True):
+        """``_open`` with the meeting's members, which opening the meeting reads anyway (``members``' order), for
+        a handler that shows them."""
         kinds = await _kinds(request)
         try:
-            meeting = await service.open_meeting(db, meeting_id, _principal(request), kinds, full=full)
+            meeting, members = await service.open_meeting_with_members(db, meeting_id, _principal(request), kinds,
+                                                                       full=full)
         except CaseError as exc:
-            return None, kinds, respond(request, exc.status, message=exc.message)
-        return meeting, kinds, None
+            return None, [], kinds, respond(request, exc.status, message=exc.message)
+        return meeting, members, kinds, None
 
     async def _detail(self, request, db, meeting, kinds, errors=None, values=None, status=200, *,
                       members=None) -> Template:
@@ -235,11 +243,9 @@ class MeetingsController(Controller):
 
     @get("/{meeting_id:str}")
     async def detail(self, request: Request, meeting_id: FromPath[str], db: NamedDependency[AsyncSession]) -> Response:
-        kinds = await _kinds(request)
-        try:
-            meeting, members = await service.open_meeting_with_members(db, meeting_id, _principal(request), kinds)
-        except CaseError as exc:
-            return respond(request, exc.status, message=exc.message)
+        meeting, members, kinds, denied = await self._open_with_members(request, db, meeting_id, full=False)
+        if denied:
+            return denied
         return await self._detail(request, db, meeting, kinds, members=members)
 
     @post("/{meeting_id:str}/members")
@@ -376,12 +382,13 @@ class MeetingsController(Controller):
     @get("/{meeting_id:str}/minutes.pdf")
     async def minutes_pdf(self, request: Request, meeting_id: FromPath[str],
                           db: NamedDependency[AsyncSession]) -> Response:
-        meeting, kinds, denied = await self._open(request, db, meeting_id)
+        meeting, members, kinds, denied = await self._open_with_members(request, db, meeting_id)
         if denied:
             return denied
         jinja = request.app.template_engine.engine.get_template("meetings/minutes_pdf.html")
-        html = jinja.render(meeting=meeting, kind=kinds.get(meeting.kind), members=await service.members(db, meeting.id),
-                            agenda=await service.agenda(db, meeting, _principal(request)), member_role_labels=MEMBER_ROLE_LABELS,
+        html = jinja.render(meeting=meeting, kind=kinds.get(meeting.kind), members=members,
+                            agenda=await service.agenda(db, meeting, _principal(request), members),
+                            member_role_labels=MEMBER_ROLE_LABELS,
                             decision_labels=DECISION_LABELS, roles=await _roles(request), ack_methods=ACK_METHODS,
                             rules=(await _rules(request, kinds)).get(meeting.kind))
         try:
