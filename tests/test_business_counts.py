@@ -7,8 +7,8 @@ import datetime as dt
 
 import pytest
 
-from core.cases.schemas import ValidationFailed, today
-from core.wareki import fiscal_year_of
+from core.cases.schemas import ValidationFailed
+from core.wareki import fiscal_year_of, today
 from tests.cases_support import intake_body, principal, unit_of_work
 
 TENANT = "394017"

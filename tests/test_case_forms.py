@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from core.cases.schemas import today
 from core.documents.case_forms import FORM_TITLES, NO_CONSENT
 from core.documents.glyphs import GETA, printable
+from core.wareki import today
 from tests.cases_support import intake_body
 from tests.conftest import saved_as
 from tests.pdf_support import assert_fonts_embedded, first_page_png, pdf_text, raw_text

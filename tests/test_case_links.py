@@ -7,8 +7,8 @@ import datetime as dt
 
 import pytest
 
-from core.cases.schemas import today
 from core.programs import service as programs
+from core.wareki import today
 from tests.cases_support import intake_body
 from tests.db import fetch
 from tests.sessions import as_user, list_in_directory, open_session

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from core.cases.schemas import today
+from core.wareki import today
 from tests.sessions import login, open_session
 from tests.test_cases_pages import intake_form, post
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from core.cases.schemas import today
+from core.wareki import today
 from tests.sessions import list_in_directory, login, open_session
 from tests.test_cases_api import counts
 

@@ -8,7 +8,8 @@ import uuid
 import pytest
 
 from core.cases import search, service
-from core.cases.schemas import ValidationFailed, today
+from core.cases.schemas import ValidationFailed
+from core.wareki import today
 from tests import case_file_oracle as oracle
 from tests.cases_support import intake_body, principal, unit_of_work
 from tests.statements_sent import questions, record_statements

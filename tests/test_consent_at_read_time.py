@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from core.cases.schemas import today
+from core.wareki import today
 from tests.cases_support import intake_body
 from tests.db import fetch
 from tests.sessions import as_user, open_session

@@ -18,8 +18,7 @@ The worked example, by hand (largest remainder, ties to the earlier payer):
 
 from __future__ import annotations
 
-from core.cases.schemas import today
-from core.wareki import fiscal_year_of
+from core.wareki import fiscal_year_of, today
 from tests.cases_support import intake_body, principal, unit_of_work
 
 OTOYO = "393444"  # 大豊町: a tenant only this module uses, so its cases are exactly the ones made here

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from core.cases.schemas import today
+from core.wareki import today
 from tests.sessions import login, open_session
 from tests.test_cases_pages import intake_form
 

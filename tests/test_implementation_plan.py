@@ -7,8 +7,7 @@ import re
 
 import pytest
 
-from core.cases.schemas import today
-from core.wareki import fiscal_year_of
+from core.wareki import fiscal_year_of, today
 from tests.cases_support import intake_body, principal, unit_of_work
 from tests.conftest import saved_as
 from tests.sessions import login, open_session

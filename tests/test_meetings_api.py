@@ -20,7 +20,7 @@ import uuid
 import pytest
 
 from core.cases import service as cases
-from core.cases.schemas import today
+from core.wareki import today
 from tests.cases_support import intake_body, principal, unit_of_work
 from tests.conftest import run
 from tests.pdf_support import pdf_text

@@ -41,7 +41,7 @@ def nakatosa_ready(database_urls):
 def _prepare_support(urls, case_id: str) -> None:
     """Between the meetings: consent scope covering the network meeting, an assessment and a plan."""
     from core.cases import service as cases
-    from core.cases.schemas import today
+    from core.wareki import today
     from tests.cases_support import unit_of_work
 
     async def work(session):

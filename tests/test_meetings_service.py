@@ -11,11 +11,11 @@ from sqlalchemy import select
 
 from core.auth.staff_directory import StaffEntry
 from core.cases import service as cases
-from core.cases.schemas import today
 from core.meetings import decisions, flow, service
 from core.meetings.kinds import merge
 from core.meetings.models import Meeting
 from core.plugin_types import MeetingKindDefinition, MeetingKindRule
+from core.wareki import today
 from tests.cases_support import intake_body, principal, unit_of_work
 
 TENANT = "394017"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import os
 import pathlib
 import time
 import uuid
@@ -64,16 +65,21 @@ def test_the_scan_finds_each_way_of_asking_the_server_zone():
 
 
 @pytest.fixture()
-def server_a_day_off_from_tokyo(monkeypatch):
+def server_a_day_off_from_tokyo():
     """Put this process's clock zone where its calendar day is not Tokyo's at this moment: twelve hours behind
     UTC (21 hours behind Tokyo) until 21:00 in Tokyo, fourteen ahead (5 hours ahead of Tokyo) after it."""
     tokyo_hour = dt.datetime.now(wareki.TOKYO).hour
-    zone = "Etc/GMT+12" if tokyo_hour < 21 else "Etc/GMT-14"  # POSIX signs: GMT+12 is UTC−12
-    monkeypatch.setenv("TZ", zone)
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "Etc/GMT+12" if tokyo_hour < 21 else "Etc/GMT-14"  # POSIX signs: GMT+12 is UTC−12
     time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+    try:
+        yield
+    finally:  # the zone is the process's: put it back before any other test reads the clock
+        if before is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = before
+        time.tzset()
 
 
 def test_today_is_tokyo_s_day_whatever_the_server_zone(server_a_day_off_from_tokyo):

@@ -32,8 +32,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.auth.principal import Principal, Role
 from core.cases.models import AgencyStaff, CaseAccessGrant, CaseAgency, CaseAssignee, Consent, SupportCase
-from core.cases.schemas import INFO_ITEM_LABELS, today
+from core.cases.schemas import INFO_ITEM_LABELS
 from core.tenancy.context import current_tenant_id
+from core.wareki import today
 
 ALL_ITEMS: frozenset[str] = frozenset(INFO_ITEM_LABELS)
 ALWAYS_SHARED = "basic"  # 基本情報: implied by any sharing

@@ -191,9 +191,9 @@ async def export_cases(request: Request, db: NamedDependency[AsyncSession]) -> R
 
 @get("/cases/counts", summary="月別件数（新規相談・プラン作成・終結、分野別）")
 async def counts(request: Request, db: NamedDependency[AsyncSession]) -> dict[str, Any]:
-    from core.wareki import fiscal_year_label, fiscal_year_of, read_fiscal_year
+    from core.wareki import fiscal_year_label, fiscal_year_of, read_fiscal_year, today
 
-    year = read_fiscal_year(request.query_params.get("fiscal_year")) or fiscal_year_of(schemas.today())
+    year = read_fiscal_year(request.query_params.get("fiscal_year")) or fiscal_year_of(today())
     result = await search.monthly_counts(db, year)
     keys = [*schemas.FIELD_LABELS, "none", "all"]
     return {

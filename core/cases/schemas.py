@@ -27,7 +27,7 @@ from core.businesses import BUSINESS_NAMES as BUSINESS_LABELS
 from core.cases.assessment_sheet import read_sections
 from core.field_input import FieldReader, InputInvalid, parse_json_object
 from core.text_rules import has_control_character, has_emoji
-from core.wareki import DATE_FORMS, parse_date, today  # today: the Tokyo calendar day, re-used by cases
+from core.wareki import DATE_FORMS, parse_date, today
 
 # -- code lists -------------------------------------------------------------------------------------------------
 

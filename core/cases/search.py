@@ -36,8 +36,8 @@ from core.auth.principal import Principal, Role
 from core.cases import schemas
 from core.cases.models import CaseAssignee, Household, HouseholdMemberKeys, Person, SupportCase
 from core.cases.access import staff_visible_clause
-from core.cases.schemas import today
 from core.text_rules import like_pattern, search_key
+from core.wareki import today
 
 PAGE_SIZE = 50
 _CASE_NUMBER_PART = re.compile(r"[0-9-]+")

@@ -71,10 +71,10 @@ from core.cases.models import (
     SupportPlan,
 )
 from core.cases.file_query import CaseFileRows, read_case_file_rows, read_case_opening
-from core.cases.schemas import ConsentDecision, ValidationFailed, today
+from core.cases.schemas import ConsentDecision, ValidationFailed
 from core.database import utc_now
 from core.plugins.unit_of_work import emit_after_commit
-from core.wareki import fiscal_year_of, jdate
+from core.wareki import fiscal_year_of, jdate, today
 
 BREAK_GLASS_HOURS = 8
 # 支援会議 (art. 106-6): members are bound to secrecy by law, so sharing needs no consent there.

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.cases import service as cases
 from core.cases.file_query import StageFacts, read_stage_facts
 from core.cases.models import SupportCase
-from core.cases.schemas import today
+from core.wareki import today
 
 
 @dataclass(frozen=True)

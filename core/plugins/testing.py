@@ -294,7 +294,7 @@ class TestData:
         becomes 主担当. Returns the case id."""
         from core.auth.principal import Principal
         from core.cases import service
-        from core.cases.schemas import today
+        from core.wareki import today
 
         self.tenant(tenant_id)
         worker = assignee or self.staff(tenant_id, roles=("staff",))
@@ -315,7 +315,7 @@ class TestData:
         """A consent of the case's 本人 for ``purpose`` (a purpose code of ``core.plugin_data.consent_purposes()``
         or a plugin's), valid from ``given_on`` (default: today) to ``expires_on``. Returns the consent id."""
         from core.cases import service
-        from core.cases.schemas import today
+        from core.wareki import today
 
         data = {"given_on": (given_on or today()).isoformat(), "purposes": [purpose],
                 "meeting_kinds": list(meeting_kinds), "items": list(items), "method": "written"}

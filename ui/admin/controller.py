@@ -24,11 +24,11 @@ from core.audit import viewer
 from core.auth.principal import Principal, Role
 from core.cases import break_glass
 from core.cases.access import case_numbers, person_record_ids
-from core.cases.schemas import ValidationFailed, today
+from core.cases.schemas import ValidationFailed
 from core.cases.service import CaseError
 from core.documents.download import attachment
 from core.field_input import InputInvalid
-from core.wareki import TOKYO
+from core.wareki import TOKYO, today
 from tenants import staff
 from tenants.directory import directory_for
 from ui.errors import respond

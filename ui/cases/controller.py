@@ -27,10 +27,10 @@ from core.auth.principal import Role
 from core.cases import assessment_sheet, extensions, schemas, search, service, workflow
 from core.documents import case_forms
 from core.cases.api import municipal_user
-from core.cases.schemas import ValidationFailed, today
+from core.cases.schemas import ValidationFailed
 from core.cases.service import BreakGlassRequired, CaseError, Forbidden, NotFound
 from core.meetings import flow as meeting_flow
-from core.wareki import fiscal_year_label, fiscal_year_of, read_fiscal_year
+from core.wareki import fiscal_year_label, fiscal_year_of, read_fiscal_year, today
 from ui.cases import forms
 from ui.errors import respond
 from ui.page import flash, invalid_status, page_context, render

@@ -18,12 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.audit.trail import AuditAction, record
 from core.cases import service
-from core.cases.schemas import today
 from core.cases.service import BreakGlassRequired, Forbidden, NotFound
 from core.documents import case_forms
 from core.documents.download import attachment
 from core.documents.glyphs import set_missing_as_geta
 from core.documents.pdf import PdfUnavailable, html_to_pdf
+from core.wareki import today
 from ui.errors import respond
 
 
